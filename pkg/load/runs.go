@@ -1,0 +1,156 @@
+package load
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Run statuses in sync.runs.
+const (
+	StatusRunning   = "running"
+	StatusSuccess   = "success"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// runColumns are the columns of sync.runs, in DESIGN.md's order.
+var runColumns = []string{"run_id", "job", "report", "account", "trigger", "started_at", "finished_at", "status",
+	"rows_extracted", "rows_upserted", "rows_deleted", "requests", "retries", "error"}
+
+// RunInfo describes a run being started.
+type RunInfo struct {
+	Job, Report, Account, Trigger string
+}
+
+// RunRow is one row of sync.runs.
+type RunRow struct {
+	RunID         int64      `json:"run_id"`
+	Job           string     `json:"job"`
+	Report        string     `json:"report"`
+	Account       string     `json:"account"`
+	Trigger       string     `json:"trigger"`
+	StartedAt     time.Time  `json:"started_at"`
+	FinishedAt    *time.Time `json:"finished_at"`
+	Status        string     `json:"status"`
+	RowsExtracted int64      `json:"rows_extracted"`
+	RowsUpserted  int64      `json:"rows_upserted"`
+	RowsDeleted   int64      `json:"rows_deleted"`
+	Requests      int64      `json:"requests"`
+	Retries       int64      `json:"retries"`
+	Error         string     `json:"error,omitempty"`
+}
+
+// BeginRun records a running run and returns its id.
+func (s *Store) BeginRun(ctx context.Context, info RunInfo) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var id int64
+	err := s.conn.QueryRowContext(ctx, `INSERT INTO sync.runs (run_id, job, report, account, trigger, started_at, status)
+		VALUES (nextval('sync.run_id_seq'), ?, ?, ?, ?, now(), 'running') RETURNING run_id`,
+		info.Job, info.Report, info.Account, info.Trigger).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("begin run of %s/%s: %w", info.Job, info.Report, err)
+	}
+	return id, nil
+}
+
+// FinishRun sets a run's final status, counters and error message. It uses
+// its own short context so that a cancelled run is still recorded.
+func (s *Store) FinishRun(ctx context.Context, id int64, status string, c Counters, errMsg string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var e any
+	if errMsg != "" {
+		e = errMsg
+	}
+	_, err := s.conn.ExecContext(ctx, `UPDATE sync.runs SET status = ?, finished_at = now(), requests = ?, retries = ?, error = ?
+		WHERE run_id = ?`, status, c.Requests, c.Retries, e, id)
+	if err != nil {
+		return fmt.Errorf("finish run %d: %w", id, err)
+	}
+	return nil
+}
+
+// AddDeleted adds n to a run's rows_deleted.
+func (s *Store) AddDeleted(ctx context.Context, id int64, n int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET rows_deleted = rows_deleted + ? WHERE run_id = ?", n, id)
+	return err
+}
+
+// Bookmark returns the stored state of (account, report); ok is false before
+// the first committed batch.
+func (s *Store) Bookmark(ctx context.Context, account, report string) (string, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b string
+	err := s.conn.QueryRowContext(ctx, "SELECT bookmark FROM sync.state WHERE account = ? AND report = ?", account, report).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read bookmark of %s/%s: %w", account, report, err)
+	}
+	return b, true, nil
+}
+
+// Runs returns the most recent runs, newest first.
+func (s *Store) Runs(ctx context.Context, limit int) ([]RunRow, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return queryRuns(ctx, s.conn, limit)
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func queryRuns(ctx context.Context, q queryer, limit int) ([]RunRow, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	rows, err := q.QueryContext(ctx, `SELECT run_id, job, report, account, trigger, started_at, finished_at, status,
+		rows_extracted, rows_upserted, rows_deleted, requests, retries, coalesce(error, '')
+		FROM sync.runs ORDER BY run_id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read run history: %w", err)
+	}
+	defer rows.Close()
+	var out []RunRow
+	for rows.Next() {
+		var r RunRow
+		var fin sql.NullTime
+		if err := rows.Scan(&r.RunID, &r.Job, &r.Report, &r.Account, &r.Trigger, &r.StartedAt, &fin, &r.Status,
+			&r.RowsExtracted, &r.RowsUpserted, &r.RowsDeleted, &r.Requests, &r.Retries, &r.Error); err != nil {
+			return nil, fmt.Errorf("read run history: %w", err)
+		}
+		if fin.Valid {
+			t := fin.Time
+			r.FinishedAt = &t
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Query runs a read-only query and hands the rows to fn while holding the
+// store's connection, so no write interleaves with the read.
+func (s *Store) Query(ctx context.Context, fn func(*sql.Rows) error, query string, args ...any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows, err := s.conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := fn(rows); err != nil {
+		return err
+	}
+	return rows.Err()
+}

@@ -1,0 +1,211 @@
+package load
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// quoteIdent quotes a SQL identifier for DuckDB.
+func quoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// quoteString quotes a SQL string literal.
+func quoteString(s string) string {
+	return `'` + strings.ReplaceAll(s, `'`, `''`) + `'`
+}
+
+// qualified returns schema.table, both quoted.
+func qualified(schemaName, table string) string {
+	return quoteIdent(schemaName) + "." + quoteIdent(table)
+}
+
+// transformSpec builds the json_transform structure for a table's JSON
+// columns: every leaf is VARCHAR (or JSON for JSON and list columns) so that
+// json_transform never fails on a surprising value; typing happens afterwards
+// with TRY_CAST.
+func transformSpec(t schema.Table) string {
+	root := map[string]any{}
+	for _, c := range t.Columns {
+		if c.Source != schema.FromJSON {
+			continue
+		}
+		leaf := "VARCHAR"
+		switch c.Type {
+		case schema.JSON:
+			leaf = "JSON"
+		case schema.VarcharList:
+			leaf = "VARCHAR[]"
+		}
+		parts := strings.Split(c.JSONPath(), ".")
+		node := root
+		for i, p := range parts {
+			if i == len(parts)-1 {
+				node[p] = leaf
+				break
+			}
+			child, ok := node[p].(map[string]any)
+			if !ok {
+				child = map[string]any{}
+				node[p] = child
+			}
+			node = child
+		}
+	}
+	if len(root) == 0 {
+		// json_transform needs at least one field; id is as good as any.
+		root["id"] = "VARCHAR"
+	}
+	b, err := json.Marshal(root)
+	if err != nil {
+		panic(err) // a map of strings always marshals
+	}
+	return string(b)
+}
+
+// columnExpr is the SQL producing a column's typed value from the staging
+// subquery, whose columns are j (the json_transform struct), _custom, _parent
+// and _pos.
+func columnExpr(c schema.Column) string {
+	switch c.Source {
+	case schema.FromCustom:
+		return "TRY_CAST(_custom AS JSON)"
+	case schema.FromParent:
+		return "_parent"
+	case schema.FromPosition:
+		return "_pos"
+	}
+	ref := "j"
+	for _, p := range strings.Split(c.JSONPath(), ".") {
+		ref += "." + quoteIdent(p)
+	}
+	switch c.Type {
+	case schema.Varchar, schema.JSON, schema.VarcharList:
+		return ref
+	case schema.Date:
+		// Close sends dates both as "2021-07-16" and as midnight date-times.
+		return "TRY_CAST(left(" + ref + ", 10) AS DATE)"
+	default:
+		return "TRY_CAST(" + ref + " AS " + c.Type + ")"
+	}
+}
+
+// createTableSQL is the DDL of a data table. Tables written in append mode
+// keep every version and so have no primary key.
+func createTableSQL(schemaName string, t schema.Table, withKey bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", qualified(schemaName, t.Name))
+	for _, c := range t.Columns {
+		fmt.Fprintf(&b, "    %s %s,\n", quoteIdent(c.Name), c.Type)
+	}
+	for _, c := range systemColumns {
+		fmt.Fprintf(&b, "    %s %s,\n", quoteIdent(c.Name), c.Type)
+	}
+	if withKey {
+		fmt.Fprintf(&b, "    PRIMARY KEY (%s)\n", identList(t.Key))
+	} else {
+		s := b.String()
+		b.Reset()
+		b.WriteString(strings.TrimSuffix(s, ",\n") + "\n")
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+var systemColumns = []schema.Column{
+	{Name: schema.ColRaw, Type: schema.JSON},
+	{Name: schema.ColSyncedAt, Type: schema.Timestamp},
+	{Name: schema.ColRunID, Type: schema.BigInt},
+	{Name: schema.ColDeleted, Type: schema.Timestamp},
+}
+
+func identList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = quoteIdent(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+func columnNames(t schema.Table) []string {
+	names := make([]string, 0, len(t.Columns))
+	for _, c := range t.Columns {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// typedSelectSQL selects the typed columns plus _raw from a source query
+// exposing _raw (VARCHAR), _custom, _parent, _pos and _seq.
+func typedSelectSQL(t schema.Table, source string) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for _, c := range t.Columns {
+		fmt.Fprintf(&b, "%s AS %s, ", columnExpr(c), quoteIdent(c.Name))
+	}
+	fmt.Fprintf(&b, "_raw::JSON AS %s, _seq FROM (SELECT json_transform(_raw, %s) AS j, _raw, _custom, _parent, _pos, _seq FROM (%s))",
+		quoteIdent(schema.ColRaw), quoteString(transformSpec(t)), source)
+	return b.String()
+}
+
+// dedupeSQL keeps one row per key: the newest by the order column, then the
+// latest in the batch.
+func dedupeSQL(t schema.Table, typed string) string {
+	order := "_seq DESC"
+	if t.Order != "" {
+		order = quoteIdent(t.Order) + " DESC NULLS LAST, _seq DESC"
+	}
+	return fmt.Sprintf("SELECT * FROM (%s) QUALIFY row_number() OVER (PARTITION BY %s ORDER BY %s) = 1",
+		typed, identList(t.Key), order)
+}
+
+// keyMatch is "a.k1 = b.k1 AND a.k2 = b.k2".
+func keyMatch(t schema.Table, a, b string) string {
+	parts := make([]string, len(t.Key))
+	for i, k := range t.Key {
+		parts[i] = a + "." + quoteIdent(k) + " = " + b + "." + quoteIdent(k)
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// insertSQL inserts rows of the temp table src into target. With upsert, an
+// existing key is updated and its soft delete cleared.
+func insertSQL(target string, t schema.Table, src string, upsert bool) string {
+	cols := append(columnNames(t), schema.ColRaw)
+	var b strings.Builder
+	fmt.Fprintf(&b, "INSERT INTO %s (%s, %s, %s, %s) SELECT %s, now(), $1, NULL FROM %s",
+		target, identList(cols), quoteIdent(schema.ColSyncedAt), quoteIdent(schema.ColRunID), quoteIdent(schema.ColDeleted),
+		identList(cols), src)
+	if !upsert {
+		return b.String()
+	}
+	fmt.Fprintf(&b, " ON CONFLICT (%s) DO UPDATE SET ", identList(t.Key))
+	var sets []string
+	keys := map[string]bool{}
+	for _, k := range t.Key {
+		keys[k] = true
+	}
+	for _, c := range cols {
+		if !keys[c] {
+			sets = append(sets, quoteIdent(c)+" = EXCLUDED."+quoteIdent(c))
+		}
+	}
+	sets = append(sets,
+		quoteIdent(schema.ColSyncedAt)+" = EXCLUDED."+quoteIdent(schema.ColSyncedAt),
+		quoteIdent(schema.ColRunID)+" = EXCLUDED."+quoteIdent(schema.ColRunID),
+		quoteIdent(schema.ColDeleted)+" = NULL")
+	b.WriteString(strings.Join(sets, ", "))
+	return b.String()
+}
+
+// childSourceSQL flattens the array field of each parent row in the temp
+// table parents into (_raw, _custom, _parent, _pos, _seq) rows.
+func childSourceSQL(parentKey string, field string, parents string) string {
+	path := quoteString("$." + quoteIdent(field) + "[*]")
+	return fmt.Sprintf(`SELECT unnest(arr)::VARCHAR AS _raw, NULL::VARCHAR AS _custom, _parent, unnest(range(len(arr)))::INTEGER AS _pos, 0 AS _seq
+FROM (SELECT %s AS _parent, coalesce(json_extract(%s, %s), []::JSON[]) AS arr FROM %s)`,
+		quoteIdent(parentKey), quoteIdent(schema.ColRaw), path, parents)
+}

@@ -1,0 +1,331 @@
+package load
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+	"go.uber.org/zap"
+)
+
+// Defaults for Options.
+const (
+	DefaultLockTimeout = 2 * time.Minute
+	lockBackoffStart   = 100 * time.Millisecond
+	lockBackoffMax     = 5 * time.Second
+)
+
+// Options configure Open.
+type Options struct {
+	// Path is the DuckDB database file. Its directory must exist.
+	Path string
+	// Schema is the schema of the data tables (default "close").
+	Schema string
+	// Migrations holds the numbered *.sql files of the sync schema
+	// (closesync.SQL), applied in name order, each once.
+	Migrations fs.FS
+	// LockTimeout bounds the wait for another process (a DuckDB CLI, a BI tool)
+	// to release the file. Default DefaultLockTimeout.
+	LockTimeout time.Duration
+	Logger      *zap.Logger
+}
+
+// Store is an open closesync database. Its methods are safe for concurrent
+// use; writes are serialised on one connection, the single writer DuckDB
+// allows per file.
+type Store struct {
+	connector *duckdb.Connector
+	db        *sql.DB
+	schema    string
+	log       *zap.Logger
+
+	mu      sync.Mutex
+	conn    *sql.Conn
+	ensured map[string]Mode
+}
+
+// ErrLocked reports that another process holds the database file.
+var ErrLocked = errors.New("database file is locked by another process")
+
+// Open opens (creating if needed) the database file, waits for a lock held by
+// another process up to opts.LockTimeout, and applies pending migrations.
+// Close must be called to release the file.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Schema == "" {
+		opts.Schema = "close"
+	}
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = DefaultLockTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Path == "" {
+		return nil, errors.New("open database: no path given")
+	}
+	if dir := filepath.Dir(opts.Path); dir != "" {
+		if st, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("open database %s: directory: %w", opts.Path, err)
+		} else if !st.IsDir() {
+			return nil, fmt.Errorf("open database %s: %s is not a directory", opts.Path, dir)
+		}
+	}
+	connector, err := openWithLockWait(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(connector)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		connector.Close()
+		return nil, fmt.Errorf("open database %s: %w", opts.Path, err)
+	}
+	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]Mode{}}
+	if err := s.migrate(ctx, opts.Migrations); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("database %s: %w", opts.Path, err)
+	}
+	if err := s.recoverInterrupted(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("database %s: %w", opts.Path, err)
+	}
+	return s, nil
+}
+
+func openWithLockWait(ctx context.Context, opts Options) (*duckdb.Connector, error) {
+	deadline := time.Now().Add(opts.LockTimeout)
+	wait := lockBackoffStart
+	for attempt := 1; ; attempt++ {
+		connector, err := duckdb.NewConnector(opts.Path, initConn)
+		if err == nil {
+			return connector, nil
+		}
+		if !isLockError(err) {
+			return nil, fmt.Errorf("open database %s: %w%s", opts.Path, err, foreignHint(err))
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return nil, fmt.Errorf("open database %s: %w (waited %s; close the DuckDB CLI or BI tool holding it, or open it with -readonly only between runs): %v",
+				opts.Path, ErrLocked, opts.LockTimeout, err)
+		}
+		opts.Logger.Warn("database file is locked, waiting", zap.String("path", opts.Path), zap.Int("attempt", attempt),
+			zap.Duration("wait", wait), zap.String("holder", lockHolder(err)))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("open database %s: waiting for lock: %w", opts.Path, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(wait*2, lockBackoffMax)
+	}
+}
+
+// initConn runs on every new connection. Naive timestamps from Close are
+// UTC; never interpret them in the machine's local zone.
+func initConn(execer driver.ExecerContext) error {
+	_, err := execer.ExecContext(context.Background(), "SET TimeZone = 'UTC'", nil)
+	return err
+}
+
+func isLockError(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock")
+}
+
+// lockHolder extracts DuckDB's description of the process holding the lock,
+// e.g. "PID 1234", when the error names one.
+func lockHolder(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "(PID"); i >= 0 {
+		if j := strings.Index(msg[i:], ")"); j > 0 {
+			return msg[i+1 : i+j]
+		}
+	}
+	return "unknown"
+}
+
+func foreignHint(err error) string {
+	if strings.Contains(err.Error(), "not a valid DuckDB database file") {
+		return " (the file exists but is not a DuckDB database: check the database key in the config)"
+	}
+	return ""
+}
+
+// Close checkpoints the write-ahead log into the file and releases it.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	if s.conn != nil {
+		if _, err := s.conn.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
+			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+		}
+		errs = append(errs, s.conn.Close())
+		s.conn = nil
+	}
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+		s.db = nil
+	}
+	if s.connector != nil {
+		errs = append(errs, s.connector.Close())
+		s.connector = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Schema returns the data schema name.
+func (s *Store) Schema() string { return s.schema }
+
+// migrate applies each *.sql file of fsys not yet recorded in
+// sync.migrations, in name order, each in its own transaction.
+func (s *Store) migrate(ctx context.Context, fsys fs.FS) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkForeign(ctx); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		"CREATE SCHEMA IF NOT EXISTS sync",
+		"CREATE TABLE IF NOT EXISTS sync.migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)",
+		"CREATE SCHEMA IF NOT EXISTS " + quoteIdent(s.schema),
+	} {
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("migrate: %s: %w", q, err)
+		}
+	}
+	if fsys == nil {
+		return errors.New("migrate: no migrations given")
+	}
+	names, err := fs.Glob(fsys, "sql/*.sql")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(names) == 0 {
+		names, _ = fs.Glob(fsys, "*.sql")
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		var n int
+		if err := s.conn.QueryRowContext(ctx, "SELECT count(*) FROM sync.migrations WHERE name = ?", base).Scan(&n); err != nil {
+			return fmt.Errorf("migrate %s: %w", base, err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", base, err)
+		}
+		if err := s.inTx(ctx, func() error {
+			if _, err := s.conn.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := s.conn.ExecContext(ctx, "INSERT INTO sync.migrations VALUES (?, now())", base)
+			return err
+		}); err != nil {
+			return fmt.Errorf("migrate %s: %w", base, err)
+		}
+	}
+	return s.checkRunsShape(ctx)
+}
+
+// checkForeign refuses a database whose sync schema was not made by
+// closesync, rather than writing into somebody else's tables.
+func (s *Store) checkForeign(ctx context.Context) error {
+	var tables int
+	if err := s.conn.QueryRowContext(ctx,
+		"SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'sync' AND database_name = current_database()").Scan(&tables); err != nil {
+		return fmt.Errorf("inspect database: %w", err)
+	}
+	if tables == 0 {
+		return nil
+	}
+	var mig int
+	if err := s.conn.QueryRowContext(ctx,
+		"SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'sync' AND table_name = 'migrations' AND database_name = current_database()").Scan(&mig); err != nil {
+		return fmt.Errorf("inspect database: %w", err)
+	}
+	if mig == 0 {
+		return errors.New("schema \"sync\" exists but was not created by closesync (no sync.migrations table): refusing to write into it; use another database file")
+	}
+	return nil
+}
+
+// checkRunsShape verifies sync.runs has the columns closesync writes.
+func (s *Store) checkRunsShape(ctx context.Context) error {
+	rows, err := s.conn.QueryContext(ctx,
+		"SELECT column_name FROM duckdb_columns() WHERE schema_name = 'sync' AND table_name = 'runs' AND database_name = current_database()")
+	if err != nil {
+		return fmt.Errorf("inspect sync.runs: %w", err)
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return err
+		}
+		have[c] = true
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var missing []string
+	for _, c := range runColumns {
+		if !have[c] {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("table sync.runs lacks columns %s: the file was written by something else", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// recoverInterrupted marks runs left "running" by a process that died: only
+// one process can hold the file, so none of them is still going.
+func (s *Store) recoverInterrupted(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.conn.ExecContext(ctx, `UPDATE sync.runs SET status = 'failed', finished_at = now(),
+		error = 'interrupted: the process ended before the run finished; the next run resumes from the last committed batch'
+		WHERE status = 'running'`)
+	if err != nil {
+		return fmt.Errorf("mark interrupted runs: %w", err)
+	}
+	return nil
+}
+
+// inTx runs fn inside BEGIN/COMMIT on the store's connection, rolling back on
+// error. The caller holds s.mu.
+func (s *Store) inTx(ctx context.Context, fn func() error) error {
+	if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		// Roll back with a fresh context: the run's may be cancelled, and the
+		// transaction must not stay open.
+		if _, rbErr := s.conn.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+		}
+		return err
+	}
+	if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		s.conn.ExecContext(context.Background(), "ROLLBACK")
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+// Package schema describes the shape of closesync's data tables: typed columns
+// extracted from each record's JSON, keys, and the child tables flattened from
+// nested arrays. The report catalog (pkg/extract) declares tables with these
+// types and the loader (pkg/load) turns them into DDL and SQL, so neither needs
+// to know about the other.
+package schema
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// DuckDB column types used by data tables.
+const (
+	Varchar     = "VARCHAR"
+	BigInt      = "BIGINT"
+	Double      = "DOUBLE"
+	Boolean     = "BOOLEAN"
+	Timestamp   = "TIMESTAMPTZ"
+	Date        = "DATE"
+	JSON        = "JSON"
+	Integer     = "INTEGER"
+	VarcharList = "VARCHAR[]"
+)
+
+// Source says where a column's value comes from.
+type Source int
+
+const (
+	// FromJSON extracts the value at Path from the record's JSON (the default).
+	FromJSON Source = iota
+	// FromCustom is the record's custom fields as a JSON object (field id -> value),
+	// gathered from the flat "custom.cf_*" keys by the extractor.
+	FromCustom
+	// FromParent is the key of the parent record (child tables only).
+	FromParent
+	// FromPosition is the 0-based position of the item in its parent's array
+	// (child tables only).
+	FromPosition
+)
+
+// Column is one typed column of a data table.
+type Column struct {
+	Name   string
+	Type   string
+	Path   string // JSON key (or dotted path) in the record; empty means Name
+	Source Source
+}
+
+// JSONPath returns the key path the column reads, defaulting to its name.
+func (c Column) JSONPath() string {
+	if c.Path != "" {
+		return c.Path
+	}
+	return c.Name
+}
+
+// Table is a data table: typed columns plus the system columns every table has
+// (_raw, _synced_at, _run_id, _deleted_at), which are not listed here.
+type Table struct {
+	Name    string
+	Columns []Column
+	// Key lists the primary-key columns. For child tables it is the parent
+	// column and the position column.
+	Key []string
+	// Order is the column whose larger value marks the newer version of a row
+	// (the replication key, e.g. date_updated). Empty means the later record
+	// wins.
+	Order string
+	// Children are flattened from arrays of each record; they are replaced
+	// whenever their parent row is.
+	Children []Child
+}
+
+// Child is a table flattened from an array field of its parent's records.
+type Child struct {
+	Table Table
+	// Field is the array's key in the parent record (e.g. "emails").
+	Field string
+}
+
+// Column returns the named column.
+func (t Table) Column(name string) (Column, bool) {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+// ParentColumn returns the column holding the parent key of a child table.
+func (t Table) ParentColumn() (Column, bool) {
+	for _, c := range t.Columns {
+		if c.Source == FromParent {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+// System column names present on every data table.
+const (
+	ColRaw      = "_raw"
+	ColSyncedAt = "_synced_at"
+	ColRunID    = "_run_id"
+	ColDeleted  = "_deleted_at"
+	ColPosition = "_position"
+)
+
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// Validate checks that the table is well formed: safe identifiers, known
+// types, key and order columns present. Catalog tests call it for every table.
+func (t Table) Validate() error {
+	if !identRE.MatchString(t.Name) {
+		return fmt.Errorf("table %q: name must match %s", t.Name, identRE)
+	}
+	seen := map[string]bool{}
+	for _, c := range t.Columns {
+		if !identRE.MatchString(c.Name) {
+			return fmt.Errorf("table %s: column %q: name must match %s", t.Name, c.Name, identRE)
+		}
+		if seen[c.Name] {
+			return fmt.Errorf("table %s: column %q declared twice", t.Name, c.Name)
+		}
+		seen[c.Name] = true
+		switch c.Type {
+		case Varchar, BigInt, Double, Boolean, Timestamp, Date, JSON, Integer, VarcharList:
+		default:
+			return fmt.Errorf("table %s: column %s: unknown type %q", t.Name, c.Name, c.Type)
+		}
+	}
+	if len(t.Key) == 0 {
+		return fmt.Errorf("table %s: no key columns", t.Name)
+	}
+	for _, k := range t.Key {
+		if !seen[k] {
+			return fmt.Errorf("table %s: key column %q is not a column", t.Name, k)
+		}
+	}
+	if t.Order != "" && !seen[t.Order] {
+		return fmt.Errorf("table %s: order column %q is not a column", t.Name, t.Order)
+	}
+	for _, ch := range t.Children {
+		if _, ok := ch.Table.ParentColumn(); !ok {
+			return fmt.Errorf("table %s: child %s has no parent column", t.Name, ch.Table.Name)
+		}
+		if err := ch.Table.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
