@@ -45,6 +45,8 @@ type Record struct {
 	// Custom is a JSON object of the record's custom field values (field id ->
 	// value), for tables with a custom column; nil otherwise.
 	Custom []byte
+	// Tag fills the table's FromTag column, if it has one.
+	Tag string
 }
 
 // Batch is a unit of work committed in one transaction.
@@ -70,7 +72,7 @@ type Counters struct {
 
 // stageDDL is the per-connection staging table the appender fills.
 const stageDDL = `CREATE TEMP TABLE IF NOT EXISTS _stage (
-    _seq INTEGER, _raw VARCHAR, _custom VARCHAR, _parent VARCHAR, _pos INTEGER)`
+    _seq INTEGER, _raw VARCHAR, _custom VARCHAR, _tag VARCHAR, _parent VARCHAR, _pos INTEGER)`
 
 // Apply writes a batch into table t (and its children) in one transaction,
 // together with the run's counters and the report's bookmark. It returns the
@@ -124,7 +126,7 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode Mode, recs 
 	if mode == Replace {
 		target = shadowName(s.schema, t.Name)
 	}
-	typed := dedupeSQL(t, typedSelectSQL(t, "SELECT _raw, _custom, _parent, _pos, _seq FROM _stage"))
+	typed := dedupeSQL(t, typedSelectSQL(t, "SELECT _raw, _custom, _tag, _parent, _pos, _seq FROM _stage"))
 	if _, err := s.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _typed AS "+typed); err != nil {
 		return 0, fmt.Errorf("type records: %w", err)
 	}
@@ -219,11 +221,14 @@ func (s *Store) appendStage(recs []Record) error {
 			return err
 		}
 		for i, r := range recs {
-			var custom driver.Value
+			var custom, tag driver.Value
 			if r.Custom != nil {
 				custom = string(r.Custom)
 			}
-			if err := a.AppendRow(int32(i), string(r.Raw), custom, nil, nil); err != nil {
+			if r.Tag != "" {
+				tag = r.Tag
+			}
+			if err := a.AppendRow(int32(i), string(r.Raw), custom, tag, nil, nil); err != nil {
 				a.Close()
 				return fmt.Errorf("record %d: %w", i, err)
 			}

@@ -67,8 +67,8 @@ func transformSpec(t schema.Table) string {
 }
 
 // columnExpr is the SQL producing a column's typed value from the staging
-// subquery, whose columns are j (the json_transform struct), _custom, _parent
-// and _pos.
+// subquery, whose columns are j (the json_transform struct), _custom, _tag,
+// _parent and _pos.
 func columnExpr(c schema.Column) string {
 	switch c.Source {
 	case schema.FromCustom:
@@ -77,6 +77,8 @@ func columnExpr(c schema.Column) string {
 		return "_parent"
 	case schema.FromPosition:
 		return "_pos"
+	case schema.FromTag:
+		return "_tag"
 	}
 	ref := "j"
 	for _, p := range strings.Split(c.JSONPath(), ".") {
@@ -139,14 +141,14 @@ func columnNames(t schema.Table) []string {
 }
 
 // typedSelectSQL selects the typed columns plus _raw from a source query
-// exposing _raw (VARCHAR), _custom, _parent, _pos and _seq.
+// exposing _raw (VARCHAR), _custom, _tag, _parent, _pos and _seq.
 func typedSelectSQL(t schema.Table, source string) string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for _, c := range t.Columns {
 		fmt.Fprintf(&b, "%s AS %s, ", columnExpr(c), quoteIdent(c.Name))
 	}
-	fmt.Fprintf(&b, "_raw::JSON AS %s, _seq FROM (SELECT json_transform(_raw, %s) AS j, _raw, _custom, _parent, _pos, _seq FROM (%s))",
+	fmt.Fprintf(&b, "_raw::JSON AS %s, _seq FROM (SELECT json_transform(_raw, %s) AS j, _raw, _custom, _tag, _parent, _pos, _seq FROM (%s))",
 		quoteIdent(schema.ColRaw), quoteString(transformSpec(t)), source)
 	return b.String()
 }
@@ -205,7 +207,7 @@ func insertSQL(target string, t schema.Table, src string, upsert bool) string {
 // table parents into (_raw, _custom, _parent, _pos, _seq) rows.
 func childSourceSQL(parentKey string, field string, parents string) string {
 	path := quoteString("$." + quoteIdent(field) + "[*]")
-	return fmt.Sprintf(`SELECT unnest(arr)::VARCHAR AS _raw, NULL::VARCHAR AS _custom, _parent, unnest(range(len(arr)))::INTEGER AS _pos, 0 AS _seq
+	return fmt.Sprintf(`SELECT unnest(arr)::VARCHAR AS _raw, NULL::VARCHAR AS _custom, NULL::VARCHAR AS _tag, _parent, unnest(range(len(arr)))::INTEGER AS _pos, 0 AS _seq
 FROM (SELECT %s AS _parent, coalesce(json_extract(%s, %s), []::JSON[]) AS arr FROM %s)`,
 		quoteIdent(parentKey), quoteIdent(schema.ColRaw), path, parents)
 }

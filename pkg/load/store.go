@@ -37,7 +37,10 @@ type Options struct {
 	// LockTimeout bounds the wait for another process (a DuckDB CLI, a BI tool)
 	// to release the file. Default DefaultLockTimeout.
 	LockTimeout time.Duration
-	Logger      *zap.Logger
+	// ReadOnly opens an existing file for reading only (history, reports):
+	// no migrations, and other readers may share it.
+	ReadOnly bool
+	Logger   *zap.Logger
 }
 
 // Store is an open closesync database. Its methods are safe for concurrent
@@ -48,6 +51,8 @@ type Store struct {
 	db        *sql.DB
 	schema    string
 	log       *zap.Logger
+
+	readOnly bool
 
 	mu      sync.Mutex
 	conn    *sql.Conn
@@ -80,6 +85,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("open database %s: %s is not a directory", opts.Path, dir)
 		}
 	}
+	if opts.ReadOnly {
+		if _, err := os.Stat(opts.Path); err != nil {
+			return nil, fmt.Errorf("open database %s: %w", opts.Path, err)
+		}
+	}
 	connector, err := openWithLockWait(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -91,7 +101,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		connector.Close()
 		return nil, fmt.Errorf("open database %s: %w", opts.Path, err)
 	}
-	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]Mode{}}
+	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]Mode{}, readOnly: opts.ReadOnly}
+	if opts.ReadOnly {
+		return s, nil
+	}
 	if err := s.migrate(ctx, opts.Migrations); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("database %s: %w", opts.Path, err)
@@ -107,7 +120,11 @@ func openWithLockWait(ctx context.Context, opts Options) (*duckdb.Connector, err
 	deadline := time.Now().Add(opts.LockTimeout)
 	wait := lockBackoffStart
 	for attempt := 1; ; attempt++ {
-		connector, err := duckdb.NewConnector(opts.Path, initConn)
+		dsn := opts.Path
+		if opts.ReadOnly {
+			dsn += "?access_mode=READ_ONLY"
+		}
+		connector, err := duckdb.NewConnector(dsn, initConn)
 		if err == nil {
 			return connector, nil
 		}
@@ -168,8 +185,10 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	var errs []error
 	if s.conn != nil {
-		if _, err := s.conn.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
-			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+		if !s.readOnly {
+			if _, err := s.conn.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
+				errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+			}
 		}
 		errs = append(errs, s.conn.Close())
 		s.conn = nil

@@ -37,6 +37,10 @@ const (
 	// FromPosition is the 0-based position of the item in its parent's array
 	// (child tables only).
 	FromPosition
+	// FromTag is a value the extractor attaches to each record that the API
+	// does not put in the object itself, such as the object type a custom
+	// field definition was listed under.
+	FromTag
 )
 
 // Column is one typed column of a data table.
