@@ -55,6 +55,11 @@ func transformSpec(t schema.Table) string {
 			node = child
 		}
 	}
+	// Child arrays are extracted in the same pass as JSON lists, so
+	// flattening them never parses the parent again.
+	for _, ch := range t.Children {
+		root[ch.Field] = "JSON[]"
+	}
 	if len(root) == 0 {
 		// json_transform needs at least one field; id is as good as any.
 		root["id"] = "VARCHAR"
@@ -140,13 +145,29 @@ func columnNames(t schema.Table) []string {
 	return names
 }
 
-// typedSelectSQL selects the typed columns plus _raw from a source query
-// exposing _raw (VARCHAR), _custom, _tag, _parent, _pos and _seq.
+// childColumn names the hidden column of _typed holding a child array.
+func childColumn(field string) string { return "_child_" + field }
+
+// typedSelectSQL selects the typed columns, _raw and one JSON[] column per
+// child array from a source query exposing _raw (VARCHAR), _custom, _tag,
+// _parent, _pos and _seq.
 func typedSelectSQL(t schema.Table, source string) string {
+	childFields := map[string]bool{}
+	for _, ch := range t.Children {
+		childFields[ch.Field] = true
+	}
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	for _, c := range t.Columns {
-		fmt.Fprintf(&b, "%s AS %s, ", columnExpr(c), quoteIdent(c.Name))
+		expr := columnExpr(c)
+		if c.Source == schema.FromJSON && c.Type == schema.JSON && childFields[c.JSONPath()] {
+			// The spec extracted this field as a list for its child table.
+			expr = "to_json(" + expr + ")"
+		}
+		fmt.Fprintf(&b, "%s AS %s, ", expr, quoteIdent(c.Name))
+	}
+	for _, ch := range t.Children {
+		fmt.Fprintf(&b, "j.%s AS %s, ", quoteIdent(ch.Field), quoteIdent(childColumn(ch.Field)))
 	}
 	fmt.Fprintf(&b, "_raw::JSON AS %s, _seq FROM (SELECT json_transform(_raw, %s) AS j, _raw, _custom, _tag, _parent, _pos, _seq FROM (%s))",
 		quoteIdent(schema.ColRaw), quoteString(transformSpec(t)), source)
@@ -203,11 +224,10 @@ func insertSQL(target string, t schema.Table, src string, upsert bool) string {
 	return b.String()
 }
 
-// childSourceSQL flattens the array field of each parent row in the temp
-// table parents into (_raw, _custom, _parent, _pos, _seq) rows.
+// childSourceSQL flattens the child array column of each parent row in the
+// temp table parents into (_raw, _custom, _tag, _parent, _pos, _seq) rows.
 func childSourceSQL(parentKey string, field string, parents string) string {
-	path := quoteString("$." + quoteIdent(field) + "[*]")
 	return fmt.Sprintf(`SELECT unnest(arr)::VARCHAR AS _raw, NULL::VARCHAR AS _custom, NULL::VARCHAR AS _tag, _parent, unnest(range(len(arr)))::INTEGER AS _pos, 0 AS _seq
-FROM (SELECT %s AS _parent, coalesce(json_extract(%s, %s), []::JSON[]) AS arr FROM %s)`,
-		quoteIdent(parentKey), quoteIdent(schema.ColRaw), path, parents)
+FROM (SELECT %s AS _parent, coalesce(%s, []::JSON[]) AS arr FROM %s)`,
+		quoteIdent(parentKey), quoteIdent(childColumn(field)), parents)
 }
