@@ -1,0 +1,187 @@
+package closeapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// rateLimitedServer reports remaining=0 (reset 5s) on the first /lead/
+// response and plenty afterwards; it logs the order of requests.
+type rateLimitedServer struct {
+	mu    sync.Mutex
+	leads int
+	order []string
+}
+
+func (s *rateLimitedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.order = append(s.order, r.URL.Path)
+	if r.URL.Path == "/api/v1/lead/" {
+		s.leads++
+		if s.leads == 1 {
+			w.Header().Set("RateLimit", "limit=10, remaining=0, reset=5")
+		} else {
+			w.Header().Set("RateLimit", "limit=10, remaining=9, reset=8")
+		}
+	}
+	s.mu.Unlock()
+	io.WriteString(w, `{"data": [], "has_more": false}`)
+}
+
+func TestBudgetWaitsWhenRemainingZero(t *testing.T) {
+	srv := &rateLimitedServer{}
+	c, fc := newTestClient(t, srv, Config{})
+	ctx := context.Background()
+	if err := c.Get(ctx, "/lead/", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := c.Budget().Remaining("GET lead"); !ok || n != 0 {
+		t.Fatalf("Remaining(GET lead) = %d, %v", n, ok)
+	}
+	if err := c.Get(ctx, "/contact/", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s := fc.Sleeps(); len(s) != 0 {
+		t.Fatalf("another group waited: %v", s)
+	}
+	if err := c.Get(ctx, "/lead/", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s := fc.Sleeps(); len(s) != 1 || s[0] != 5*time.Second {
+		t.Fatalf("second /lead/ sleeps %v, want [5s]", s)
+	}
+	if n, ok := c.Budget().Remaining("GET lead"); !ok || n != 9 {
+		t.Errorf("Remaining after reset = %d, %v; want 9", n, ok)
+	}
+}
+
+func TestBudgetSharedAcrossClients(t *testing.T) {
+	b := NewBudget(4)
+	srv := &rateLimitedServer{}
+	a, _ := newTestClient(t, srv, Config{Account: "a", Budget: b})
+	other, fc := newTestClient(t, srv, Config{Account: "b", Budget: b})
+	if err := a.Get(context.Background(), "/lead/", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Get(context.Background(), "/lead/", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s := fc.Sleeps(); len(s) != 1 || s[0] != 5*time.Second {
+		t.Errorf("client b sleeps %v, want [5s] (a spent the shared group)", s)
+	}
+}
+
+func TestBudgetLimitsConcurrency(t *testing.T) {
+	var inFlight, peak atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		inFlight.Add(-1)
+		io.WriteString(w, `{}`)
+	})
+	b := NewBudget(2)
+	c1, _ := newTestClient(t, h, Config{Budget: b})
+	c2, _ := newTestClient(t, h, Config{Budget: b, MaxConcurrency: 50}) // the shared budget's bound wins
+	var wg sync.WaitGroup
+	for i := 0; i < 12; i++ {
+		c := c1
+		if i%2 == 1 {
+			c = c2
+		}
+		wg.Go(func() {
+			if err := c.Get(context.Background(), "/user/", nil, nil); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if p := peak.Load(); p > 2 {
+		t.Errorf("%d requests in flight, budget allows 2", p)
+	}
+}
+
+// TestBudgetWaitRealClock runs the real timer path in a synctest bubble:
+// the group opens exactly at its reset, and cancellation ends the wait.
+func TestBudgetWaitRealClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := NewBudget(1)
+		b.observe("GET lead", RateLimit{Limit: 10, Remaining: 0, Reset: 5 * time.Second}, time.Now())
+		start := time.Now()
+		var done atomic.Bool
+		go func() {
+			release, waited, err := b.acquire(context.Background(), "GET lead", realClock{}, time.Minute)
+			if err != nil || waited != 5*time.Second {
+				t.Errorf("acquire: waited %v, %v", waited, err)
+				return
+			}
+			release()
+			done.Store(true)
+		}()
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		if done.Load() {
+			t.Fatal("group opened before its reset")
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if !done.Load() || time.Since(start) != 5*time.Second {
+			t.Fatalf("group not open at its reset (after %v)", time.Since(start))
+		}
+
+		b.observe("GET lead", RateLimit{Remaining: 0, Reset: time.Hour}, time.Now())
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _, err := b.acquire(ctx, "GET lead", realClock{}, time.Hour)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("acquire = %v, want the caller's deadline", err)
+		}
+	})
+}
+
+// TestBackoffRealClock drives a Client over an in-memory transport in a
+// synctest bubble, so the real timers run on the fake clock.
+func TestBackoffRealClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seq := &sequence{replies: []reply{{503, nil, ""}, {503, nil, ""}, {200, nil, `{}`}}}
+		c, err := New(Config{APIKey: testKey, BaseURL: "http://close.test/api/v1", Transport: handlerTransport{seq},
+			BaseBackoff: time.Second, MaxBackoff: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if err := c.Get(context.Background(), "/lead/", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if el := time.Since(start); el > 3*time.Second || seq.n.Load() != 3 {
+			t.Errorf("took %v and %d requests; backoff ceilings are 1s then 2s", el, seq.n.Load())
+		}
+
+		// The caller's deadline ends a long backoff and is not temporary.
+		seq = &sequence{replies: []reply{{503, nil, ""}}}
+		c, _ = New(Config{APIKey: testKey, BaseURL: "http://close.test/api/v1", Transport: handlerTransport{seq},
+			BaseBackoff: time.Hour, MaxBackoff: time.Hour})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		start = time.Now()
+		err = c.Get(ctx, "/lead/", nil, nil)
+		if !errors.Is(err, context.DeadlineExceeded) || Temporary(err) {
+			t.Fatalf("err = %v, want the caller's deadline, not temporary", err)
+		}
+		if el := time.Since(start); el > 10*time.Second {
+			t.Errorf("returned after %v", el)
+		}
+	})
+}

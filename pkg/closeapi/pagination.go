@@ -1,0 +1,186 @@
+package closeapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Page is one page of a list response. Data holds the raw JSON objects as
+// Close sent them, never re-encoded.
+type Page struct {
+	Data         []json.RawMessage
+	HasMore      bool   // offset: has_more; cursor and search: a next cursor exists
+	TotalResults *int64 // total_results, where the endpoint reports it
+	CursorNext   string // /event/ "cursor_next"
+	Cursor       string // /data/search/ "cursor"
+	Number       int    // 1-based page number within this listing
+	Skip         int    // _skip used for this page (offset listings)
+}
+
+type pageBody struct {
+	Data         []json.RawMessage `json:"data"`
+	HasMore      *bool             `json:"has_more"`
+	TotalResults *int64            `json:"total_results"`
+	CursorNext   *string           `json:"cursor_next"`
+	Cursor       *string           `json:"cursor"`
+}
+
+// ListOffset walks an offset-paginated list: it GETs path with q plus
+// _limit (when limit > 0) and _skip, calls fn with each page in order, and
+// advances _skip by the number of objects received, until has_more is
+// false or a page is empty. Endpoints that ignore pagination and omit
+// has_more (statuses, pipelines) therefore yield one page. A _skip in q is
+// the starting offset.
+//
+// When Close refuses a _skip past the resource's cap it returns a
+// *MaxSkipError (matching ErrMaxSkip). An error from fn stops the walk and
+// is returned as is.
+func (c *Client) ListOffset(ctx context.Context, path string, q url.Values, limit int, fn func(Page) error) error {
+	skip := 0
+	if s := q.Get("_skip"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return fmt.Errorf("GET %s: bad _skip %q", apiPath(path), s)
+		}
+		skip = n
+	}
+	for n := 1; ; n++ {
+		qq := cloneQuery(q)
+		if limit > 0 {
+			qq.Set("_limit", strconv.Itoa(limit))
+		}
+		qq.Del("_skip")
+		if skip > 0 {
+			qq.Set("_skip", strconv.Itoa(skip))
+		}
+		var body pageBody
+		if err := c.Get(ctx, path, qq, &body); err != nil {
+			var ae *APIError
+			if errors.As(err, &ae) && ae.Status == http.StatusBadRequest && skip > 0 && skipCapped(ae.Message, n) {
+				return &MaxSkipError{Skip: skip, Max: skipCapMax(ae.Message), Err: ae}
+			}
+			return fmt.Errorf("page %d (_skip %d): %w", n, skip, err)
+		}
+		p := Page{Data: body.Data, HasMore: body.HasMore != nil && *body.HasMore,
+			TotalResults: body.TotalResults, Number: n, Skip: skip}
+		if err := fn(p); err != nil {
+			return err
+		}
+		if !p.HasMore || len(p.Data) == 0 {
+			return nil
+		}
+		skip += len(p.Data)
+	}
+}
+
+// skipCapped recognises a skip-cap 400 during an offset walk: the
+// max_skip wording, or (newer wording) "less than or equal to" once an
+// earlier page has already been served with the same _limit, so the
+// complaint cannot be about the limit.
+func skipCapped(msg string, page int) bool {
+	return isSkipCap(msg) || (page > 1 && lteRE.MatchString(msg))
+}
+
+// ListCursor walks a cursor-paginated list (/event/): it GETs path with q
+// plus _limit (when limit > 0) and, after the first page, _cursor set to
+// the previous page's cursor_next, resending every other parameter, until
+// cursor_next is null or empty. A _cursor in q is the starting cursor.
+func (c *Client) ListCursor(ctx context.Context, path string, q url.Values, limit int, fn func(Page) error) error {
+	cursor := q.Get("_cursor")
+	for n := 1; ; n++ {
+		qq := cloneQuery(q)
+		if limit > 0 {
+			qq.Set("_limit", strconv.Itoa(limit))
+		}
+		qq.Del("_cursor")
+		if cursor != "" {
+			qq.Set("_cursor", cursor)
+		}
+		var body pageBody
+		if err := c.Get(ctx, path, qq, &body); err != nil {
+			return fmt.Errorf("page %d: %w", n, err)
+		}
+		p := Page{Data: body.Data, TotalResults: body.TotalResults, Number: n}
+		if body.CursorNext != nil {
+			p.CursorNext = *body.CursorNext
+		}
+		p.HasMore = p.CursorNext != ""
+		if err := fn(p); err != nil {
+			return err
+		}
+		if p.CursorNext == "" {
+			return nil
+		}
+		if p.CursorNext == cursor {
+			return fmt.Errorf("GET %s page %d: cursor_next did not advance", apiPath(path), n)
+		}
+		cursor = p.CursorNext
+	}
+}
+
+// Search walks POST /data/search/ (Advanced Filtering): it sends body
+// (query, _limit, _fields, sort, ...; not modified) with "cursor" set from
+// the previous page's "cursor", until the cursor is null or empty. Close
+// expires search cursors after about 30 seconds: a cursor rejected as
+// expired or invalid ends the walk with an error matching
+// ErrCursorExpired, and the caller should re-query from where it got to.
+func (c *Client) Search(ctx context.Context, body map[string]any, fn func(Page) error) error {
+	cursor, _ := body["cursor"].(string)
+	for n := 1; ; n++ {
+		b := maps.Clone(body)
+		if b == nil {
+			b = map[string]any{}
+		}
+		delete(b, "cursor")
+		if cursor != "" {
+			b["cursor"] = cursor
+		}
+		var resp pageBody
+		if err := c.Post(ctx, "/data/search/", b, &resp); err != nil {
+			if cursor != "" && !errors.Is(err, ErrCursorExpired) && cursorRejected(err) {
+				return fmt.Errorf("search page %d: %w: %w", n, ErrCursorExpired, err)
+			}
+			return fmt.Errorf("search page %d: %w", n, err)
+		}
+		p := Page{Data: resp.Data, TotalResults: resp.TotalResults, Number: n}
+		if resp.Cursor != nil {
+			p.Cursor = *resp.Cursor
+		}
+		p.HasMore = p.Cursor != ""
+		if err := fn(p); err != nil {
+			return err
+		}
+		if p.Cursor == "" {
+			return nil
+		}
+		if p.Cursor == cursor {
+			return fmt.Errorf("search page %d: cursor did not advance", n)
+		}
+		cursor = p.Cursor
+	}
+}
+
+// cursorRejected: a 400 complaining about the cursor we sent.
+func cursorRejected(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		return false
+	}
+	m := strings.ToLower(ae.Message)
+	return strings.Contains(m, "cursor") && (strings.Contains(m, "expire") || strings.Contains(m, "invalid"))
+}
+
+func cloneQuery(q url.Values) url.Values {
+	out := make(url.Values, len(q)+2)
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
