@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/schedule"
+)
+
+// stopGrace bounds the wait for runs to stop at a batch boundary after
+// SIGTERM; it stays below the unit's TimeoutStopSec.
+const stopGrace = 30 * time.Second
+
+func init() {
+	commands = append([]command{{"run", "run the daemon: every job on its schedule until SIGTERM; SIGHUP reloads", cmdRun}}, commands...)
+}
+
+func cmdRun(ctx context.Context, args []string, e *env) error {
+	fs := newFlags("run", "--config FILE", e)
+	cfgPath := fs.String("config", "", "config file (YAML)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	// Register SIGHUP before anything slow, so an early reload is not lost
+	// (and does not kill the process with the default action).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.Log.Level, cfg.Log.Format, e)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
+	pool := schedule.NewPool(func(ctx context.Context) (schedule.Store, func() error, error) {
+		st, err := openStore(ctx, cfg, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, st.Close, nil
+	}, log)
+	sched, err := buildScheduler(cfg, pool, log)
+	if err != nil {
+		return err
+	}
+	sched.Start()
+	notify(log, daemon.SdNotifyReady)
+	log.Info("closesync started", zap.String("config", *cfgPath), zap.Int("jobs", len(cfg.Jobs)))
+
+	for {
+		select {
+		case <-ctx.Done():
+			notify(log, daemon.SdNotifyStopping)
+			log.Info("stopping: cancelling runs at the next batch boundary", zap.Duration("grace", stopGrace))
+			sched.Stop()
+			if err := pool.Stop(stopGrace); err != nil {
+				log.Error("stop", zap.Error(err))
+				return err
+			}
+			log.Info("stopped")
+			return nil
+		case <-hup:
+			notify(log, daemon.SdNotifyReloading)
+			next, err := reload(*cfgPath, pool, log)
+			if err != nil {
+				log.Error("reload failed: keeping the running config", zap.String("config", *cfgPath), zap.Error(err))
+			} else {
+				sched.Stop()
+				sched = next
+				sched.Start()
+				log.Info("config reloaded", zap.String("config", *cfgPath))
+			}
+			notify(log, daemon.SdNotifyReady)
+		}
+	}
+}
+
+// reload loads and validates the config and builds its scheduler; on any
+// error the caller keeps the running one.
+func reload(path string, pool *schedule.Pool, log *zap.Logger) (*schedule.Scheduler, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return buildScheduler(cfg, pool, log)
+}
+
+func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger) (*schedule.Scheduler, error) {
+	jobs, err := resolveJobs(cfg, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := newClients(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]config.Job{}
+	for _, j := range cfg.Jobs {
+		byName[j.Name] = j
+	}
+	var sj []schedule.ScheduledJob
+	for _, j := range jobs {
+		c := byName[j.Name]
+		var loc *time.Location
+		if c.Timezone != "" {
+			if loc, err = time.LoadLocation(c.Timezone); err != nil {
+				return nil, usagef("jobs %s: timezone: %v", j.Name, err)
+			}
+		}
+		sj = append(sj, schedule.ScheduledJob{Job: j, Schedule: c.Schedule, Location: loc, Timeout: c.Timeout})
+	}
+	s, err := schedule.NewScheduler(pool, sj, cs.extractor)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return s, nil
+}
+
+// notify tells systemd about a state change; without NOTIFY_SOCKET it does
+// nothing.
+func notify(log *zap.Logger, state string) {
+	if _, err := daemon.SdNotify(false, state); err != nil {
+		log.Warn("sd_notify", zap.String("state", state), zap.Error(fmt.Errorf("%w", err)))
+	}
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/closesync/closesync/internal/closefake"
+)
+
+// TestMain lets a test re-run this binary as closesync itself (Prometheus's
+// -test.main pattern), so exit codes and signals are tested on a real
+// process.
+func TestMain(m *testing.M) {
+	if os.Getenv("TEST_CLOSESYNC_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the process writes it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func startDaemon(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), "TEST_CLOSESYNC_AS_MAIN=1")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, out
+}
+
+// readRuns opens the file read-only the way an analyst's DuckDB CLI would;
+// while a run holds the file the open fails, and the caller retries.
+func readRuns(path string) (map[string]int, error) {
+	db, err := sql.Open("duckdb", path+"?access_mode=READ_ONLY")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT status, count(*) FROM sync.runs GROUP BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestDaemonSchedulesReloadsAndStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real daemon process")
+	}
+	h := newHarness(t, closefake.Options{Seed: 9, Scale: 30}, "leads", "users")
+	cfg := strings.Replace(mustRead(t, h.config), `schedule: "@hourly"`, `schedule: "@every 1s"`, 1)
+	cfg = strings.Replace(cfg, "log: {level: warn}", "log: {level: info, format: json}", 1)
+	if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, out := startDaemon(t, "run", "--config", h.config)
+
+	// Runs happen, and a reader gets the file between them.
+	var reads int
+	var lastErr error
+	defer func() {
+		if t.Failed() {
+			t.Logf("last read error: %v\ndaemon output:\n%s", lastErr, out.String())
+		}
+	}()
+	waitFor(t, "two successful scheduled runs of each report", 30*time.Second, func() bool {
+		runs, err := readRuns(h.db)
+		if err != nil {
+			lastErr = err
+			return false
+		}
+		reads++
+		return runs["success"] >= 4
+	})
+	if reads == 0 {
+		t.Fatal("no read-only open succeeded between runs")
+	}
+
+	// A broken config on SIGHUP is refused and the daemon keeps going.
+	if err := os.WriteFile(h.config, []byte("database: [not, a, string\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the reload to be refused", 10*time.Second, func() bool {
+		return strings.Contains(out.String(), "reload failed: keeping the running config")
+	})
+	before, _ := readRunsRetry(t, h.db)
+	waitFor(t, "more runs after the refused reload", 20*time.Second, func() bool {
+		runs, err := readRuns(h.db)
+		return err == nil && runs["success"] > before["success"]
+	})
+
+	// SIGTERM stops it cleanly.
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, out.String())
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("no exit within 40s of SIGTERM\n%s", out.String())
+	}
+	runs, err := readRuns(h.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs["running"] != 0 || runs["failed"] != 0 {
+		t.Errorf("runs after stop = %v, want none running or failed", runs)
+	}
+	if !strings.Contains(out.String(), "stopped") {
+		t.Errorf("no stop message in the log:\n%s", out.String())
+	}
+}
+
+func readRunsRetry(t *testing.T, path string) (map[string]int, error) {
+	var runs map[string]int
+	var err error
+	waitFor(t, "a read-only open", 10*time.Second, func() bool {
+		runs, err = readRuns(path)
+		return err == nil
+	})
+	return runs, err
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,392 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/closesync/closesync/internal/closefake"
+	"github.com/closesync/closesync/pkg/extract"
+)
+
+// The end-to-end tests run the real command (in process, through run) against
+// the fake Close API over HTTP on loopback and a DuckDB file in a temp dir.
+
+// coreReports are the reports of the spine: every root report of the
+// catalog that the fake serves.
+var coreReports = []string{"leads", "contacts", "opportunities", "tasks", "users", "lead_statuses", "opportunity_statuses",
+	"activities", "custom_fields", "event_log"}
+
+type harness struct {
+	t      *testing.T
+	fake   *closefake.Server
+	srv    *httptest.Server
+	dir    string
+	db     string
+	config string
+}
+
+func newHarness(t *testing.T, opts closefake.Options, reports ...string) *harness {
+	t.Helper()
+	h := &harness{t: t, fake: closefake.New(opts), dir: t.TempDir()}
+	h.srv = httptest.NewServer(h.fake)
+	t.Cleanup(h.srv.Close)
+	h.db = filepath.Join(h.dir, "crm.duckdb")
+	key := opts.APIKey
+	if key == "" {
+		key = closefake.DefaultAPIKey
+	}
+	h.config = h.writeConfig(key, reports)
+	return h
+}
+
+func (h *harness) writeConfig(key string, reports []string) string {
+	if len(reports) == 0 {
+		reports = coreReports
+	}
+	path := filepath.Join(h.dir, fmt.Sprintf("closesync-%d.yaml", len(key)))
+	cfg := fmt.Sprintf(`database: %s
+log: {level: warn}
+accounts:
+  - name: main
+    api_key: %q
+    base_url: %s/api/v1
+jobs:
+  - name: core
+    account: main
+    schedule: "@hourly"
+    reports: [%s]
+`, h.db, key, h.srv.URL, strings.Join(reports, ", "))
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	return path
+}
+
+// run runs closesync with args and returns its exit code and output.
+func (h *harness) run(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &env{stdout: &out, stderr: &errb, getenv: os.Getenv})
+	return code, out.String(), errb.String()
+}
+
+func (h *harness) sync(args ...string) string {
+	h.t.Helper()
+	code, out, errOut := h.run(append([]string{"sync", "--config", h.config}, args...)...)
+	if code != 0 {
+		h.t.Fatalf("sync exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	return out
+}
+
+// query runs a query on the synced file (opened read-only, as a reader would).
+func (h *harness) query(q string, args ...any) [][]any {
+	h.t.Helper()
+	db, err := sql.Open("duckdb", h.db+"?access_mode=READ_ONLY")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		h.t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			h.t.Fatal(err)
+		}
+		out = append(out, vals)
+	}
+	return out
+}
+
+func (h *harness) count(q string, args ...any) int64 {
+	h.t.Helper()
+	switch v := h.query(q, args...)[0][0].(type) {
+	case int64:
+		return v
+	case *big.Int:
+		return v.Int64()
+	case nil:
+		return 0
+	default:
+		h.t.Fatalf("%s: not a count: %T", q, v)
+		return 0
+	}
+}
+
+// truth computes the expected row count of every core table from the fake.
+func (h *harness) truth() map[string]int {
+	want := map[string]int{
+		"leads":                h.fake.Count("lead"),
+		"contacts":             h.fake.Count("contact"),
+		"opportunities":        h.fake.Count("opportunity"),
+		"tasks":                h.fake.Count("task"),
+		"users":                h.fake.Count("user"),
+		"lead_statuses":        h.fake.Count("lead_status"),
+		"opportunity_statuses": h.fake.Count("opportunity_status"),
+		"activities":           h.fake.Count("activity"),
+		"custom_fields":        h.fake.Count("custom_field"),
+		"event_log":            h.fake.Count("event"),
+	}
+	arrays := func(kind, field string) int {
+		n := 0
+		for _, o := range h.fake.Objects(kind) {
+			if a, ok := o[field].([]any); ok {
+				n += len(a)
+			}
+		}
+		return n
+	}
+	want["contacts_emails"] = arrays("contact", "emails")
+	want["contacts_phones"] = arrays("contact", "phones")
+	want["contacts_urls"] = arrays("contact", "urls")
+	want["leads_addresses"] = arrays("lead", "addresses")
+	want["leads_contacts"] = arrays("lead", "contacts")
+	want["leads_opportunities"] = arrays("lead", "opportunities")
+	want["leads_tasks"] = arrays("lead", "tasks")
+	return want
+}
+
+func (h *harness) checkTruth() {
+	h.t.Helper()
+	for table, want := range h.truth() {
+		got := h.count(fmt.Sprintf(`SELECT count(*) FROM close.%s WHERE _deleted_at IS NULL`, table))
+		if got != int64(want) {
+			h.t.Errorf("close.%s: %d rows, fake has %d", table, got, want)
+		}
+		if want == 0 {
+			h.t.Errorf("close.%s: the fake has no rows for it; the test proves nothing", table)
+		}
+	}
+}
+
+func TestSyncEqualsTruthAndIsIdempotent(t *testing.T) {
+	h := newHarness(t, closefake.Options{Seed: 7, Scale: 120})
+	out := h.sync()
+	for _, r := range coreReports {
+		if !strings.Contains(out, "success  core/"+r+":") {
+			t.Errorf("no success line for %s in:\n%s", r, out)
+		}
+	}
+	h.checkTruth()
+	h.sync()
+	h.checkTruth()
+	for _, r := range extract.Catalog() {
+		if !contains(coreReports, extract.Root(r).Name) || len(r.Table.Key) != 1 {
+			continue
+		}
+		if dup := h.count(fmt.Sprintf(`SELECT count(*) - count(DISTINCT id) FROM close.%s`, r.Name)); dup != 0 {
+			t.Errorf("close.%s: %d duplicate ids after two syncs", r.Name, dup)
+		}
+	}
+	runs := h.count(`SELECT count(*) FROM sync.runs WHERE status = 'success' AND finished_at IS NOT NULL AND requests > 0`)
+	if runs != int64(2*len(coreReports)) {
+		t.Errorf("successful run rows = %d, want %d", runs, 2*len(coreReports))
+	}
+	// Typed columns are typed, and _raw keeps the whole object.
+	if n := h.count(`SELECT count(*) FROM close.leads WHERE date_updated IS NULL OR json_extract_string(_raw, '$.id') <> id OR json_type(_raw, '$.contacts') <> 'ARRAY'`); n != 0 {
+		t.Errorf("%d leads with a NULL date_updated or a _raw that is not the object", n)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestIncrementalUpdatesAndChildren(t *testing.T) {
+	h := newHarness(t, closefake.Options{Seed: 3, Scale: 60})
+	h.sync()
+	leadID := h.fake.IDs("lead")[5]
+	if err := h.fake.Update("lead", leadID, map[string]any{"name": "Renamed Inc"}); err != nil {
+		t.Fatal(err)
+	}
+	var contactID string
+	var emails []any
+	for _, c := range h.fake.Objects("contact") {
+		if e, _ := c["emails"].([]any); len(e) >= 2 {
+			contactID, emails = c["id"].(string), e
+			break
+		}
+	}
+	if contactID == "" {
+		t.Fatal("fake has no contact with two emails")
+	}
+	if err := h.fake.Update("contact", contactID, map[string]any{"emails": emails[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	newID, err := h.fake.Create("lead", map[string]any{"name": "Brand New Lead", "status_id": h.fake.IDs("lead_status")[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := h.sync()
+	if got := h.query(`SELECT name FROM close.leads WHERE id = ?`, leadID); len(got) != 1 || got[0][0] != "Renamed Inc" {
+		t.Errorf("updated lead = %v", got)
+	}
+	if n := h.count(`SELECT count(*) FROM close.leads WHERE id = ?`, newID); n != 1 {
+		t.Errorf("new lead rows = %d", n)
+	}
+	if n := h.count(`SELECT count(*) FROM close.contacts_emails WHERE contact_id = ?`, contactID); n != 1 {
+		t.Errorf("contact %s has %d email rows after removing one of two", contactID, n)
+	}
+	h.checkTruth()
+	// The second run of leads was incremental: far fewer rows than the table.
+	if n := h.count(`SELECT rows_extracted FROM sync.runs WHERE report = 'leads' ORDER BY run_id DESC LIMIT 1`); n >= int64(h.fake.Count("lead")) {
+		t.Errorf("incremental leads run extracted %d rows of %d\n%s", n, h.fake.Count("lead"), out)
+	}
+}
+
+func TestRetriesRateLimitsAndServerErrors(t *testing.T) {
+	// A tight rate limit (the client paces itself from the RateLimit header),
+	// one request in five failing with 502/503/504, and two 429s up front.
+	h := newHarness(t, closefake.Options{Seed: 5, Scale: 250, RateLimit: 10, FailureRate: 0.2}, "leads", "contacts", "activities", "users")
+	h.fake.FailNext(2, http.StatusTooManyRequests)
+	h.sync()
+	if n := h.count(`SELECT sum(retries) FROM sync.runs WHERE status = 'success'`); n == 0 {
+		t.Error("no retries recorded although the fake rate-limited and failed requests")
+	}
+	if n := h.count(`SELECT count(*) FROM sync.runs WHERE status <> 'success'`); n != 0 {
+		t.Errorf("%d runs did not succeed", n)
+	}
+	if got, want := h.count(`SELECT count(*) FROM close.leads`), int64(h.fake.Count("lead")); got != want {
+		t.Errorf("leads = %d, want %d", got, want)
+	}
+}
+
+func TestBadKeyFailsWithoutPrintingIt(t *testing.T) {
+	h := newHarness(t, closefake.Options{Seed: 1, Scale: 5}, "leads", "users")
+	const badKey = "api_5ecretWr0ngKeyThatMustNeverBePrinted"
+	h.config = h.writeConfig(badKey, []string{"leads", "users"})
+	code, out, errOut := h.run("sync", "--config", h.config)
+	if code != 1 {
+		t.Errorf("exit = %d, want 1", code)
+	}
+	if strings.Contains(out+errOut, badKey) {
+		t.Errorf("the API key appears in the output:\n%s\n%s", out, errOut)
+	}
+	if !strings.Contains(out, "API key rejected by Close for account main") {
+		t.Errorf("output does not explain the failure:\n%s", out)
+	}
+	rows := h.query(`SELECT status, error FROM sync.runs ORDER BY run_id`)
+	if len(rows) != 2 {
+		t.Fatalf("runs = %v", rows)
+	}
+	for _, r := range rows {
+		if r[0] != "failed" || strings.Contains(fmt.Sprint(r[1]), badKey) || !strings.Contains(fmt.Sprint(r[1]), "rejected") {
+			t.Errorf("run row = %v", r)
+		}
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(path, []byte(`database: ./x.duckdb
+accounts:
+  - name: main
+jobs:
+  - name: core
+    account: mian
+    schedule: "every tuesday"
+    reports: [leds, contacts]
+`), 0o600)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"validate", "--config", path}, &env{stdout: &out, stderr: &errb, getenv: os.Getenv})
+	if code != 2 {
+		t.Errorf("exit = %d, want 2", code)
+	}
+	for _, want := range []string{`accounts[0]`, `jobs[0].account`, `"mian"`, `jobs[0].schedule`, `jobs[0].reports[0]`, `did you mean "leads"`} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("validate output lacks %q:\n%s", want, errb.String())
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	h := newHarness(t, closefake.Options{Seed: 1, Scale: 5}, "leads")
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"sync"}, 2, "--config is required"},
+		{[]string{"sync", "--config", h.config, "--report", "leds"}, 2, `unknown report "leds"`},
+		{[]string{"sync", "--config", h.config, "--job", "nope"}, 2, `unknown job "nope" (jobs: core)`},
+		{[]string{"sync", "--config", h.config, "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"sync", "--help"}, 0, ""},
+		{[]string{"reports"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, _, errOut := h.run(tt.args...)
+			if code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, tt.code, tt.want)
+			}
+		})
+	}
+}
+
+func TestReportsAndHistoryOutput(t *testing.T) {
+	h := newHarness(t, closefake.Options{Seed: 2, Scale: 10}, "users")
+	code, out, _ := h.run("reports")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	for _, r := range extract.Names() {
+		if !strings.Contains(out, r) {
+			t.Errorf("reports output lacks %s", r)
+		}
+	}
+	h.sync()
+	code, out, errOut := h.run("history", "--config", h.config, "--json")
+	if code != 0 || !strings.Contains(out, `"report": "users"`) || !strings.Contains(out, `"status": "success"`) {
+		t.Errorf("history: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"demo", "--dir", dir, "--scale", "40"}, &env{stdout: &out, stderr: &errb, getenv: os.Getenv})
+	if code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	for _, r := range extract.Catalog() {
+		line := ""
+		for _, l := range strings.Split(out.String(), "\n") {
+			if f := strings.Fields(l); len(f) == 2 && f[0] == r.Name {
+				line = l
+			}
+		}
+		if line == "" || strings.HasSuffix(strings.TrimSpace(line), " 0") {
+			t.Errorf("demo shows no rows for %s (%q)", r.Name, line)
+		}
+	}
+	if !strings.Contains(out.String(), "Leads by status") {
+		t.Errorf("demo output lacks sample queries:\n%s", out.String())
+	}
+}

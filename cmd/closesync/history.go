@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/pkg/load"
+)
+
+func cmdHistory(ctx context.Context, args []string, e *env) error {
+	fs := newFlags("history", "--config FILE [--limit N] [--json]", e)
+	cfgPath := fs.String("config", "", "config file (YAML)")
+	limit := fs.Int("limit", 20, "how many runs, newest first")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *limit <= 0 {
+		return usagef("--limit must be positive")
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	store, err := load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, ReadOnly: true, LockTimeout: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	runs, err := store.Runs(ctx, *limit)
+	if err != nil {
+		return err
+	}
+	return printRuns(e, runs, *asJSON)
+}
+
+func printRuns(e *env, runs []load.RunRow, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if runs == nil {
+			runs = []load.RunRow{}
+		}
+		return enc.Encode(runs)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tJOB\tREPORT\tTRIGGER\tSTARTED\tDURATION\tSTATUS\tEXTRACTED\tUPSERTED\tDELETED\tREQUESTS\tRETRIES\tERROR")
+	for _, r := range runs {
+		dur := "-"
+		if r.FinishedAt != nil {
+			dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+		}
+		errText := r.Error
+		if len(errText) > 80 {
+			errText = errText[:77] + "..."
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.RunID, r.Job, r.Report, r.Trigger,
+			r.StartedAt.UTC().Format("2006-01-02 15:04:05"), dur, r.Status, r.RowsExtracted, r.RowsUpserted, r.RowsDeleted,
+			r.Requests, r.Retries, errText)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/schedule"
+)
+
+func cmdSync(ctx context.Context, args []string, e *env) error {
+	fs := newFlags("sync", "--config FILE [--job J]... [--report R]...", e)
+	cfgPath := fs.String("config", "", "config file (YAML)")
+	var jobs, reports multiFlag
+	fs.Var(&jobs, "job", "run only this job (repeatable; default all)")
+	fs.Var(&reports, "report", "run only this report (repeatable; child reports run their parent)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	return syncJobs(ctx, cfg, jobs, reports, "manual", e)
+}
+
+// syncJobs runs the selected jobs once against the configured accounts and
+// prints one line per report. It returns errFailed when any run failed.
+func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger string, e *env) error {
+	log, err := newLogger(cfg.Log.Level, cfg.Log.Format, e)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
+	jobs, err := resolveJobs(cfg, onlyJobs, onlyReports)
+	if err != nil {
+		return err
+	}
+	cs, err := newClients(cfg, log)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close database", zapErr(err))
+		}
+	}()
+	runner := &schedule.Runner{Store: store, Extract: cs.extractor, Log: log}
+	if isTerminal(e.stderr) {
+		runner.Progress = newProgress(e.stderr)
+	}
+	failed := 0
+	for _, job := range jobs {
+		for _, res := range runner.RunJob(ctx, job, trigger) {
+			printResult(e.stdout, res)
+			if res.Err != nil {
+				failed++
+			}
+		}
+	}
+	if failed > 0 {
+		return errFailed
+	}
+	return nil
+}
+
+func printResult(w io.Writer, r schedule.Result) {
+	line := fmt.Sprintf("%-8s %s/%s: %d rows written from %d extracted, %d requests", r.Status, r.Job, r.Report, r.Rows, r.Extract, r.Requests)
+	if r.Retries > 0 {
+		line += fmt.Sprintf(" (%d retried)", r.Retries)
+	}
+	line += fmt.Sprintf(", %s", r.Duration.Round(time.Millisecond))
+	if r.Err != nil {
+		line += "\n         error: " + r.Err.Error()
+	}
+	fmt.Fprintln(w, line)
+}
+
+// newProgress prints a self-overwriting progress line on a terminal, at most
+// ten times a second.
+func newProgress(w io.Writer) func(job, report string, rows int64) {
+	var mu sync.Mutex
+	var last time.Time
+	return func(job, report string, rows int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(last) < 100*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(w, "\r\033[K%s/%s: %d rows", job, report, rows)
+	}
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schedule"
+)
+
+// loadConfig loads and validates the config; any problem is a usage error
+// (exit 2) listing every problem with its key path.
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return nil, usagef("--config is required")
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if err := cfg.Validate(extract.Names()); err != nil {
+		return nil, usageError{fmt.Errorf("%s is invalid:\n%w", path, indent(err))}
+	}
+	return cfg, nil
+}
+
+// indent prints each joined error on its own indented line.
+func indent(err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = "  " + l
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+// newLogger builds the process logger: console on a terminal or when the
+// config says so, JSON (for journald) otherwise.
+func newLogger(level, format string, e *env) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, usagef("log.level: %v", err)
+	}
+	var enc zapcore.Encoder
+	if format == "json" {
+		ec := zap.NewProductionEncoderConfig()
+		ec.EncodeTime = zapcore.ISO8601TimeEncoder
+		enc = zapcore.NewJSONEncoder(ec)
+	} else {
+		ec := zap.NewDevelopmentEncoderConfig()
+		ec.EncodeTime = zapcore.TimeEncoderOfLayout("2006-01-02T15:04:05.000Z07:00")
+		if isTerminal(e.stderr) {
+			ec.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		}
+		enc = zapcore.NewConsoleEncoder(ec)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(e.stderr), zap.NewAtomicLevelAt(lvl))), nil
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// clients builds one Close client per account; accounts sharing an API key
+// share one rate-limit budget.
+type clients struct {
+	byAccount map[string]*closeapi.Client
+}
+
+func newClients(cfg *config.Config, log *zap.Logger) (*clients, error) {
+	budgets := map[string]*closeapi.Budget{}
+	cs := &clients{byAccount: map[string]*closeapi.Client{}}
+	for _, a := range cfg.Accounts {
+		key, err := a.ResolveKey()
+		if err != nil {
+			return nil, usageError{fmt.Errorf("accounts %s: %w", a.Name, err)}
+		}
+		b, ok := budgets[key]
+		if !ok {
+			b = closeapi.NewBudget(a.MaxConcurrency)
+			budgets[key] = b
+		}
+		c, err := closeapi.New(closeapi.Config{
+			Account: a.Name, BaseURL: a.BaseURL, APIKey: key, MaxConcurrency: a.MaxConcurrency,
+			Budget: b, UserAgent: "closesync", Logger: log.With(zap.String("account", a.Name)),
+		})
+		if err != nil {
+			return nil, usageError{fmt.Errorf("accounts %s: %w", a.Name, err)}
+		}
+		cs.byAccount[a.Name] = c
+	}
+	return cs, nil
+}
+
+func (cs *clients) extractor(account string) (schedule.ExtractFunc, error) {
+	c, ok := cs.byAccount[account]
+	if !ok {
+		return nil, fmt.Errorf("no account named %q", account)
+	}
+	return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+		return extract.Extract(ctx, c, req, emit)
+	}, nil
+}
+
+// resolveJobs turns config jobs into runnable jobs: child reports are
+// replaced by their parent (written with it), each report once per job.
+// onlyJobs and onlyReports filter (empty: all); unknown names are usage
+// errors naming the valid choices.
+func resolveJobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]schedule.Job, error) {
+	var jobNames []string
+	for _, j := range cfg.Jobs {
+		jobNames = append(jobNames, j.Name)
+	}
+	for _, j := range onlyJobs {
+		if !slices.Contains(jobNames, j) {
+			return nil, usagef("unknown job %q (jobs: %s)", j, strings.Join(jobNames, ", "))
+		}
+	}
+	for _, r := range onlyReports {
+		if _, ok := extract.Lookup(r); !ok {
+			return nil, usagef("unknown report %q (see 'closesync reports')", r)
+		}
+	}
+	var out []schedule.Job
+	matched := map[string]bool{}
+	for _, j := range cfg.Jobs {
+		if len(onlyJobs) > 0 && !slices.Contains(onlyJobs, j.Name) {
+			continue
+		}
+		job := schedule.Job{Name: j.Name, Account: j.Account, StartDate: j.StartDate.Time}
+		seen := map[string]bool{}
+		for _, ref := range j.Reports {
+			if len(onlyReports) > 0 && !slices.Contains(onlyReports, ref.Name) {
+				continue
+			}
+			matched[ref.Name] = true
+			rep, ok := extract.Lookup(ref.Name)
+			if !ok {
+				return nil, usagef("jobs %s: unknown report %q", j.Name, ref.Name)
+			}
+			root := extract.Root(rep)
+			if seen[root.Name] {
+				continue
+			}
+			seen[root.Name] = true
+			modeName := ref.Mode
+			if modeName == "" {
+				modeName = root.DefaultMode
+			}
+			mode, err := load.ParseMode(modeName)
+			if err != nil {
+				return nil, usagef("jobs %s: report %s: %v", j.Name, ref.Name, err)
+			}
+			job.Reports = append(job.Reports, schedule.ReportRun{Report: root, Mode: mode, Window: ref.AttributionWindow})
+		}
+		if len(job.Reports) > 0 {
+			out = append(out, job)
+		}
+	}
+	for _, r := range onlyReports {
+		if !matched[r] {
+			return nil, usagef("report %q is in no selected job; add it to a job's reports", r)
+		}
+	}
+	return out, nil
+}
+
+func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger) (*load.Store, error) {
+	return load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, Logger: log})
+}

@@ -1,0 +1,201 @@
+package extract
+
+import (
+	"net/url"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// Paging is how an endpoint pages its results.
+type Paging string
+
+// Paging kinds.
+const (
+	// Offset pages with _skip/_limit/has_more.
+	Offset Paging = "offset"
+	// Cursor pages with _cursor/cursor_next (the event log).
+	Cursor Paging = "cursor"
+	// Single returns everything in one response (statuses, pipelines).
+	Single Paging = "single"
+)
+
+// Method is how a report is replicated.
+type Method string
+
+// Replication methods.
+const (
+	// Full lists everything each run and replaces the table atomically, so
+	// rows deleted in Close disappear. For small dimension reports.
+	Full Method = "full"
+	// Incremental reads what changed since the bookmark (see Incremental).
+	Incremental Method = "incremental"
+	// FullUpsert lists everything each run (the endpoint has no usable
+	// filter) and upserts it.
+	FullUpsert Method = "full_upsert"
+	// Child reports are written with their parent.
+	Child Method = "child"
+)
+
+// Filter is how an incremental report asks the API for changes.
+type Filter string
+
+// Filters.
+const (
+	// ParamFilter sends <Field>__gte=<bookmark>.
+	ParamFilter Filter = "param"
+	// LeadQuery sends the legacy lead search query
+	// `date_updated >= "YYYY-MM-DDTHH:MM" sort:created` (minute precision).
+	LeadQuery Filter = "lead_query"
+)
+
+// Strategy configures an incremental report.
+type Strategy struct {
+	Filter Filter
+	// Field is the record field compared with the bookmark (date_updated or
+	// date_created).
+	Field string
+	// OrderBy is sent as _order_by; an immutable field keeps offset walks
+	// stable while rows are updated.
+	OrderBy string
+	// Overlap is subtracted from the bookmark to re-read the edge: clock
+	// skew, minute-precision filters and late index updates.
+	Overlap time.Duration
+	// Ordered reports that the walk is in ascending Field order, so the
+	// bookmark may advance with every batch.
+	Ordered bool
+	// Window is the default attribution window (activities: 24h), re-read on
+	// every run to catch records still changing after creation.
+	Window time.Duration
+	// Lag holds the bookmark this far behind now (event log: 5 minutes).
+	Lag time.Duration
+}
+
+// Source is one endpoint a report reads. Most reports have one; custom_fields
+// reads one per object type, tagging each record.
+type Source struct {
+	Path   string
+	Params url.Values
+	// Tag is stored in the table's FromTag column for records of this source.
+	Tag string
+}
+
+// Report is one entry of the catalog.
+type Report struct {
+	Name     string
+	Sources  []Source
+	Paging   Paging
+	PageSize int
+	Method   Method
+	Strategy Strategy
+	Table    schema.Table
+	// Custom collects the flat "custom.cf_*" keys into the custom column.
+	Custom bool
+	// Parent names the report whose records carry this child table.
+	Parent string
+	// DefaultMode is the write mode when the job does not set one.
+	DefaultMode string
+	Doc         string
+}
+
+// Endpoint describes where the report's data comes from, for humans.
+func (r *Report) Endpoint() string {
+	if r.Parent != "" {
+		return ""
+	}
+	if len(r.Sources) == 1 {
+		s := r.Sources[0].Path
+		if len(r.Sources[0].Params) > 0 {
+			s += "?" + r.Sources[0].Params.Encode()
+		}
+		return s
+	}
+	var out string
+	for i, s := range r.Sources {
+		if i > 0 {
+			out += " "
+		}
+		out += s.Path
+	}
+	return out
+}
+
+// ReplicationKey is the field incremental reads compare with the bookmark.
+func (r *Report) ReplicationKey() string {
+	if r.Method == Incremental {
+		return r.Strategy.Field
+	}
+	return ""
+}
+
+var catalog = map[string]*Report{}
+
+func register(reports ...*Report) {
+	for _, r := range reports {
+		if _, dup := catalog[r.Name]; dup {
+			panic("extract: report registered twice: " + r.Name)
+		}
+		if r.DefaultMode == "" {
+			r.DefaultMode = "upsert"
+			if r.Method == Full {
+				r.DefaultMode = "replace"
+			}
+		}
+		catalog[r.Name] = r
+		for _, ch := range r.Table.Children {
+			catalog[ch.Table.Name] = &Report{
+				Name:        ch.Table.Name,
+				Method:      Child,
+				Parent:      r.Name,
+				Table:       ch.Table,
+				DefaultMode: r.DefaultMode,
+				Doc:         "The `" + ch.Field + "` array of each " + r.Name + " record, one row per item; replaced whenever its parent row is. Syncing it syncs " + r.Name + ".",
+			}
+		}
+	}
+}
+
+// Lookup returns the named report.
+func Lookup(name string) (*Report, bool) {
+	r, ok := catalog[name]
+	return r, ok
+}
+
+// Names returns every report name, sorted.
+func Names() []string {
+	names := make([]string, 0, len(catalog))
+	for n := range catalog {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Catalog returns every report, sorted by name.
+func Catalog() []*Report {
+	out := make([]*Report, 0, len(catalog))
+	for _, n := range Names() {
+		out = append(out, catalog[n])
+	}
+	return out
+}
+
+// Root returns the report that is actually extracted for r: r itself, or its
+// parent for a child report.
+func Root(r *Report) *Report {
+	if r.Parent != "" {
+		return catalog[r.Parent]
+	}
+	return r
+}
+
+// Children returns the names of r's child reports.
+func (r *Report) Children() []string {
+	var out []string
+	for _, ch := range r.Table.Children {
+		out = append(out, ch.Table.Name)
+	}
+	return slices.Clip(out)
+}

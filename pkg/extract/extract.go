@@ -1,0 +1,291 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/closesync/closesync/pkg/closeapi"
+)
+
+// Client is what extraction needs from the Close client (*closeapi.Client).
+type Client interface {
+	Get(ctx context.Context, path string, q url.Values, out any) error
+	ListOffset(ctx context.Context, path string, q url.Values, limit int, fn func(closeapi.Page) error) error
+	ListCursor(ctx context.Context, path string, q url.Values, limit int, fn func(closeapi.Page) error) error
+}
+
+// Record is one object as the API returned it, plus what extraction derived
+// from it.
+type Record struct {
+	Raw json.RawMessage
+	// Custom is a JSON object of the record's custom field values, keyed by
+	// field id, for reports that collect custom fields; nil otherwise.
+	Custom json.RawMessage
+	// Tag is the Source tag the record was listed under.
+	Tag string
+}
+
+// Batch is one page of records. A batch with a Bookmark must be committed
+// together with that bookmark; the last batch of a run may carry only a
+// bookmark.
+type Batch struct {
+	Records  []Record
+	Bookmark string
+	// Page is the 1-based page number within the run, for error messages.
+	Page int
+}
+
+// Request is one extraction of one report.
+type Request struct {
+	Report *Report
+	// Bookmark is the state the last successful run committed ("" at first).
+	Bookmark string
+	// StartDate bounds the first run of an incremental report (zero: all).
+	StartDate time.Time
+	// Window overrides the report's attribution window when non-zero.
+	Window time.Duration
+	// Now is the run's start; bookmarks never pass it.
+	Now time.Time
+	// Warn receives problems that do not stop the run (may be nil).
+	Warn func(msg string)
+}
+
+// Extract reads the report and hands each page to emit, in order. It stops
+// at the first error from the API or from emit, or when ctx is done.
+func Extract(ctx context.Context, c Client, req Request, emit func(Batch) error) error {
+	r := req.Report
+	if r.Parent != "" {
+		return fmt.Errorf("report %s is written with %s: extract %s instead", r.Name, r.Parent, r.Parent)
+	}
+	if req.Now.IsZero() {
+		req.Now = time.Now()
+	}
+	x := &run{req: req, emit: emit}
+	q, err := x.query()
+	if err != nil {
+		return err
+	}
+	for _, s := range r.Sources {
+		params := cloneValues(s.Params)
+		for k, v := range q {
+			params[k] = v
+		}
+		if err := x.list(ctx, c, s, params); err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
+		}
+	}
+	if r.Method == Incremental {
+		if b := x.bookmark(); b != "" && b != req.Bookmark && b != x.emitted {
+			return emit(Batch{Bookmark: b, Page: x.page + 1})
+		}
+	}
+	return nil
+}
+
+type run struct {
+	req     Request
+	emit    func(Batch) error
+	page    int
+	maxSeen time.Time
+	emitted string // the last bookmark handed to emit
+}
+
+// query builds the incremental filter parameters.
+func (x *run) query() (url.Values, error) {
+	r, q := x.req.Report, url.Values{}
+	if r.Method != Incremental {
+		return q, nil
+	}
+	st := r.Strategy
+	from := x.req.StartDate
+	if x.req.Bookmark != "" {
+		b, err := parseTime(x.req.Bookmark)
+		if err != nil {
+			return nil, fmt.Errorf("%s: stored bookmark %q is not a time: %w", r.Name, x.req.Bookmark, err)
+		}
+		if b.After(x.req.Now.Add(time.Minute)) {
+			x.warn(fmt.Sprintf("%s: stored bookmark %s is in the future; ignoring it and reading from the start date", r.Name, x.req.Bookmark))
+		} else {
+			from = b
+		}
+	}
+	if !from.IsZero() {
+		window := st.Window
+		if x.req.Window > 0 {
+			window = x.req.Window
+		}
+		// The attribution window re-reads recent records only on later runs;
+		// the first run starts exactly at start_date.
+		if x.req.Bookmark != "" {
+			from = from.Add(-st.Overlap - window)
+		}
+		if from.Before(x.req.StartDate) {
+			from = x.req.StartDate
+		}
+	}
+	switch st.Filter {
+	case LeadQuery:
+		qs := "sort:created"
+		if !from.IsZero() {
+			qs = fmt.Sprintf(`%s >= "%s" %s`, st.Field, from.UTC().Format("2006-01-02T15:04"), qs)
+		}
+		q.Set("query", qs)
+	case ParamFilter:
+		if !from.IsZero() {
+			q.Set(st.Field+"__gte", from.UTC().Format("2006-01-02T15:04:05.000000"))
+		}
+		if st.OrderBy != "" {
+			q.Set("_order_by", st.OrderBy)
+		}
+	default:
+		return nil, fmt.Errorf("%s: unknown filter %q", r.Name, st.Filter)
+	}
+	return q, nil
+}
+
+func (x *run) list(ctx context.Context, c Client, s Source, q url.Values) error {
+	r := x.req.Report
+	handle := func(p closeapi.Page) error {
+		x.page++
+		b := Batch{Records: make([]Record, 0, len(p.Data)), Page: x.page}
+		for i, raw := range p.Data {
+			rec, err := x.record(raw, s.Tag)
+			if err != nil {
+				return fmt.Errorf("page %d record %d: %w", x.page, i, err)
+			}
+			b.Records = append(b.Records, rec)
+		}
+		if r.Method == Incremental && r.Strategy.Ordered {
+			b.Bookmark = x.bookmark()
+			x.emitted = b.Bookmark
+		}
+		if err := x.emit(b); err != nil {
+			return fmt.Errorf("page %d: %w", x.page, err)
+		}
+		return nil
+	}
+	switch r.Paging {
+	case Offset:
+		return c.ListOffset(ctx, s.Path, q, r.PageSize, handle)
+	case Cursor:
+		return c.ListCursor(ctx, s.Path, q, r.PageSize, handle)
+	case Single:
+		var resp struct {
+			Data []json.RawMessage `json:"data"`
+		}
+		if err := c.Get(ctx, s.Path, q, &resp); err != nil {
+			return err
+		}
+		return handle(closeapi.Page{Data: resp.Data})
+	}
+	return fmt.Errorf("unknown paging %q", r.Paging)
+}
+
+// record derives the custom column and tracks the replication field.
+func (x *run) record(raw json.RawMessage, tag string) (Record, error) {
+	r := x.req.Report
+	rec := Record{Raw: raw, Tag: tag}
+	if !r.Custom && r.Method != Incremental {
+		return rec, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return rec, fmt.Errorf("not a JSON object: %w (%.120s)", err, raw)
+	}
+	if r.Custom {
+		rec.Custom = customFields(obj)
+	}
+	if r.Method == Incremental {
+		if v, ok := obj[r.Strategy.Field]; ok {
+			var s string
+			if json.Unmarshal(v, &s) == nil && s != "" {
+				if t, err := parseTime(s); err == nil && t.After(x.maxSeen) {
+					x.maxSeen = t
+				}
+			}
+		}
+	}
+	return rec, nil
+}
+
+// bookmark is the state to commit: the newest replication value seen, never
+// later than the run's start (minus the report's lag), never behind the
+// previous bookmark.
+func (x *run) bookmark() string {
+	if x.maxSeen.IsZero() {
+		return ""
+	}
+	b := x.maxSeen
+	if limit := x.req.Now.Add(-x.req.Report.Strategy.Lag); b.After(limit) {
+		b = limit
+	}
+	if prev, err := parseTime(x.req.Bookmark); err == nil && b.Before(prev) {
+		return x.req.Bookmark
+	}
+	return b.UTC().Format(time.RFC3339Nano)
+}
+
+func (x *run) warn(msg string) {
+	if x.req.Warn != nil {
+		x.req.Warn(msg)
+	}
+}
+
+// customFields gathers Close's flat "custom.<field id>" keys into one JSON
+// object keyed by field id; nil when the record has none.
+func customFields(obj map[string]json.RawMessage) json.RawMessage {
+	var keys []string
+	for k := range obj {
+		if strings.HasPrefix(k, "custom.") {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sort.Strings(keys)
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		name, _ := json.Marshal(strings.TrimPrefix(k, "custom."))
+		b.Write(name)
+		b.WriteByte(':')
+		b.Write(obj[k])
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999", // naive: Close's newer services, UTC
+	"2006-01-02T15:04",
+	"2006-01-02",
+}
+
+// parseTime reads the timestamp shapes Close uses; naive ones are UTC.
+func parseTime(s string) (time.Time, error) {
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unrecognised timestamp %q", s)
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}

@@ -1,0 +1,257 @@
+package extract
+
+import (
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// Column helpers keep the declarations below readable.
+func str(name string) schema.Column     { return schema.Column{Name: name, Type: schema.Varchar} }
+func ts(name string) schema.Column      { return schema.Column{Name: name, Type: schema.Timestamp} }
+func i64(name string) schema.Column     { return schema.Column{Name: name, Type: schema.BigInt} }
+func f64(name string) schema.Column     { return schema.Column{Name: name, Type: schema.Double} }
+func boolean(name string) schema.Column { return schema.Column{Name: name, Type: schema.Boolean} }
+func date(name string) schema.Column    { return schema.Column{Name: name, Type: schema.Date} }
+func js(name string) schema.Column      { return schema.Column{Name: name, Type: schema.JSON} }
+func list(name string) schema.Column    { return schema.Column{Name: name, Type: schema.VarcharList} }
+func custom() schema.Column {
+	return schema.Column{Name: "custom", Type: schema.JSON, Source: schema.FromCustom}
+}
+func tag(name string) schema.Column {
+	return schema.Column{Name: name, Type: schema.Varchar, Source: schema.FromTag}
+}
+
+func cols(groups ...[]schema.Column) []schema.Column {
+	var out []schema.Column
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+// audit are the bookkeeping fields most Close objects carry.
+var audit = []schema.Column{
+	str("organization_id"), ts("date_created"), ts("date_updated"),
+	str("created_by"), str("created_by_name"), str("updated_by"), str("updated_by_name"),
+}
+
+// table declares an id-keyed table ordered by date_updated when it has one.
+func table(name string, columns []schema.Column, children ...schema.Child) schema.Table {
+	t := schema.Table{Name: name, Columns: cols([]schema.Column{str("id")}, columns), Key: []string{"id"}, Children: children}
+	if _, ok := t.Column("date_updated"); ok {
+		t.Order = "date_updated"
+	}
+	return t
+}
+
+// child declares a table flattened from the array field of parent records.
+func child(name, parentCol, field string, columns ...schema.Column) schema.Child {
+	return schema.Child{Field: field, Table: schema.Table{
+		Name: name,
+		Columns: cols([]schema.Column{
+			{Name: parentCol, Type: schema.Varchar, Source: schema.FromParent},
+			{Name: schema.ColPosition, Type: schema.Integer, Source: schema.FromPosition},
+		}, columns),
+		Key: []string{parentCol, schema.ColPosition},
+	}}
+}
+
+// without returns columns minus the named ones (a child table's parent
+// column replaces the item's own copy of it).
+func without(columns []schema.Column, names ...string) []schema.Column {
+	var out []schema.Column
+	for _, c := range columns {
+		if !slices.Contains(names, c.Name) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func src(path string, kv ...string) []Source {
+	s := Source{Path: path}
+	if len(kv) > 0 {
+		s.Params = url.Values{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			s.Params.Set(kv[i], kv[i+1])
+		}
+	}
+	return []Source{s}
+}
+
+const (
+	defaultOverlap = 2 * time.Minute
+	// activityWindow is Stitch's lookback: calls and emails keep changing for
+	// a while after they are created.
+	activityWindow = 24 * time.Hour
+	eventLag       = 5 * time.Minute
+)
+
+// updatedSince reads rows updated since the bookmark, walking them in
+// creation order (immutable, so the walk is stable under updates).
+var updatedSince = Strategy{Filter: ParamFilter, Field: "date_updated", OrderBy: "date_created", Overlap: defaultOverlap}
+
+var contactColumns = cols([]schema.Column{
+	str("lead_id"), str("name"), str("display_name"), str("title"),
+	js("emails"), js("phones"), js("urls"), js("integration_links"),
+	str("timezone"), str("timezone_source"), custom(),
+}, audit)
+
+var opportunityColumns = cols([]schema.Column{
+	str("lead_id"), str("lead_name"), str("status_id"), str("status_label"), str("status_display_name"), str("status_type"),
+	str("pipeline_id"), str("pipeline_name"), i64("value"), str("value_period"), str("value_currency"), str("value_formatted"),
+	i64("expected_value"), i64("annualized_value"), i64("annualized_expected_value"), i64("confidence"),
+	date("date_won"), date("date_lost"), str("contact_id"), str("contact_name"), str("user_id"), str("user_name"),
+	str("note"), js("attachments"), js("integration_links"), custom(),
+}, audit)
+
+var taskColumns = cols([]schema.Column{
+	str("_type"), str("text"), str("lead_id"), str("lead_name"), str("contact_id"), str("contact_name"),
+	str("assigned_to"), str("assigned_to_name"), str("date"), date("due_date"), boolean("is_complete"), boolean("is_dateless"),
+	str("view"), str("object_type"), str("object_id"), str("priority"),
+}, audit)
+
+var activityBase = cols([]schema.Column{
+	str("_type"), str("lead_id"), str("contact_id"), str("user_id"), str("user_name"), list("users"),
+	ts("activity_at"), custom(),
+}, audit)
+
+// activityTypes are the per-type activity endpoints: report suffix, path and
+// the columns that type adds to the common ones.
+var activityTypes = []struct {
+	report, path, doc string
+	extra             []schema.Column
+}{
+	{"call", "call", "", []schema.Column{str("direction"), str("status"), str("disposition"), i64("duration"), i64("voicemail_duration"),
+		str("phone"), str("local_phone"), str("remote_phone"), str("note"), str("recording_url"), boolean("has_recording"), f64("cost"),
+		str("source"), str("dialer_id"), str("sequence_id"), ts("date_answered")}},
+	{"email_threads", "emailthread", "Email threads (`_type` EmailThread): one row per conversation.",
+		[]schema.Column{str("subject"), i64("n_emails"), js("participants"), js("latest_normalized_subject")}},
+	{"emails", "email", "", []schema.Column{str("direction"), str("status"), str("subject"), str("sender"), list("to"), list("cc"), list("bcc"),
+		str("body_text"), str("thread_id"), str("template_id"), str("template_name"), ts("date_sent"), ts("date_scheduled"),
+		str("email_account_id"), boolean("has_reply"), js("opens"), js("attachments"), str("sequence_id")}},
+	{"lead_status_change", "status_change/lead", "", []schema.Column{str("old_status_id"), str("old_status_label"), str("old_status_type"),
+		str("new_status_id"), str("new_status_label"), str("new_status_type")}},
+	{"notes", "note", "", []schema.Column{str("note"), str("note_html"), str("title"), ts("pinned_at")}},
+	{"opportunity_status_change", "status_change/opportunity", "", []schema.Column{str("opportunity_id"), str("old_status_id"), str("old_status_label"),
+		str("old_status_type"), str("new_status_id"), str("new_status_label"), str("new_status_type"), i64("opportunity_value"),
+		str("opportunity_value_currency"), str("opportunity_value_period"), i64("opportunity_confidence"), date("opportunity_date_won"),
+		str("old_pipeline_id"), str("new_pipeline_id")}},
+	{"meeting", "meeting", "", []schema.Column{str("title"), ts("starts_at"), ts("ends_at"), i64("duration"), str("status"), str("location"),
+		js("attendees"), str("connected_account_id"), boolean("is_recurring")}},
+	{"sms", "sms", "", []schema.Column{str("text"), str("status"), str("direction"), str("local_phone"), str("remote_phone"),
+		ts("date_sent"), ts("date_scheduled"), str("error_message"), str("source")}},
+	{"created", "created", "", []schema.Column{str("source")}},
+	{"task_completed", "task_completed", "", []schema.Column{str("task_id"), str("task_text"), str("task_assigned_to"), str("task_assigned_to_name")}},
+	{"whatsapp_message", "whatsapp_message", "", []schema.Column{str("direction"), str("message_markdown"), str("external_whatsapp_message_id"),
+		str("local_phone"), str("remote_phone")}},
+	{"form_submission", "form_submission", "", []schema.Column{str("form_id"), str("form_name"), js("form_data")}},
+	{"custom", "custom", "Instances of custom activity types; `custom_activity_type_id` names the type.", []schema.Column{str("custom_activity_type_id"),
+		str("status")}},
+}
+
+// activityStrategy reads activities created since the bookmark minus the
+// attribution window, in creation order.
+var activityStrategy = Strategy{Filter: ParamFilter, Field: "date_created", OrderBy: "date_created", Overlap: defaultOverlap,
+	Ordered: true, Window: activityWindow}
+
+func init() {
+	register(
+		&Report{
+			Name: "leads", Sources: src("/lead/"), Paging: Offset, PageSize: 200, Method: Incremental,
+			Strategy: Strategy{Filter: LeadQuery, Field: "date_updated", Overlap: defaultOverlap},
+			Custom:   true,
+			Doc: "Leads. `/lead/` has no date filter parameter, so the legacy `query` (`date_updated >= \"...\" sort:created`) selects " +
+				"changed leads, walked in creation order. Contacts, opportunities and tasks also have their own reports; the `leads_*` " +
+				"tables are the snapshots embedded in each lead.",
+			Table: table("leads", cols([]schema.Column{
+				str("name"), str("display_name"), str("description"), str("url"), str("status_id"), str("status_label"), str("html_url"),
+				str("source"), str("primary_email"), str("primary_phone"), js("integration_links"), custom(),
+			}, audit),
+				child("leads_addresses", "lead_id", "addresses", str("label"), str("address_1"), str("address_2"), str("city"),
+					str("state"), str("zipcode"), str("country")),
+				child("leads_contacts", "lead_id", "contacts", cols([]schema.Column{str("id")}, without(contactColumns, "lead_id"))...),
+				child("leads_opportunities", "lead_id", "opportunities", cols([]schema.Column{str("id")}, without(opportunityColumns, "lead_id"))...),
+				child("leads_tasks", "lead_id", "tasks", cols([]schema.Column{str("id")}, without(taskColumns, "lead_id"))...),
+			),
+		},
+		&Report{
+			Name: "contacts", Sources: src("/contact/"), Paging: Offset, PageSize: 100, Method: FullUpsert, Custom: true,
+			Doc: "Contacts. `/contact/` accepts no date filter, so every run lists all contacts and upserts them.",
+			Table: table("contacts", contactColumns,
+				child("contacts_emails", "contact_id", "emails", str("email"), str("type"), boolean("is_unsubscribed")),
+				child("contacts_phones", "contact_id", "phones", str("phone"), str("phone_formatted"), str("type"), str("country")),
+				child("contacts_urls", "contact_id", "urls", str("url"), str("type")),
+			),
+		},
+		&Report{
+			Name: "opportunities", Sources: src("/opportunity/"), Paging: Offset, PageSize: 250, Method: Incremental,
+			Strategy: updatedSince, Custom: true,
+			Doc:   "Opportunities updated since the bookmark (`date_updated__gte`), walked by `date_created`.",
+			Table: table("opportunities", opportunityColumns),
+		},
+		&Report{
+			Name: "tasks", Sources: src("/task/", "_type", "all"), Paging: Offset, PageSize: 1000, Method: Incremental,
+			Strategy: updatedSince,
+			Doc:      "Tasks of every `_type` (the API returns only `lead` tasks unless asked for `_type=all`).",
+			Table:    table("tasks", taskColumns),
+		},
+		&Report{
+			Name: "users", Sources: src("/user/"), Paging: Offset, PageSize: 1000, Method: Full,
+			Doc: "Users of the organization.",
+			Table: table("users", []schema.Column{str("email"), str("first_name"), str("last_name"), str("image"),
+				list("organizations"), str("last_used_timezone"), ts("date_created"), ts("date_updated"), ts("email_verified_at")}),
+		},
+		&Report{
+			Name: "lead_statuses", Sources: src("/status/lead/"), Paging: Single, Method: Full,
+			Doc:   "Lead statuses.",
+			Table: table("lead_statuses", []schema.Column{str("label"), str("organization_id")}),
+		},
+		&Report{
+			Name: "opportunity_statuses", Sources: src("/status/opportunity/"), Paging: Single, Method: Full,
+			Doc: "Opportunity statuses with their pipeline.",
+			Table: table("opportunity_statuses", []schema.Column{str("label"), str("type"), str("status_type"), str("pipeline_id"),
+				str("organization_id")}),
+		},
+		&Report{
+			Name: "activities", Sources: src("/activity/"), Paging: Offset, PageSize: 100, Method: Incremental,
+			Strategy: activityStrategy, Custom: true,
+			Doc: "Every activity type (Stitch's `activities`): created since the bookmark minus the attribution window " +
+				"(`attribution_window`, default 24h), so calls and emails that change after creation are re-read.",
+			Table: table("activities", activityBase),
+		},
+		&Report{
+			Name: "custom_fields", Paging: Offset, PageSize: 1000, Method: Full,
+			Sources: []Source{{Path: "/custom_field/lead/", Tag: "lead"}, {Path: "/custom_field/contact/", Tag: "contact"},
+				{Path: "/custom_field/opportunity/", Tag: "opportunity"}, {Path: "/custom_field/activity/", Tag: "activity"},
+				{Path: "/custom_field/shared/", Tag: "shared"}},
+			Doc: "Custom field definitions of leads, contacts, opportunities, activities and shared fields; `object_type` says which.",
+			Table: table("custom_fields", cols([]schema.Column{tag("object_type"), str("name"), str("description"), str("type"),
+				js("choices"), boolean("accepts_multiple_values"), boolean("is_shared"), str("custom_activity_type_id"),
+				js("editable_with_roles")}, audit)),
+		},
+		&Report{
+			Name: "event_log", Sources: src("/event/"), Paging: Cursor, PageSize: 50, Method: Incremental,
+			Strategy: Strategy{Filter: ParamFilter, Field: "date_updated", Overlap: defaultOverlap, Lag: eventLag},
+			Doc: "The event log (`/event/`, 30 days of history): every create, update, delete and merge. The bookmark stays " +
+				"5 minutes behind now, as Close advises, because events become visible out of order.",
+			Table: table("event_log", []schema.Column{ts("date_created"), ts("date_updated"), str("organization_id"), str("user_id"),
+				str("request_id"), str("api_key_id"), str("object_type"), str("object_id"), str("lead_id"), str("action"),
+				list("changed_fields"), js("data"), js("previous_data"), js("meta")}),
+		},
+	)
+	for _, at := range activityTypes {
+		doc := at.doc
+		if doc == "" {
+			doc = "Activities from `/activity/" + at.path + "/`, read like `activities`."
+		}
+		register(&Report{
+			Name: "activities_" + at.report, Sources: src("/activity/" + at.path + "/"), Paging: Offset, PageSize: 100,
+			Method: Incremental, Strategy: activityStrategy, Custom: true, Doc: doc,
+			Table: table("activities_"+at.report, cols(activityBase, at.extra)),
+		})
+	}
+}

@@ -1,0 +1,221 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// Store is what a run needs from the database (*load.Store).
+type Store interface {
+	EnsureTable(ctx context.Context, t schema.Table, mode load.Mode) error
+	BeginRun(ctx context.Context, info load.RunInfo) (int64, error)
+	Bookmark(ctx context.Context, account, report string) (string, bool, error)
+	Apply(ctx context.Context, run load.Run, t schema.Table, mode load.Mode, b load.Batch, c load.Counters) (int64, error)
+	StartReplace(ctx context.Context, t schema.Table) error
+	FinishReplace(ctx context.Context, run load.Run, t schema.Table) (int64, error)
+	FinishRun(ctx context.Context, id int64, status string, c load.Counters, errMsg string) error
+}
+
+// ExtractFunc streams a report's batches (extract.Extract with a client).
+type ExtractFunc func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error
+
+// Job is a configured job resolved against the catalog.
+type Job struct {
+	Name      string
+	Account   string
+	StartDate time.Time
+	Reports   []ReportRun
+}
+
+// ReportRun is one report of a job with its options.
+type ReportRun struct {
+	Report *extract.Report // a root report (children are written with it)
+	Mode   load.Mode
+	Window time.Duration
+}
+
+// Result is the outcome of one report run.
+type Result struct {
+	RunID    int64
+	Job      string
+	Report   string
+	Status   string
+	Rows     int64 // rows written
+	Extract  int64 // records extracted
+	Requests int64
+	Retries  int64
+	Duration time.Duration
+	Err      error
+}
+
+// Runner runs jobs against one store.
+type Runner struct {
+	Store   Store
+	Extract func(account string) (ExtractFunc, error)
+	Log     *zap.Logger
+	// Progress, when set, is called after every committed batch.
+	Progress func(job, report string, rows int64)
+	// BatchRows is how many records one transaction commits at most
+	// (default DefaultBatchRows).
+	BatchRows int
+}
+
+// DefaultBatchRows bounds a transaction; at about 2 KB a lead it keeps a
+// batch near 10 MB.
+const DefaultBatchRows = 5000
+
+// maxBatchAge flushes a partial batch so a slow run still commits progress.
+const maxBatchAge = 5 * time.Second
+
+func (r *Runner) batchRows() int {
+	if r.BatchRows > 0 {
+		return r.BatchRows
+	}
+	return DefaultBatchRows
+}
+
+// RunJob runs every report of the job in order. It returns one result per
+// report; a failed report does not stop the others, but cancellation does.
+func (r *Runner) RunJob(ctx context.Context, job Job, trigger string) []Result {
+	var out []Result
+	for _, rr := range job.Reports {
+		if ctx.Err() != nil {
+			out = append(out, Result{Job: job.Name, Report: rr.Report.Name, Status: load.StatusCancelled, Err: ctx.Err()})
+			continue
+		}
+		out = append(out, r.RunReport(ctx, job, rr, trigger))
+	}
+	return out
+}
+
+// RunReport runs one report: a sync.runs row from start to finish, batches
+// committed with their bookmark, and the outcome logged once.
+func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger string) Result {
+	rep := rr.Report
+	log := r.Log.With(zap.String("job", job.Name), zap.String("report", rep.Name), zap.String("account", job.Account))
+	res := Result{Job: job.Name, Report: rep.Name}
+	start := time.Now()
+	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger})
+	if err != nil {
+		res.Status, res.Err = load.StatusFailed, err
+		log.Error("run could not start", zap.Error(err))
+		return res
+	}
+	res.RunID = id
+	log = log.With(zap.Int64("run_id", id))
+	stats := &closeapi.Stats{}
+	err = r.runReport(closeapi.WithStats(ctx, stats), job, rr, id, stats, &res, log)
+	res.Requests, res.Retries = stats.Requests.Load(), stats.Retries.Load()
+	res.Duration = time.Since(start)
+	res.Status = load.StatusSuccess
+	msg := ""
+	if err != nil {
+		res.Err = err
+		res.Status = load.StatusFailed
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			res.Status = load.StatusCancelled
+		}
+		msg = err.Error()
+	}
+	if ferr := r.Store.FinishRun(ctx, id, res.Status, load.Counters{Requests: res.Requests, Retries: res.Retries}, msg); ferr != nil {
+		log.Error("run outcome could not be recorded", zap.Error(ferr))
+		if res.Err == nil {
+			res.Err, res.Status = ferr, load.StatusFailed
+		}
+	}
+	fields := []zap.Field{zap.String("status", res.Status), zap.Int64("rows_extracted", res.Extract), zap.Int64("rows_upserted", res.Rows),
+		zap.Int64("requests", res.Requests), zap.Int64("retries", res.Retries), zap.Duration("duration", res.Duration)}
+	switch res.Status {
+	case load.StatusFailed:
+		log.Error("run failed", append(fields, zap.Error(res.Err))...)
+	default:
+		log.Info("run finished", fields...)
+	}
+	return res
+}
+
+func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64, stats *closeapi.Stats, res *Result, log *zap.Logger) error {
+	rep := rr.Report
+	ext, err := r.Extract(job.Account)
+	if err != nil {
+		return err
+	}
+	if err := r.Store.EnsureTable(ctx, rep.Table, rr.Mode); err != nil {
+		return err
+	}
+	req := extract.Request{Report: rep, StartDate: job.StartDate, Window: rr.Window, Now: time.Now(),
+		Warn: func(msg string) { log.Warn(msg) }}
+	if rr.Mode != load.Replace {
+		// A replaced table is rebuilt from a full read: no bookmark.
+		bm, _, err := r.Store.Bookmark(ctx, job.Account, rep.Name)
+		if err != nil {
+			return err
+		}
+		req.Bookmark = bm
+	} else if err := r.Store.StartReplace(ctx, rep.Table); err != nil {
+		return err
+	}
+	run := load.Run{ID: id, Account: job.Account, Report: rep.Name}
+	// Pages are committed in groups: each transaction has a fixed cost, and
+	// the newest-version check scans the table, so one per API page would
+	// make a large first sync quadratic. A group is flushed by size or age,
+	// so progress stays durable under a slow, rate-limited API.
+	var pending load.Batch
+	lastFlush := time.Now()
+	flush := func() error {
+		if len(pending.Records) == 0 && pending.Bookmark == "" {
+			return nil
+		}
+		n, err := r.Store.Apply(ctx, run, rep.Table, rr.Mode, pending, load.Counters{Requests: stats.Requests.Load(), Retries: stats.Retries.Load()})
+		if err != nil {
+			return err
+		}
+		res.Rows += n
+		res.Extract += int64(len(pending.Records))
+		pending, lastFlush = load.Batch{}, time.Now()
+		if r.Progress != nil {
+			r.Progress(job.Name, rep.Name, res.Rows)
+		}
+		return nil
+	}
+	err = ext(ctx, req, func(b extract.Batch) error {
+		for _, rec := range b.Records {
+			pending.Records = append(pending.Records, load.Record{Raw: rec.Raw, Custom: rec.Custom, Tag: rec.Tag})
+		}
+		if b.Bookmark != "" && rr.Mode != load.Replace {
+			pending.Bookmark = b.Bookmark
+		}
+		if len(pending.Records) >= r.batchRows() || time.Since(lastFlush) >= maxBatchAge {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		// Whole pages already read are valid data with a valid bookmark:
+		// keep them unless the run was cancelled.
+		if ctx.Err() == nil {
+			if ferr := flush(); ferr != nil {
+				log.Warn("could not save the pages read before the error", zap.Error(ferr))
+			}
+		}
+		return err
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if rr.Mode == load.Replace {
+		if _, err := r.Store.FinishReplace(ctx, run, rep.Table); err != nil {
+			return fmt.Errorf("replace %s: %w", rep.Name, err)
+		}
+	}
+	return nil
+}
