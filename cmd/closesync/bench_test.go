@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"runtime"
@@ -21,18 +23,23 @@ import (
 	"github.com/closesync/closesync/pkg/schedule"
 )
 
-// BenchmarkSyncLeads measures the whole path for leads: HTTP pages from the
-// fake on loopback (no rate limit), decoding, staging, typing, dedupe and
-// upsert of leads and their four child tables into a DuckDB file.
+// BenchmarkSyncLeads measures closesync's whole path for leads: HTTP pages on
+// loopback (no rate limit), decoding, staging with the appender, typing,
+// dedupe and upsert of leads and their four child tables into a DuckDB file.
 //
 //	go test -run '^$' -bench SyncLeads -benchtime 1x ./cmd/closesync/
 //
-// It reports leads/s and the peak Go heap during the sync.
+// An untimed first sync records the fake's responses; the timed sync gets
+// them replayed byte for byte, so the figure is closesync's cost, not the
+// fake's JSON encoding (which would otherwise share the two cores). It
+// reports leads/s and the live Go heap (as of each GC) closesync added at
+// its peak (the fake's
+// data is excluded by measuring from the heap after a GC before the sync);
+// DuckDB's own memory is C memory, bounded by its memory_limit setting.
 func BenchmarkSyncLeads(b *testing.B) {
 	for _, n := range []int{5000, 20000} {
 		b.Run(fmt.Sprintf("leads=%d", n), func(b *testing.B) {
-			fake := closefake.New(closefake.Options{Seed: 1, Scale: n})
-			srv := httptest.NewServer(fake)
+			srv := httptest.NewServer(&replay{next: closefake.New(closefake.Options{Seed: 1, Scale: n})})
 			defer srv.Close()
 			client, err := closeapi.New(closeapi.Config{Account: "bench", BaseURL: srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey, MaxConcurrency: 4})
 			if err != nil {
@@ -40,17 +47,16 @@ func BenchmarkSyncLeads(b *testing.B) {
 			}
 			rep, _ := extract.Lookup("leads")
 			ctx := context.Background()
-			var total time.Duration
-			var peak uint64
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				st, err := load.Open(ctx, load.Options{Path: filepath.Join(b.TempDir(), "bench.duckdb"), Migrations: closesync.SQL})
+			syncOnce := func(dir string) (schedule.Result, time.Duration, uint64) {
+				st, err := load.Open(ctx, load.Options{Path: filepath.Join(dir, "bench.duckdb"), Migrations: closesync.SQL})
 				if err != nil {
 					b.Fatal(err)
 				}
+				defer st.Close()
 				runtime.GC()
+				base := heapBytes()
+				var peak uint64
 				stop := samplePeakHeap(&peak)
-				b.StartTimer()
 				start := time.Now()
 				r := &schedule.Runner{Store: st, Log: zap.NewNop(), Extract: func(string) (schedule.ExtractFunc, error) {
 					return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
@@ -58,19 +64,62 @@ func BenchmarkSyncLeads(b *testing.B) {
 					}, nil
 				}}
 				res := r.RunReport(ctx, schedule.Job{Name: "bench", Account: "bench"}, schedule.ReportRun{Report: rep, Mode: load.Upsert}, "manual")
-				total += time.Since(start)
-				b.StopTimer()
+				d := time.Since(start)
 				stop()
 				if res.Err != nil || res.Rows != int64(n) {
 					b.Fatalf("rows %d, err %v", res.Rows, res.Err)
 				}
-				st.Close()
-				b.StartTimer()
+				return res, d, peak - min(peak, base)
+			}
+			syncOnce(b.TempDir()) // records the pages
+			var total time.Duration
+			var added uint64
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				_, d, a := syncOnce(b.TempDir())
+				total += d
+				added = max(added, a)
 			}
 			b.ReportMetric(float64(n*b.N)/total.Seconds(), "leads/s")
-			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+			b.ReportMetric(float64(added)/(1<<20), "live-heap-added-MiB")
 		})
 	}
+}
+
+// replay answers a request it has seen before with the recorded response.
+type replay struct {
+	next http.Handler
+	mu   sync.Mutex
+	seen map[string]*httptest.ResponseRecorder
+}
+
+func (p *replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	key := r.Method + " " + r.URL.String()
+	p.mu.Lock()
+	rec, ok := p.seen[key]
+	p.mu.Unlock()
+	if !ok {
+		rec = httptest.NewRecorder()
+		p.next.ServeHTTP(rec, r)
+		p.mu.Lock()
+		if p.seen == nil {
+			p.seen = map[string]*httptest.ResponseRecorder{}
+		}
+		p.seen[key] = rec
+		p.mu.Unlock()
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	io := bytes.NewReader(rec.Body.Bytes())
+	io.WriteTo(w)
+}
+
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // samplePeakHeap records the largest live Go heap seen until stop is called.
@@ -80,12 +129,10 @@ func samplePeakHeap(peak *uint64) (stop func()) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 		t := time.NewTicker(5 * time.Millisecond)
 		defer t.Stop()
 		for {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64(); v > *peak {
+			if v := heapBytes(); v > *peak {
 				*peak = v
 			}
 			select {

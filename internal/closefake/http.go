@@ -389,24 +389,27 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, resource string, s
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var matched []map[string]any
-	for _, o := range s.objs[spec.kind] {
-		if spec.filter != nil && !spec.filter(o, q) {
-			continue
-		}
-		keep := true
-		for _, c := range conds {
-			v, _ := o[c.field].(string)
-			if v == "" || !c.op(normTime(v), c.value) {
-				keep = false
-				break
+	matched := s.cachedListing(listingKey(r), func() []map[string]any {
+		var matched []map[string]any
+		for _, o := range s.objs[spec.kind] {
+			if spec.filter != nil && !spec.filter(o, q) {
+				continue
+			}
+			keep := true
+			for _, c := range conds {
+				v, _ := o[c.field].(string)
+				if v == "" || !c.op(normTime(v), c.value) {
+					keep = false
+					break
+				}
+			}
+			if keep {
+				matched = append(matched, o)
 			}
 		}
-		if keep {
-			matched = append(matched, o)
-		}
-	}
-	sortObjects(matched, order)
+		sortObjects(matched, order)
+		return matched
+	})
 	s.page(w, r, spec.kind, matched, skip, limit, spec.single, spec.total)
 }
 
@@ -416,7 +419,7 @@ func sortObjects(objs []map[string]any, order string) {
 	field, desc := strings.TrimPrefix(order, "-"), strings.HasPrefix(order, "-")
 	sort.Slice(objs, func(i, j int) bool {
 		if field != "" {
-			a, b := fmt.Sprint(objs[i][field]), fmt.Sprint(objs[j][field])
+			a, b := sortKey(objs[i][field]), sortKey(objs[j][field])
 			if a != b {
 				return (a < b) != desc
 			}
@@ -463,6 +466,21 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, kind string, objs 
 		body["total_results"] = len(objs)
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// sortKey orders values of one field; dates are canonical strings.
+func sortKey(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	case float64:
+		return fmt.Sprintf("%020.6f", x)
+	case int:
+		return fmt.Sprintf("%020d", x)
+	}
+	return fmt.Sprint(v)
 }
 
 func withoutKeys(o map[string]any, keys ...string) map[string]any {

@@ -52,22 +52,30 @@ func (s *Server) leads(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var matched []map[string]any
-	for _, o := range s.objs[KindLead] {
-		keep := true
-		for _, c := range conds {
-			v := normTime(fmt.Sprint(o[c.field]))
-			// The legacy query compares at minute precision.
-			v, cv := v[:16], c.value[:16]
-			if !dateOps["__"+map[string]string{">=": "gte", ">": "gt", "<=": "lte", "<": "lt"}[c.op]](v, cv) {
-				keep = false
-				break
+	matched := s.cachedListing(listingKey(r), func() []map[string]any {
+		var matched []map[string]any
+		for _, o := range s.objs[KindLead] {
+			keep := true
+			for _, c := range conds {
+				// Stored dates are canonical UTC; the legacy query compares
+				// at minute precision.
+				v, _ := o[c.field].(string)
+				if len(v) < 16 {
+					keep = false
+					break
+				}
+				v, cv := v[:16], c.value[:16]
+				if !dateOps["__"+map[string]string{">=": "gte", ">": "gt", "<=": "lte", "<": "lt"}[c.op]](v, cv) {
+					keep = false
+					break
+				}
+			}
+			if keep {
+				matched = append(matched, o)
 			}
 		}
-		if keep {
-			matched = append(matched, o)
-		}
-	}
-	sortObjects(matched, order)
+		sortObjects(matched, order)
+		return matched
+	})
 	s.page(w, r, KindLead, matched, skip, limit, false, query != "")
 }

@@ -70,6 +70,41 @@ type Server struct {
 	buckets  map[string]*bucket
 	// quietEvents leaves data out of events logged during generation.
 	quietEvents bool
+	// version counts mutations; idx caches the child index of that version.
+	version    int
+	idx        childIndex
+	idxVersion int
+	// listings caches the filtered, sorted objects of a listing (its query
+	// without _skip/_limit) for the current version, so paging through a
+	// large collection sorts it once.
+	listings        map[string][]map[string]any
+	listingsVersion int
+}
+
+// cachedListing returns the listing for key, computing it with build once
+// per data version. The caller holds s.mu.
+func (s *Server) cachedListing(key string, build func() []map[string]any) []map[string]any {
+	if s.listings == nil || s.listingsVersion != s.version {
+		s.listings, s.listingsVersion = map[string][]map[string]any{}, s.version
+	}
+	if l, ok := s.listings[key]; ok {
+		return l
+	}
+	l := build()
+	if len(s.listings) > 64 {
+		clear(s.listings)
+	}
+	s.listings[key] = l
+	return l
+}
+
+// listingKey identifies a listing: path and query minus paging.
+func listingKey(r *http.Request) string {
+	q := r.URL.Query()
+	q.Del("_skip")
+	q.Del("_limit")
+	q.Del("_fields")
+	return r.URL.Path + "?" + q.Encode()
 }
 
 // New builds the fake's data.
@@ -102,6 +137,7 @@ func (s *Server) newID(kind string) string {
 }
 
 func (s *Server) put(kind string, o map[string]any) {
+	s.version++
 	m := s.objs[kind]
 	if m == nil {
 		m = map[string]map[string]any{}
@@ -189,6 +225,7 @@ func (s *Server) Update(kind, id string, fields map[string]any) error {
 		o[k] = deepCopyValue(v)
 		changed = append(changed, k)
 	}
+	s.version++
 	now := s.now()
 	o["date_updated"] = fmtTime(now)
 	s.event(kind, o, "updated", changed, prev, now)
@@ -264,6 +301,7 @@ func (s *Server) delete(kind, id string, now time.Time) error {
 	}
 	prev := deepCopy(s.render(kind, o))
 	delete(s.objs[kind], id)
+	s.version++
 	s.event(kind, o, "deleted", nil, prev, now)
 	return nil
 }
@@ -293,6 +331,7 @@ func (s *Server) MergeLeads(source, destination string) error {
 	dst["date_updated"] = fmtTime(now)
 	prev := deepCopy(s.render(KindLead, src))
 	delete(s.objs[KindLead], source)
+	s.version++
 	ev := s.event(KindLead, dst, "merged", nil, nil, now)
 	ev["meta"] = map[string]any{"merge_source_lead_id": source, "merge_destination_lead_id": destination,
 		"request_method": "POST", "request_path": "/api/v1/lead/merge/"}
@@ -362,6 +401,9 @@ func (s *Server) liveEvents() []map[string]any {
 type childIndex map[string]map[string][]any
 
 func (s *Server) children() childIndex {
+	if s.idx != nil && s.idxVersion == s.version {
+		return s.idx
+	}
 	idx := childIndex{}
 	for field, ck := range map[string]string{"contacts": KindContact, "opportunities": KindOpportunity, "tasks": KindTask} {
 		for _, id := range s.sortedIDs(ck) {
@@ -373,6 +415,7 @@ func (s *Server) children() childIndex {
 			idx[lid][field] = append(idx[lid][field], c)
 		}
 	}
+	s.idx, s.idxVersion = idx, s.version
 	return idx
 }
 
