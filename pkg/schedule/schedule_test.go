@@ -1,0 +1,219 @@
+package schedule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+var _ Store = (*load.Store)(nil)
+
+// memStore records what a run did.
+type memStore struct {
+	mu       sync.Mutex
+	nextID   int64
+	finished map[int64]string
+	errs     map[int64]string
+	batches  [][]load.Record
+	marks    []string
+	applyErr error
+}
+
+func newMemStore() *memStore {
+	return &memStore{finished: map[int64]string{}, errs: map[int64]string{}}
+}
+
+func (m *memStore) EnsureTable(context.Context, schema.Table, load.Mode) error { return nil }
+func (m *memStore) BeginRun(context.Context, load.RunInfo) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nextID++
+	return m.nextID, nil
+}
+func (m *memStore) Bookmark(context.Context, string, string) (string, bool, error) {
+	return "", false, nil
+}
+func (m *memStore) Apply(_ context.Context, _ load.Run, _ schema.Table, _ load.Mode, b load.Batch, _ load.Counters) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.applyErr != nil {
+		return 0, m.applyErr
+	}
+	m.batches = append(m.batches, b.Records)
+	m.marks = append(m.marks, b.Bookmark)
+	return int64(len(b.Records)), nil
+}
+func (m *memStore) StartReplace(context.Context, schema.Table) error { return nil }
+func (m *memStore) FinishReplace(context.Context, load.Run, schema.Table) (int64, error) {
+	return 0, nil
+}
+func (m *memStore) FinishRun(_ context.Context, id int64, status string, _ load.Counters, msg string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.finished[id], m.errs[id] = status, msg
+	return nil
+}
+
+func pages(n, size int, mark string) ExtractFunc {
+	return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+		for p := 0; p < n; p++ {
+			b := extract.Batch{Page: p + 1}
+			for i := 0; i < size; i++ {
+				b.Records = append(b.Records, extract.Record{Raw: json.RawMessage(fmt.Sprintf(`{"id":"x%d_%d"}`, p, i))})
+			}
+			if p == n-1 {
+				b.Bookmark = mark
+			}
+			if err := emit(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func report(name string) *extract.Report {
+	r, ok := extract.Lookup(name)
+	if !ok {
+		panic(name)
+	}
+	return r
+}
+
+func TestRunJobGroupsPagesAndKeepsGoingAfterAFailure(t *testing.T) {
+	st := newMemStore()
+	boom := errors.New("API exploded")
+	r := &Runner{Store: st, Log: zap.NewNop(), BatchRows: 250, Extract: func(account string) (ExtractFunc, error) {
+		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+			if req.Report.Name == "users" {
+				return boom
+			}
+			return pages(5, 100, "bm")(ctx, req, emit)
+		}, nil
+	}}
+	job := Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: load.Upsert}, {Report: report("leads"), Mode: load.Upsert}}}
+	res := r.RunJob(context.Background(), job, TriggerManual)
+	if res[0].Status != load.StatusFailed || !errors.Is(res[0].Err, boom) || st.errs[res[0].RunID] != "API exploded" {
+		t.Errorf("users = %+v (%q)", res[0], st.errs[res[0].RunID])
+	}
+	if res[1].Status != load.StatusSuccess || res[1].Rows != 500 {
+		t.Errorf("leads = %+v", res[1])
+	}
+	// 500 records in pages of 100 with 250 per transaction: 300, then 200
+	// with the bookmark of the last page.
+	if len(st.batches) != 2 || len(st.batches[0]) != 300 || len(st.batches[1]) != 200 || st.marks[0] != "" || st.marks[1] != "bm" {
+		t.Errorf("batches %d, marks %q", len(st.batches), st.marks)
+	}
+}
+
+func TestCancelledRunIsRecordedAsCancelled(t *testing.T) {
+	st := newMemStore()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Runner{Store: st, Log: zap.NewNop(), Extract: func(string) (ExtractFunc, error) {
+		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+			cancel()
+			<-ctx.Done()
+			return fmt.Errorf("page 2: %w", ctx.Err())
+		}, nil
+	}}
+	res := r.RunJob(ctx, Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("leads")}, {Report: report("users")}}}, TriggerManual)
+	if res[0].Status != load.StatusCancelled || st.finished[res[0].RunID] != load.StatusCancelled {
+		t.Errorf("first = %+v", res[0])
+	}
+	if res[1].Status != load.StatusCancelled || res[1].RunID != 0 {
+		t.Errorf("second report should not start: %+v", res[1])
+	}
+}
+
+func TestPoolNeverOverlapsAJobAndClosesTheStoreAfterRuns(t *testing.T) {
+	var opens, closes atomic.Int32
+	release := make(chan struct{})
+	started := make(chan struct{}, 4)
+	pool := NewPool(func(ctx context.Context) (Store, func() error, error) {
+		opens.Add(1)
+		return newMemStore(), func() error { closes.Add(1); return nil }, nil
+	}, zap.NewNop())
+	extractFn := func(string) (ExtractFunc, error) {
+		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+			started <- struct{}{}
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			return nil
+		}, nil
+	}
+	job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users")}}}, Schedule: "@every 1h"}
+	if err := pool.RunNow(job, extractFn, TriggerManual); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if err := pool.RunNow(job, extractFn, TriggerManual); !errors.Is(err, ErrRunning) {
+		t.Errorf("second start while running: %v", err)
+	}
+	pool.tick(job, extractFn) // a scheduled tick while running is skipped, not queued
+	if opens.Load() != 1 {
+		t.Errorf("opens = %d", opens.Load())
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for pool.Running("j") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if closes.Load() != 1 {
+		t.Errorf("store closes after the run = %d, want 1 (readers get the file between runs)", closes.Load())
+	}
+	if err := pool.Stop(time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStopCancelsRunsWithinGrace(t *testing.T) {
+	pool := NewPool(func(ctx context.Context) (Store, func() error, error) {
+		return newMemStore(), func() error { return nil }, nil
+	}, zap.NewNop())
+	started := make(chan struct{})
+	extractFn := func(string) (ExtractFunc, error) {
+		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+			close(started)
+			<-ctx.Done()
+			return ctx.Err()
+		}, nil
+	}
+	job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users")}}}}
+	pool.RunNow(job, extractFn, TriggerManual)
+	<-started
+	if err := pool.Stop(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if pool.Running("j") {
+		t.Error("job still running after Stop")
+	}
+}
+
+func TestSchedulerRejectsBadSpecs(t *testing.T) {
+	pool := NewPool(nil, zap.NewNop())
+	_, err := NewScheduler(pool, []ScheduledJob{{Job: Job{Name: "j"}, Schedule: "every tuesday"}}, nil)
+	if err == nil {
+		t.Fatal("bad spec accepted")
+	}
+	s, err := NewScheduler(pool, []ScheduledJob{{Job: Job{Name: "j"}, Schedule: "@every 1h", Location: time.UTC}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunNow("nope", TriggerManual); err == nil {
+		t.Error("unknown job accepted")
+	}
+}
