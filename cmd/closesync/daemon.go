@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/schedule"
 )
 
@@ -122,13 +123,45 @@ func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger) (*
 				return nil, usagef("jobs %s: timezone: %v", j.Name, err)
 			}
 		}
-		sj = append(sj, schedule.ScheduledJob{Job: j, Schedule: c.Schedule, Location: loc, Timeout: c.Timeout})
+		// A report with a schedule of its own runs as its own entry; the job's
+		// entry keeps the rest.
+		own := reportSchedules(c)
+		main := j
+		main.Reports = nil
+		for _, rr := range j.Reports {
+			spec, ok := own[rr.Report.Name]
+			if !ok {
+				main.Reports = append(main.Reports, rr)
+				continue
+			}
+			one := j
+			one.Reports = []schedule.ReportRun{rr}
+			sj = append(sj, schedule.ScheduledJob{Job: one, Schedule: spec, Location: loc, Timeout: c.Timeout, Entry: j.Name + "/" + rr.Report.Name})
+		}
+		if len(main.Reports) > 0 {
+			sj = append(sj, schedule.ScheduledJob{Job: main, Schedule: c.Schedule, Location: loc, Timeout: c.Timeout})
+		}
 	}
 	s, err := schedule.NewScheduler(pool, sj, cs.extractor)
 	if err != nil {
 		return nil, usageError{err}
 	}
 	return s, nil
+}
+
+// reportSchedules maps each report of the job that has its own schedule
+// (by the name of the report actually run: a child report's parent) to it.
+func reportSchedules(j config.Job) map[string]string {
+	out := map[string]string{}
+	for _, ref := range j.Reports {
+		if ref.Schedule == "" {
+			continue
+		}
+		if rep, ok := extract.Lookup(ref.Name); ok {
+			out[extract.Root(rep).Name] = ref.Schedule
+		}
+	}
+	return out
 }
 
 // notify tells systemd about a state change; without NOTIFY_SOCKET it does

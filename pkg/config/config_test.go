@@ -75,6 +75,7 @@ func TestBadConfigs(t *testing.T) {
 			`jobs[1].reports[2].mode: "merge" is not a mode`,
 			`log.level: "loud" is not a level`,
 			`schema: "sync" is reserved`,
+			`http.listen: the status endpoint`,
 		}},
 		{"key_sources.bad.yaml", []string{
 			"accounts[0]: several API key sources (api_key, api_key_env)",
@@ -108,13 +109,13 @@ func TestEnvOverrides(t *testing.T) {
 	t.Setenv("CLOSE_API_KEY", "api_test")
 	t.Setenv("CLOSESYNC_DATABASE", "/tmp/other.duckdb")
 	t.Setenv("CLOSESYNC_LOG__LEVEL", "debug")
-	t.Setenv("CLOSESYNC_HTTP__LISTEN", "127.0.0.1:9464")
+	t.Setenv("CLOSESYNC_SCHEMA", "crm")
 	cfg, err := Load("../../config.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Database != "/tmp/other.duckdb" || cfg.Log.Level != "debug" || cfg.HTTP.Listen != "127.0.0.1:9464" {
-		t.Errorf("overrides not applied: %q %q %q", cfg.Database, cfg.Log.Level, cfg.HTTP.Listen)
+	if cfg.Database != "/tmp/other.duckdb" || cfg.Log.Level != "debug" || cfg.Schema != "crm" {
+		t.Errorf("overrides not applied: %q %q %q", cfg.Database, cfg.Log.Level, cfg.Schema)
 	}
 }
 

@@ -33,6 +33,9 @@ func (c *Config) Validate(knownReports []string) error {
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		v.add("log.level", "%q is not a level (valid: debug, info, warn, error)", c.Log.Level)
 	}
+	if c.HTTP.Listen != "" {
+		v.add("http.listen", "the status endpoint (/healthz, /metrics, /runs) is not available in this version: leave it empty")
+	}
 	if !slices.Contains([]string{"console", "json"}, c.Log.Format) {
 		v.add("log.format", "%q is not a format (valid: console, json)", c.Log.Format)
 	}

@@ -27,6 +27,17 @@ type ScheduledJob struct {
 	Schedule string         // 5-field cron or a descriptor (@hourly, @every 1h)
 	Location *time.Location // nil: local time
 	Timeout  time.Duration  // 0: no limit
+	// Entry distinguishes the schedule entries of one job: reports with
+	// their own schedule run as entries of their own ("job/report"). Empty
+	// means the job's name. An entry never overlaps itself.
+	Entry string
+}
+
+func (j ScheduledJob) key() string {
+	if j.Entry != "" {
+		return j.Entry
+	}
+	return j.Name
 }
 
 // ErrRunning reports that a job is already running.
@@ -75,7 +86,7 @@ func (p *Pool) Stop(grace time.Duration) error {
 	}
 }
 
-// Running reports whether the named job is running.
+// Running reports whether the named job (or "job/report" entry) is running.
 func (p *Pool) Running(job string) bool {
 	_, ok := p.running.Load(job)
 	return ok
@@ -83,13 +94,13 @@ func (p *Pool) Running(job string) bool {
 
 // RunNow starts a job in the background unless it is running (ErrRunning).
 func (p *Pool) RunNow(job ScheduledJob, extract func(string) (ExtractFunc, error), trigger string) error {
-	if _, busy := p.running.LoadOrStore(job.Name, struct{}{}); busy {
+	if _, busy := p.running.LoadOrStore(job.key(), struct{}{}); busy {
 		return ErrRunning
 	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		defer p.running.Delete(job.Name)
+		defer p.running.Delete(job.key())
 		p.run(job, extract, trigger)
 	}()
 	return nil
@@ -100,13 +111,13 @@ func (p *Pool) tick(job ScheduledJob, extract func(string) (ExtractFunc, error))
 	if p.ctx.Err() != nil {
 		return
 	}
-	if _, busy := p.running.LoadOrStore(job.Name, struct{}{}); busy {
-		p.log.Warn("job still running: skipping this tick", zap.String("job", job.Name))
+	if _, busy := p.running.LoadOrStore(job.key(), struct{}{}); busy {
+		p.log.Warn("job still running: skipping this tick", zap.String("job", job.key()))
 		return
 	}
 	p.wg.Add(1)
 	defer p.wg.Done()
-	defer p.running.Delete(job.Name)
+	defer p.running.Delete(job.key())
 	p.run(job, extract, TriggerSchedule)
 }
 
@@ -175,9 +186,9 @@ func NewScheduler(pool *Pool, jobs []ScheduledJob, extract func(string) (Extract
 		}
 		job := j
 		if _, err := s.cron.AddFunc(spec, func() { pool.tick(job, extract) }); err != nil {
-			return nil, fmt.Errorf("job %s: schedule %q: %w", j.Name, j.Schedule, err)
+			return nil, fmt.Errorf("job %s: schedule %q: %w", j.key(), j.Schedule, err)
 		}
-		s.jobs[j.Name] = j
+		s.jobs[j.key()] = j
 	}
 	return s, nil
 }
@@ -188,8 +199,8 @@ func (s *Scheduler) Start() { s.cron.Start() }
 // Stop stops starting runs; runs in progress go on in the pool.
 func (s *Scheduler) Stop() { s.cron.Stop() }
 
-// RunNow runs the named job at once (ErrRunning if it runs; an error naming
-// the jobs if there is no such job).
+// RunNow runs the named job or "job/report" entry at once (ErrRunning if
+// it runs; an error if there is no such entry).
 func (s *Scheduler) RunNow(name, trigger string) error {
 	j, ok := s.jobs[name]
 	if !ok {
