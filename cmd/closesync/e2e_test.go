@@ -390,3 +390,36 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo output lacks sample queries:\n%s", out.String())
 	}
 }
+
+func TestCustomFieldViewsFollowRenames(t *testing.T) {
+	h := newHarness(t, closefake.Options{Seed: 8, Scale: 60})
+	h.sync()
+	for _, table := range []string{"leads", "contacts", "opportunities", "activities"} {
+		h.count(fmt.Sprintf(`SELECT count(*) FROM close.%s_custom`, table)) // the view exists and binds
+	}
+	var sourceID string
+	for _, f := range h.fake.Objects("custom_field") {
+		if f["name"] == "Lead Source" {
+			sourceID = f["id"].(string)
+		}
+	}
+	want := 0
+	for _, l := range h.fake.Objects("lead") {
+		if l["custom."+sourceID] != nil {
+			want++
+		}
+	}
+	if got := h.count(`SELECT count("Lead Source") FROM close.leads_custom`); got != int64(want) || want == 0 {
+		t.Errorf("leads with a Lead Source = %d, want %d", got, want)
+	}
+	if err := h.fake.Update("custom_field", sourceID, map[string]any{"name": "Origin"}); err != nil {
+		t.Fatal(err)
+	}
+	h.sync("--report", "custom_fields")
+	if got := h.count(`SELECT count("Origin") FROM close.leads_custom`); got != int64(want) {
+		t.Errorf("after rename: %d leads with an Origin, want %d", got, want)
+	}
+	if n := h.count(`SELECT count(*) FROM duckdb_columns() WHERE table_name = 'leads_custom' AND column_name = 'Lead Source'`); n != 0 {
+		t.Error("the old name is still a column")
+	}
+}

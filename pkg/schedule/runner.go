@@ -25,6 +25,12 @@ type Store interface {
 	FinishRun(ctx context.Context, id int64, status string, c load.Counters, errMsg string) error
 }
 
+// viewRefresher is implemented by stores that keep <table>_custom views,
+// rebuilt after custom field definitions or custom-bearing tables change.
+type viewRefresher interface {
+	RefreshCustomViews(ctx context.Context) error
+}
+
 // ExtractFunc streams a report's batches (extract.Extract with a client).
 type ExtractFunc func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error
 
@@ -130,6 +136,15 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 		log.Error("run outcome could not be recorded", zap.Error(ferr))
 		if res.Err == nil {
 			res.Err, res.Status = ferr, load.StatusFailed
+		}
+	}
+	if res.Status == load.StatusSuccess && (rep.Custom || rep.Name == "custom_fields") {
+		if vr, ok := r.Store.(viewRefresher); ok {
+			// The data landed; a view that cannot be rebuilt is logged, not
+			// a failed run.
+			if err := vr.RefreshCustomViews(ctx); err != nil {
+				log.Error("custom field views not refreshed", zap.Error(err))
+			}
 		}
 	}
 	fields := []zap.Field{zap.String("status", res.Status), zap.Int64("rows_extracted", res.Extract), zap.Int64("rows_upserted", res.Rows),

@@ -1,0 +1,172 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode"
+)
+
+// customTargets maps each table with a custom column to the custom field
+// object types whose fields it can carry. Shared fields can be associated
+// with any object type and the list endpoint does not say which, so every
+// table offers them.
+var customTargets = map[string][]string{
+	"leads":         {"lead", "shared"},
+	"contacts":      {"contact", "shared"},
+	"opportunities": {"opportunity", "shared"},
+	"activities":    {"activity", "shared"},
+}
+
+type customField struct {
+	id, name, typ, objectType string
+	multi                     bool
+}
+
+// RefreshCustomViews (re)creates <table>_custom for every table with a
+// custom column: the table's columns plus one typed column per custom field,
+// named by the field's current name in custom_fields. A renamed field
+// renames its column and a deleted one drops it; the data is never
+// rewritten. Tables and custom_fields that do not exist yet are skipped.
+func (s *Store) RefreshCustomViews(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tables, err := s.tableNames(ctx)
+	if err != nil {
+		return err
+	}
+	if !tables["custom_fields"] {
+		return nil
+	}
+	fields, err := s.customFields(ctx)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for t := range tables {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	for _, table := range names {
+		types := customTargets[table]
+		if strings.HasPrefix(table, "activities_") {
+			types = customTargets["activities"]
+		}
+		if types == nil {
+			continue
+		}
+		cols, _, err := s.tableColumns(ctx, table)
+		if err != nil {
+			return err
+		}
+		if _, ok := cols["custom"]; !ok {
+			continue
+		}
+		if _, err := s.conn.ExecContext(ctx, customViewSQL(s.schema, table, cols, fields, types)); err != nil {
+			return fmt.Errorf("create view %s.%s_custom: %w", s.schema, table, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) tableNames(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.conn.QueryContext(ctx, `SELECT table_name FROM duckdb_tables()
+		WHERE database_name = current_database() AND schema_name = ?`, s.schema)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[n] = true
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) customFields(ctx context.Context) ([]customField, error) {
+	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT id, coalesce(name, id), coalesce(type, 'text'),
+		coalesce(object_type, ''), coalesce(accepts_multiple_values, false)
+		FROM %s WHERE _deleted_at IS NULL ORDER BY name, id`, qualified(s.schema, "custom_fields")))
+	if err != nil {
+		return nil, fmt.Errorf("read custom field definitions: %w", err)
+	}
+	defer rows.Close()
+	var out []customField
+	for rows.Next() {
+		var f customField
+		if err := rows.Scan(&f.id, &f.name, &f.typ, &f.objectType, &f.multi); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// customViewSQL builds the view; fields arrive sorted by (name, id), so
+// collisions resolve the same way every time: the first keeps the name, a
+// later one (or one clashing with a table column) gets its id appended.
+func customViewSQL(schemaName, table string, cols map[string]string, fields []customField, types []string) string {
+	taken := map[string]bool{}
+	for c := range cols {
+		taken[strings.ToLower(c)] = true
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s AS SELECT t.*", qualified(schemaName, table+"_custom"))
+	for _, f := range fields {
+		if !contains(types, f.objectType) {
+			continue
+		}
+		name := sanitizeColumn(f.name)
+		if name == "" || taken[strings.ToLower(name)] {
+			name = strings.TrimSpace(name + " (" + f.id + ")")
+		}
+		taken[strings.ToLower(name)] = true
+		fmt.Fprintf(&b, ", %s AS %s", customExpr(f), quoteIdent(name))
+	}
+	fmt.Fprintf(&b, " FROM %s t", qualified(schemaName, table))
+	return b.String()
+}
+
+// customExpr types a custom field's value by its definition; anything that
+// does not convert is NULL here and still in the custom column.
+func customExpr(f customField) string {
+	path := quoteString("$." + quoteIdent(f.id))
+	str := "json_extract_string(t.custom, " + path + ")"
+	switch {
+	case f.multi:
+		return "json_extract(t.custom, " + path + ")"
+	case f.typ == "number":
+		return "TRY_CAST(" + str + " AS DOUBLE)"
+	case f.typ == "date":
+		return "TRY_CAST(left(" + str + ", 10) AS DATE)"
+	case f.typ == "datetime":
+		return "TRY_CAST(" + str + " AS TIMESTAMPTZ)"
+	}
+	return str
+}
+
+// sanitizeColumn makes a field name usable as a column: control characters
+// dropped, runs of white space collapsed.
+func sanitizeColumn(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, name)
+	return strings.Join(strings.Fields(name), " ")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,76 @@
+package load_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+var customFieldsTable = schema.Table{
+	Name: "custom_fields",
+	Columns: []schema.Column{{Name: "id", Type: schema.Varchar}, {Name: "object_type", Type: schema.Varchar, Source: schema.FromTag},
+		{Name: "name", Type: schema.Varchar}, {Name: "type", Type: schema.Varchar}, {Name: "accepts_multiple_values", Type: schema.Boolean}},
+	Key: []string{"id"},
+}
+
+func TestCustomViews(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
+	defer s.Close()
+	s.EnsureTable(ctx, contacts, load.Upsert)
+	s.EnsureTable(ctx, customFieldsTable, load.Replace)
+	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "x", Account: "main", Trigger: "manual"})
+	run := load.Run{ID: id, Account: "main", Report: "x"}
+	def := func(id, name, typ string, multi bool, objType string) load.Record {
+		return load.Record{Raw: []byte(fmt.Sprintf(`{"id":%q,"name":%q,"type":%q,"accepts_multiple_values":%v}`, id, name, typ, multi)), Tag: objType}
+	}
+	setFields := func(recs ...load.Record) {
+		t.Helper()
+		if err := s.StartReplace(ctx, customFieldsTable); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Apply(ctx, run, customFieldsTable, load.Replace, load.Batch{Records: recs}, load.Counters{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.FinishReplace(ctx, run, customFieldsTable); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RefreshCustomViews(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Apply(ctx, run, contacts, load.Upsert, load.Batch{Records: []load.Record{{
+		Raw:    []byte(`{"id":"c1","date_updated":"2024-01-01T00:00:00Z"}`),
+		Custom: []byte(`{"cf_src":"Website","cf_n":"42","cf_multi":["a","b"],"cf_d":"2024-05-06","cf_dup":"second","cf_name":"clash"}`),
+	}}}, load.Counters{})
+	setFields(
+		def("cf_src", "Lead Source", "choices", false, "contact"),
+		def("cf_n", "Employees", "number", false, "shared"),
+		def("cf_multi", "Tags", "choices", true, "contact"),
+		def("cf_d", "Renewal\tDate", "date", false, "contact"),
+		def("cf_dup", "Lead Source", "text", false, "contact"),
+		def("cf_name", "name", "text", false, "contact"),
+		def("cf_lead", "Lead Only", "text", false, "lead"),
+	)
+	got := dump(t, s, `SELECT "Lead Source", "Employees" + 1, "Tags"::VARCHAR, "Renewal Date", "Lead Source (cf_src)", "name (cf_name)", name FROM close.contacts_custom`)
+	// "Lead Source" sorts cf_dup before cf_src by id, so cf_dup keeps the name.
+	if strings.Join(got, ",") != `second|43|["a","b"]|2024-05-06 00:00:00 +0000 UTC|Website|clash|<nil>` {
+		t.Errorf("view row = %v", got)
+	}
+	if cols := dump(t, s, `SELECT count(*) FROM duckdb_columns() WHERE table_name = 'contacts_custom' AND column_name = 'Lead Only'`); cols[0] != "0" {
+		t.Error("a lead field appears on contacts")
+	}
+	// A rename renames the column; a deleted field disappears.
+	setFields(def("cf_src", "Origin", "choices", false, "contact"))
+	if got := dump(t, s, `SELECT "Origin" FROM close.contacts_custom`); got[0] != "Website" {
+		t.Errorf("renamed = %v", got)
+	}
+	if cols := dump(t, s, `SELECT count(*) FROM duckdb_columns() WHERE table_name = 'contacts_custom' AND column_name IN ('Lead Source', 'Employees')`); cols[0] != "0" {
+		t.Errorf("old columns still in the view: %v", cols)
+	}
+}
