@@ -423,3 +423,61 @@ func TestCustomFieldViewsFollowRenames(t *testing.T) {
 		t.Error("the old name is still a column")
 	}
 }
+
+func TestDeletesFromTheEventLog(t *testing.T) {
+	h := newHarness(t, closefake.Options{Seed: 11, Scale: 50})
+	h.sync()
+	leads := h.fake.IDs("lead")
+	gone, merged, into := leads[3], leads[4], leads[5]
+	var lonely string // a contact of a lead that stays
+	for _, c := range h.fake.Objects("contact") {
+		if l := c["lead_id"]; l != gone && l != merged && l != into {
+			lonely = c["id"].(string)
+			break
+		}
+	}
+	childrenOf := func(lead string) (ids []string) {
+		for _, kind := range []string{"contact", "opportunity", "task", "activity"} {
+			for _, o := range h.fake.Objects(kind) {
+				if o["lead_id"] == lead {
+					ids = append(ids, o["id"].(string))
+				}
+			}
+		}
+		return ids
+	}
+	cascaded := childrenOf(gone)
+	if err := h.fake.Delete("lead", gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.fake.Delete("contact", lonely); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.fake.MergeLeads(merged, into); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	deleted := func(table, id string) bool {
+		return h.count(fmt.Sprintf(`SELECT count(*) FROM close.%s WHERE id = ? AND _deleted_at IS NOT NULL`, table), id) == 1
+	}
+	for _, c := range []struct{ table, id string }{{"leads", gone}, {"leads", merged}, {"contacts", lonely}} {
+		if !deleted(c.table, c.id) {
+			t.Errorf("close.%s %s is not marked deleted", c.table, c.id)
+		}
+	}
+	if deleted("leads", into) {
+		t.Error("the merge destination was marked deleted")
+	}
+	if n := h.count(`SELECT count(*) FROM (SELECT id FROM close.contacts WHERE _deleted_at IS NOT NULL UNION ALL
+		SELECT id FROM close.opportunities WHERE _deleted_at IS NOT NULL UNION ALL SELECT id FROM close.tasks WHERE _deleted_at IS NOT NULL
+		UNION ALL SELECT id FROM close.activities WHERE _deleted_at IS NOT NULL)`); n != int64(len(cascaded))+1 {
+		t.Errorf("%d children marked deleted, want the %d of the deleted lead plus one contact", n, len(cascaded))
+	}
+	if n := h.count(`SELECT count(*) FROM close.leads_contacts WHERE lead_id = ? AND _deleted_at IS NULL`, gone); n != 0 {
+		t.Errorf("%d leads_contacts rows of the deleted lead are still live", n)
+	}
+	if n := h.count(`SELECT rows_deleted FROM sync.runs WHERE report = 'event_log' ORDER BY run_id DESC LIMIT 1`); n == 0 {
+		t.Error("rows_deleted not recorded")
+	}
+	h.checkTruth() // live rows equal the fake again
+}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -273,6 +272,9 @@ func (s *Server) Create(kind string, obj map[string]any) (string, error) {
 	}
 	s.put(kind, o)
 	s.event(kind, o, "created", nil, nil, now)
+	if kind == KindContact {
+		s.touchLead(o["lead_id"], now)
+	}
 	return o["id"].(string), nil
 }
 
@@ -303,7 +305,24 @@ func (s *Server) delete(kind, id string, now time.Time) error {
 	delete(s.objs[kind], id)
 	s.version++
 	s.event(kind, o, "deleted", nil, prev, now)
+	if kind == KindContact {
+		s.touchLead(o["lead_id"], now)
+	}
 	return nil
+}
+
+// touchLead records that a lead changed because a contact was added to or
+// removed from it: Close fires a lead "updated" for that (but not for edits
+// of the contact itself).
+func (s *Server) touchLead(leadID any, now time.Time) {
+	id, _ := leadID.(string)
+	lead, ok := s.objs[KindLead][id]
+	if !ok {
+		return
+	}
+	lead["date_updated"] = fmtTime(now)
+	s.version++
+	s.event(KindLead, lead, "updated", []any{"contacts"}, map[string]any{}, now)
 }
 
 // MergeLeads moves source's children to destination and deletes source, as
@@ -339,6 +358,14 @@ func (s *Server) MergeLeads(source, destination string) error {
 	return nil
 }
 
+// activityEventTypes are the event log's object types of activities.
+var activityEventTypes = map[string]string{
+	"Call": "call", "Email": "email", "EmailThread": "email_thread", "Note": "note", "Meeting": "meeting", "SMS": "sms",
+	"Created": "created", "LeadStatusChange": "lead_status_change", "OpportunityStatusChange": "opportunity_status_change",
+	"TaskCompleted": "task_completed", "WhatsAppMessage": "whatsapp_message", "FormSubmission": "form_submission",
+	"Custom": "custom_activity",
+}
+
 // event logs an event about o.
 func (s *Server) event(kind string, o map[string]any, action string, changed []any, prev map[string]any, at time.Time) map[string]any {
 	objType := kind
@@ -346,7 +373,7 @@ func (s *Server) event(kind string, o map[string]any, action string, changed []a
 	case KindTask:
 		objType = "task." + fmt.Sprint(o["_type"])
 	case KindActivity:
-		objType = "activity." + strings.ToLower(fmt.Sprint(o["_type"]))
+		objType = "activity." + activityEventTypes[fmt.Sprint(o["_type"])]
 	case KindLeadStatus:
 		objType = "status.lead"
 	case KindOpportunityStatus:

@@ -98,6 +98,12 @@ type Report struct {
 	// DefaultMode is the write mode when the job does not set one.
 	DefaultMode string
 	Doc         string
+	// DeletedBy is the event log object_type (a LIKE pattern) whose
+	// "deleted" events soft-delete this report's rows; empty: none.
+	DeletedBy string
+	// LeadCascade names the column holding the lead id when the rows are
+	// deleted with their lead.
+	LeadCascade string
 }
 
 // Endpoint describes where the report's data comes from, for humans.

@@ -153,6 +153,13 @@ var activityTypes = []struct {
 		str("status")}},
 }
 
+// anyObject matches deletion events of every object type. Close ids are
+// unique across types (lead_, cont_, acti_ ...), so matching by id alone is
+// safe, and it spares guessing the activity event names, which Close's docs
+// and third-party catalogs spell differently (activity.lead_status_change
+// vs status_change.lead).
+const anyObject = "%"
+
 // activityStrategy reads activities created since the bookmark minus the
 // attribution window, in creation order.
 var activityStrategy = Strategy{Filter: ParamFilter, Field: "date_created", OrderBy: "date_created", Overlap: defaultOverlap,
@@ -163,7 +170,7 @@ func init() {
 		&Report{
 			Name: "leads", Sources: src("/lead/"), Paging: Offset, PageSize: 200, Method: Incremental,
 			Strategy: Strategy{Filter: LeadQuery, Field: "date_updated", Overlap: defaultOverlap},
-			Custom:   true,
+			Custom:   true, DeletedBy: "lead",
 			Doc: "Leads. `/lead/` has no date filter parameter, so the legacy `query` (`date_updated >= \"...\" sort:created`) selects " +
 				"changed leads, walked in creation order. Contacts, opportunities and tasks also have their own reports; the `leads_*` " +
 				"tables are the snapshots embedded in each lead.",
@@ -180,6 +187,7 @@ func init() {
 		},
 		&Report{
 			Name: "contacts", Sources: src("/contact/"), Paging: Offset, PageSize: 100, Method: FullUpsert, Custom: true,
+			DeletedBy: "contact", LeadCascade: "lead_id",
 			Doc: "Contacts. `/contact/` accepts no date filter, so every run lists all contacts and upserts them.",
 			Table: table("contacts", contactColumns,
 				child("contacts_emails", "contact_id", "emails", str("email"), str("type"), boolean("is_unsubscribed")),
@@ -195,9 +203,9 @@ func init() {
 		},
 		&Report{
 			Name: "tasks", Sources: src("/task/", "_type", "all"), Paging: Offset, PageSize: 1000, Method: Incremental,
-			Strategy: updatedSince,
-			Doc:      "Tasks of every `_type` (the API returns only `lead` tasks unless asked for `_type=all`).",
-			Table:    table("tasks", taskColumns),
+			Strategy: updatedSince, DeletedBy: "task.%", LeadCascade: "lead_id",
+			Doc:   "Tasks of every `_type` (the API returns only `lead` tasks unless asked for `_type=all`).",
+			Table: table("tasks", taskColumns),
 		},
 		&Report{
 			Name: "users", Sources: src("/user/"), Paging: Offset, PageSize: 1000, Method: Full,
@@ -218,7 +226,7 @@ func init() {
 		},
 		&Report{
 			Name: "activities", Sources: src("/activity/"), Paging: Offset, PageSize: 100, Method: Incremental,
-			Strategy: activityStrategy, Custom: true,
+			Strategy: activityStrategy, Custom: true, DeletedBy: anyObject, LeadCascade: "lead_id",
 			Doc: "Every activity type (Stitch's `activities`): created since the bookmark minus the attribution window " +
 				"(`attribution_window`, default 24h), so calls and emails that change after creation are re-read.",
 			Table: table("activities", activityBase),
@@ -251,6 +259,7 @@ func init() {
 		register(&Report{
 			Name: "activities_" + at.report, Sources: src("/activity/" + at.path + "/"), Paging: Offset, PageSize: 100,
 			Method: Incremental, Strategy: activityStrategy, Custom: true, Doc: doc,
+			DeletedBy: anyObject, LeadCascade: "lead_id",
 			Table: table("activities_"+at.report, cols(activityBase, at.extra)),
 		})
 	}

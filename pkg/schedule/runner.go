@@ -25,6 +25,25 @@ type Store interface {
 	FinishRun(ctx context.Context, id int64, status string, c load.Counters, errMsg string) error
 }
 
+// eventLogReport is the report whose deletion events soft-delete rows.
+const eventLogReport = "event_log"
+
+// deleter is implemented by stores that apply the event log's deletions.
+type deleter interface {
+	ApplyDeletes(ctx context.Context, run load.Run, eventTable string, rules []load.DeleteRule) (int64, error)
+}
+
+// deleteRules are the catalog's declarations of which events delete what.
+func deleteRules() []load.DeleteRule {
+	var rules []load.DeleteRule
+	for _, r := range extract.Catalog() {
+		if r.DeletedBy != "" {
+			rules = append(rules, load.DeleteRule{Table: r.Table, ObjectType: r.DeletedBy, LeadColumn: r.LeadCascade})
+		}
+	}
+	return rules
+}
+
 // viewRefresher is implemented by stores that keep <table>_custom views,
 // rebuilt after custom field definitions or custom-bearing tables change.
 type viewRefresher interface {
@@ -57,6 +76,7 @@ type Result struct {
 	Status   string
 	Rows     int64 // rows written
 	Extract  int64 // records extracted
+	Deleted  int64 // rows soft-deleted
 	Requests int64
 	Retries  int64
 	Duration time.Duration
@@ -138,6 +158,16 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 			res.Err, res.Status = ferr, load.StatusFailed
 		}
 	}
+	if res.Status == load.StatusSuccess && rep.Name == eventLogReport {
+		if d, ok := r.Store.(deleter); ok {
+			n, err := d.ApplyDeletes(ctx, load.Run{ID: id, Account: job.Account, Report: rep.Name}, rep.Table.Name, deleteRules())
+			if err != nil {
+				// The events are stored; the next event_log run applies them.
+				log.Error("deletes from the event log not applied", zap.Error(err))
+			}
+			res.Deleted = n
+		}
+	}
 	if res.Status == load.StatusSuccess && (rep.Custom || rep.Name == "custom_fields") {
 		if vr, ok := r.Store.(viewRefresher); ok {
 			// The data landed; a view that cannot be rebuilt is logged, not
@@ -148,6 +178,7 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 		}
 	}
 	fields := []zap.Field{zap.String("status", res.Status), zap.Int64("rows_extracted", res.Extract), zap.Int64("rows_upserted", res.Rows),
+		zap.Int64("rows_deleted", res.Deleted),
 		zap.Int64("requests", res.Requests), zap.Int64("retries", res.Retries), zap.Duration("duration", res.Duration)}
 	switch res.Status {
 	case load.StatusFailed:

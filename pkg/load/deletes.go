@@ -1,0 +1,93 @@
+package load
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// DeleteRule says which deletion events soft-delete rows of a table.
+type DeleteRule struct {
+	Table schema.Table
+	// ObjectType is matched with LIKE against the events' object_type
+	// ("lead", "task.%", "activity.call").
+	ObjectType string
+	// LeadColumn, when set, also deletes the rows whose lead was deleted or
+	// merged away (Close deletes a lead's contacts, opportunities, tasks and
+	// activities with it).
+	LeadColumn string
+}
+
+// ApplyDeletes sets _deleted_at on the rows that the event log (the table
+// eventTable, as synced from /event/) reports deleted, cascading from
+// deleted leads by LeadColumn and from every marked row to its child tables.
+// A lead merged into another counts as deleted (meta.merge_source_lead_id)
+// but does not cascade: its children moved to the destination. Rows already
+// marked keep their time; tables not created yet are skipped. It runs in
+// one transaction and returns the number of rows marked, which it adds to
+// the run's rows_deleted.
+func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, rules []DeleteRule) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tables, err := s.tableNames(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if !tables[eventTable] {
+		return 0, nil
+	}
+	events := qualified(s.schema, eventTable)
+	mergeSources := fmt.Sprintf(`SELECT json_extract_string(meta, '$.merge_source_lead_id') AS id, min(date_created) AS at FROM %s
+		WHERE action = 'merged' AND object_type = 'lead' AND json_extract_string(meta, '$.merge_source_lead_id') IS NOT NULL GROUP BY 1`, events)
+	// Leads deleted outright: their contacts, opportunities, tasks and
+	// activities went with them. A merged lead's children moved to the
+	// destination instead, so merge sources never cascade.
+	cascading := fmt.Sprintf(`SELECT object_id AS id, min(date_created) AS at FROM %s
+		WHERE action = 'deleted' AND object_type = 'lead' AND object_id NOT IN (SELECT id FROM (%s)) GROUP BY 1`, events, mergeSources)
+	deletedLeads := cascading + " UNION ALL " + mergeSources
+	var total int64
+	err = s.inTx(ctx, func() error {
+		for _, r := range rules {
+			if !tables[r.Table.Name] {
+				continue
+			}
+			target := qualified(s.schema, r.Table.Name)
+			deleted := fmt.Sprintf(`SELECT object_id AS id, min(date_created) AS at FROM %s
+				WHERE action = 'deleted' AND object_type LIKE %s GROUP BY 1`, events, quoteString(r.ObjectType))
+			if r.ObjectType == "lead" {
+				deleted = deletedLeads
+			}
+			stmts := []string{fmt.Sprintf(`UPDATE %s SET _deleted_at = d.at FROM (%s) d
+				WHERE %s.%s = d.id AND %s._deleted_at IS NULL`, target, deleted, target, quoteIdent(r.Table.Key[0]), target)}
+			if r.LeadColumn != "" {
+				stmts = append(stmts, fmt.Sprintf(`UPDATE %s SET _deleted_at = d.at FROM (%s) d
+					WHERE %s.%s = d.id AND %s._deleted_at IS NULL`, target, cascading, target, quoteIdent(r.LeadColumn), target))
+			}
+			for _, ch := range r.Table.Children {
+				pc, _ := ch.Table.ParentColumn()
+				child := qualified(s.schema, ch.Table.Name)
+				if !tables[ch.Table.Name] {
+					continue
+				}
+				stmts = append(stmts, fmt.Sprintf(`UPDATE %s SET _deleted_at = p._deleted_at FROM %s p
+					WHERE %s.%s = p.%s AND p._deleted_at IS NOT NULL AND %s._deleted_at IS NULL`,
+					child, target, child, quoteIdent(pc.Name), quoteIdent(r.Table.Key[0]), child))
+			}
+			for _, q := range stmts {
+				res, err := s.conn.ExecContext(ctx, q)
+				if err != nil {
+					return fmt.Errorf("apply deletes to %s: %w", r.Table.Name, err)
+				}
+				n, _ := res.RowsAffected()
+				total += n
+			}
+		}
+		_, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET rows_deleted = rows_deleted + ? WHERE run_id = ?", total, run.ID)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return total, nil
+}
