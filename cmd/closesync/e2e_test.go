@@ -481,3 +481,29 @@ func TestDeletesFromTheEventLog(t *testing.T) {
 	}
 	h.checkTruth() // live rows equal the fake again
 }
+
+func TestDeepPaginationPastMaxSkip(t *testing.T) {
+	// Every resource refuses _skip past 150: far below the data's size.
+	h := newHarness(t, closefake.Options{Seed: 12, Scale: 400, MaxSkip: map[string]int{"*": 150}},
+		"leads", "opportunities", "tasks", "activities", "activities_call", "event_log", "contacts")
+	code, out, _ := h.run("sync", "--config", h.config)
+	if code != 1 {
+		t.Errorf("exit = %d, want 1 (contacts cannot page past max_skip)", code)
+	}
+	for _, r := range []string{"leads", "opportunities", "tasks", "activities", "activities_call", "event_log"} {
+		if !strings.Contains(out, "success  core/"+r+":") {
+			t.Errorf("%s did not succeed:\n%s", r, out)
+		}
+	}
+	want := h.truth()
+	for _, table := range []string{"leads", "opportunities", "tasks", "activities", "leads_contacts", "event_log"} {
+		if got := h.count(fmt.Sprintf(`SELECT count(*) FROM close.%s`, table)); got != int64(want[table]) {
+			t.Errorf("close.%s: %d rows, fake has %d", table, got, want[table])
+		}
+	}
+	// /contact/ has no filter to restart from: the run fails and says why.
+	rows := h.query(`SELECT status, error FROM sync.runs WHERE report = 'contacts'`)
+	if len(rows) != 1 || rows[0][0] != "failed" || !strings.Contains(fmt.Sprint(rows[0][1]), "max_skip = 150") {
+		t.Errorf("contacts run = %v", rows)
+	}
+}

@@ -71,6 +71,10 @@ type Strategy struct {
 	Window time.Duration
 	// Lag holds the bookmark this far behind now (event log: 5 minutes).
 	Lag time.Duration
+	// Keyset is the immutable field the walk is sorted by and can restart
+	// from (date_created): offset walks are restarted from the last value
+	// seen before _skip nears the resource's max_skip. Empty: plain offset.
+	Keyset string
 }
 
 // Source is one endpoint a report reads. Most reports have one; custom_fields

@@ -92,7 +92,7 @@ const (
 
 // updatedSince reads rows updated since the bookmark, walking them in
 // creation order (immutable, so the walk is stable under updates).
-var updatedSince = Strategy{Filter: ParamFilter, Field: "date_updated", OrderBy: "date_created", Overlap: defaultOverlap}
+var updatedSince = Strategy{Filter: ParamFilter, Field: "date_updated", OrderBy: "date_created", Overlap: defaultOverlap, Keyset: "date_created"}
 
 var contactColumns = cols([]schema.Column{
 	str("lead_id"), str("name"), str("display_name"), str("title"),
@@ -163,13 +163,13 @@ const anyObject = "%"
 // activityStrategy reads activities created since the bookmark minus the
 // attribution window, in creation order.
 var activityStrategy = Strategy{Filter: ParamFilter, Field: "date_created", OrderBy: "date_created", Overlap: defaultOverlap,
-	Ordered: true, Window: activityWindow}
+	Ordered: true, Window: activityWindow, Keyset: "date_created"}
 
 func init() {
 	register(
 		&Report{
 			Name: "leads", Sources: src("/lead/"), Paging: Offset, PageSize: 200, Method: Incremental,
-			Strategy: Strategy{Filter: LeadQuery, Field: "date_updated", Overlap: defaultOverlap},
+			Strategy: Strategy{Filter: LeadQuery, Field: "date_updated", Overlap: defaultOverlap, Keyset: "date_created"},
 			Custom:   true, DeletedBy: "lead",
 			Doc: "Leads. `/lead/` has no date filter parameter, so the legacy `query` (`date_updated >= \"...\" sort:created`) selects " +
 				"changed leads, walked in creation order. Contacts, opportunities and tasks also have their own reports; the `leads_*` " +
