@@ -507,3 +507,42 @@ func TestDeepPaginationPastMaxSkip(t *testing.T) {
 		t.Errorf("contacts run = %v", rows)
 	}
 }
+
+// dimensionKinds maps each configuration report to the fake's collection.
+var dimensionKinds = map[string]string{
+	"pipelines": "pipeline", "roles": "role", "groups": "group", "sequences": "sequence", "sequence_subscriptions": "sequence_subscription",
+	"custom_activity_types": "custom_activity_type", "custom_object_types": "custom_object_type", "connected_accounts": "connected_account",
+	"phone_numbers": "phone_number", "integration_links": "integration_link", "sms_templates": "sms_template", "email_templates": "email_template",
+	"smart_views": "smart_view", "send_as": "send_as", "outcomes": "outcome", "dialers": "dialer", "webhooks": "webhook", "exports": "export",
+	"bulk_actions": "bulk_action",
+}
+
+func TestConfigurationReportsEqualTruth(t *testing.T) {
+	var reports []string
+	for r := range dimensionKinds {
+		reports = append(reports, r)
+	}
+	h := newHarness(t, closefake.Options{Seed: 13, Scale: 150}, reports...)
+	for round := 1; round <= 2; round++ {
+		h.sync()
+		for report, kind := range dimensionKinds {
+			want := h.fake.Count(kind)
+			got := h.count(fmt.Sprintf(`SELECT count(*) FROM close.%s`, report))
+			if got != int64(want) || want == 0 {
+				t.Errorf("round %d: close.%s has %d rows, fake has %d", round, report, got, want)
+			}
+			if dup := h.count(fmt.Sprintf(`SELECT count(*) - count(DISTINCT id) FROM close.%s`, report)); dup != 0 {
+				t.Errorf("close.%s: %d duplicate ids", report, dup)
+			}
+		}
+	}
+	if n := h.count(`SELECT count(DISTINCT kind) FROM close.bulk_actions`); n != 4 {
+		t.Errorf("bulk action kinds = %d, want 4", n)
+	}
+	if n := h.count(`SELECT count(*) FROM close.smart_views WHERE type = 'contact'`); n == 0 {
+		t.Error("contact smart views missing: the API returns lead ones unless asked")
+	}
+	if n := h.count(`SELECT count(*) FROM close.pipelines WHERE date_created IS NULL`); n != 0 {
+		t.Error("naive pipeline timestamps did not parse")
+	}
+}

@@ -225,6 +225,8 @@ func (s *Server) generate() {
 			s.put(KindActivity, s.activity(typ, lid, contactIDs[0], users[r.IntN(len(users))], ac, randTime(ac), &lastThread, defs["activity"]))
 		}
 	}
+	s.generateDimensions(start)
+
 	// Events: the creations and last updates of the past 30 days. Their
 	// data is left out (Close sends it only for an hour to non-admins), which
 	// also keeps generation linear.

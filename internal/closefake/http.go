@@ -216,13 +216,44 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, path string) {
 			orderBy: []string{"date_created", "activity_at"}, filter: activityFilter(typ)})
 	case path == "/event/":
 		s.events(w, r)
+	case len(path) > len("/bulk_action/") && path[:len("/bulk_action/")] == "/bulk_action/":
+		kind := path[len("/bulk_action/") : len(path)-1]
+		if !isBulkKind(kind) {
+			writeError(w, http.StatusNotFound, "The requested URL was not found on the server.")
+			return
+		}
+		s.list(w, r, "/bulk_action/", listSpec{kind: "bulk_action", maxLimit: 100,
+			filter: func(o map[string]any, _ map[string][]string) bool { return o["bulk_kind"] == kind }})
 	default:
+		if d, ok := dimensionAt(path); ok {
+			s.list(w, r, d.path, listSpec{kind: d.kind, maxLimit: d.maxLimit, single: d.maxLimit == 0,
+				filter: func(o map[string]any, q map[string][]string) bool { return d.filter == nil || d.filter(o, q) }})
+			return
+		}
 		if m := byIDRE.FindStringSubmatch(path); m != nil {
 			s.byID(w, m[1], m[2])
 			return
 		}
 		writeError(w, http.StatusNotFound, "The requested URL was not found on the server.")
 	}
+}
+
+func dimensionAt(path string) (dimension, bool) {
+	for _, d := range dimensions {
+		if d.path == path {
+			return d, true
+		}
+	}
+	return dimension{}, false
+}
+
+func isBulkKind(k string) bool {
+	for _, b := range bulkKinds {
+		if b.path == k {
+			return true
+		}
+	}
+	return false
 }
 
 func taskFilter(o map[string]any, q map[string][]string) bool {
@@ -447,8 +478,11 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, kind string, objs 
 	data := make([]any, 0, end-skip)
 	for _, o := range objs[skip:end] {
 		ro := s.renderWith(kind, o, idx)
-		if kind == KindCustomField {
+		switch kind {
+		case KindCustomField:
 			ro = withoutKeys(ro, "object_type")
+		case "bulk_action":
+			ro = withoutKeys(ro, "bulk_kind")
 		}
 		if fields != "" {
 			sel := map[string]any{}
