@@ -136,13 +136,22 @@ func resolveJobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]schedule
 			return nil, usagef("unknown report %q (see 'closesync reports')", r)
 		}
 	}
+	orgOf := map[string]string{}
+	for _, a := range cfg.Accounts {
+		orgOf[a.Name] = a.OrganizationID
+	}
 	var out []schedule.Job
 	matched := map[string]bool{}
 	for _, j := range cfg.Jobs {
 		if len(onlyJobs) > 0 && !slices.Contains(onlyJobs, j.Name) {
 			continue
 		}
-		job := schedule.Job{Name: j.Name, Account: j.Account, StartDate: j.StartDate.Time}
+		org := j.OrganizationID
+		if org == "" {
+			org = orgOf[j.Account]
+		}
+		job := schedule.Job{Name: j.Name, Account: j.Account, StartDate: j.StartDate.Time,
+			Params: map[string]string{"organization_id": org, "user_id": j.UserID}}
 		seen := map[string]bool{}
 		for _, ref := range j.Reports {
 			if len(onlyReports) > 0 && !slices.Contains(onlyReports, ref.Name) {

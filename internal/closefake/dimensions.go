@@ -58,10 +58,17 @@ var dimensions = []dimension{
 		make: func(s *Server, i int, _ time.Time) map[string]any {
 			return map[string]any{"name": "Subscription", "name_plural": "Subscriptions", "description": "", "fields": []any{}}
 		}},
-	{kind: "connected_account", path: "/connected_account/", prefix: "emailacct", maxLimit: 100, count: fixed(3),
+	{kind: "connected_account", path: "/connected_account/", prefix: "emailacct", maxLimit: 100, count: fixed(4),
 		make: func(s *Server, i int, _ time.Time) map[string]any {
-			return map[string]any{"_type": []string{"google", "custom_email", "zoom"}[i], "email": fmt.Sprintf("rep%d@example.com", i),
-				"user_id": s.anyUser(), "identities": []any{}, "available_features": []any{"email"}, "send_status": "ok", "receive_status": "ok"}
+			user := s.anyUser()
+			if i == 3 {
+				user = s.sortedIDs(KindUser)[1]
+			}
+			return map[string]any{"_type": []string{"google", "custom_email", "zoom", "google"}[i], "email": fmt.Sprintf("rep%d@example.com", i),
+				"user_id": user, "identities": []any{}, "available_features": []any{"email"}, "send_status": "ok", "receive_status": "ok"}
+		},
+		filter: func(o map[string]any, q url.Values) bool {
+			return q.Get("user_id") == "" || q.Get("user_id") == o["user_id"]
 		}},
 	{kind: "phone_number", path: "/phone_number/", prefix: "phon", maxLimit: 100, count: fixed(3), make: func(s *Server, i int, _ time.Time) map[string]any {
 		n := fmt.Sprintf("+1415555%04d", i)

@@ -177,6 +177,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, path string) {
 	switch {
 	case path == "/me/":
 		s.me(w)
+	case strings.HasPrefix(path, "/organization/") && strings.Count(path, "/") == 3:
+		s.organization(w, strings.Trim(strings.TrimPrefix(path, "/organization/"), "/"))
 	case path == "/lead/":
 		s.leads(w, r)
 	case path == "/contact/":
@@ -307,13 +309,54 @@ func contains(list []string, s string) bool {
 func (s *Server) me(w http.ResponseWriter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.objs[KindUser][s.anyUser().(string)]
-	me := deepCopy(u)
-	me["organizations"] = []any{map[string]any{"id": s.orgID, "name": "Demo Org", "memberships": []any{}}}
-	me["memberships"] = []any{}
-	me["email_signatures"] = []any{}
-	me["phone_numbers"] = []any{}
+	uid := s.anyUser().(string)
+	me := deepCopy(s.objs[KindUser][uid])
+	memb := "memb_" + uid[5:]
+	me["organizations"] = []any{map[string]any{"id": s.orgID, "name": orgName, "memberships": []any{map[string]any{"id": memb, "user_id": uid}}}}
+	me["memberships"] = []any{map[string]any{"id": memb, "organization_id": s.orgID, "role_id": "admin", "role": "admin"}}
+	me["email_signatures"] = []any{map[string]any{"id": "emailsig_" + uid[5:], "membership_id": memb, "value": "<p>Best,</p>"}}
+	me["phone_numbers"] = []any{map[string]any{"id": "phon_" + uid[5:], "number": "+14155550100", "number_formatted": "+1 415-555-0100", "label": "Direct"}}
 	writeJSON(w, http.StatusOK, me)
+}
+
+const orgName = "Demo Org"
+
+// organization serves /organization/{id}/: the org with its memberships,
+// inactive memberships and statuses embedded (user fields prefixed user_).
+// It carries no invoices: the public API has none to show.
+func (s *Server) organization(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id != s.orgID {
+		writeError(w, http.StatusNotFound, "Empty query: Organization matching query does not exist.")
+		return
+	}
+	var members, inactive []any
+	for i, uid := range s.sortedIDs(KindUser) {
+		u := s.objs[KindUser][uid]
+		m := map[string]any{"id": "memb_" + uid[5:], "user_id": uid, "user_email": u["email"], "user_first_name": u["first_name"],
+			"user_last_name": u["last_name"], "user_full_name": fmt.Sprint(u["first_name"], " ", u["last_name"]), "role_id": "user", "role": "user",
+			"permissions_granted": []any{}, "date_created": u["date_created"]}
+		if i%4 == 1 {
+			inactive = append(inactive, m)
+		} else {
+			members = append(members, m)
+		}
+	}
+	var leadStatuses, oppStatuses []any
+	for _, id := range s.sortedIDs(KindLeadStatus) {
+		st := s.objs[KindLeadStatus][id]
+		leadStatuses = append(leadStatuses, map[string]any{"id": st["id"], "label": st["label"]})
+	}
+	for _, id := range s.sortedIDs(KindOpportunityStatus) {
+		st := s.objs[KindOpportunityStatus][id]
+		oppStatuses = append(oppStatuses, map[string]any{"id": st["id"], "label": st["label"], "type": st["type"], "pipeline_id": st["pipeline_id"]})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": s.orgID, "name": orgName, "status": "active", "currency": "USD", "currency_symbol": "$",
+		"memberships": members, "inactive_memberships": inactive, "lead_statuses": leadStatuses, "opportunity_statuses": oppStatuses,
+		"lead_custom_fields": []any{}, "billing_account_id": "acct_1", "leads_email": "leads@example.com",
+		"date_created": fmtTime(s.now().Add(-3 * 365 * 24 * time.Hour)), "date_updated": fmtTime(s.now().Add(-24 * time.Hour)),
+		"created_by": s.anyUser(), "updated_by": s.anyUser()})
 }
 
 func (s *Server) byID(w http.ResponseWriter, kindPath, id string) {

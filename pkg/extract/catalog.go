@@ -20,6 +20,8 @@ const (
 	Cursor Paging = "cursor"
 	// Single returns everything in one response (statuses, pipelines).
 	Single Paging = "single"
+	// Object is a single object rather than a list (/me/, /organization/{id}/).
+	Object Paging = "object"
 )
 
 // Method is how a report is replicated.
@@ -78,7 +80,9 @@ type Strategy struct {
 }
 
 // Source is one endpoint a report reads. Most reports have one; custom_fields
-// reads one per object type, tagging each record.
+// reads one per object type, tagging each record. Path and parameter values
+// may name {organization_id} or {user_id}: the job's setting, else the ids
+// of the API key's user and first organization from /me/.
 type Source struct {
 	Path   string
 	Params url.Values
@@ -108,6 +112,8 @@ type Report struct {
 	// LeadCascade names the column holding the lead id when the rows are
 	// deleted with their lead.
 	LeadCascade string
+	// MayBeEmpty documents a report that can rightly have no rows.
+	MayBeEmpty bool
 }
 
 // Endpoint describes where the report's data comes from, for humans.
@@ -155,13 +161,18 @@ func register(reports ...*Report) {
 		}
 		catalog[r.Name] = r
 		for _, ch := range r.Table.Children {
+			doc := "The `" + ch.Field + "` array of each " + r.Name + " record, one row per item; replaced whenever its parent row is. Syncing it syncs " + r.Name + "."
+			if ch.Optional {
+				doc += " Close may not send this field at all (it is absent from the public API's responses seen so far); the table is then empty, which is not an error."
+			}
 			catalog[ch.Table.Name] = &Report{
 				Name:        ch.Table.Name,
 				Method:      Child,
 				Parent:      r.Name,
 				Table:       ch.Table,
 				DefaultMode: r.DefaultMode,
-				Doc:         "The `" + ch.Field + "` array of each " + r.Name + " record, one row per item; replaced whenever its parent row is. Syncing it syncs " + r.Name + ".",
+				Doc:         doc,
+				MayBeEmpty:  ch.Optional,
 			}
 		}
 	}

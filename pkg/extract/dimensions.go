@@ -12,6 +12,16 @@ func dim(name, path string, paging Paging, pageSize int, doc string, columns ...
 			str("created_by"), str("updated_by")}))}
 }
 
+func optional(c schema.Child) schema.Child {
+	c.Optional = true
+	return c
+}
+
+// membershipColumns are a membership's fields as /organization/{id}/
+// embeds them (user fields prefixed user_).
+var membershipColumns = []schema.Column{str("id"), str("user_id"), str("user_email"), str("user_first_name"), str("user_last_name"),
+	str("user_full_name"), str("role_id"), str("role"), list("permissions_granted"), ts("date_created")}
+
 func init() {
 	smartViews := dim("smart_views", "/saved_search/", Offset, 600,
 		"Smart Views (`/saved_search/`). The API returns only lead Smart Views unless asked, so closesync asks for `type__in=lead,contact`.",
@@ -22,10 +32,40 @@ func init() {
 		"Bulk actions of every kind (`/bulk_action/{email,edit,delete,sequence_subscription}/`); `kind` says which.",
 		tag("kind"), str("status"), js("s_query"), js("query"), i64("n_objects"), i64("n_objects_processed"), i64("n_leads"),
 		i64("n_leads_processed"), str("template_id"), str("type"), str("sequence_id"), str("action_type"), boolean("send_done_email"))
+	selfAccounts := dim("users_self_email_accounts", "", Offset, 100,
+		"The email (and calendar) accounts connected by the API key's user: `/connected_account/?user_id={user_id}`.",
+		str("_type"), str("email"), str("user_id"), js("identities"), list("available_features"), str("send_status"), str("receive_status"))
+	selfAccounts.Sources = src("/connected_account/", "user_id", "{user_id}")
+
 	bulk.Sources = []Source{{Path: "/bulk_action/email/", Tag: "email"}, {Path: "/bulk_action/edit/", Tag: "edit"},
 		{Path: "/bulk_action/delete/", Tag: "delete"}, {Path: "/bulk_action/sequence_subscription/", Tag: "sequence_subscription"}}
 
 	register(
+		&Report{
+			Name: "organizations", Sources: src("/organization/{organization_id}/"), Paging: Object, Method: Full,
+			Doc: "The organization (`/organization/{id}/`; the id is the job's `organization_id` or the key's organization from `/me/`). " +
+				"Its memberships, inactive memberships, lead and opportunity statuses are child tables.",
+			Table: table("organizations", []schema.Column{str("name"), str("status"), str("currency"), str("currency_symbol"),
+				str("billing_account_id"), str("leads_email"), ts("date_created"), ts("date_updated"), str("created_by"), str("updated_by")},
+				child("organizations_memberships", "organization_id", "memberships", membershipColumns...),
+				child("organizations_inactive_memberships", "organization_id", "inactive_memberships", membershipColumns...),
+				child("organizations_lead_statuses", "organization_id", "lead_statuses", str("id"), str("label")),
+				child("organizations_opportunity_statuses", "organization_id", "opportunity_statuses", str("id"), str("label"), str("type"), str("pipeline_id")),
+				optional(child("organizations_invoices", "organization_id", "invoices", str("id"), str("status"), i64("amount"), str("currency"), ts("date_created"))),
+			),
+		},
+		&Report{
+			Name: "users_self", Sources: src("/me/"), Paging: Object, Method: Full,
+			Doc: "The API key's own user (`/me/`). Its organizations, memberships, email signatures and phone numbers are child tables.",
+			Table: table("users_self", []schema.Column{str("email"), str("first_name"), str("last_name"), str("image"),
+				str("last_used_timezone"), ts("date_created"), ts("date_updated"), ts("email_verified_at")},
+				child("users_self_organizations", "user_id", "organizations", str("id"), str("name"), js("memberships")),
+				child("users_self_memberships", "user_id", "memberships", str("id"), str("organization_id"), str("role_id"), str("role")),
+				child("users_self_email_signatures", "user_id", "email_signatures", str("id"), str("membership_id"), str("value")),
+				child("users_self_sip_numbers", "user_id", "phone_numbers", str("id"), str("number"), str("number_formatted"), str("label")),
+			),
+		},
+		selfAccounts,
 		dim("pipelines", "/pipeline/", Single, 0, "Opportunity pipelines with their statuses (everything in one response; naive UTC timestamps).",
 			str("name"), js("statuses")),
 		dim("roles", "/role/", Offset, 100, "Roles: the built-in ones (admin, superuser, user, restricteduser) and custom ones.",

@@ -55,6 +55,9 @@ type Request struct {
 	Now time.Time
 	// Warn receives problems that do not stop the run (may be nil).
 	Warn func(msg string)
+	// Params fill {organization_id} and {user_id} in source paths; missing
+	// ones are discovered from /me/.
+	Params map[string]string
 }
 
 // Extract reads the report and hands each page to emit, in order. It stops
@@ -73,6 +76,10 @@ func Extract(ctx context.Context, c Client, req Request, emit func(Batch) error)
 		return err
 	}
 	for _, s := range r.Sources {
+		s, err := x.resolve(ctx, c, s)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
+		}
 		params := cloneValues(s.Params)
 		for k, v := range q {
 			params[k] = v
@@ -94,8 +101,9 @@ type run struct {
 	emit    func(Batch) error
 	page    int
 	maxSeen time.Time
-	emitted string // the last bookmark handed to emit
-	lastKey string // the keyset field of the last record read
+	emitted string            // the last bookmark handed to emit
+	lastKey string            // the keyset field of the last record read
+	params  map[string]string // resolved placeholders
 }
 
 // query builds the incremental filter parameters.
@@ -180,6 +188,12 @@ func (x *run) list(ctx context.Context, c Client, s Source, q url.Values) error 
 		return c.ListOffset(ctx, s.Path, q, r.PageSize, handle)
 	case Cursor:
 		return c.ListCursor(ctx, s.Path, q, r.PageSize, handle)
+	case Object:
+		var obj json.RawMessage
+		if err := c.Get(ctx, s.Path, q, &obj); err != nil {
+			return err
+		}
+		return handle(closeapi.Page{Data: []json.RawMessage{obj}})
 	case Single:
 		var resp struct {
 			Data []json.RawMessage `json:"data"`
@@ -267,6 +281,82 @@ func (x *run) keysetQuery(q url.Values, from string) url.Values {
 	}
 	out.Set(key+"__gte", t.UTC().Format("2006-01-02T15:04:05.000000"))
 	return out
+}
+
+// placeholders are the ids a source path or parameter may name.
+var placeholders = []string{"organization_id", "user_id"}
+
+// resolve fills a source's placeholders from the request's params, asking
+// /me/ once for any that the job does not set.
+func (x *run) resolve(ctx context.Context, c Client, s Source) (Source, error) {
+	needs := func(text string) bool {
+		for _, p := range placeholders {
+			if strings.Contains(text, "{"+p+"}") {
+				return true
+			}
+		}
+		return false
+	}
+	uses := needs(s.Path)
+	for _, vs := range s.Params {
+		for _, v := range vs {
+			uses = uses || needs(v)
+		}
+	}
+	if !uses {
+		return s, nil
+	}
+	if x.params == nil {
+		x.params = map[string]string{}
+		for k, v := range x.req.Params {
+			if v != "" {
+				x.params[k] = v
+			}
+		}
+	}
+	if x.params["organization_id"] == "" || x.params["user_id"] == "" {
+		var me struct {
+			ID            string `json:"id"`
+			Organizations []struct {
+				ID string `json:"id"`
+			} `json:"organizations"`
+		}
+		if err := c.Get(ctx, "/me/", nil, &me); err != nil {
+			return s, fmt.Errorf("discover the organization and user from /me/: %w", err)
+		}
+		if x.params["user_id"] == "" {
+			x.params["user_id"] = me.ID
+		}
+		if x.params["organization_id"] == "" && len(me.Organizations) > 0 {
+			x.params["organization_id"] = me.Organizations[0].ID
+		}
+	}
+	fill := func(text string) (string, error) {
+		for _, p := range placeholders {
+			if strings.Contains(text, "{"+p+"}") {
+				if x.params[p] == "" {
+					return "", fmt.Errorf("no %s: set it on the job (/me/ names none)", p)
+				}
+				text = strings.ReplaceAll(text, "{"+p+"}", url.PathEscape(x.params[p]))
+			}
+		}
+		return text, nil
+	}
+	out := Source{Tag: s.Tag, Params: url.Values{}}
+	var err error
+	if out.Path, err = fill(s.Path); err != nil {
+		return s, err
+	}
+	for k, vs := range s.Params {
+		for _, v := range vs {
+			fv, err := fill(v)
+			if err != nil {
+				return s, err
+			}
+			out.Params.Add(k, fv)
+		}
+	}
+	return out, nil
 }
 
 // record derives the custom column and tracks the replication field.

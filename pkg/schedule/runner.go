@@ -59,6 +59,8 @@ type Job struct {
 	Account   string
 	StartDate time.Time
 	Reports   []ReportRun
+	// Params fill {organization_id} and {user_id} in report sources.
+	Params map[string]string
 }
 
 // ReportRun is one report of a job with its options.
@@ -198,7 +200,7 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 	if err := r.Store.EnsureTable(ctx, rep.Table, rr.Mode); err != nil {
 		return err
 	}
-	req := extract.Request{Report: rep, StartDate: job.StartDate, Window: rr.Window, Now: time.Now(),
+	req := extract.Request{Report: rep, StartDate: job.StartDate, Window: rr.Window, Now: time.Now(), Params: job.Params,
 		Warn: func(msg string) { log.Warn(msg) }}
 	if rr.Mode != load.Replace {
 		// A replaced table is rebuilt from a full read: no bookmark.

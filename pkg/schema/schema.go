@@ -81,6 +81,9 @@ type Child struct {
 	Table Table
 	// Field is the array's key in the parent record (e.g. "emails").
 	Field string
+	// Optional marks a field the parent may not carry at all: zero rows is
+	// then normal, not a sign of trouble.
+	Optional bool
 }
 
 // Column returns the named column.
