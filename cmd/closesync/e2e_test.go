@@ -584,3 +584,26 @@ func TestOrganizationAndSelfReports(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
+
+func TestAccessErrorsFailOnlyTheirReport(t *testing.T) {
+	h := newHarness(t, closefake.Options{Seed: 15, Scale: 20, Deny: map[string]int{
+		"/event/": http.StatusBadRequest, "/user/": http.StatusForbidden, "/sequence/": http.StatusPaymentRequired}},
+		"event_log", "users", "sequences", "leads")
+	code, out, _ := h.run("sync", "--config", h.config)
+	if code != 1 {
+		t.Errorf("exit = %d, want 1", code)
+	}
+	for report, msg := range map[string]string{
+		"event_log": "400 Bad Request: You don't have access to the event log.",
+		"users":     "403 Forbidden: You don't have permission",
+		"sequences": "402 Payment Required: Your plan does not include this feature.",
+	} {
+		rows := h.query(`SELECT status, error FROM sync.runs WHERE report = ?`, report)
+		if len(rows) != 1 || rows[0][0] != "failed" || !strings.Contains(fmt.Sprint(rows[0][1]), msg) {
+			t.Errorf("%s run = %v, want failed with %q", report, rows, msg)
+		}
+	}
+	if !strings.Contains(out, "success  core/leads:") || h.count(`SELECT count(*) FROM close.leads`) != int64(h.fake.Count("lead")) {
+		t.Errorf("leads did not land despite the other reports' access errors:\n%s", out)
+	}
+}

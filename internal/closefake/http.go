@@ -56,6 +56,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, unauthorizedBody)
 		return
 	}
+	if status, ok := s.opts.Deny[path]; ok {
+		msg := map[int]string{
+			http.StatusForbidden:       "You don't have permission to access this resource.",
+			http.StatusPaymentRequired: "Your plan does not include this feature.",
+			http.StatusBadRequest:      "You don't have access to the event log.",
+		}[status]
+		writeError(w, status, msg)
+		return
+	}
 	group := r.Method + " " + strings.SplitN(strings.Trim(path, "/"), "/", 2)[0]
 	if !s.admit(w, group) {
 		return

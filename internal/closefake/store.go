@@ -34,6 +34,10 @@ type Options struct {
 	Latency time.Duration
 	// FailureRate is the fraction of requests answered 502, 503 or 504.
 	FailureRate float64
+	// Deny answers every request to a path ("/event/") with a status, as
+	// Close does for what a key or plan may not read: 403, 402 (plan limit),
+	// or 400 on /event/ for keys without event log access.
+	Deny map[string]int
 }
 
 // Kinds of objects the fake holds.
