@@ -40,14 +40,11 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.Log.Level, cfg.Log.Format, e)
+	log, err := startLogger(cfg, e)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
-	for _, w := range cfg.Warnings() {
-		log.Warn(w)
-	}
 	pool := schedule.NewPool(func(ctx context.Context) (schedule.Store, func() error, error) {
 		st, err := openStore(ctx, cfg, log)
 		if err != nil {

@@ -30,14 +30,11 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 // syncJobs runs the selected jobs once against the configured accounts and
 // prints one line per report. It returns errFailed when any run failed.
 func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger string, e *env) error {
-	log, err := newLogger(cfg.Log.Level, cfg.Log.Format, e)
+	log, err := startLogger(cfg, e)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
-	for _, w := range cfg.Warnings() {
-		log.Warn(w)
-	}
 	jobs, err := resolveJobs(cfg, onlyJobs, onlyReports)
 	if err != nil {
 		return err

@@ -67,6 +67,19 @@ func newLogger(level, format string, e *env) (*zap.Logger, error) {
 	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(e.stderr), zap.NewAtomicLevelAt(lvl))), nil
 }
 
+// startLogger builds the logger the config asks for and logs the config's
+// warnings with it. The caller syncs it.
+func startLogger(cfg *config.Config, e *env) (*zap.Logger, error) {
+	log, err := newLogger(cfg.Log.Level, cfg.Log.Format, e)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
+	return log, nil
+}
+
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	if !ok {

@@ -46,15 +46,7 @@ func (c *Config) Validate(knownReports []string) error {
 	}
 	for i, a := range c.Accounts {
 		p := fmt.Sprintf("accounts[%d]", i)
-		switch {
-		case a.Name == "":
-			v.add(p+".name", "is required")
-		case !nameRE.MatchString(a.Name):
-			v.add(p+".name", "%q must match %s", a.Name, nameRE)
-		case accounts[a.Name]:
-			v.add(p+".name", "%q is used by another account", a.Name)
-		}
-		accounts[a.Name] = true
+		v.checkName(p+".name", "account", a.Name, accounts)
 		accountNames = append(accountNames, a.Name)
 		if _, err := a.ResolveKey(); err != nil {
 			v.add(p, "%v", err)
@@ -72,15 +64,7 @@ func (c *Config) Validate(knownReports []string) error {
 	}
 	for i, j := range c.Jobs {
 		p := fmt.Sprintf("jobs[%d]", i)
-		switch {
-		case j.Name == "":
-			v.add(p+".name", "is required")
-		case !nameRE.MatchString(j.Name):
-			v.add(p+".name", "%q must match %s", j.Name, nameRE)
-		case jobs[j.Name]:
-			v.add(p+".name", "%q is used by another job", j.Name)
-		}
-		jobs[j.Name] = true
+		v.checkName(p+".name", "job", j.Name, jobs)
 		if !accounts[j.Account] {
 			msg := fmt.Sprintf("no account named %q (accounts: %s)", j.Account, strings.Join(accountNames, ", "))
 			if dym := didYouMean(j.Account, accountNames); dym != "" {
@@ -164,6 +148,20 @@ func (c *Config) Warnings() []string {
 }
 
 type problems []error
+
+// checkName checks that an account or job name is present, an identifier
+// and unique, recording it in seen.
+func (p *problems) checkName(path, what, name string, seen map[string]bool) {
+	switch {
+	case name == "":
+		p.add(path, "is required")
+	case !nameRE.MatchString(name):
+		p.add(path, "%q must match %s", name, nameRE)
+	case seen[name]:
+		p.add(path, "%q is used by another %s", name, what)
+	}
+	seen[name] = true
+}
 
 func (p *problems) add(path, format string, args ...any) {
 	*p = append(*p, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
