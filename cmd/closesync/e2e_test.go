@@ -607,3 +607,13 @@ func TestAccessErrorsFailOnlyTheirReport(t *testing.T) {
 		t.Errorf("leads did not land despite the other reports' access errors:\n%s", out)
 	}
 }
+
+func TestHelpPrintsUsageOnce(t *testing.T) {
+	for _, c := range commands {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{c.name, "--help"}, &env{stdout: &out, stderr: &errb, getenv: os.Getenv})
+		if code != 0 || strings.Count(out.String(), "Usage: closesync "+c.name) != 1 {
+			t.Errorf("%s --help: exit %d\n%s%s", c.name, code, out.String(), errb.String())
+		}
+	}
+}

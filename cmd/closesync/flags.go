@@ -30,8 +30,7 @@ func newFlags(name, usage string, e *env) *flag.FlagSet {
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
-			return errHelp
+			return errHelp // the flag package has printed the usage
 		}
 		return usageError{err}
 	}
