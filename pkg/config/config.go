@@ -1,50 +1,45 @@
-// Package config loads closesync's YAML configuration with koanf, applies
-// defaults and environment overrides, and validates it, reporting every
-// problem at once with its key path.
-//
-// Environment overrides use the prefix CLOSESYNC_ and a double underscore
-// between nesting levels (a single underscore stays part of a key):
-// CLOSESYNC_DATABASE=/var/lib/closesync/crm.duckdb, CLOSESYNC_LOG__LEVEL=debug,
-// CLOSESYNC_HTTP__LISTEN=127.0.0.1:9464.
-//
-// API keys come from api_key, api_key_env or api_key_file and never appear
-// in an error, a log line or the String of a Config.
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"time"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
-	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
 )
 
-// Defaults.
+// Defaults of absent keys.
 const (
 	DefaultDatabase       = "./closesync.duckdb"
 	DefaultSchema         = "close"
+	DefaultLogLevel       = "info"
+	DefaultLogFormat      = "console"
 	DefaultBaseURL        = "https://api.close.com/api/v1"
 	DefaultMaxConcurrency = 4
 	DefaultJobTimeout     = 6 * time.Hour
-	envPrefix             = "CLOSESYNC_"
 )
+
+// EnvPrefix starts every environment variable that overrides a key.
+const EnvPrefix = "CLOSESYNC_"
 
 // Config is the whole configuration file.
 type Config struct {
-	Database string    `koanf:"database"`
-	Schema   string    `koanf:"schema"`
+	Database string    `koanf:"database"` // DuckDB file
+	Schema   string    `koanf:"schema"`   // schema of the data tables
 	Log      Log       `koanf:"log"`
 	HTTP     HTTP      `koanf:"http"`
 	Accounts []Account `koanf:"accounts"`
 	Jobs     []Job     `koanf:"jobs"`
+
+	// origins maps the key paths set by environment variables
+	// ("log.level", "accounts[0].api_key_env") to the variable, so that
+	// problems with those values can name it.
+	origins map[string]string
 }
 
 // Log configures logging.
@@ -53,48 +48,66 @@ type Log struct {
 	Format string `koanf:"format"` // console | json
 }
 
-// HTTP configures the optional status listener.
+// HTTP configures the status listener.
 type HTTP struct {
-	Listen string `koanf:"listen"`
+	Listen string `koanf:"listen"` // reserved: must be empty in this version
 }
 
-// Account is one Close API key.
+// Account is one Close API key and where to reach the API with it.
 type Account struct {
-	Name           string `koanf:"name"`
+	Name string `koanf:"name"`
+	// Exactly one of APIKey, APIKeyEnv and APIKeyFile is set; ResolveKey
+	// reads the key.
 	APIKey         Secret `koanf:"api_key"`
 	APIKeyEnv      string `koanf:"api_key_env"`
 	APIKeyFile     string `koanf:"api_key_file"`
 	BaseURL        string `koanf:"base_url"`
-	MaxConcurrency int    `koanf:"max_concurrency"`
+	MaxConcurrency int    `koanf:"max_concurrency"` // requests in flight, 1..64
+	// OrganizationID is the default organisation of the organization
+	// reports; empty: discovered from /me/.
 	OrganizationID string `koanf:"organization_id"`
 }
 
-// Job is a set of reports synced on one schedule with one account.
+// Job is a set of reports synced with one account on one schedule.
 type Job struct {
-	Name           string        `koanf:"name"`
-	Account        string        `koanf:"account"`
-	Schedule       string        `koanf:"schedule"`
-	Timezone       string        `koanf:"timezone"`
-	StartDate      Date          `koanf:"start_date"`
-	Timeout        time.Duration `koanf:"timeout"`
-	OrganizationID string        `koanf:"organization_id"`
-	UserID         string        `koanf:"user_id"`
-	Reports        []ReportRef   `koanf:"reports"`
+	Name     string `koanf:"name"`
+	Account  string `koanf:"account"`
+	Schedule string `koanf:"schedule"` // cron.ParseStandard: 5 fields, @hourly, @every 1h, CRON_TZ=...
+	Timezone string `koanf:"timezone"` // IANA zone of Schedule; empty: the machine's
+	// StartDate is the oldest data a first run pulls; zero: everything.
+	StartDate Date `koanf:"start_date"`
+	// Timeout cancels a run of the job after this long; 0: no limit.
+	Timeout time.Duration `koanf:"timeout"`
+	// OrganizationID and UserID parameterise the organization, reporting and
+	// users_self reports; empty: the account's, or discovered from /me/.
+	OrganizationID string      `koanf:"organization_id"`
+	UserID         string      `koanf:"user_id"`
+	Reports        []ReportRef `koanf:"reports"`
 }
 
-// ReportRef is a report of a job: a bare name in YAML, or a map with options.
+// ReportRef is a report of a job. In YAML it is either the report's name or
+// a map with the name and options.
 type ReportRef struct {
-	Name              string        `koanf:"name"`
-	Mode              string        `koanf:"mode"` // upsert | append | replace
+	Name string `koanf:"name"`
+	// Mode is upsert, append or replace; empty: the report's default
+	// (upsert, or replace for small full-refresh reports).
+	Mode string `koanf:"mode"`
+	// AttributionWindow re-reads records created this long before the
+	// bookmark; 0: the report's default.
 	AttributionWindow time.Duration `koanf:"attribution_window"`
-	Schedule          string        `koanf:"schedule"`
+	// Schedule runs this report on a schedule of its own instead of the
+	// job's; empty: the job's.
+	Schedule string `koanf:"schedule"`
 }
 
-// Secret is a string that never prints.
+// Secret is a string that never prints: fmt verbs, JSON, text encoders and
+// slog all see "<redacted>" (or "" when it is empty). Convert it with
+// string(s) where the value is really needed.
 type Secret string
 
 const redacted = "<redacted>"
 
+// String returns "<redacted>", or "" for an empty Secret.
 func (s Secret) String() string {
 	if s == "" {
 		return ""
@@ -102,20 +115,25 @@ func (s Secret) String() string {
 	return redacted
 }
 
-// GoString keeps %#v from printing the key.
-func (s Secret) GoString() string { return `config.Secret("` + s.String() + `")` }
+// Format prints the redacted form for every verb, %#v and %x included.
+func (s Secret) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, fmt.FormatString(f, verb), s.String())
+}
 
-// MarshalText keeps encoders from printing the key.
+// MarshalText returns the redacted form.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// Date is a calendar date or date-time from YAML: an unquoted date (which
+// MarshalJSON returns the redacted form as a JSON string.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// Date is a calendar date or an instant from YAML: an unquoted date (which
 // the YAML parser turns into a timestamp), a quoted "2024-01-01" or an RFC
-// 3339 date-time. The zero value means unset.
+// 3339 date-time. Dates without a zone are UTC. The zero value means unset.
 type Date struct{ time.Time }
 
-var dateLayouts = []string{"2006-01-02", time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05"}
+var dateLayouts = []string{time.DateOnly, time.RFC3339Nano, "2006-01-02T15:04:05", time.DateTime}
 
-// ParseDate parses the forms Date accepts; times without a zone are UTC.
+// ParseDate parses the forms Date accepts.
 func ParseDate(s string) (Date, error) {
 	s = strings.TrimSpace(s)
 	for _, l := range dateLayouts {
@@ -123,158 +141,98 @@ func ParseDate(s string) (Date, error) {
 			return Date{t.UTC()}, nil
 		}
 	}
-	return Date{}, fmt.Errorf("%q is not a date (want YYYY-MM-DD or an RFC 3339 date-time)", s)
+	return Date{}, fmt.Errorf("%q is not a date (want YYYY-MM-DD or an RFC 3339 date-time such as 2024-01-01T00:00:00Z)", s)
 }
 
-// Load reads the YAML file at path, applies environment overrides and
-// defaults, and decodes it strictly: an unknown key is an error naming it.
-// It does not validate; call Validate.
+// String is YYYY-MM-DD for a midnight UTC date, RFC 3339 otherwise, and ""
+// when unset.
+func (d Date) String() string {
+	switch {
+	case d.IsZero():
+		return ""
+	case d.Equal(d.Truncate(24 * time.Hour)):
+		return d.UTC().Format(time.DateOnly)
+	}
+	return d.UTC().Format(time.RFC3339Nano)
+}
+
+// MarshalText returns String.
+func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// MarshalJSON returns String as a JSON string.
+func (d Date) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// Load reads the YAML file at path, applies the environment overrides
+// (CLOSESYNC_*, see the package documentation) and the defaults of absent
+// keys, and decodes the result strictly. Every unknown key, bad override and
+// value of the wrong type is reported at once, one per line of the
+// errors.Join'ed error, each "<file>: <key path>: <problem>". Load does not
+// validate: call Validate.
 func Load(path string) (*Config, error) {
 	k := koanf.New(".")
 	if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
 		return nil, fmt.Errorf("read config %s: %w", path, err)
 	}
-	if err := k.Load(env.Provider(".", env.Opt{
-		Prefix: envPrefix,
-		TransformFunc: func(key, value string) (string, any) {
-			key = strings.ToLower(strings.TrimPrefix(key, envPrefix))
-			return strings.ReplaceAll(key, "__", "."), value
-		},
-	}), nil); err != nil {
-		return nil, fmt.Errorf("read environment overrides: %w", err)
+	raw := k.Raw() // a deep copy, so overrides can edit it in place
+	envProblems, origins, err := applyEnv(raw, os.Environ)
+	if err != nil {
+		return nil, err
 	}
+	applyDefaults(raw)
 	cfg := &Config{}
-	dc := &mapstructure.DecoderConfig{
-		Result:           cfg,
-		TagName:          "koanf",
-		ErrorUnused:      true,
-		WeaklyTypedInput: true,
-		DecodeHook: mapstructure.ComposeDecodeHookFunc(
-			reportRefHook, dateHook, mapstructure.StringToTimeDurationHookFunc()),
+	problems := append(envProblems, decode(raw, cfg)...)
+	if len(problems) > 0 {
+		errs := make([]error, len(problems))
+		for i, p := range problems {
+			errs[i] = fmt.Errorf("%s: %s", path, p.annotated(origins))
+		}
+		return nil, errors.Join(errs...)
 	}
-	if err := k.UnmarshalWithConf("", cfg, koanf.UnmarshalConf{Tag: "koanf", DecoderConfig: dc}); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	cfg.applyDefaults()
+	cfg.origins = origins
 	return cfg, nil
 }
 
-func (c *Config) applyDefaults() {
-	if c.Database == "" {
-		c.Database = DefaultDatabase
+// applyDefaults fills in the keys that are absent or null.
+func applyDefaults(raw map[string]any) {
+	setDefault(raw, "database", DefaultDatabase)
+	setDefault(raw, "schema", DefaultSchema)
+	if log := section(raw, "log"); log != nil {
+		setDefault(log, "level", DefaultLogLevel)
+		setDefault(log, "format", DefaultLogFormat)
 	}
-	if c.Schema == "" {
-		c.Schema = DefaultSchema
+	for _, a := range items(raw["accounts"]) {
+		setDefault(a, "base_url", DefaultBaseURL)
+		setDefault(a, "max_concurrency", DefaultMaxConcurrency)
 	}
-	if c.Log.Level == "" {
-		c.Log.Level = "info"
-	}
-	if c.Log.Format == "" {
-		c.Log.Format = "console"
-	}
-	for i := range c.Accounts {
-		a := &c.Accounts[i]
-		if a.BaseURL == "" {
-			a.BaseURL = DefaultBaseURL
-		}
-		if a.MaxConcurrency == 0 {
-			a.MaxConcurrency = DefaultMaxConcurrency
-		}
-	}
-	for i := range c.Jobs {
-		if c.Jobs[i].Timeout == 0 {
-			c.Jobs[i].Timeout = DefaultJobTimeout
-		}
+	for _, j := range items(raw["jobs"]) {
+		setDefault(j, "timeout", DefaultJobTimeout.String())
 	}
 }
 
-var (
-	reportRefType = reflect.TypeOf(ReportRef{})
-	dateType      = reflect.TypeOf(Date{})
-	timeType      = reflect.TypeOf(time.Time{})
-)
-
-// reportRefHook lets a report be a bare name.
-func reportRefHook(from, to reflect.Type, data any) (any, error) {
-	if to == reportRefType && from.Kind() == reflect.String {
-		return map[string]any{"name": data}, nil
-	}
-	return data, nil
-}
-
-// dateHook decodes Date from a YAML timestamp or a string.
-func dateHook(from, to reflect.Type, data any) (any, error) {
-	if to != dateType {
-		return data, nil
-	}
-	switch v := data.(type) {
-	case time.Time:
-		return Date{v.UTC()}, nil
-	case string:
-		if v == "" {
-			return Date{}, nil
-		}
-		return ParseDate(v)
-	case nil:
-		return Date{}, nil
-	}
-	if from == timeType {
-		return Date{data.(time.Time)}, nil
-	}
-	return nil, fmt.Errorf("%v is not a date", data)
-}
-
-// ResolveKey returns the account's API key from its one configured source.
-// A relative api_key_file is looked up in $CREDENTIALS_DIRECTORY (systemd
-// LoadCredential=) when that is set. Errors name the source, never the key.
-func (a Account) ResolveKey() (string, error) {
-	var sources []string
-	if a.APIKey != "" {
-		sources = append(sources, "api_key")
-	}
-	if a.APIKeyEnv != "" {
-		sources = append(sources, "api_key_env")
-	}
-	if a.APIKeyFile != "" {
-		sources = append(sources, "api_key_file")
-	}
-	switch len(sources) {
-	case 0:
-		return "", errors.New("no API key source: set api_key, api_key_env or api_key_file")
-	case 1:
-	default:
-		return "", fmt.Errorf("several API key sources (%s): set exactly one", strings.Join(sources, ", "))
-	}
-	switch {
-	case a.APIKey != "":
-		return strings.TrimSpace(string(a.APIKey)), nil
-	case a.APIKeyEnv != "":
-		v := strings.TrimSpace(os.Getenv(a.APIKeyEnv))
-		if v == "" {
-			return "", fmt.Errorf("api_key_env: environment variable %s is not set or empty", a.APIKeyEnv)
-		}
-		return v, nil
-	default:
-		path := a.KeyFilePath()
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", fmt.Errorf("api_key_file: %w", err)
-		}
-		v := strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("api_key_file: %s is empty", path)
-		}
-		return v, nil
+func setDefault(m map[string]any, key string, v any) {
+	if m[key] == nil {
+		m[key] = v
 	}
 }
 
-// KeyFilePath is where api_key_file is read from.
-func (a Account) KeyFilePath() string {
-	if a.APIKeyFile == "" || filepath.IsAbs(a.APIKeyFile) {
-		return a.APIKeyFile
+// section returns m[key] as a map, creating it when absent; nil when it is
+// something else (the decoder reports that).
+func section(m map[string]any, key string) map[string]any {
+	if m[key] == nil {
+		m[key] = map[string]any{}
 	}
-	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
-		return filepath.Join(dir, a.APIKeyFile)
+	s, _ := m[key].(map[string]any)
+	return s
+}
+
+// items returns the maps of a list; other items are left to the decoder.
+func items(v any) []map[string]any {
+	l, _ := v.([]any)
+	var out []map[string]any
+	for _, it := range l {
+		if m, ok := it.(map[string]any); ok {
+			out = append(out, m)
+		}
 	}
-	return a.APIKeyFile
+	return out
 }

@@ -1,17 +1,36 @@
 package config
 
 import (
-	"errors"
-	"fmt"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 )
 
+// reports is the catalog the tests validate against.
 var reports = []string{"leads", "contacts", "opportunities", "tasks", "users", "lead_statuses", "opportunity_statuses",
 	"activities", "custom_fields", "event_log", "activities_call"}
+
+// writeConfig writes a config file into a test directory.
+func writeConfig(t *testing.T, yaml string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "closesync.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// problemLines splits a joined error into its problems.
+func problemLines(err error) []string {
+	if err == nil {
+		return nil
+	}
+	return strings.Split(err.Error(), "\n")
+}
 
 func TestExampleConfigIsValid(t *testing.T) {
 	t.Setenv("CLOSE_API_KEY", "api_test")
@@ -25,20 +44,43 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if w := cfg.Warnings(); len(w) != 0 {
 		t.Errorf("warnings: %v", w)
 	}
-	j := cfg.Jobs[1]
-	if j.Reports[0].Name != "activities_call" || j.Reports[0].Mode != "append" || j.Reports[0].AttributionWindow != 24*time.Hour {
-		t.Errorf("report map not decoded: %+v", j.Reports[0])
+	if len(cfg.Accounts) != 1 || cfg.Accounts[0].Name != "main" {
+		t.Errorf("accounts = %+v, want main", cfg.Accounts)
 	}
-	if cfg.Jobs[0].Reports[0].Name != "leads" {
+	if len(cfg.Jobs) != 2 || cfg.Jobs[0].Name != "core" || cfg.Jobs[1].Name != "calls" {
+		t.Fatalf("jobs = %+v, want core and calls", cfg.Jobs)
+	}
+	if cfg.Jobs[0].Reports[0] != (ReportRef{Name: "leads"}) {
 		t.Errorf("bare report names not decoded: %+v", cfg.Jobs[0].Reports)
+	}
+	if got := cfg.Jobs[1].Reports[0]; got.Name != "activities_call" || got.Mode != "append" || got.AttributionWindow != 24*time.Hour {
+		t.Errorf("report map not decoded: %+v", got)
 	}
 	if got := cfg.Jobs[0].StartDate.Format(time.RFC3339); got != "2024-01-01T00:00:00Z" {
 		t.Errorf("unquoted start_date = %s", got)
 	}
+	if key, err := cfg.Accounts[0].ResolveKey(); err != nil || key != "api_test" {
+		t.Errorf("ResolveKey = %q, %v", key, err)
+	}
 }
 
-// TestGoodConfigs loads testdata/*.good.yaml; TestBadConfigs pairs each
-// testdata/*.bad.yaml with the problems it must report (Prometheus style).
+// TestExampleConfigNamesEveryKey keeps config.example.yaml complete: every
+// key of every struct appears in it, set or commented out.
+func TestExampleConfigNamesEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []any{Config{}, Log{}, HTTP{}, Account{}, Job{}, ReportRef{}} {
+		for _, k := range fieldKeys(reflect.TypeOf(typ)) {
+			if !strings.Contains(string(b), k+":") {
+				t.Errorf("config.example.yaml does not mention %s (of %T)", k, typ)
+			}
+		}
+	}
+}
+
+// TestGoodConfigs loads and validates every testdata/*.good.yaml.
 func TestGoodConfigs(t *testing.T) {
 	t.Setenv("CLOSE_API_KEY", "api_test")
 	files, _ := filepath.Glob("testdata/*.good.yaml")
@@ -58,36 +100,95 @@ func TestGoodConfigs(t *testing.T) {
 	}
 }
 
+// TestBadConfigs pairs each testdata/*.bad.yaml with the problems Load or
+// Validate must report (Prometheus style); every bad fixture must be listed.
 func TestBadConfigs(t *testing.T) {
+	t.Setenv("CLOSE_API_KEY", "api_test")
 	t.Setenv("EMPTY_KEY", "")
 	tests := []struct {
 		file string
 		want []string
+		n    int // number of problems, when the fixture pins it
 	}{
-		{"unknown_key.bad.yaml", []string{"jobs", "invalid keys", "shedule"}},
-		{"many_problems.bad.yaml", []string{
+		{file: "unknown_key.bad.yaml", n: 6, want: []string{
+			`testdata/unknown_key.bad.yaml: databse: unknown key (did you mean "database"?)`,
+			`log.fromat: unknown key (did you mean "format"?)`,
+			`accounts[0].api_kye: unknown key (did you mean "api_key"?)`,
+			`jobs[0].shedule: unknown key (did you mean "schedule"?)`,
+			`jobs[0].reports[1].attribution_windw: unknown key (did you mean "attribution_window"?)`,
+			`jobs[0].reports[2].colour: unknown key (valid: name, mode, attribution_window, schedule)`,
+		}},
+		{file: "many_problems.bad.yaml", n: 10, want: []string{
+			`schema: "sync" is reserved for run history`,
+			`log.level: "loud" is not a log level; valid: debug, info, warn, error`,
+			`http.listen: "localhost" is not host:port`,
+			`accounts[0]: no API key source: set api_key, api_key_env or api_key_file`,
 			`jobs[0].account: no account named "mian" (accounts: main) (did you mean "main"?)`,
+			`jobs[0].schedule: "every tuesday" is not a valid schedule: expected exactly 5 fields, found 2`,
 			`jobs[0].reports[0]: unknown report "leds" (did you mean "leads"?)`,
-			`jobs[0].schedule: "every tuesday" is not a cron schedule`,
-			`accounts[0]: no API key source`,
-			`jobs[1].name: "core" is used by another job`,
-			`jobs[1].reports[1]: report "users" is listed twice`,
-			`jobs[1].reports[2].mode: "merge" is not a mode`,
-			`log.level: "loud" is not a level`,
-			`schema: "sync" is reserved`,
-			`http.listen: the status endpoint`,
+			`jobs[1].name: "core" is already the name of jobs[0]`,
+			`jobs[1].reports[1]: report "users" is already listed as reports[0] of this job`,
+			`jobs[1].reports[2].mode: "merge" is not a mode; valid: upsert, append, replace`,
 		}},
-		{"key_sources.bad.yaml", []string{
-			"accounts[0]: several API key sources (api_key, api_key_env)",
-			"accounts[1]: api_key_env: environment variable EMPTY_KEY is not set or empty",
-			"accounts[2]: api_key_file: open /nonexistent/close-key",
+		{file: "key_sources.bad.yaml", n: 5, want: []string{
+			"accounts[0]: several API key sources (api_key, api_key_env): set exactly one",
+			"accounts[1].api_key_env: environment variable EMPTY_KEY is not set or empty",
+			"accounts[2].api_key_file: cannot read /nonexistent/close-key: no such file or directory",
 			`accounts[3].base_url: "ftp://example.com" must be an absolute http(s) URL`,
-			`jobs[0].timezone: "Mars/Olympus" is not an IANA time zone`,
+			`jobs[0].timezone: "Mars/Olympus" is not a known IANA time zone`,
 		}},
-		{"bad_date.bad.yaml", []string{`"first of may" is not a date`}},
-		{"bad_duration.bad.yaml", []string{"attribution_window", "invalid duration"}},
+		{file: "values.bad.yaml", n: 22, want: []string{
+			"database: must name a DuckDB file",
+			`schema: "Close" must match ^[a-z_][a-z0-9_]*$`,
+			`log.level: "warning" is not a log level (did you mean "warn"?); valid: debug, info, warn, error`,
+			`log.format: "text" is not a log format; valid: console, json`,
+			`http.listen: ":9464x" is not host:port`,
+			`accounts[0].name: "Main" must match`,
+			`accounts[0].base_url: "api.close.com/api/v1" must be an absolute http(s) URL`,
+			"accounts[0].max_concurrency: 0 is out of range: 1 to 64",
+			"accounts[1].max_concurrency: 100 is out of range: 1 to 64",
+			`accounts[2].name: "second" is already the name of accounts[1]`,
+			`jobs[0].name: "my-job" must match`,
+			"jobs[0].account: is required (accounts: Main, second)",
+			`jobs[0].schedule: "0 */2 * * * *" is not a valid schedule: expected exactly 5 fields, found 6`,
+			"(seconds are not supported)",
+			`jobs[0].timezone: "Europe/Pragu" is not a known IANA time zone`,
+			"jobs[0].start_date: 2999-01-01 is in the future",
+			"jobs[0].timeout: -1h0m0s is negative (0 means no limit)",
+			`jobs[0].reports[0].mode: "Append" is not a mode (did you mean "append"?)`,
+			"jobs[0].reports[0].attribution_window: -24h0m0s is negative",
+			`jobs[0].reports[0].schedule: "@every fortnight" is not a valid schedule`,
+			`jobs[0].reports[1]: unknown report "zzz" (valid: leads, contacts, opportunities,`,
+			"jobs[1].schedule: is required",
+			"jobs[1].reports: list at least one report",
+		}},
+		{file: "empty.bad.yaml", n: 2, want: []string{
+			"accounts: at least one account is required",
+			"jobs: at least one job is required",
+		}},
+		{file: "bad_types.bad.yaml", n: 6, want: []string{
+			"database: want a string, got a list",
+			"log: want a map, got a string",
+			"accounts[0].api_key: want a string, got a list",
+			`accounts[0].max_concurrency: want a whole number, got "lots"`,
+			"jobs[0].start_date: want a date (YYYY-MM-DD), got a list",
+			"jobs[0].reports[1]: want a report name or a map with a name, got a list",
+		}},
+		{file: "bad_date.bad.yaml", n: 1, want: []string{
+			`jobs[0].start_date: "first of may" is not a date (want YYYY-MM-DD or an RFC 3339 date-time`,
+		}},
+		{file: "bad_duration.bad.yaml", n: 3, want: []string{
+			"jobs[0].timeout: 3600 has no unit: write a duration such as 3600s",
+			`jobs[0].reports[0].attribution_window: "one day" is not a duration such as 90s, 45m or 6h`,
+			`jobs[0].reports[1].attribution_window: "1d" is not a duration such as 90s, 45m or 6h (units: s, m, h; a day is 24h)`,
+		}},
+		{file: "yaml_syntax.bad.yaml", n: 1, want: []string{
+			"read config testdata/yaml_syntax.bad.yaml: yaml: line",
+		}},
 	}
+	listed := map[string]bool{}
 	for _, tt := range tests {
+		listed[tt.file] = true
 		t.Run(tt.file, func(t *testing.T) {
 			cfg, err := Load(filepath.Join("testdata", tt.file))
 			if err == nil {
@@ -101,102 +202,241 @@ func TestBadConfigs(t *testing.T) {
 					t.Errorf("error lacks %q:\n%v", w, err)
 				}
 			}
+			if got := len(problemLines(err)); tt.n > 0 && got != tt.n {
+				t.Errorf("%d problems, want %d:\n%v", got, tt.n, err)
+			}
 		})
+	}
+	files, _ := filepath.Glob("testdata/*.bad.yaml")
+	for _, f := range files {
+		if !listed[filepath.Base(f)] {
+			t.Errorf("%s has no expectations in TestBadConfigs", f)
+		}
 	}
 }
 
-func TestEnvOverrides(t *testing.T) {
-	t.Setenv("CLOSE_API_KEY", "api_test")
-	t.Setenv("CLOSESYNC_DATABASE", "/tmp/other.duckdb")
-	t.Setenv("CLOSESYNC_LOG__LEVEL", "debug")
-	t.Setenv("CLOSESYNC_SCHEMA", "crm")
-	cfg, err := Load("../../config.example.yaml")
+func TestDefaults(t *testing.T) {
+	cfg, err := Load(writeConfig(t, `
+accounts:
+  - name: main
+jobs:
+  - name: core
+log: ~
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Database != "/tmp/other.duckdb" || cfg.Log.Level != "debug" || cfg.Schema != "crm" {
-		t.Errorf("overrides not applied: %q %q %q", cfg.Database, cfg.Log.Level, cfg.Schema)
+	a, j := cfg.Accounts[0], cfg.Jobs[0]
+	for _, c := range []struct{ name, got, want string }{
+		{"database", cfg.Database, DefaultDatabase},
+		{"schema", cfg.Schema, DefaultSchema},
+		{"log.level", cfg.Log.Level, "info"},
+		{"log.format", cfg.Log.Format, "console"},
+		{"http.listen", cfg.HTTP.Listen, ""},
+		{"base_url", a.BaseURL, "https://api.close.com/api/v1"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if a.MaxConcurrency != 4 {
+		t.Errorf("max_concurrency = %d, want 4", a.MaxConcurrency)
+	}
+	if j.Timeout != 6*time.Hour {
+		t.Errorf("timeout = %s, want 6h", j.Timeout)
+	}
+	if !j.StartDate.IsZero() || j.Timezone != "" {
+		t.Errorf("optional keys set: %+v", j)
+	}
+}
+
+// TestExplicitZeroValuesAreNotDefaulted: defaults fill absent keys only, so
+// an explicit value is validated rather than silently replaced.
+func TestExplicitZeroValuesAreNotDefaulted(t *testing.T) {
+	cfg, err := Load(writeConfig(t, `
+database: ""
+accounts:
+  - name: main
+    api_key: api_x
+    max_concurrency: 0
+jobs:
+  - name: core
+    account: main
+    schedule: "@hourly"
+    timeout: 0
+    reports: [leads]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Jobs[0].Timeout != 0 {
+		t.Errorf("timeout: 0 became %s; 0 means no limit", cfg.Jobs[0].Timeout)
+	}
+	got := problemLines(cfg.Validate(reports))
+	want := []string{"database: must name a DuckDB file, e.g. ./crm.duckdb", "accounts[0].max_concurrency: 0 is out of range: 1 to 64 requests in flight"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
 func TestStartDateForms(t *testing.T) {
 	for _, tt := range []struct{ yaml, want string }{
-		{"2024-03-01", "2024-03-01T00:00:00Z"},
-		{`"2024-03-01"`, "2024-03-01T00:00:00Z"},
-		{`"2024-03-01T10:30:00+02:00"`, "2024-03-01T08:30:00Z"},
-		{"2024-03-01T10:30:00Z", "2024-03-01T10:30:00Z"},
+		{"2024-03-01", "2024-03-01T00:00:00Z"},                  // YAML timestamp
+		{`"2024-03-01"`, "2024-03-01T00:00:00Z"},                // string
+		{"'2024-03-01'", "2024-03-01T00:00:00Z"},                // string
+		{"2024-03-01T10:30:00Z", "2024-03-01T10:30:00Z"},        // YAML timestamp
+		{"2024-03-01T10:30:00+02:00", "2024-03-01T08:30:00Z"},   // YAML timestamp with offset
+		{`"2024-03-01T10:30:00+02:00"`, "2024-03-01T08:30:00Z"}, // RFC 3339 string
+		{`"2024-03-01T10:30:00.5Z"`, "2024-03-01T10:30:00.5Z"},  // fractional seconds
+		{`"2024-03-01 10:30:00"`, "2024-03-01T10:30:00Z"},       // no zone: UTC
+		{`""`, "0001-01-01T00:00:00Z"},                          // unset
+		{"~", "0001-01-01T00:00:00Z"},                           // unset
+		{`" 2024-03-01 "`, "2024-03-01T00:00:00Z"},              // trimmed
+		{"2024-02-29", "2024-02-29T00:00:00Z"},                  // leap day
+		{`"2024-03-01T23:59:59-05:00"`, "2024-03-02T04:59:59Z"}, // crosses a day in UTC
+		{`"2024-03-01T10:30:00.123456789Z"`, "2024-03-01T10:30:00.123456789Z"},
 	} {
 		t.Run(tt.yaml, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "c.yaml")
-			os.WriteFile(path, []byte(fmt.Sprintf("jobs:\n  - name: a\n    start_date: %s\n", tt.yaml)), 0o600)
-			cfg, err := Load(path)
+			cfg, err := Load(writeConfig(t, "jobs:\n  - name: a\n    start_date: "+tt.yaml+"\n"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := cfg.Jobs[0].StartDate.UTC().Format(time.RFC3339); got != tt.want {
+			if got := cfg.Jobs[0].StartDate.UTC().Format(time.RFC3339Nano); got != tt.want {
 				t.Errorf("start_date = %s, want %s", got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{`"2024-13-01"`, `"01/03/2024"`, `"2024-02-30"`, "2024", "true"} {
+		t.Run("bad "+bad, func(t *testing.T) {
+			_, err := Load(writeConfig(t, "jobs:\n  - name: a\n    start_date: "+bad+"\n"))
+			if err == nil || !strings.Contains(err.Error(), "jobs[0].start_date: ") {
+				t.Errorf("start_date: %s: err = %v, want one naming jobs[0].start_date", bad, err)
 			}
 		})
 	}
 }
 
-func TestResolveKey(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "close"), []byte("api_fromfile\n"), 0o600)
-	t.Setenv("MY_KEY", " api_fromenv ")
-	t.Setenv("CREDENTIALS_DIRECTORY", dir)
+func TestDateString(t *testing.T) {
 	for _, tt := range []struct {
-		a    Account
+		d    Date
 		want string
 	}{
-		{Account{APIKey: "api_inline"}, "api_inline"},
-		{Account{APIKeyEnv: "MY_KEY"}, "api_fromenv"},
-		{Account{APIKeyFile: "close"}, "api_fromfile"},
-		{Account{APIKeyFile: filepath.Join(dir, "close")}, "api_fromfile"},
+		{Date{}, ""},
+		{Date{time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}, "2024-01-01"},
+		{Date{time.Date(2024, 1, 1, 10, 30, 0, 0, time.UTC)}, "2024-01-01T10:30:00Z"},
 	} {
-		got, err := tt.a.ResolveKey()
-		if err != nil || got != tt.want {
-			t.Errorf("%+v: %q, %v", tt.a, got, err)
+		if got := tt.d.String(); got != tt.want {
+			t.Errorf("String = %q, want %q", got, tt.want)
+		}
+		if b, _ := json.Marshal(tt.d); string(b) != `"`+tt.want+`"` {
+			t.Errorf("JSON = %s, want %q", b, tt.want)
 		}
 	}
 }
 
-func TestSecretsNeverPrint(t *testing.T) {
-	const key = "api_SuperSecret123"
-	cfg := &Config{Accounts: []Account{{Name: "main", APIKey: key, APIKeyEnv: "X"}}}
-	for _, s := range []string{fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg)} {
-		if strings.Contains(s, key) {
-			t.Errorf("key printed: %s", s)
-		}
-	}
-	err := cfg.Validate(reports)
-	if err == nil || strings.Contains(err.Error(), key) {
-		t.Errorf("validate error leaks the key or is nil: %v", err)
-	}
-	if !errors.Is(err, err) {
-		t.Fatal("unreachable")
-	}
-}
-
-func TestDidYouMean(t *testing.T) {
+func TestDurations(t *testing.T) {
 	for _, tt := range []struct {
-		name string
-		want string
+		yaml string
+		want time.Duration
 	}{
-		{"leds", `(did you mean "leads"?)`},
-		{"activites", `(did you mean "activities"?)`},
-		{"opportunity", `(did you mean "opportunities"?)`},
-		{"zzzzzz", ""},
+		{"24h", 24 * time.Hour},
+		{"90m", 90 * time.Minute},
+		{"1h30m", 90 * time.Minute},
+		{`"45s"`, 45 * time.Second},
+		{"0", 0},
+		{"0s", 0},
+		{"1.5h", 90 * time.Minute},
 	} {
-		if got := didYouMean(tt.name, reports); got != tt.want {
-			t.Errorf("didYouMean(%q) = %q, want %q", tt.name, got, tt.want)
+		t.Run(tt.yaml, func(t *testing.T) {
+			cfg, err := Load(writeConfig(t, "jobs:\n  - name: a\n    timeout: "+tt.yaml+"\n    reports:\n      - {name: x, attribution_window: "+tt.yaml+"}\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Jobs[0].Timeout; got != tt.want {
+				t.Errorf("timeout = %s, want %s", got, tt.want)
+			}
+			if got := cfg.Jobs[0].Reports[0].AttributionWindow; got != tt.want {
+				t.Errorf("attribution_window = %s, want %s", got, tt.want)
+			}
+		})
+	}
+	for _, tt := range []struct{ yaml, want string }{
+		{"3600", "jobs[0].timeout: 3600 has no unit"},
+		{"1.5", "jobs[0].timeout: 1.5 has no unit"},
+		{"1d", `jobs[0].timeout: "1d" is not a duration such as 90s, 45m or 6h (units: s, m, h; a day is 24h)`},
+		{"2w", "a day is 24h"},
+		{"soon", `jobs[0].timeout: "soon" is not a duration`},
+		{"[1h]", "jobs[0].timeout: want a duration such as 90m or 6h, got a list"},
+	} {
+		t.Run("bad "+tt.yaml, func(t *testing.T) {
+			_, err := Load(writeConfig(t, "jobs:\n  - name: a\n    timeout: "+tt.yaml+"\n"))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReportsStringOrMap(t *testing.T) {
+	cfg, err := Load(writeConfig(t, `
+jobs:
+  - name: a
+    reports:
+      - leads
+      - name: activities
+        mode: append
+        attribution_window: 48h
+        schedule: "@every 30m"
+      - {name: tasks}
+  - name: b
+    reports: [users, contacts]
+  - name: c
+    reports: leads
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]ReportRef{
+		{{Name: "leads"}, {Name: "activities", Mode: "append", AttributionWindow: 48 * time.Hour, Schedule: "@every 30m"}, {Name: "tasks"}},
+		{{Name: "users"}, {Name: "contacts"}},
+		{{Name: "leads"}}, // a single name is a list of one
+	}
+	for i, w := range want {
+		got := cfg.Jobs[i].Reports
+		if len(got) != len(w) {
+			t.Errorf("jobs[%d].reports = %+v, want %+v", i, got, w)
+			continue
+		}
+		for k := range w {
+			if got[k] != w[k] {
+				t.Errorf("jobs[%d].reports[%d] = %+v, want %+v", i, k, got[k], w[k])
+			}
 		}
 	}
 }
 
-func TestWarnsWhenFileStemIsASchema(t *testing.T) {
-	cfg := &Config{Database: "/data/close.duckdb", Schema: "close"}
-	if w := cfg.Warnings(); len(w) != 1 || !strings.Contains(w[0], "ambiguous") {
-		t.Errorf("warnings = %v", w)
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+		t.Errorf("err = %v, want one naming the file", err)
+	}
+}
+
+func TestStructureMistakes(t *testing.T) {
+	for _, tt := range []struct{ yaml, want string }{
+		{"log.level: debug\n", "log.level: unknown key; nest it: log: {level: ...}"},
+		{"accounts: {name: main}\n", `accounts: want a list (each item starting with "- "), got a map`},
+		{"jobs:\n  name: core\n", `jobs: want a list (each item starting with "- "), got a map`},
+		{"jobs:\n  - name: a\n    reports: {name: leads}\n", `jobs[0].reports: want a list (each item starting with "- "), got a map`},
+		{"jobs:\n  - name: a\n    reports: [5]\n", "jobs[0].reports[0]: want a report name or a map with a name, got a number"},
+		{"Database: x\n", `Database: unknown key (did you mean "database"?)`},
+		{"jobs:\n  - name: a\n    schedule: 2024-01-01\n", "jobs[0].schedule: want a string, got a date"},
+	} {
+		t.Run(tt.yaml, func(t *testing.T) {
+			_, err := Load(writeConfig(t, tt.yaml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
 	}
 }

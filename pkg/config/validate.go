@@ -3,115 +3,125 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
 )
 
-var nameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+// Limits and choices that Validate enforces.
+const (
+	MaxConcurrencyLimit = 64
+	ReservedSchema      = "sync" // run history and bookmarks
+)
 
-// Validate checks the whole config and returns every problem at once
-// (errors.Join), each prefixed with its key path, e.g.
-// `jobs[1].reports[0]: unknown report "leds" (did you mean "leads"?)`.
-// knownReports is the report catalog.
+var (
+	// nameRE is what schema, account and job names must match: they end up
+	// in SQL identifiers and in the run history.
+	nameRE     = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"console", "json"}
+	modes      = []string{"upsert", "append", "replace"}
+)
+
+// reportListMax is how many reports an unknown-report problem lists when
+// no name is close; a longer catalog is referred to instead.
+const reportListMax = 12
+
+// Validate checks the whole config offline (it reads api_key_env variables
+// and api_key_file files, but calls no API) and returns every problem at
+// once, errors.Join'ed, each "<key path>: <problem>", e.g.
+//
+//	jobs[1].reports[0]: unknown report "leds" (did you mean "leads"?)
+//
+// A value set by an environment variable names it. No message holds an API
+// key. knownReports is the report catalog; a report not in it is a problem.
 func (c *Config) Validate(knownReports []string) error {
-	var v problems
+	v := &validator{origins: c.origins}
 	if strings.TrimSpace(c.Database) == "" {
-		v.add("database", "must name a DuckDB file")
+		v.add("database", "must name a DuckDB file, e.g. ./crm.duckdb")
 	}
 	switch {
+	case c.Schema == "":
+		v.add("schema", "must not be empty (default %s)", DefaultSchema)
 	case !nameRE.MatchString(c.Schema):
-		v.add("schema", "%q must match %s", c.Schema, nameRE)
-	case c.Schema == "sync":
-		v.add("schema", `"sync" is reserved for run history and bookmarks`)
+		v.add("schema", "%q must match %s (lower-case letters, digits and _)", c.Schema, nameRE)
+	case c.Schema == ReservedSchema:
+		v.add("schema", "%q is reserved for run history and bookmarks: choose another, e.g. %s", c.Schema, DefaultSchema)
 	}
-	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
-		v.add("log.level", "%q is not a level (valid: debug, info, warn, error)", c.Log.Level)
-	}
+	v.oneOf("log.level", "log level", c.Log.Level, logLevels)
+	v.oneOf("log.format", "log format", c.Log.Format, logFormats)
 	if c.HTTP.Listen != "" {
-		v.add("http.listen", "the status endpoint (/healthz, /metrics, /runs) is not available in this version: leave it empty")
+		if _, port, err := net.SplitHostPort(c.HTTP.Listen); err != nil || !isPort(port) {
+			v.add("http.listen", "%q is not host:port (e.g. 127.0.0.1:9464; empty turns the status endpoint off)", c.HTTP.Listen)
+		}
 	}
-	if !slices.Contains([]string{"console", "json"}, c.Log.Format) {
-		v.add("log.format", "%q is not a format (valid: console, json)", c.Log.Format)
-	}
-	accounts := map[string]bool{}
+
 	var accountNames []string
 	if len(c.Accounts) == 0 {
 		v.add("accounts", "at least one account is required")
 	}
 	for i, a := range c.Accounts {
 		p := fmt.Sprintf("accounts[%d]", i)
-		v.checkName(p+".name", "account", a.Name, accounts)
+		v.name(p+".name", a.Name, "account", accountNames)
 		accountNames = append(accountNames, a.Name)
-		if _, err := a.ResolveKey(); err != nil {
-			v.add(p, "%v", err)
+		if _, field, err := a.resolveKey(); err != nil {
+			if field != "" {
+				v.add(p+"."+field, "%v", err)
+			} else {
+				v.add(p, "%v", err)
+			}
 		}
-		if u, err := url.Parse(a.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.add(p+".base_url", "%q must be an absolute http(s) URL", a.BaseURL)
+		if msg := checkBaseURL(a.BaseURL); msg != "" {
+			v.add(p+".base_url", "%s", msg)
 		}
-		if a.MaxConcurrency < 1 || a.MaxConcurrency > 64 {
-			v.add(p+".max_concurrency", "%d must be between 1 and 64", a.MaxConcurrency)
+		if a.MaxConcurrency < 1 || a.MaxConcurrency > MaxConcurrencyLimit {
+			v.add(p+".max_concurrency", "%d is out of range: 1 to %d requests in flight", a.MaxConcurrency, MaxConcurrencyLimit)
 		}
 	}
-	jobs := map[string]bool{}
+
+	var jobNames []string
 	if len(c.Jobs) == 0 {
 		v.add("jobs", "at least one job is required")
 	}
+	now := time.Now()
 	for i, j := range c.Jobs {
 		p := fmt.Sprintf("jobs[%d]", i)
-		v.checkName(p+".name", "job", j.Name, jobs)
-		if !accounts[j.Account] {
-			msg := fmt.Sprintf("no account named %q (accounts: %s)", j.Account, strings.Join(accountNames, ", "))
-			if dym := didYouMean(j.Account, accountNames); dym != "" {
-				msg += " " + dym
-			}
-			v.add(p+".account", "%s", msg)
-		}
+		v.name(p+".name", j.Name, "job", jobNames)
+		jobNames = append(jobNames, j.Name)
+		v.account(p+".account", j.Account, accountNames)
 		if err := checkSchedule(j.Schedule); err != nil {
 			v.add(p+".schedule", "%v", err)
 		}
 		if j.Timezone != "" {
 			if _, err := time.LoadLocation(j.Timezone); err != nil {
-				v.add(p+".timezone", "%q is not an IANA time zone: %v", j.Timezone, err)
+				v.add(p+".timezone", "%q is not a known IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)", j.Timezone)
 			}
 		}
-		if !j.StartDate.IsZero() && j.StartDate.After(time.Now()) {
-			v.add(p+".start_date", "%s is in the future", j.StartDate.Format("2006-01-02"))
+		if !j.StartDate.IsZero() && j.StartDate.After(now) {
+			v.add(p+".start_date", "%s is in the future", j.StartDate)
 		}
 		if j.Timeout < 0 {
-			v.add(p+".timeout", "must not be negative")
+			v.add(p+".timeout", "%s is negative (0 means no limit)", j.Timeout)
 		}
 		if len(j.Reports) == 0 {
-			v.add(p+".reports", "list at least one report")
+			v.add(p+".reports", "list at least one report (see 'closesync reports')")
 		}
-		seen := map[string]bool{}
+		firstAt := map[string]int{}
 		for k, r := range j.Reports {
 			rp := fmt.Sprintf("%s.reports[%d]", p, k)
-			switch {
-			case r.Name == "":
-				v.add(rp, "report name is required")
-			case !slices.Contains(knownReports, r.Name):
-				msg := fmt.Sprintf("unknown report %q", r.Name)
-				if dym := didYouMean(r.Name, knownReports); dym != "" {
-					msg += " " + dym
-				} else {
-					msg += " (see 'closesync reports')"
-				}
-				v.add(rp, "%s", msg)
-			case seen[r.Name]:
-				v.add(rp, "report %q is listed twice in this job", r.Name)
-			}
-			seen[r.Name] = true
-			if r.Mode != "" && !slices.Contains([]string{"upsert", "append", "replace"}, r.Mode) {
-				v.add(rp+".mode", "%q is not a mode (valid: upsert, append, replace)", r.Mode)
+			v.report(rp, r.Name, knownReports, firstAt, k)
+			if r.Mode != "" {
+				v.oneOf(rp+".mode", "mode", r.Mode, modes)
 			}
 			if r.AttributionWindow < 0 {
-				v.add(rp+".attribution_window", "must not be negative")
+				v.add(rp+".attribution_window", "%s is negative", r.AttributionWindow)
 			}
 			if r.Schedule != "" {
 				if err := checkSchedule(r.Schedule); err != nil {
@@ -123,94 +133,171 @@ func (c *Config) Validate(knownReports []string) error {
 	return v.err()
 }
 
-// checkSchedule parses a schedule with the parser the scheduler uses.
-func checkSchedule(spec string) error {
-	if strings.TrimSpace(spec) == "" {
-		return errors.New("is required (5-field cron, @hourly, @every 1h ...)")
-	}
-	if _, err := cron.ParseStandard(spec); err != nil {
-		return fmt.Errorf("%q is not a cron schedule (5 fields, @hourly, @every 1h ...): %v", spec, err)
-	}
-	return nil
-}
-
-// Warnings are problems that do not stop closesync.
+// Warnings lists what is suspicious but does not stop closesync, each
+// "<key path>: <text>" or a sentence naming the keys.
 func (c *Config) Warnings() []string {
 	var out []string
-	stem := strings.TrimSuffix(filepath.Base(c.Database), filepath.Ext(c.Database))
-	for _, s := range []string{c.Schema, "sync"} {
-		if stem == s {
-			out = append(out, fmt.Sprintf("database file stem %q equals schema name %q: DuckDB names the catalog after the file, so queries such as %s.%s report an ambiguous reference; rename the file",
-				stem, s, s, "runs"))
+	base := filepath.Base(c.Database)
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
+	for _, s := range []string{c.Schema, ReservedSchema} {
+		// DuckDB names the catalog after the file's stem and compares
+		// identifiers without regard to case.
+		if s != "" && strings.EqualFold(stem, s) {
+			out = append(out, fmt.Sprintf("database file stem %q equals schema name %q: DuckDB will report ambiguous references (%s.<table> names both); give the file another name",
+				stem, s, strings.ToLower(s)))
+			break
+		}
+	}
+	if host, _, err := net.SplitHostPort(c.HTTP.Listen); err == nil && !isLoopback(host) {
+		out = append(out, fmt.Sprintf("http.listen: %q is reachable from other machines, and the status endpoint has no authentication (anyone can start runs with POST /jobs/<name>/run)", c.HTTP.Listen))
+	}
+	for i, j := range c.Jobs {
+		if j.Timezone != "" && hasTZPrefix(j.Schedule) {
+			out = append(out, fmt.Sprintf("jobs[%d].timezone: ignored, since jobs[%d].schedule sets its own CRON_TZ", i, i))
 		}
 	}
 	return out
 }
 
-type problems []error
+// isPort tells whether s is a port number (0 picks a free one).
+func isPort(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 16)
+	return err == nil
+}
 
-// checkName checks that an account or job name is present, an identifier
-// and unique, recording it in seen.
-func (p *problems) checkName(path, what, name string, seen map[string]bool) {
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func hasTZPrefix(spec string) bool {
+	spec = strings.TrimSpace(spec)
+	return strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=")
+}
+
+// checkSchedule parses a schedule with the parser the scheduler uses
+// (robfig/cron's default, which is ParseStandard).
+func checkSchedule(spec string) error {
+	const forms = "5 cron fields (minute hour day-of-month month day-of-week), or @hourly, @daily, @every 1h ..."
+	if strings.TrimSpace(spec) == "" {
+		return errors.New("is required: " + forms)
+	}
+	if _, err := cron.ParseStandard(spec); err != nil {
+		hint := ""
+		if strings.Contains(err.Error(), "found 6") {
+			hint = " (seconds are not supported)"
+		}
+		return fmt.Errorf("%q is not a valid schedule: %v%s; use %s", spec, err, hint, forms)
+	}
+	return nil
+}
+
+// checkBaseURL returns what is wrong with an API base URL, or "". It never
+// echoes user info, where someone might have put the key.
+func checkBaseURL(s string) string {
+	const want = "must be an absolute http(s) URL such as " + DefaultBaseURL
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "is not a URL: " + want
+	case u.User != nil:
+		return "must not carry credentials (user info): give the key with api_key_env or api_key_file"
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+		return fmt.Sprintf("%q %s", s, want)
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Sprintf("%q must not have a query or fragment", s)
+	}
+	return ""
+}
+
+// validator collects problems.
+type validator struct {
+	problems []problem
+	origins  map[string]string
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	v.problems = append(v.problems, problem{path, fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) err() error {
+	errs := make([]error, len(v.problems))
+	for i, p := range v.problems {
+		errs[i] = errors.New(p.annotated(v.origins))
+	}
+	return errors.Join(errs...)
+}
+
+// oneOf checks a choice, listing the valid ones.
+func (v *validator) oneOf(path, what, value string, valid []string) {
+	if slices.Contains(valid, value) {
+		return
+	}
+	msg := fmt.Sprintf("%q is not a %s", value, what)
+	if hint := didYouMean(value, valid); hint != "" {
+		msg += " " + hint
+	}
+	v.add(path, "%s; valid: %s", msg, strings.Join(valid, ", "))
+}
+
+// name checks an account or job name: present, well-formed, unique.
+func (v *validator) name(path, name, what string, before []string) {
 	switch {
 	case name == "":
-		p.add(path, "is required")
+		v.add(path, "is required")
 	case !nameRE.MatchString(name):
-		p.add(path, "%q must match %s", name, nameRE)
-	case seen[name]:
-		p.add(path, "%q is used by another %s", name, what)
+		v.add(path, "%q must match %s (lower-case letters, digits and _)", name, nameRE)
+	case slices.Contains(before, name):
+		v.add(path, "%q is already the name of %ss[%d]", name, what, slices.Index(before, name))
 	}
-	seen[name] = true
 }
 
-func (p *problems) add(path, format string, args ...any) {
-	*p = append(*p, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+// account checks a job's account reference.
+func (v *validator) account(path, name string, accounts []string) {
+	var known []string
+	for _, a := range accounts {
+		if a != "" && !slices.Contains(known, a) {
+			known = append(known, a)
+		}
+	}
+	list := "accounts: " + strings.Join(known, ", ")
+	if len(known) == 0 {
+		list = "no accounts are configured"
+	}
+	switch {
+	case name == "":
+		v.add(path, "is required (%s)", list)
+	case !slices.Contains(known, name):
+		msg := fmt.Sprintf("no account named %q (%s)", name, list)
+		if hint := didYouMean(name, known); hint != "" {
+			msg += " " + hint
+		}
+		v.add(path, "%s", msg)
+	}
 }
 
-func (p problems) err() error { return errors.Join(p...) }
-
-// didYouMean suggests the closest choice within an edit distance that grows
-// with the name (2, or a third of its length), or else one the name is a
-// prefix of; "" when nothing is close.
-func didYouMean(name string, choices []string) string {
-	best, bestD := "", max(2, len(name)/3)+1
-	for _, c := range choices {
-		d := levenshtein(name, c)
-		if d < bestD || (d == bestD && c < best) {
-			best, bestD = c, d
+// report checks one report of a job; firstAt maps the names seen so far to
+// their index.
+func (v *validator) report(path, name string, known []string, firstAt map[string]int, k int) {
+	switch {
+	case name == "":
+		v.add(path, "report name is required")
+		return
+	case !slices.Contains(known, name):
+		msg := fmt.Sprintf("unknown report %q", name)
+		if hint := choiceHint(name, known, reportListMax); hint != "" {
+			msg += " " + hint
+		} else {
+			msg += " (see 'closesync reports')"
 		}
+		v.add(path, "%s", msg)
 	}
-	if best == "" && len(name) >= 3 {
-		for _, c := range choices {
-			if strings.HasPrefix(c, name) {
-				best = c
-				break
-			}
-		}
+	if first, dup := firstAt[name]; dup {
+		v.add(path, "report %q is already listed as reports[%d] of this job", name, first)
+		return
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("(did you mean %q?)", best)
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	firstAt[name] = k
 }

@@ -1,0 +1,66 @@
+package config
+
+import "testing"
+
+func TestDidYouMean(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		choices []string
+		want    string
+	}{
+		{"leds", reports, `(did you mean "leads"?)`},
+		{"activites", reports, `(did you mean "activities"?)`},
+		{"contatcs", reports, `(did you mean "contacts"?)`},
+		{"Leads", reports, `(did you mean "leads"?)`},                                                  // case only
+		{"lead_stat", reports, `(did you mean "lead_statuses"?)`},                                      // prefix of a choice
+		{"opportunity", reports, `(did you mean "opportunity_statuses"?)`},                             // prefix beats distance 3
+		{"activities_calls_x", reports, `(did you mean "activities_call"?)`},                           // a choice is its prefix
+		{"activities_cal", reports, `(did you mean "activities_call"?)`},                               // distance 1
+		{"task", reports, `(did you mean "tasks"?)`},                                                   // distance 1
+		{"mian", []string{"main", "sales"}, `(did you mean "main"?)`},                                  // transposition
+		{"ab", []string{"main", "a", "abc"}, `(did you mean "a" or "abc"?)`},                           // ties share the hint
+		{"xy", []string{"ab", "cd"}, ""},                                                               // distance 2 = whole name
+		{"zzzzzz", reports, ""},                                                                        // nothing close
+		{"", reports, ""},                                                                              // empty
+		{"lea", reports, `(did you mean "leads"?)`},                                                    // distance 2, shorter than the prefix rule
+		{"act", []string{"activities_call", "activities", "accounts"}, `(did you mean "activities"?)`}, // prefix: the nearest in length
+		{"d", []string{"a", "b", "c", "e"}, ""},                                                        // one letter: no guessing
+		{"warning", logLevels, `(did you mean "warn"?)`},                                               // a choice is its prefix
+		{"inf", logLevels, `(did you mean "info"?)`},                                                   // distance 1
+		{"xx", []string{"xxd", "xxa", "xxb", "xxc"}, `(did you mean "xxa", "xxb" or "xxc"?)`},          // at most three
+	} {
+		if got := didYouMean(tt.name, tt.choices); got != tt.want {
+			t.Errorf("didYouMean(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestChoiceHint(t *testing.T) {
+	choices := []string{"debug", "info", "warn", "error"}
+	if got := choiceHint("loud", choices, 4); got != "(valid: debug, info, warn, error)" {
+		t.Errorf("choiceHint = %q", got)
+	}
+	if got := choiceHint("loud", choices, 3); got != "" {
+		t.Errorf("choiceHint with a short limit = %q, want empty", got)
+	}
+	if got := choiceHint("inf", choices, 4); got != `(did you mean "info"?)` {
+		t.Errorf("choiceHint = %q", got)
+	}
+}
+
+func TestLevenshtein(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"a", "", 1}, {"", "abc", 3}, {"kitten", "sitting", 3},
+		{"leads", "leds", 1}, {"mian", "main", 2}, {"é", "e", 1}, {"flaw", "lawn", 2},
+	} {
+		if got := levenshtein(tt.a, tt.b); got != tt.want {
+			t.Errorf("levenshtein(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+		if got := levenshtein(tt.b, tt.a); got != tt.want {
+			t.Errorf("levenshtein(%q, %q) = %d, want %d (not symmetric)", tt.b, tt.a, got, tt.want)
+		}
+	}
+}

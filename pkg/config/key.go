@@ -1,0 +1,136 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// CredentialsDirEnv is the variable systemd sets to the directory of the
+// credentials of LoadCredential=; a relative api_key_file is read from it.
+const CredentialsDirEnv = "CREDENTIALS_DIRECTORY"
+
+// ResolveKey returns the account's API key, trimmed of surrounding
+// whitespace, from its one configured source. Errors name the account and
+// the source (the variable, the file), never the key.
+func (a Account) ResolveKey() (string, error) {
+	key, field, err := a.resolveKey()
+	if err != nil {
+		if field != "" {
+			return "", fmt.Errorf("account %q: %s: %w", a.Name, field, err)
+		}
+		return "", fmt.Errorf("account %q: %w", a.Name, err)
+	}
+	return key, nil
+}
+
+// KeyFilePath is the file api_key_file names: relative to
+// $CREDENTIALS_DIRECTORY when that is set, else as written.
+func (a Account) KeyFilePath() string {
+	if a.APIKeyFile == "" || filepath.IsAbs(a.APIKeyFile) {
+		return a.APIKeyFile
+	}
+	if dir := os.Getenv(CredentialsDirEnv); dir != "" {
+		return filepath.Join(dir, a.APIKeyFile)
+	}
+	return a.APIKeyFile
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// resolveKey reads the key; on error, field is the key the problem is
+// about ("" for the choice of source) and the error never holds the key.
+func (a Account) resolveKey() (key, field string, err error) {
+	var sources []string
+	if a.APIKey != "" {
+		sources = append(sources, "api_key")
+	}
+	if a.APIKeyEnv != "" {
+		sources = append(sources, "api_key_env")
+	}
+	if a.APIKeyFile != "" {
+		sources = append(sources, "api_key_file")
+	}
+	switch len(sources) {
+	case 0:
+		return "", "", errors.New("no API key source: set api_key, api_key_env or api_key_file")
+	case 1:
+	default:
+		return "", "", fmt.Errorf("several API key sources (%s): set exactly one", strings.Join(sources, ", "))
+	}
+	switch sources[0] {
+	case "api_key":
+		key = strings.TrimSpace(string(a.APIKey))
+		if key == "" {
+			return "", "api_key", errors.New("is blank")
+		}
+		if err := checkKeyChars(key, "the key"); err != nil {
+			return "", "api_key", err
+		}
+		return key, "", nil
+	case "api_key_env":
+		name := a.APIKeyEnv
+		if looksLikeKey(name) {
+			// Do not echo it: it is probably the key itself.
+			return "", "api_key_env", errors.New("looks like an API key, not the name of an environment variable: " +
+				"put the key in a variable (or a file) and name that here")
+		}
+		if !envNameRE.MatchString(name) {
+			return "", "api_key_env", errors.New("is not an environment variable name (letters, digits and _, not starting with a digit)")
+		}
+		key = strings.TrimSpace(os.Getenv(name))
+		if key == "" {
+			return "", "api_key_env", fmt.Errorf("environment variable %s is not set or empty", name)
+		}
+		if err := checkKeyChars(key, "environment variable "+name); err != nil {
+			return "", "api_key_env", err
+		}
+		return key, "", nil
+	default:
+		path := a.KeyFilePath()
+		where := path
+		if path != a.APIKeyFile {
+			where = fmt.Sprintf("%s (%s in $%s)", path, a.APIKeyFile, CredentialsDirEnv)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return "", "api_key_file", fmt.Errorf("cannot read %s: %v", where, err)
+		}
+		key = strings.TrimSpace(string(b))
+		if key == "" {
+			return "", "api_key_file", fmt.Errorf("%s is empty", where)
+		}
+		if err := checkKeyChars(key, where); err != nil {
+			return "", "api_key_file", err
+		}
+		return key, "", nil
+	}
+}
+
+// checkKeyChars refuses a key with spaces or control characters inside: no
+// Close key has them, and a file holding "KEY=... more" would otherwise be
+// sent as the key and fail with an opaque 401.
+func checkKeyChars(key, where string) error {
+	if strings.ContainsFunc(key, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return fmt.Errorf("%s contains spaces, line breaks or control characters: it must hold only the key", where)
+	}
+	return nil
+}
+
+// looksLikeKey tells whether an api_key_env value is more likely a Close
+// API key ("api_" and a long run of letters and digits) than a variable.
+func looksLikeKey(s string) bool {
+	if !strings.HasPrefix(s, "api_") || len(s) < 20 {
+		return false
+	}
+	return strings.ContainsFunc(s, unicode.IsDigit) || strings.Contains(s, ".")
+}
