@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,6 +17,7 @@ import (
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/status"
 )
 
 // stopGrace bounds the wait for runs to stop at a batch boundary after
@@ -56,6 +60,21 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	var st *status.Status
+	if cfg.HTTP.Listen != "" {
+		st = status.New()
+		pool.OnResult = func(trigger string, r schedule.Result) { st.Observe(statusRun(trigger, r)) }
+		st.SetRunNower(runNower{sched})
+		srv, err := serveStatus(cfg.HTTP.Listen, st, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			srv.Shutdown(ctx)
+		}()
+	}
 	sched.Start()
 	notify(log, daemon.SdNotifyReady)
 	log.Info("closesync started", zap.String("config", *cfgPath), zap.Int("jobs", len(cfg.Jobs)))
@@ -81,7 +100,13 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 				sched.Stop()
 				sched = next
 				sched.Start()
+				if st != nil {
+					st.SetRunNower(runNower{sched})
+				}
 				log.Info("config reloaded", zap.String("config", *cfgPath))
+			}
+			if st != nil {
+				st.Reloaded(err == nil)
 			}
 			notify(log, daemon.SdNotifyReady)
 		}
@@ -144,6 +169,46 @@ func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger) (*
 		return nil, usageError{err}
 	}
 	return s, nil
+}
+
+// serveStatus listens on addr and serves the status endpoint until the
+// returned server is shut down.
+func serveStatus(addr string, st *status.Status, log *zap.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("http.listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: st.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("status endpoint stopped", zap.Error(err))
+		}
+	}()
+	log.Info("status endpoint listening", zap.String("addr", ln.Addr().String()))
+	return srv, nil
+}
+
+// runNower lets POST /jobs/{name}/run start a job of the current scheduler.
+type runNower struct{ s *schedule.Scheduler }
+
+func (r runNower) RunNow(job string) error {
+	err := r.s.RunNow(job, schedule.TriggerManual)
+	switch {
+	case errors.Is(err, schedule.ErrRunning):
+		return status.ErrBusy
+	case errors.Is(err, schedule.ErrNoJob):
+		return status.ErrUnknown
+	}
+	return err
+}
+
+func statusRun(trigger string, r schedule.Result) status.Run {
+	out := status.Run{RunID: r.RunID, Job: r.Job, Report: r.Report, Trigger: trigger, Status: r.Status, Started: r.Started,
+		Duration: r.Duration.Seconds(), Rows: r.Rows, Extract: r.Extract, Deleted: r.Deleted, Requests: r.Requests, Retries: r.Retries}
+	if r.Err != nil {
+		out.Error = r.Err.Error()
+	}
+	return out
 }
 
 // reportSchedules maps each report of the job that has its own schedule

@@ -3,6 +3,11 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -10,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/closesync/closesync/internal/closefake"
 )
@@ -110,6 +118,17 @@ func TestDaemonSchedulesReloadsAndStops(t *testing.T) {
 	if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The status endpoint on a free loopback port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg = strings.Replace(cfg, "log: {level: info, format: json}", fmt.Sprintf("log: {level: info, format: json}\nhttp: {listen: %q}", addr), 1)
+	if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cmd, out := startDaemon(t, "run", "--config", h.config)
 
 	// Runs happen, and a reader gets the file between them.
@@ -132,6 +151,7 @@ func TestDaemonSchedulesReloadsAndStops(t *testing.T) {
 	if reads == 0 {
 		t.Fatal("no read-only open succeeded between runs")
 	}
+	checkStatusEndpoint(t, "http://"+addr)
 
 	// A broken config on SIGHUP is refused and the daemon keeps going.
 	if err := os.WriteFile(h.config, []byte("database: [not, a, string\n"), 0o600); err != nil {
@@ -188,4 +208,58 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// checkStatusEndpoint exercises /healthz, /metrics (parsed with the
+// Prometheus text parser), /runs and POST /jobs/{name}/run.
+func checkStatusEndpoint(t *testing.T, base string) {
+	t.Helper()
+	get := func(path string) (int, []byte) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	code, body := get("/healthz")
+	var health struct {
+		Status   string
+		LastRuns []map[string]any `json:"last_runs"`
+	}
+	if err := json.Unmarshal(body, &health); code != 200 || err != nil || health.Status != "ok" || len(health.LastRuns) != 2 {
+		t.Errorf("/healthz: %d %s", code, body)
+	}
+	code, body = get("/metrics")
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if code != 200 || err != nil {
+		t.Fatalf("/metrics: %d %v", code, err)
+	}
+	for _, name := range []string{"closesync_runs_total", "closesync_rows_upserted_total", "closesync_requests_total",
+		"closesync_last_run_success_timestamp_seconds", "closesync_run_duration_seconds", "closesync_config_last_reload_successful"} {
+		if _, ok := families[name]; !ok {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	if code, body = get("/runs"); code != 200 || !bytes.Contains(body, []byte(`"report": "users"`)) {
+		t.Errorf("/runs: %d %s", code, body)
+	}
+	post := func(path string) int {
+		resp, err := http.Post(base+path, "application/json", nil)
+		if err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := post("/jobs/nope/run"); c != http.StatusNotFound {
+		t.Errorf("run-now of an unknown job: %d", c)
+	}
+	// The job runs every second: the answer is 202 (started) or 409
+	// (already running), never anything else.
+	if c := post("/jobs/core/run"); c != http.StatusAccepted && c != http.StatusConflict {
+		t.Errorf("run-now: %d", c)
+	}
 }

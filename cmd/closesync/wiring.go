@@ -101,7 +101,7 @@ func newClients(cfg *config.Config, log *zap.Logger) (*clients, error) {
 	for _, a := range cfg.Accounts {
 		key, err := a.ResolveKey()
 		if err != nil {
-			return nil, usageError{fmt.Errorf("accounts %s: %w", a.Name, err)}
+			return nil, usageError{err} // names the account and the key source, never the key
 		}
 		b, ok := budgets[key]
 		if !ok {
@@ -113,7 +113,7 @@ func newClients(cfg *config.Config, log *zap.Logger) (*clients, error) {
 			Budget: b, UserAgent: "closesync", Logger: log.With(zap.String("account", a.Name)),
 		})
 		if err != nil {
-			return nil, usageError{fmt.Errorf("accounts %s: %w", a.Name, err)}
+			return nil, usageError{fmt.Errorf("account %q: %w", a.Name, err)}
 		}
 		cs.byAccount[a.Name] = c
 	}

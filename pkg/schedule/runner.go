@@ -81,6 +81,7 @@ type Result struct {
 	Deleted  int64 // rows soft-deleted
 	Requests int64
 	Retries  int64
+	Started  time.Time
 	Duration time.Duration
 	Err      error
 }
@@ -130,8 +131,8 @@ func (r *Runner) RunJob(ctx context.Context, job Job, trigger string) []Result {
 func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger string) Result {
 	rep := rr.Report
 	log := r.Log.With(zap.String("job", job.Name), zap.String("report", rep.Name), zap.String("account", job.Account))
-	res := Result{Job: job.Name, Report: rep.Name}
 	start := time.Now()
+	res := Result{Job: job.Name, Report: rep.Name, Started: start}
 	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger})
 	if err != nil {
 		res.Status, res.Err = load.StatusFailed, err

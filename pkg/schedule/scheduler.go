@@ -43,6 +43,9 @@ func (j ScheduledJob) key() string {
 // ErrRunning reports that a job is already running.
 var ErrRunning = errors.New("job is already running")
 
+// ErrNoJob reports a run-now of a job the scheduler does not have.
+var ErrNoJob = errors.New("no such job")
+
 // Pool owns what outlives a config reload: the runs in progress, the set of
 // running jobs (so no job overlaps itself, even across a reload) and the
 // database handle, opened when the first run starts and closed when the
@@ -51,6 +54,9 @@ var ErrRunning = errors.New("job is already running")
 type Pool struct {
 	open Opener
 	log  *zap.Logger
+	// OnResult, when set before the first run, is called with every
+	// finished report run (for metrics and the status endpoint).
+	OnResult func(trigger string, res Result)
 
 	ctx     context.Context // parent of every run; cancelled by Stop
 	cancel  context.CancelFunc
@@ -135,7 +141,11 @@ func (p *Pool) run(job ScheduledJob, extract func(string) (ExtractFunc, error), 
 	}
 	defer p.release()
 	r := &Runner{Store: store, Extract: extract, Log: p.log}
-	r.RunJob(ctx, job.Job, trigger)
+	for _, res := range r.RunJob(ctx, job.Job, trigger) {
+		if p.OnResult != nil && res.RunID != 0 {
+			p.OnResult(trigger, res)
+		}
+	}
 }
 
 func (p *Pool) acquire(ctx context.Context) (Store, error) {
@@ -204,7 +214,7 @@ func (s *Scheduler) Stop() { s.cron.Stop() }
 func (s *Scheduler) RunNow(name, trigger string) error {
 	j, ok := s.jobs[name]
 	if !ok {
-		return fmt.Errorf("no job named %q", name)
+		return fmt.Errorf("%w: %q", ErrNoJob, name)
 	}
 	return s.pool.RunNow(j, s.extract, trigger)
 }

@@ -1,0 +1,198 @@
+// Package status serves closesync's optional HTTP endpoint (config key
+// http.listen): /healthz, /metrics (Prometheus), /runs and
+// POST /jobs/{name}/run. It keeps what it reports in memory, fed by every
+// finished run, because the database file may be locked by a run in
+// progress and must stay free for readers between runs.
+package status
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// recentRuns is how many finished runs /runs keeps.
+const recentRuns = 200
+
+// Run is a finished run as the endpoint reports it.
+type Run struct {
+	RunID    int64     `json:"run_id"`
+	Job      string    `json:"job"`
+	Report   string    `json:"report"`
+	Trigger  string    `json:"trigger"`
+	Status   string    `json:"status"`
+	Started  time.Time `json:"started_at"`
+	Duration float64   `json:"duration_seconds"`
+	Rows     int64     `json:"rows_upserted"`
+	Extract  int64     `json:"rows_extracted"`
+	Deleted  int64     `json:"rows_deleted"`
+	Requests int64     `json:"requests"`
+	Retries  int64     `json:"retries"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// RunNower starts a job now; ErrBusy when it is running, ErrUnknown when
+// there is no such job.
+type RunNower interface {
+	RunNow(job string) error
+}
+
+// Errors a RunNower returns.
+var (
+	ErrBusy    = errors.New("job is running")
+	ErrUnknown = errors.New("no such job")
+)
+
+// Status holds the metrics and recent runs. Safe for concurrent use.
+type Status struct {
+	reg *prometheus.Registry
+
+	runs        *prometheus.CounterVec
+	rows        *prometheus.CounterVec
+	extracted   *prometheus.CounterVec
+	deleted     *prometheus.CounterVec
+	requests    *prometheus.CounterVec
+	retries     *prometheus.CounterVec
+	lastSuccess *prometheus.GaugeVec
+	duration    *prometheus.HistogramVec
+	reloadOK    prometheus.Gauge
+
+	mu      sync.Mutex
+	recent  []Run
+	last    map[string]Run // job/report -> last run
+	started time.Time
+	runNow  RunNower
+}
+
+// New returns an empty Status with its own registry.
+func New() *Status {
+	s := &Status{reg: prometheus.NewRegistry(), last: map[string]Run{}, started: time.Now()}
+	labels := []string{"job", "report"}
+	s.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "closesync_runs_total", Help: "Finished runs by outcome."},
+		[]string{"job", "report", "status"})
+	s.rows = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "closesync_rows_upserted_total", Help: "Rows written."}, labels)
+	s.extracted = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "closesync_rows_extracted_total", Help: "Records read from Close."}, labels)
+	s.deleted = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "closesync_rows_deleted_total", Help: "Rows soft-deleted."}, labels)
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "closesync_requests_total", Help: "Close API requests, retries included."}, labels)
+	s.retries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "closesync_retries_total", Help: "Close API requests retried."}, labels)
+	s.lastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "closesync_last_run_success_timestamp_seconds",
+		Help: "When the report last finished successfully."}, labels)
+	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "closesync_run_duration_seconds", Help: "Run duration.",
+		Buckets: prometheus.ExponentialBuckets(0.5, 2, 14)}, labels)
+	s.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "closesync_config_last_reload_successful",
+		Help: "Whether the last config reload succeeded."})
+	s.reloadOK.Set(1)
+	s.reg.MustRegister(s.runs, s.rows, s.extracted, s.deleted, s.requests, s.retries, s.lastSuccess, s.duration, s.reloadOK,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return s
+}
+
+// SetRunNower sets what POST /jobs/{name}/run starts (replaced on reload).
+func (s *Status) SetRunNower(r RunNower) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runNow = r
+}
+
+// Reloaded records the outcome of a config reload.
+func (s *Status) Reloaded(ok bool) {
+	if ok {
+		s.reloadOK.Set(1)
+	} else {
+		s.reloadOK.Set(0)
+	}
+}
+
+// Observe records a finished run.
+func (s *Status) Observe(r Run) {
+	s.runs.WithLabelValues(r.Job, r.Report, r.Status).Inc()
+	s.rows.WithLabelValues(r.Job, r.Report).Add(float64(r.Rows))
+	s.extracted.WithLabelValues(r.Job, r.Report).Add(float64(r.Extract))
+	s.deleted.WithLabelValues(r.Job, r.Report).Add(float64(r.Deleted))
+	s.requests.WithLabelValues(r.Job, r.Report).Add(float64(r.Requests))
+	s.retries.WithLabelValues(r.Job, r.Report).Add(float64(r.Retries))
+	s.duration.WithLabelValues(r.Job, r.Report).Observe(r.Duration)
+	if r.Status == "success" {
+		s.lastSuccess.WithLabelValues(r.Job, r.Report).Set(float64(r.Started.Add(time.Duration(r.Duration * float64(time.Second))).Unix()))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recent = append(s.recent, r)
+	if len(s.recent) > recentRuns {
+		s.recent = s.recent[len(s.recent)-recentRuns:]
+	}
+	s.last[r.Job+"/"+r.Report] = r
+}
+
+// Handler serves the endpoints.
+func (s *Status) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /runs", s.runsJSON)
+	mux.HandleFunc("POST /jobs/{name}/run", s.runJob)
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// healthz answers 200 while the daemon runs, with the last outcome of each
+// job's reports; a failing report is reported, not an unhealthy daemon.
+func (s *Status) healthz(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(s.last))
+	for k := range s.last {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	reports := make([]Run, 0, len(keys))
+	for _, k := range keys {
+		reports = append(reports, s.last[k])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "up_since": s.started.UTC(), "last_runs": reports})
+}
+
+func (s *Status) runsJSON(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Run, len(s.recent))
+	for i, r := range s.recent {
+		out[len(s.recent)-1-i] = r // newest first
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Status) runJob(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	rn := s.runNow
+	s.mu.Unlock()
+	if rn == nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "not ready"})
+		return
+	}
+	name := r.PathValue("name")
+	switch err := rn.RunNow(name); {
+	case err == nil:
+		writeJSON(w, http.StatusAccepted, map[string]string{"job": name, "status": "started"})
+	case errors.Is(err, ErrBusy):
+		writeJSON(w, http.StatusConflict, map[string]string{"job": name, "error": "already running"})
+	case errors.Is(err, ErrUnknown):
+		writeJSON(w, http.StatusNotFound, map[string]string{"job": name, "error": err.Error()})
+	default:
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"job": name, "error": err.Error()})
+	}
+}
