@@ -1,12 +1,13 @@
 package closefake
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,41 @@ import (
 
 var fixedNow = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
-func newTest(t *testing.T, opts Options) (*Server, func(method, path string, q url.Values) (int, http.Header, map[string]any)) {
+// clock is a settable Options.Now for tests.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// response is one HTTP exchange with the fake.
+type response struct {
+	code   int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+func (r response) data() []map[string]any {
+	var out []map[string]any
+	for _, d := range r.body["data"].([]any) {
+		out = append(out, d.(map[string]any))
+	}
+	return out
+}
+
+func (r response) errorText() string {
+	b, _ := json.Marshal(r.body)
+	return string(b)
+}
+
+type client struct {
+	t    *testing.T
+	base string
+	auth func(*http.Request)
+}
+
+// newTest starts the fake on loopback with a fixed clock unless opts has
+// one.
+func newTest(t *testing.T, opts Options) (*Server, *client) {
 	t.Helper()
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return fixedNow }
@@ -22,217 +57,346 @@ func newTest(t *testing.T, opts Options) (*Server, func(method, path string, q u
 	s := New(opts)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	get := func(method, path string, q url.Values) (int, http.Header, map[string]any) {
-		req, _ := http.NewRequest(method, srv.URL+"/api/v1"+path+"?"+q.Encode(), nil)
-		req.SetBasicAuth(DefaultAPIKey, "")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		var body map[string]any
-		json.Unmarshal(b, &body)
-		return resp.StatusCode, resp.Header, body
-	}
-	return s, get
+	return s, &client{t: t, base: srv.URL + apiPrefix, auth: func(r *http.Request) { r.SetBasicAuth(DefaultAPIKey, "") }}
 }
 
-func TestDeterministic(t *testing.T) {
-	a := New(Options{Seed: 3, Scale: 20, Now: func() time.Time { return fixedNow }})
-	b := New(Options{Seed: 3, Scale: 20, Now: func() time.Time { return fixedNow }})
-	ja, _ := json.Marshal(a.Objects(KindLead))
-	jb, _ := json.Marshal(b.Objects(KindLead))
-	if string(ja) != string(jb) {
-		t.Error("same seed gave different leads")
+func (c *client) do(method, path string, body any, hdr map[string]string) response {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
 	}
-	if !strings.HasPrefix(a.IDs(KindLead)[0], "lead_") || len(a.IDs(KindLead)[0]) != len("lead_")+22 {
-		t.Errorf("id %q is not prefix_ + 22 base62", a.IDs(KindLead)[0])
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	c.auth(req)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := response{code: resp.StatusCode, header: resp.Header, raw: raw}
+	json.Unmarshal(raw, &r.body)
+	return r
 }
 
-func TestAuth(t *testing.T) {
-	s := New(Options{Scale: 2})
-	srv := httptest.NewServer(s)
-	defer srv.Close()
-	for _, auth := range []string{"", "Basic " + "d3Jvbmc6", "Bearer nope"} {
-		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/lead/", nil)
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
-		}
-		resp, _ := http.DefaultClient.Do(req)
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 401 || !strings.Contains(string(b), "could not verify that you are authorized") {
-			t.Errorf("auth %q: %d %s", auth, resp.StatusCode, b)
-		}
+func (c *client) get(path string, q url.Values) response {
+	c.t.Helper()
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
+	return c.do(http.MethodGet, path, nil, nil)
 }
 
-func TestPaginationLimitsAndSkipCap(t *testing.T) {
-	s, get := newTest(t, Options{Seed: 1, Scale: 30, MaxSkip: map[string]int{"/contact/": 20}})
-	seen := map[string]bool{}
-	for skip := 0; ; skip += 10 {
-		code, _, body := get("GET", "/lead/", url.Values{"_limit": {"10"}, "_skip": {fmt.Sprint(skip)}})
-		if code != 200 {
-			t.Fatalf("page at %d: %d %v", skip, code, body)
+// ok fails the test unless r is a 200.
+func ok(t *testing.T, what string, r response) response {
+	t.Helper()
+	if r.code != http.StatusOK {
+		t.Fatalf("%s: %d %s", what, r.code, r.raw)
+	}
+	return r
+}
+
+// walk pages through an offset list and returns every object.
+func (c *client) walk(path string, q url.Values, limit int) []map[string]any {
+	c.t.Helper()
+	var all []map[string]any
+	q2 := url.Values{}
+	for k, v := range q {
+		q2[k] = v
+	}
+	for skip := 0; ; skip += limit {
+		q2.Set("_skip", itoa(skip))
+		q2.Set("_limit", itoa(limit))
+		r := ok(c.t, path, c.get(path, q2))
+		all = append(all, r.data()...)
+		if r.body["has_more"] != true {
+			return all
 		}
-		for _, d := range body["data"].([]any) {
-			seen[d.(map[string]any)["id"].(string)] = true
-		}
-		if body["has_more"] != true {
-			break
-		}
-	}
-	if len(seen) != s.Count(KindLead) {
-		t.Errorf("paged %d leads of %d", len(seen), s.Count(KindLead))
-	}
-	if code, _, body := get("GET", "/lead/", url.Values{"_limit": {"201"}}); code != 400 || !strings.Contains(fmt.Sprint(body["error"]), "max_limit = 200") {
-		t.Errorf("over-limit: %d %v", code, body)
-	}
-	code, _, body := get("GET", "/contact/", url.Values{"_skip": {"21"}})
-	if code != 400 || fmt.Sprint(body["error"]) != "The skip you set is larger than the maximum skip for this resource (max_skip = 20). Please refine your search query." {
-		t.Errorf("max_skip: %d %v", code, body)
-	}
-	if code, _, body := get("GET", "/contact/", url.Values{"date_updated__gte": {"2024-01-01"}}); code != 400 {
-		t.Errorf("/contact/ accepted a date filter it does not have: %d %v", code, body)
 	}
 }
 
-func TestTasksDefaultToLeadType(t *testing.T) {
-	s, get := newTest(t, Options{Seed: 2, Scale: 80})
-	_, _, def := get("GET", "/task/", url.Values{"_limit": {"1000"}})
-	_, _, all := get("GET", "/task/", url.Values{"_limit": {"1000"}, "_type": {"all"}})
-	for _, d := range def["data"].([]any) {
-		if d.(map[string]any)["_type"] != "lead" {
-			t.Fatalf("default /task/ returned a %v task", d.(map[string]any)["_type"])
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestSameSeedSameBytes(t *testing.T) {
+	search := map[string]any{"query": map[string]any{"type": "and", "queries": []any{map[string]any{"type": "object_type", "object_type": "contact"}}},
+		"_limit": 50, "_fields": map[string]any{"contact": []any{"name", "emails", "date_updated"}}}
+	responses := func(seed int64) []string {
+		_, c := newTest(t, Options{Seed: seed, Scale: 60})
+		var out []string
+		for _, p := range []string{"/lead/?_limit=200", "/activity/?_limit=100", "/event/?_limit=50", "/opportunity/?_limit=250",
+			"/task/?_type=all&_limit=1000", "/custom_field/lead/", "/me/", "/saved_search/?type__in=lead,contact"} {
+			out = append(out, string(ok(t, p, c.do(http.MethodGet, p, nil, nil)).raw))
 		}
+		return append(out, string(ok(t, "search", c.do(http.MethodPost, "/data/search/", search, nil)).raw))
 	}
-	if n := len(all["data"].([]any)); n != s.Count(KindTask) || n <= len(def["data"].([]any)) {
-		t.Errorf("_type=all returned %d of %d (default %d)", n, s.Count(KindTask), len(def["data"].([]any)))
+	a, b, other := responses(3), responses(3), responses(4)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Errorf("response %d differs between two fakes with seed 3", i)
+		}
+		if a[i] == other[i] && i != 7 {
+			t.Errorf("response %d is the same for seeds 3 and 4", i)
+		}
 	}
 }
 
-func TestEventLogCursor(t *testing.T) {
-	s, get := newTest(t, Options{Seed: 4, Scale: 120})
-	if code, _, _ := get("GET", "/event/", url.Values{"_skip": {"10"}}); code != 400 {
-		t.Errorf("_skip on /event/: %d", code)
-	}
-	var all []string
-	last := "9999"
-	q := url.Values{"_limit": {"50"}}
-	for {
-		code, _, body := get("GET", "/event/", q)
-		if code != 200 {
-			t.Fatal(code, body)
-		}
-		for _, d := range body["data"].([]any) {
-			e := d.(map[string]any)
-			if du := e["date_updated"].(string); du > last {
-				t.Fatalf("events not newest first: %s after %s", du, last)
-			} else {
-				last = du
+func TestDataLooksLikeClose(t *testing.T) {
+	s := New(Options{Seed: 1, Scale: 200, Now: func() time.Time { return fixedNow }})
+	idRE := regexp.MustCompile(`^[a-z]+_[0-9A-Za-z]{22}$`)
+	tsRE := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3}000)?\+00:00$`)
+	fractionless := 0
+	for _, kind := range []string{KindLead, KindContact, KindOpportunity, KindTask, KindActivity, KindUser, KindCustomField} {
+		for _, o := range s.Objects(kind) {
+			if !idRE.MatchString(o["id"].(string)) {
+				t.Fatalf("%s id %q", kind, o["id"])
 			}
-			all = append(all, e["id"].(string))
-		}
-		next, _ := body["cursor_next"].(string)
-		if next == "" {
-			break
-		}
-		q.Set("_cursor", next)
-	}
-	if len(all) != s.Count(KindEvent) || len(all) == 0 {
-		t.Errorf("walked %d events of %d", len(all), s.Count(KindEvent))
-	}
-}
-
-func TestRateLimitAndInjectedFailures(t *testing.T) {
-	s, get := newTest(t, Options{Seed: 1, Scale: 5, RateLimit: 3})
-	var codes []int
-	var hdr http.Header
-	for i := 0; i < 5; i++ {
-		code, h, _ := get("GET", "/user/", nil)
-		codes = append(codes, code)
-		if code == 429 {
-			hdr = h
+			for _, f := range []string{"date_created", "date_updated"} {
+				v, _ := o[f].(string)
+				if !tsRE.MatchString(v) {
+					t.Fatalf("%s %s %q", kind, f, v)
+				}
+				if !strings.Contains(v, ".") {
+					fractionless++
+				}
+				if v < fmtTime(fixedNow.Add(-dataSpan-200*24*time.Hour)) || v > fmtTime(fixedNow) {
+					t.Fatalf("%s %s %s outside the generated range", kind, f, v)
+				}
+			}
 		}
 	}
-	if codes[0] != 200 || codes[4] != 429 || hdr.Get("Retry-After") == "" || !strings.Contains(hdr.Get("RateLimit"), "remaining=0") {
-		t.Errorf("codes %v, 429 headers %v", codes, hdr)
+	if fractionless == 0 {
+		t.Error("no fractionless timestamps")
 	}
-	s.FailNext(1, 503)
-	time.Sleep(1100 * time.Millisecond) // a fresh rate window
-	if code, _, _ := get("GET", "/lead/", nil); code != 503 {
-		t.Errorf("FailNext: %d", code)
-	}
-	if code, _, _ := get("GET", "/lead/", nil); code != 200 {
-		t.Errorf("after FailNext: %d", code)
-	}
-}
-
-func TestMutationsAndEvents(t *testing.T) {
-	clock := fixedNow
-	s, get := newTest(t, Options{Seed: 5, Scale: 10, Now: func() time.Time { return clock }})
-	lead := s.IDs(KindLead)[0]
-	clock = clock.Add(time.Hour)
-	if err := s.Update(KindLead, lead, map[string]any{"name": "New Name"}); err != nil {
-		t.Fatal(err)
-	}
-	o, _ := s.Object(KindLead, lead)
-	if o["name"] != "New Name" || o["date_updated"] != fmtTime(clock) {
-		t.Errorf("updated lead = %v %v", o["name"], o["date_updated"])
-	}
-	contacts := 0
+	// Leads: children embedded from their own collections, custom fields
+	// flat and only when set, the deprecated custom dict empty.
+	leads := s.Objects(KindLead)
+	contacts := map[string]int{}
 	for _, c := range s.Objects(KindContact) {
-		if c["lead_id"] == lead {
-			contacts++
+		contacts[c["lead_id"].(string)]++
+	}
+	withCustom, withoutSome := 0, 0
+	sharedUpdated := map[string]int{}
+	for _, l := range leads {
+		if n := len(l["contacts"].([]any)); n != contacts[l["id"].(string)] || n < 1 || n > 3 {
+			t.Fatalf("lead %s embeds %d contacts, the collection has %d", l["id"], n, contacts[l["id"].(string)])
 		}
-	}
-	if err := s.Delete(KindLead, lead); err != nil {
-		t.Fatal(err)
-	}
-	_, _, body := get("GET", "/event/", url.Values{"action": {"deleted"}})
-	var leadDeleted, contactDeleted int
-	for _, d := range body["data"].([]any) {
-		e := d.(map[string]any)
-		switch e["object_type"] {
-		case "lead":
-			leadDeleted++
-			if e["previous_data"] == nil || e["data"] != nil {
-				t.Errorf("delete event data/previous_data: %v", e)
+		if len(l["opportunities"].([]any)) > 2 || len(l["tasks"].([]any)) > 2 {
+			t.Fatalf("lead %s has too many children", l["id"])
+		}
+		if c, ok := l["custom"].(map[string]any); !ok || len(c) != 0 {
+			t.Fatalf("lead custom = %v", l["custom"])
+		}
+		n := 0
+		for k, v := range l {
+			if strings.HasPrefix(k, "custom.cf_") {
+				n++
+				if v == nil {
+					t.Fatalf("lead %s sends an unset custom field %s", l["id"], k)
+				}
 			}
-		case "contact":
-			contactDeleted++
+		}
+		if n > 0 {
+			withCustom++
+		}
+		if n < 9 {
+			withoutSome++
+		}
+		sharedUpdated[l["date_updated"].(string)]++
+	}
+	if withCustom == 0 || withoutSome == 0 {
+		t.Errorf("custom fields: %d leads with some, %d without some", withCustom, withoutSome)
+	}
+	ties := 0
+	for _, n := range sharedUpdated {
+		if n > 1 {
+			ties++
 		}
 	}
-	if leadDeleted != 1 || contactDeleted != contacts {
-		t.Errorf("deleted events: %d lead, %d contacts (want %d)", leadDeleted, contactDeleted, contacts)
+	if ties == 0 {
+		t.Error("no leads share a date_updated")
 	}
-	if _, ok := s.Object(KindLead, lead); ok {
-		t.Error("lead still there")
+	// Every activity type, emails in threads, tasks of several types.
+	types, threads := map[string]int{}, map[string]bool{}
+	for _, a := range s.Objects(KindActivity) {
+		types[a["_type"].(string)]++
+		if a["_type"] == "EmailThread" {
+			threads[a["id"].(string)] = true
+		}
+	}
+	for _, at := range activityTypes {
+		if types[at.typ] == 0 {
+			t.Errorf("no %s activities", at.typ)
+		}
+	}
+	for _, a := range s.Objects(KindActivity) {
+		if a["_type"] == "Email" && !threads[a["thread_id"].(string)] {
+			t.Errorf("email %s points at thread %v, which is not an EmailThread", a["id"], a["thread_id"])
+		}
+	}
+	taskTypes := map[string]bool{}
+	for _, tk := range s.Objects(KindTask) {
+		taskTypes[tk["_type"].(string)] = true
+		if tk["is_dateless"] == true && len(tk["date"].(string)) != 10 {
+			t.Errorf("dateless task %s has date %v", tk["id"], tk["date"])
+		}
+	}
+	if len(taskTypes) < 4 {
+		t.Errorf("task types %v", taskTypes)
+	}
+	for _, f := range s.Objects(KindCustomField) {
+		if f["object_type"] == nil {
+			t.Errorf("custom field %s has no object_type in the truth copy", f["id"])
+		}
 	}
 }
 
-func TestLeadQuery(t *testing.T) {
-	s, get := newTest(t, Options{Seed: 6, Scale: 40})
-	cut := "2026-01-01T00:00"
-	_, _, body := get("GET", "/lead/", url.Values{"query": {`date_updated >= "` + cut + `" sort:created`}, "_limit": {"200"}})
-	want := 0
-	for _, l := range s.Objects(KindLead) {
-		if l["date_updated"].(string)[:16] >= cut {
-			want++
+func TestBuildTime(t *testing.T) {
+	start := time.Now()
+	New(Options{Seed: 1, Scale: 100})
+	if d := time.Since(start); d > 50*time.Millisecond && !raceEnabled {
+		t.Errorf("scale 100 took %v", d)
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	_, c := newTest(t, Options{Seed: 1, Scale: 3})
+	basic := func(user, pass string) func(*http.Request) {
+		return func(r *http.Request) { r.SetBasicAuth(user, pass) }
+	}
+	header := func(v string) func(*http.Request) { return func(r *http.Request) { r.Header.Set("Authorization", v) } }
+	for _, tt := range []struct {
+		name string
+		auth func(*http.Request)
+		want int
+	}{
+		{"basic key", basic(DefaultAPIKey, ""), 200},
+		{"bearer key", header("Bearer " + DefaultAPIKey), 200},
+		{"none", func(*http.Request) {}, 401},
+		{"wrong key", basic("api_wrong", ""), 401},
+		{"key with a password", basic(DefaultAPIKey, "x"), 401},
+		{"wrong bearer", header("Bearer api_wrong"), 401},
+		{"garbage", header("Basic !!!"), 401},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c.auth = tt.auth
+			r := c.get("/me/", nil)
+			if r.code != tt.want {
+				t.Fatalf("status %d, want %d", r.code, tt.want)
+			}
+			if tt.want == 401 && string(r.raw) != `{"error":"`+msgUnauthorized+`"}` {
+				t.Errorf("401 body %s", r.raw)
+			}
+		})
+	}
+}
+
+func TestRouting(t *testing.T) {
+	s, c := newTest(t, Options{Seed: 1, Scale: 10})
+	lead := s.IDs(KindLead)[0]
+	var call, note string
+	for _, a := range s.Objects(KindActivity) {
+		switch a["_type"] {
+		case "Call":
+			call = a["id"].(string)
+		case "Note":
+			note = a["id"].(string)
 		}
 	}
-	data := body["data"].([]any)
-	if len(data) != want || int(body["total_results"].(float64)) != want {
-		t.Errorf("query matched %d (total %v), want %d", len(data), body["total_results"], want)
+	for _, tt := range []struct {
+		name, method, path string
+		want               int
+		body               string // substring
+	}{
+		{"no trailing slash redirects", "GET", "/lead", 301, ""},
+		{"no trailing slash on an id", "GET", "/lead/" + lead, 301, ""},
+		{"POST redirect keeps the method", "POST", "/data/search", 308, ""},
+		{"unknown path", "GET", "/nope/", 404, "was not found on the server"},
+		{"unknown path without slash", "GET", "/nope", 404, "was not found on the server"},
+		{"outside the API", "GET", "/../x/", 404, ""},
+		{"unknown lead", "GET", "/lead/lead_nope/", 404, `"Empty query: Lead matching query does not exist."`},
+		{"unknown contact", "GET", "/contact/cont_nope/", 404, "Empty query: Contact matching query"},
+		{"unknown opportunity", "GET", "/opportunity/oppo_nope/", 404, "Empty query: Opportunity matching query"},
+		{"unknown task", "GET", "/task/task_nope/", 404, "Empty query: Task matching query"},
+		{"unknown event", "GET", "/event/ev_nope/", 404, "Empty query: Event matching query"},
+		{"activity of another type", "GET", "/activity/call/" + note + "/", 404, "Empty query: Call matching query"},
+		{"activity of its type", "GET", "/activity/call/" + call + "/", 200, call},
+		{"lead by id", "GET", "/lead/" + lead + "/", 200, `"contacts":[`},
+		{"organization", "GET", "/organization/" + s.OrganizationID() + "/", 200, `"memberships":[`},
+		{"other organization", "GET", "/organization/orga_nope/", 404, "Organization matching query"},
+		{"method not allowed", "DELETE", "/lead/", 405, "not allowed"},
+		{"GET search", "GET", "/data/search/", 405, "not allowed"},
+		{"legacy custom field path", "GET", "/custom_fields/lead/", 200, `"data":[`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.do(tt.method, tt.path, nil, nil)
+			if r.code != tt.want || !strings.Contains(string(r.raw), tt.body) {
+				t.Fatalf("%s %s: %d %s", tt.method, tt.path, r.code, r.raw)
+			}
+			if tt.want >= 301 && tt.want <= 308 && !strings.HasSuffix(strings.SplitN(r.header.Get("Location"), "?", 2)[0], tt.path+"/") {
+				t.Errorf("Location %q", r.header.Get("Location"))
+			}
+			if ct := r.header.Get("Content-Type"); tt.want != 301 && tt.want != 308 && ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+		})
 	}
-	for i := 1; i < len(data); i++ {
-		if data[i-1].(map[string]any)["date_created"].(string) > data[i].(map[string]any)["date_created"].(string) {
-			t.Fatal("sort:created not ascending")
+}
+
+func TestMe(t *testing.T) {
+	s, c := newTest(t, Options{Seed: 2, Scale: 10})
+	me := ok(t, "/me/", c.get("/me/", nil)).body
+	orgs := me["organizations"].([]any)
+	if len(orgs) != 1 || orgs[0].(map[string]any)["id"] != s.OrganizationID() || !strings.HasPrefix(s.OrganizationID(), "orga_") {
+		t.Errorf("organizations %v", orgs)
+	}
+	if me["id"] != s.IDs(KindUser)[0] || me["email"] == "" || len(me["memberships"].([]any)) != 1 || me["email_accounts"] == nil {
+		t.Errorf("/me/ = %v", me)
+	}
+}
+
+func TestMethodOverride(t *testing.T) {
+	s, c := newTest(t, Options{Seed: 2, Scale: 20})
+	lead := s.IDs(KindLead)[3]
+	r := ok(t, "override", c.do(http.MethodPost, "/contact/", map[string]any{"_params": map[string]any{"lead_id": lead, "_limit": 5}},
+		map[string]string{"X-HTTP-Method-Override": "GET"}))
+	for _, ct := range r.data() {
+		if ct["lead_id"] != lead {
+			t.Errorf("contact %v of lead %v", ct["id"], ct["lead_id"])
 		}
 	}
-	if code, _, _ := get("GET", "/lead/", url.Values{"query": {"name:foo"}}); code != 400 {
-		t.Errorf("unsupported query accepted: %d", code)
+	if len(r.data()) == 0 {
+		t.Error("no contacts")
 	}
+}
+
+func TestConcurrentReadsAndWrites(t *testing.T) {
+	s, c := newTest(t, Options{Seed: 3, Scale: 40})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i, id := range s.IDs(KindLead)[:20] {
+			s.Update(KindLead, id, map[string]any{"name": "Renamed " + itoa(i)})
+			if i%5 == 0 {
+				s.Delete(KindLead, id)
+			}
+			s.Create(KindContact, map[string]any{"lead_id": s.IDs(KindLead)[30], "name": "New"})
+		}
+	}()
+	for range 20 {
+		c.get("/lead/", url.Values{"_limit": {"50"}})
+		c.get("/event/", nil)
+		s.Objects(KindContact)
+	}
+	<-done
 }

@@ -1,14 +1,67 @@
-// Package closefake is a fake Close REST API v1 as an http.Handler, for tests
-// and `closesync demo`. It serves deterministic synthetic data made from a
-// seed and a scale and behaves like the real API where connectors trip:
-// HTTP Basic auth with the real 401 body, {"data","has_more"} envelopes,
-// per-endpoint maximum _limit and a max_skip cap with the real 400 message,
-// only the date filters each endpoint really accepts, /task/ returning only
-// lead tasks unless _type says otherwise, a newest-first cursor-only event
-// log with 30 days of history, leads embedding their contacts,
-// opportunities and tasks with flat custom.cf_* keys only when set, and a
-// per-endpoint-group rate limiter sending RateLimit headers and 429s.
+// Package closefake is a faithful, deterministic fake of the Close REST
+// API v1 as an http.Handler, for end-to-end tests (over httptest on
+// loopback) and `closesync demo`. It follows close-api.md, quirks
+// included, rather than what would be convenient for a client.
 //
-// Tests mutate the data (Update, Create, Delete, MergeLeads) to exercise
-// incremental sync, and read the truth back (Objects, Count, IDs).
+// # Data
+//
+// New generates an organisation from Options.Seed, Scale (leads) and Now:
+// users, lead and opportunity statuses in two pipelines, custom fields of
+// every type (set on only some objects, sent as flat custom.cf_* keys),
+// leads with 1-3 contacts, 0-2 opportunities, 0-2 tasks of several _types
+// and a Created activity plus a few others of every activity type, the
+// configuration collections of dimensions.go, and the event log of the
+// last 30 days. Ids are prefix_ plus 22 base62 characters; timestamps are
+// Close's "2024-03-01T10:11:12.345000+00:00" (milliseconds in a
+// microsecond field; no fraction when it is zero, as Python prints them),
+// dates are "2024-03-01" where Close sends dates; newer services' objects
+// use naive timestamps. Some leads share one date_updated (a bulk edit)
+// and some one fractionless date_created (an import), to exercise ties.
+//
+// # Behaviour
+//
+//   - Authentication: HTTP Basic with the key as username and an empty
+//     password, or Bearer with the key; otherwise 401 with Werkzeug's text.
+//   - Paths need their trailing slash: without it a known path redirects
+//     (301, or 308 for non-GET) and an unknown one is a 404.
+//   - Offset lists answer {"data", "has_more"}, enforce each endpoint's
+//     maximum _limit and the resource's max_skip with the real 400 texts,
+//     and accept only the filters and _order_by fields Close documents for
+//     them; unknown parameters are ignored, as Close's framework does
+//     (Options.StrictFilters makes them a 400 instead). _fields works on
+//     every endpoint.
+//   - GET /lead/ has no date filters, only the deprecated query parameter
+//     (date comparisons at minute precision and sort:); unsorted, leads
+//     come most recently updated first, an order that shifts while they
+//     change (closeio-api #96).
+//   - GET /task/ returns only _type=lead tasks unless _type says otherwise.
+//   - GET /activity/ and /activity/<type>/ filter on date_created and
+//     activity_at only: a date_updated filter is ignored (StrictFilters:
+//     400), as Close ignores parameters it does not know. Single
+//     activities are at /activity/<type>/{id}/ (and /activity/{id}/).
+//   - GET /event/ is cursor-only (_skip is a 400), at most 50 a page,
+//     newest first by date_updated, 30 days of history.
+//   - POST /data/search/ runs Advanced Filtering queries on leads,
+//     contacts and opportunities with 30-second cursors and a 10,000
+//     object cap per walk.
+//   - Each endpoint group (method and first path segment) has a token
+//     bucket of Options.RateLimit requests per second; every response
+//     carries a RateLimit header and an empty bucket answers 429 with
+//     Retry-After and the JSON body Close used to send.
+//
+// # Store
+//
+// Objects are map[string]any in per-kind collections keyed by id, never
+// modified in place (a mutation stores a new map), so responses are
+// encoded outside the lock. A kind is registered once (kinds.go,
+// dimensions.go) with its id prefix, 404 model name, event object_type
+// and truth-only keys; an endpoint is one entry in routes.go, most of
+// them a listSpec naming the filters, date filters, orderings and page
+// cap. Leads embed their contacts, opportunities and tasks at read time
+// from a per-lead index.
+//
+// Tests read the truth (Objects, Object, Count, IDs) and change it
+// (Update, Create, Delete, MergeLeads) to exercise incremental sync; each
+// change stamps date_updated with Options.Now and logs events as Close
+// does. FailNext and Options.FailureRate inject errors.
 package closefake

@@ -1,81 +1,92 @@
 package closefake
 
 import (
-	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
 )
 
-// leadQueryRE matches the subset of Close's legacy lead search syntax that
-// connectors use: date comparisons and a sort clause, e.g.
+// The subset of Close's legacy lead search syntax (the deprecated query
+// parameter of GET /lead/) that connectors send: date comparisons at
+// minute precision and a sort clause, e.g.
 // `date_updated >= "2024-01-01T10:00" sort:created`.
 var (
-	leadCondRE = regexp.MustCompile(`(date_updated|date_created|updated|created)\s*(>=|<=|>|<)\s*"?([0-9T:\-. +]+?)"?(?:\s|$)`)
-	leadSortRE = regexp.MustCompile(`sort:\s*(-?)(date_updated|date_created|updated|created)`)
+	leadCondRE = regexp.MustCompile(`(?i)\b(date_updated|date_created|updated|created)\s*(>=|<=|>|<|=|:)\s*("[^"]*"|[0-9][0-9T:\-.+Z ]*[0-9Z])`)
+	leadSortRE = regexp.MustCompile(`(?i)\bsort\s*:\s*(-?)(date_updated|date_created|updated|created|display_name|name)\b`)
 )
 
-var leadFieldAlias = map[string]string{"updated": "date_updated", "created": "date_created", "date_updated": "date_updated", "date_created": "date_created"}
+var leadFieldAlias = map[string]string{"updated": "date_updated", "created": "date_created", "date_updated": "date_updated",
+	"date_created": "date_created", "display_name": "display_name", "name": "display_name"}
 
-func (s *Server) leads(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	for key := range q {
-		if strings.Contains(key, "__") {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("Unknown filter: %s", key))
-			return
-		}
-	}
-	skip, limit, ok := s.paging(w, r, "/lead/", 200)
-	if !ok {
+var leadOps = map[string]string{">=": "gte", ">": "gt", "<=": "lte", "<": "lt"}
+
+// serveLeads serves GET /lead/: offset pages of at most 200 leads, no
+// date filter parameters (only the legacy query), total_results when a
+// query is given. Without a sort clause leads come most recently updated
+// first, an order that shifts under a client paging while leads change:
+// Close's staff called that out (closeio-api #96).
+func (s *Server) serveLeads(w http.ResponseWriter, r *request) {
+	const maxLimit = 200
+	skip, limit, e := s.paging(r.q, r.path, "/lead/", maxLimit)
+	if e != nil {
+		writeErr(w, e)
 		return
 	}
-	query := q.Get("query")
-	type cond struct {
-		field, op, value string
-	}
-	var conds []cond
+	query := r.q.Get("query")
+	var conds []dateCond
 	rest := query
 	for _, m := range leadCondRE.FindAllStringSubmatch(query, -1) {
-		conds = append(conds, cond{leadFieldAlias[m[1]], m[2], normTime(strings.TrimSpace(m[3]))})
+		field, op := leadFieldAlias[strings.ToLower(m[1])], m[2]
+		t, ok := parseTime(strings.TrimSpace(strings.Trim(m[3], `"`)))
+		if !ok {
+			writeErr(w, errorf(http.StatusBadRequest, "Invalid query: cannot parse the date in %q", m[0]))
+			return
+		}
+		// The legacy query compares at minute precision: a value within
+		// the minute of the bound counts as equal to it.
+		bound := timeKey(fmtTime(t))[:16]
+		var cond dateCond
+		if op == "=" || op == ":" {
+			cond = dateCond{field, func(a, b string) bool { return a[:16] == b }, bound}
+		} else {
+			f := dateOps[leadOps[op]]
+			cond = dateCond{field, func(a, b string) bool { return f(a[:16], b) }, bound}
+		}
+		conds = append(conds, cond)
 		rest = strings.Replace(rest, m[0], " ", 1)
 	}
-	// Without a sort clause Close returns recently updated leads first: an
-	// order that shifts while leads change (closeio-api #96).
 	order := "-date_updated"
 	if m := leadSortRE.FindStringSubmatch(query); m != nil {
-		order = m[1] + leadFieldAlias[m[2]]
+		order = m[1] + leadFieldAlias[strings.ToLower(m[2])]
 		rest = strings.Replace(rest, m[0], " ", 1)
 	}
-	if strings.TrimSpace(rest) != "" {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("Invalid query: %q is not supported by this fake", strings.TrimSpace(rest)))
+	if rest = strings.TrimSpace(rest); rest != "" {
+		// Close would run a full-text search; the fake cannot, and says so
+		// instead of silently returning everything.
+		writeErr(w, errorf(http.StatusBadRequest, "Invalid query: %q is not supported by this fake (date comparisons and sort: only)", rest))
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	matched := s.cachedListing(listingKey(r), func() []map[string]any {
-		var matched []map[string]any
-		for _, o := range s.objs[KindLead] {
-			keep := true
-			for _, c := range conds {
-				// Stored dates are canonical UTC; the legacy query compares
-				// at minute precision.
-				v, _ := o[c.field].(string)
-				if len(v) < 16 {
-					keep = false
-					break
-				}
-				v, cv := v[:16], c.value[:16]
-				if !dateOps["__"+map[string]string{">=": "gte", ">": "gt", "<=": "lte", "<": "lt"}[c.op]](v, cv) {
-					keep = false
-					break
-				}
-			}
-			if keep {
-				matched = append(matched, o)
+	if s.opts.StrictFilters {
+		for key := range r.q {
+			if !contains(pagingParams, key) && key != "query" {
+				writeErr(w, errorf(http.StatusBadRequest, "Unknown filter: %s", key))
+				return
 			}
 		}
-		sortObjects(matched, order)
-		return matched
-	})
-	s.page(w, r, KindLead, matched, skip, limit, false, query != "")
+	}
+	s.mu.Lock()
+	matched := s.filtered(listingKey(r.path, r.q), KindLead, func(o object) bool {
+		for _, c := range conds {
+			if !c.ok(o) {
+				return false
+			}
+		}
+		return true
+	}, order)
+	body := s.page(KindLead, matched, skip, limit, false, splitFields(r.q.Get("_fields")))
+	if query != "" {
+		body["total_results"] = len(matched)
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, body)
 }

@@ -1,488 +1,358 @@
 package closefake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"math/rand/v2"
-	"net/http"
+	"net/url"
 	"slices"
-	"sort"
-	"sync"
-	"sync/atomic"
+	"strings"
 	"time"
 )
 
-// DefaultAPIKey is the key the fake accepts unless Options.APIKey is set.
-const DefaultAPIKey = "api_demo0000000000000000000000"
+// object is one stored record, shaped as the API renders it minus what is
+// embedded at read time (a lead's contacts, opportunities and tasks).
+//
+// Stored objects are immutable: a mutation stores a new map (copy on
+// write) and values inside an object are never modified either. So a page
+// being encoded, a cached listing or an event's data can share objects
+// without copying, and JSON encoding runs outside the lock.
+type object = map[string]any
 
-// Options configure the fake.
-type Options struct {
-	Seed  int64
-	Scale int // number of leads (default 100); everything else follows from it
-	// APIKey is the accepted key (default DefaultAPIKey).
-	APIKey string
-	// Now is the fake's clock (default time.Now). Generated dates lie in
-	// the two years before it; mutations stamp date_updated with it.
-	Now func() time.Time
-	// MaxSkip caps _skip per resource path ("/lead/", "/activity/", ...);
-	// the key "*" sets the default (250000).
-	MaxSkip map[string]int
-	// RateLimit is requests per second per endpoint group; 0 = unlimited.
-	RateLimit int
-	// Latency is added to every response.
-	Latency time.Duration
-	// FailureRate is the fraction of requests answered 502, 503 or 504.
-	FailureRate float64
-	// Deny answers every request to a path ("/event/") with a status, as
-	// Close does for what a key or plan may not read: 403, 402 (plan limit),
-	// or 400 on /event/ for keys without event log access.
-	Deny map[string]int
+// kindSpec describes one collection. Adding a collection is one
+// registerKind call (dimensions.go registers a whole table of them) plus a
+// route in routes.go.
+type kindSpec struct {
+	kind   string
+	prefix string // id prefix before "_"; "" when ids are fixed names (roles)
+	// model names the object in 404 bodies ("Empty query: Lead matching
+	// query does not exist."); modelOf overrides it per object.
+	model   string
+	modelOf func(o object) string
+	// hidden keys are kept in the truth copy but never sent over HTTP
+	// (a custom field's object_type, a bulk action's kind).
+	hidden []string
+	// eventType is the event log's object_type of an object ("lead",
+	// "task.lead", "activity.call"); nil means the kind name.
+	eventType func(o object) string
+	// leadChild kinds carry a lead_id: they are indexed per lead, embedded
+	// or cascaded by it, and Create requires an existing lead.
+	leadChild bool
+	// naive kinds use offset-less timestamps (newer Close services).
+	naive bool
+	// defaults fills what a Create left out.
+	defaults func(s *Server, o object, now time.Time)
 }
 
-// Kinds of objects the fake holds.
-const (
-	KindLead              = "lead"
-	KindContact           = "contact"
-	KindOpportunity       = "opportunity"
-	KindTask              = "task"
-	KindUser              = "user"
-	KindLeadStatus        = "lead_status"
-	KindOpportunityStatus = "opportunity_status"
-	KindActivity          = "activity"
-	KindCustomField       = "custom_field"
-	KindEvent             = "event"
-)
+var kinds = map[string]*kindSpec{}
 
-var idPrefix = map[string]string{
-	KindLead: "lead", KindContact: "cont", KindOpportunity: "oppo", KindTask: "task", KindUser: "user",
-	KindLeadStatus: "stat", KindOpportunityStatus: "stat", KindActivity: "acti", KindCustomField: "cf", KindEvent: "ev",
+func registerKind(k *kindSpec) *kindSpec {
+	if _, dup := kinds[k.kind]; dup {
+		panic("closefake: kind registered twice: " + k.kind)
+	}
+	kinds[k.kind] = k
+	return k
 }
 
-// Server is the fake API. All methods are safe for concurrent use.
-type Server struct {
-	opts     Options
-	orgID    string
-	requests atomic.Int64
-
-	mu       sync.Mutex
-	rng      *rand.Rand
-	objs     map[string]map[string]map[string]any // kind -> id -> object
-	failNext int
-	failCode int
-	buckets  map[string]*bucket
-	// quietEvents leaves data out of events logged during generation.
-	quietEvents bool
-	// version counts mutations; idx caches the child index of that version.
-	version    int
-	idx        childIndex
-	idxVersion int
-	// listings caches the filtered, sorted objects of a listing (its query
-	// without _skip/_limit) for the current version, so paging through a
-	// large collection sorts it once.
-	listings        map[string][]map[string]any
-	listingsVersion int
+func (k *kindSpec) modelName(o object) string {
+	if k.modelOf != nil && o != nil {
+		return k.modelOf(o)
+	}
+	return k.model
 }
 
-// cachedListing returns the listing for key, computing it with build once
-// per data version. The caller holds s.mu.
-func (s *Server) cachedListing(key string, build func() []map[string]any) []map[string]any {
-	if s.listings == nil || s.listingsVersion != s.version {
-		s.listings, s.listingsVersion = map[string][]map[string]any{}, s.version
+func (k *kindSpec) objectType(o object) string {
+	if k.eventType != nil {
+		return k.eventType(o)
 	}
-	if l, ok := s.listings[key]; ok {
-		return l
-	}
-	l := build()
-	if len(s.listings) > 64 {
-		clear(s.listings)
-	}
-	s.listings[key] = l
-	return l
+	return k.kind
 }
 
-// listingKey identifies a listing: path and query minus paging.
-func listingKey(r *http.Request) string {
-	q := r.URL.Query()
-	q.Del("_skip")
-	q.Del("_limit")
-	q.Del("_fields")
-	return r.URL.Path + "?" + q.Encode()
+// collection holds the objects of one kind by id.
+type collection struct {
+	objs   map[string]object
+	sorted []string // ids in order; nil when stale
 }
 
-// New builds the fake's data.
-func New(opts Options) *Server {
-	if opts.Scale <= 0 {
-		opts.Scale = 100
+func (c *collection) ids() []string {
+	if c.sorted == nil {
+		c.sorted = slices.Sorted(maps.Keys(c.objs))
 	}
-	if opts.APIKey == "" {
-		opts.APIKey = DefaultAPIKey
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	s := &Server{opts: opts, rng: rand.New(rand.NewPCG(uint64(opts.Seed), 0x5eed)), objs: map[string]map[string]map[string]any{},
-		buckets: map[string]*bucket{}}
-	s.generate()
-	return s
+	return c.sorted
 }
 
-func (s *Server) now() time.Time { return s.opts.Now().UTC() }
-
-// newID makes a Close-style id: prefix_ and 22 base62 characters.
-func (s *Server) newID(kind string) string {
-	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, 22)
-	for i := range b {
-		b[i] = alphabet[s.rng.IntN(len(alphabet))]
+// col returns the collection of kind, creating it empty. The caller holds
+// s.mu (or is New).
+func (s *Server) col(kind string) *collection {
+	c := s.cols[kind]
+	if c == nil {
+		c = &collection{objs: map[string]object{}}
+		s.cols[kind] = c
 	}
-	return idPrefix[kind] + "_" + string(b)
+	return c
 }
 
-func (s *Server) put(kind string, o map[string]any) {
+func (s *Server) get(kind, id string) (object, bool) {
+	c := s.cols[kind]
+	if c == nil {
+		return nil, false
+	}
+	o, ok := c.objs[id]
+	return o, ok
+}
+
+// put stores o (replacing the object with its id) and keeps the per-lead
+// index current. o must not be modified afterwards.
+func (s *Server) put(kind string, o object) {
+	c := s.col(kind)
+	id := o["id"].(string)
+	old, existed := c.objs[id]
+	c.objs[id] = o
+	if !existed {
+		c.sorted = nil
+	}
+	if k := kinds[kind]; k != nil && k.leadChild {
+		s.unindex(kind, id, old)
+		s.index(kind, id, o)
+	}
+	if kind == KindUser {
+		s.names = nil
+	}
 	s.version++
-	m := s.objs[kind]
-	if m == nil {
-		m = map[string]map[string]any{}
-		s.objs[kind] = m
-	}
-	m[o["id"].(string)] = o
 }
 
-// fmtTime renders Close's usual timestamp: microsecond field, ms precision,
-// explicit +00:00.
-func fmtTime(t time.Time) string {
-	return t.UTC().Truncate(time.Millisecond).Format("2006-01-02T15:04:05.000000") + "+00:00"
+func (s *Server) remove(kind, id string) {
+	c := s.col(kind)
+	old, ok := c.objs[id]
+	if !ok {
+		return
+	}
+	delete(c.objs, id)
+	c.sorted = nil
+	if k := kinds[kind]; k != nil && k.leadChild {
+		s.unindex(kind, id, old)
+	}
+	s.version++
 }
 
-// Objects returns deep copies of every object of kind as the API renders
-// them, sorted by id.
-func (s *Server) Objects(kind string) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	idx := s.children()
-	for _, id := range s.sortedIDs(kind) {
-		out = append(out, deepCopy(s.renderWith(kind, s.objs[kind][id], idx)))
+func (s *Server) index(kind, id string, o object) {
+	lead, _ := o["lead_id"].(string)
+	if lead == "" {
+		return
 	}
+	byKind := s.byLead[kind]
+	if byKind == nil {
+		byKind = map[string][]string{}
+		s.byLead[kind] = byKind
+	}
+	byKind[lead] = append(byKind[lead], id)
+}
+
+func (s *Server) unindex(kind, id string, old object) {
+	if old == nil {
+		return
+	}
+	lead, _ := old["lead_id"].(string)
+	ids := s.byLead[kind][lead]
+	if i := slices.Index(ids, id); i >= 0 {
+		ids = slices.Delete(ids, i, i+1)
+		if len(ids) == 0 {
+			delete(s.byLead[kind], lead)
+		} else {
+			s.byLead[kind][lead] = ids
+		}
+	}
+}
+
+// children returns the objects of kind belonging to a lead, oldest first
+// (ties by id), the order the lead embeds them in.
+func (s *Server) children(kind, leadID string) []object {
+	ids := s.byLead[kind][leadID]
+	out := make([]object, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, s.cols[kind].objs[id])
+	}
+	slices.SortFunc(out, func(a, b object) int {
+		if c := strings.Compare(timeKey(a["date_created"]), timeKey(b["date_created"])); c != 0 {
+			return c
+		}
+		return strings.Compare(a["id"].(string), b["id"].(string))
+	})
 	return out
 }
 
-// Count returns how many objects of kind exist (events: within 30 days).
-func (s *Server) Count(kind string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if kind == KindEvent {
-		return len(s.liveEvents())
-	}
-	return len(s.objs[kind])
+// embeds are the child collections a lead embeds, by field.
+var embeds = []struct{ field, kind string }{
+	{"contacts", KindContact}, {"opportunities", KindOpportunity}, {"tasks", KindTask},
 }
 
-// IDs returns the ids of kind, sorted.
-func (s *Server) IDs(kind string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sortedIDs(kind)
-}
-
-// Object returns a deep copy of one object.
-func (s *Server) Object(kind, id string) (map[string]any, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o, ok := s.objs[kind][id]
-	if !ok {
-		return nil, false
-	}
-	return deepCopy(s.render(kind, o)), true
-}
-
-// Requests returns how many API requests were served, failures included.
-func (s *Server) Requests() int64 { return s.requests.Load() }
-
-// FailNext makes the next n API requests answer status.
-func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext, s.failCode = n, status
-}
-
-func (s *Server) sortedIDs(kind string) []string {
-	ids := slices.Collect(maps.Keys(s.objs[kind]))
-	sort.Strings(ids)
-	return ids
-}
-
-// Update merges fields into an object, stamps date_updated and logs an
-// "updated" event with changed_fields and previous_data.
-func (s *Server) Update(kind, id string, fields map[string]any) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o, ok := s.objs[kind][id]
-	if !ok {
-		return fmt.Errorf("no %s %s", kind, id)
-	}
-	prev := map[string]any{}
-	var changed []any
-	for k, v := range fields {
-		prev[k] = o[k]
-		o[k] = deepCopyValue(v)
-		changed = append(changed, k)
-	}
-	s.version++
-	now := s.now()
-	o["date_updated"] = fmtTime(now)
-	s.event(kind, o, "updated", changed, prev, now)
-	return nil
-}
-
-// Create adds an object (id and dates assigned unless given) and logs a
-// "created" event. Leads need no children; contacts, opportunities, tasks
-// and activities need a lead_id.
-func (s *Server) Create(kind string, obj map[string]any) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := idPrefix[kind]; !ok || kind == KindEvent {
-		return "", fmt.Errorf("cannot create a %s", kind)
-	}
-	o := deepCopy(obj)
-	if _, ok := o["id"]; !ok {
-		o["id"] = s.newID(kind)
-	}
-	now := s.now()
-	for _, k := range []string{"date_created", "date_updated"} {
-		if _, ok := o[k]; !ok {
-			o[k] = fmtTime(now)
+// render returns an object as the API shows it: a lead embeds its
+// children; api=false keeps the truth-only keys. The result shares
+// immutable values with the store and must not be modified.
+func (s *Server) render(kind string, o object, api bool) object {
+	k := kinds[kind]
+	switch kind {
+	case KindLead:
+		r := make(object, len(o)+len(embeds)+1)
+		maps.Copy(r, o)
+		for _, e := range embeds {
+			kids := s.children(e.kind, o["id"].(string))
+			arr := make([]any, len(kids))
+			for i, c := range kids {
+				arr[i] = s.render(e.kind, c, api)
+			}
+			r[e.field] = arr
 		}
+		s.integrationLinks(r, "lead")
+		return r
+	case KindContact:
+		r := make(object, len(o)+1)
+		maps.Copy(r, o)
+		s.integrationLinks(r, "contact")
+		return r
 	}
-	o["organization_id"] = s.orgID
-	if kind == KindLead {
-		for _, k := range []string{"addresses", "integration_links"} {
-			if _, ok := o[k]; !ok {
-				o[k] = []any{}
+	if api && k != nil && len(k.hidden) > 0 {
+		r := make(object, len(o))
+		for key, v := range o {
+			if !slices.Contains(k.hidden, key) {
+				r[key] = v
 			}
 		}
-		o["display_name"] = o["name"]
-		o["custom"] = map[string]any{}
+		return r
 	}
-	if kind == KindContact {
-		for _, k := range []string{"emails", "phones", "urls", "integration_links"} {
-			if _, ok := o[k]; !ok {
-				o[k] = []any{}
+	return o
+}
+
+// integrationLinks sets a lead's or contact's integration_links: Close
+// renders the organisation's integration link templates (/integration_link/)
+// for each object when it is read.
+func (s *Server) integrationLinks(o object, typ string) {
+	links := []any{}
+	if c := s.cols["integration_link"]; c != nil {
+		for _, id := range c.ids() {
+			l := c.objs[id]
+			if l["type"] != typ {
+				continue
 			}
+			u := strings.ReplaceAll(fmt.Sprint(l["url"]), "{{ "+typ+".display_name }}", url.QueryEscape(fmt.Sprint(o["display_name"])))
+			links = append(links, object{"name": l["name"], "url": u})
 		}
 	}
-	if kind == KindActivity && o["activity_at"] == nil {
-		o["activity_at"] = o["date_created"]
-	}
-	s.put(kind, o)
-	s.event(kind, o, "created", nil, nil, now)
-	if kind == KindContact {
-		s.touchLead(o["lead_id"], now)
-	}
-	return o["id"].(string), nil
+	o["integration_links"] = links
 }
 
-// Delete removes an object and logs "deleted" (previous_data = the object).
-// Deleting a lead deletes its contacts, opportunities, tasks and activities,
-// each with its own event, as Close does.
-func (s *Server) Delete(kind, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.delete(kind, id, s.now())
-}
-
-func (s *Server) delete(kind, id string, now time.Time) error {
-	o, ok := s.objs[kind][id]
-	if !ok {
-		return fmt.Errorf("no %s %s", kind, id)
+// selectFields applies _fields: unknown names are dropped, "_all" keeps
+// everything, and "custom" selects every custom.* key as well (Close's
+// lead semantics; it is harmless elsewhere).
+func selectFields(o object, fields []string) object {
+	if len(fields) == 0 || slices.Contains(fields, "_all") {
+		return o
 	}
-	if kind == KindLead {
-		for _, ck := range []string{KindContact, KindOpportunity, KindTask, KindActivity} {
-			for _, cid := range s.sortedIDs(ck) {
-				if s.objs[ck][cid]["lead_id"] == id {
-					s.delete(ck, cid, now)
+	out := make(object, len(fields))
+	for _, f := range fields {
+		if v, ok := o[f]; ok {
+			out[f] = v
+		}
+		if f == "custom" {
+			for k, v := range o {
+				if strings.HasPrefix(k, "custom.") {
+					out[k] = v
 				}
 			}
 		}
 	}
-	prev := deepCopy(s.render(kind, o))
-	delete(s.objs[kind], id)
-	s.version++
-	s.event(kind, o, "deleted", nil, prev, now)
-	if kind == KindContact {
-		s.touchLead(o["lead_id"], now)
-	}
-	return nil
+	return out
 }
 
-// touchLead records that a lead changed because a contact was added to or
-// removed from it: Close fires a lead "updated" for that (but not for edits
-// of the contact itself).
-func (s *Server) touchLead(leadID any, now time.Time) {
-	id, _ := leadID.(string)
-	lead, ok := s.objs[KindLead][id]
-	if !ok {
-		return
-	}
-	lead["date_updated"] = fmtTime(now)
-	s.version++
-	s.event(KindLead, lead, "updated", []any{"contacts"}, map[string]any{}, now)
-}
-
-// MergeLeads moves source's children to destination and deletes source, as
-// POST /lead/merge/ does, logging a "merged" event.
-func (s *Server) MergeLeads(source, destination string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	src, ok := s.objs[KindLead][source]
-	if !ok {
-		return fmt.Errorf("no lead %s", source)
-	}
-	dst, ok := s.objs[KindLead][destination]
-	if !ok {
-		return fmt.Errorf("no lead %s", destination)
-	}
-	now := s.now()
-	for _, ck := range []string{KindContact, KindOpportunity, KindTask, KindActivity} {
-		for _, o := range s.objs[ck] {
-			if o["lead_id"] == source {
-				o["lead_id"] = destination
-				o["date_updated"] = fmtTime(now)
-			}
-		}
-	}
-	dst["date_updated"] = fmtTime(now)
-	prev := deepCopy(s.render(KindLead, src))
-	delete(s.objs[KindLead], source)
-	s.version++
-	ev := s.event(KindLead, dst, "merged", nil, nil, now)
-	ev["meta"] = map[string]any{"merge_source_lead_id": source, "merge_destination_lead_id": destination,
-		"request_method": "POST", "request_path": "/api/v1/lead/merge/"}
-	s.event(KindLead, src, "deleted", nil, prev, now)
-	return nil
-}
-
-// activityEventTypes are the event log's object types of activities.
-var activityEventTypes = map[string]string{
-	"Call": "call", "Email": "email", "EmailThread": "email_thread", "Note": "note", "Meeting": "meeting", "SMS": "sms",
-	"Created": "created", "LeadStatusChange": "lead_status_change", "OpportunityStatusChange": "opportunity_status_change",
-	"TaskCompleted": "task_completed", "WhatsAppMessage": "whatsapp_message", "FormSubmission": "form_submission",
-	"Custom": "custom_activity",
-}
-
-// event logs an event about o.
-func (s *Server) event(kind string, o map[string]any, action string, changed []any, prev map[string]any, at time.Time) map[string]any {
-	objType := kind
-	switch kind {
-	case KindTask:
-		objType = "task." + fmt.Sprint(o["_type"])
-	case KindActivity:
-		objType = "activity." + activityEventTypes[fmt.Sprint(o["_type"])]
-	case KindLeadStatus:
-		objType = "status.lead"
-	case KindOpportunityStatus:
-		objType = "status.opportunity"
-	case KindCustomField:
-		objType = "custom_fields." + fmt.Sprint(o["object_type"])
-	}
-	leadID := o["lead_id"]
-	if kind == KindLead {
-		leadID = o["id"]
-	}
-	ev := map[string]any{
-		"id": s.newID(KindEvent), "date_created": fmtTime(at), "date_updated": fmtTime(at), "organization_id": s.orgID,
-		"user_id": s.anyUser(), "request_id": "req_" + s.newID(KindEvent)[3:], "api_key_id": nil, "object_type": objType,
-		"object_id": o["id"], "lead_id": leadID, "action": action, "changed_fields": changed, "meta": map[string]any{},
-		"data": nil, "previous_data": nil,
-	}
-	if action != "deleted" && !s.quietEvents {
-		ev["data"] = deepCopy(s.render(kind, o))
-	}
-	if prev != nil {
-		ev["previous_data"] = prev
-	}
-	if changed == nil {
-		ev["changed_fields"] = []any{}
-	}
-	s.put(KindEvent, ev)
-	return ev
-}
-
-func (s *Server) anyUser() any {
-	for _, id := range s.sortedIDs(KindUser) {
-		return id
-	}
-	return nil
-}
-
-// liveEvents are the events within the 30-day retention.
-func (s *Server) liveEvents() []map[string]any {
-	cutoff := fmtTime(s.now().Add(-30 * 24 * time.Hour))
-	var out []map[string]any
-	for _, e := range s.objs[KindEvent] {
-		if e["date_updated"].(string) >= cutoff {
-			out = append(out, e)
+func splitFields(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
 		}
 	}
 	return out
 }
 
-// childIndex maps lead id -> embedded field -> child objects (sorted by id),
-// built once per request so rendering a page of leads stays linear.
-type childIndex map[string]map[string][]any
-
-func (s *Server) children() childIndex {
-	if s.idx != nil && s.idxVersion == s.version {
-		return s.idx
+// newID makes a Close-style id: prefix, "_" and 22 base62 characters.
+func (s *Server) newID(prefix string) string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	var b [22]byte
+	for i := range b {
+		b[i] = alphabet[s.rng.IntN(len(alphabet))]
 	}
-	idx := childIndex{}
-	for field, ck := range map[string]string{"contacts": KindContact, "opportunities": KindOpportunity, "tasks": KindTask} {
-		for _, id := range s.sortedIDs(ck) {
-			c := s.objs[ck][id]
-			lid, _ := c["lead_id"].(string)
-			if idx[lid] == nil {
-				idx[lid] = map[string][]any{}
-			}
-			idx[lid][field] = append(idx[lid][field], c)
+	return prefix + "_" + string(b[:])
+}
+
+// fmtTime renders Close's usual timestamp: a microsecond field holding
+// milliseconds and an explicit +00:00. Like Python's isoformat, the
+// fraction is left out when it is zero.
+func fmtTime(t time.Time) string {
+	t = t.UTC().Truncate(time.Millisecond)
+	if t.Nanosecond() == 0 {
+		return t.Format("2006-01-02T15:04:05") + "+00:00"
+	}
+	return t.Format("2006-01-02T15:04:05.000000") + "+00:00"
+}
+
+// naiveTime renders the offset-less, true-microsecond timestamps of
+// Close's newer services (pipelines, sequences, dialer, custom activity
+// types).
+func naiveTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000") }
+
+func fmtDate(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+// timeKey turns a stored or requested date, date-time or naive date-time
+// into a string that orders chronologically ("2006-01-02T15:04:05.000000",
+// UTC); anything else is returned unchanged (and "" for non-strings).
+func timeKey(v any) string {
+	str, _ := v.(string)
+	switch n := len(str); {
+	case n == 32 && str[26:] == "+00:00" && str[19] == '.':
+		return str[:26]
+	case n == 25 && str[19:] == "+00:00":
+		return str[:19] + ".000000"
+	case n == 26 && str[19] == '.':
+		return str
+	case n == 10:
+		return str + "T00:00:00.000000"
+	}
+	if t, ok := parseTime(str); ok {
+		return t.UTC().Format("2006-01-02T15:04:05.000000")
+	}
+	return str
+}
+
+// parseTime accepts the date forms clients send in filters.
+func parseTime(v string) (time.Time, bool) {
+	for _, l := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(l, v); err == nil {
+			return t, true
 		}
 	}
-	s.idx, s.idxVersion = idx, s.version
-	return idx
+	return time.Time{}, false
 }
 
-// render produces the API's view of a stored object: leads embed their
-// contacts, opportunities and tasks. idx may be nil for a single object.
-func (s *Server) render(kind string, o map[string]any) map[string]any {
-	return s.renderWith(kind, o, nil)
+func mustTime(v any) time.Time {
+	t, ok := parseTime(v.(string))
+	if !ok {
+		panic("closefake: bad stored time " + v.(string))
+	}
+	return t
 }
 
-func (s *Server) renderWith(kind string, o map[string]any, idx childIndex) map[string]any {
-	if kind != KindLead {
-		return o
-	}
-	if idx == nil {
-		idx = s.children()
-	}
-	r := maps.Clone(o)
-	kids := idx[o["id"].(string)]
-	for _, field := range []string{"contacts", "opportunities", "tasks"} {
-		arr := kids[field]
-		if arr == nil {
-			arr = []any{}
-		}
-		r[field] = arr
-	}
-	return r
-}
-
+// deepCopy returns o as a client decoding the API's JSON would see it
+// (numbers become float64), sharing nothing with the store.
 func deepCopy(o map[string]any) map[string]any {
-	return deepCopyValue(o).(map[string]any)
+	v, _ := deepCopyValue(o).(map[string]any)
+	return v
 }
 
 func deepCopyValue(v any) any {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
-		panic(err)
+		panic("closefake: value is not JSON: " + err.Error())
 	}
 	var out any
 	if err := json.Unmarshal(b, &out); err != nil {
@@ -491,4 +361,20 @@ func deepCopyValue(v any) any {
 	return out
 }
 
-var _ http.Handler = (*Server)(nil)
+// marshal encodes like the API: no HTML escaping (Python's json.dumps
+// does not do it) and no trailing newline.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+func sameJSON(a, b any) bool {
+	ja, err1 := marshal(a)
+	jb, err2 := marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package closefake
+
+const raceEnabled = false
