@@ -430,8 +430,28 @@ func TestCustomFieldViewsFollowRenames(t *testing.T) {
 func TestDeletesFromTheEventLog(t *testing.T) {
 	h := newHarness(t, closefake.Options{Seed: 11, Scale: 50})
 	h.sync()
-	leads := h.fake.IDs("lead")
-	gone, merged, into := leads[3], leads[4], leads[5]
+	// The deleted lead has children of every kind, so that each cascade is
+	// exercised whatever the fake generated.
+	kinds := map[string]map[string]bool{}
+	for _, kind := range []string{"contact", "opportunity", "task", "activity"} {
+		kinds[kind] = map[string]bool{}
+		for _, o := range h.fake.Objects(kind) {
+			kinds[kind][fmt.Sprint(o["lead_id"])] = true
+		}
+	}
+	var gone string
+	var leads []string
+	for _, id := range h.fake.IDs("lead") {
+		if gone == "" && kinds["contact"][id] && kinds["opportunity"][id] && kinds["task"][id] && kinds["activity"][id] {
+			gone = id
+		} else {
+			leads = append(leads, id)
+		}
+	}
+	if gone == "" {
+		t.Fatal("no lead with contacts, opportunities, tasks and activities in the fake")
+	}
+	merged, into := leads[4], leads[5]
 	var lonely string // a contact of a lead that stays
 	for _, c := range h.fake.Objects("contact") {
 		if l := c["lead_id"]; l != gone && l != merged && l != into {

@@ -197,7 +197,7 @@ func init() {
 		},
 		&Report{
 			Name: "opportunities", Sources: src("/opportunity/"), Paging: Offset, PageSize: 250, Method: Incremental,
-			Strategy: updatedSince, Custom: true,
+			Strategy: updatedSince, Custom: true, DeletedBy: "opportunity", LeadCascade: "lead_id",
 			Doc:   "Opportunities updated since the bookmark (`date_updated__gte`), walked by `date_created`.",
 			Table: table("opportunities", opportunityColumns),
 		},
@@ -221,7 +221,7 @@ func init() {
 		&Report{
 			Name: "opportunity_statuses", Sources: src("/status/opportunity/"), Paging: Single, Method: Full,
 			Doc: "Opportunity statuses with their pipeline.",
-			Table: table("opportunity_statuses", []schema.Column{str("label"), str("type"), str("status_type"), str("pipeline_id"),
+			Table: table("opportunity_statuses", []schema.Column{str("label"), str("type"), str("pipeline_id"),
 				str("organization_id")}),
 		},
 		&Report{
