@@ -24,8 +24,8 @@ import (
 // the DuckDB CLI.
 var demoQueries = []struct{ title, sql string }{
 	{"Leads by status", `SELECT status_label, count(*) AS leads FROM close.leads WHERE _deleted_at IS NULL GROUP BY 1 ORDER BY 2 DESC;`},
-	{"Open pipeline by opportunity status", `SELECT status_label, count(*) AS opportunities, round(sum(value) / 100, 2) AS value
-FROM close.opportunities WHERE status_type = 'active' GROUP BY 1 ORDER BY 3 DESC;`},
+	{"Open pipeline by opportunity status", `SELECT status_label, count(*) AS opportunities, printf('%,.2f', sum(value) / 100) AS value
+FROM close.opportunities WHERE status_type = 'active' AND _deleted_at IS NULL GROUP BY 1 ORDER BY sum(value) DESC;`},
 	{"Activity mix over the last 90 days", `SELECT _type, count(*) AS activities FROM close.activities
 WHERE date_created > now() - INTERVAL 90 DAY GROUP BY 1 ORDER BY 2 DESC;`},
 }

@@ -38,7 +38,7 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cfg.Validate(reports); err != nil {
+	if err := cfg.Validate(append(reports, "reporting_activity", "reporting_sent_emails")); err != nil {
 		t.Fatalf("config.example.yaml does not validate:\n%v", err)
 	}
 	if w := cfg.Warnings(); len(w) != 0 {
@@ -47,8 +47,11 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if len(cfg.Accounts) != 1 || cfg.Accounts[0].Name != "main" {
 		t.Errorf("accounts = %+v, want main", cfg.Accounts)
 	}
-	if len(cfg.Jobs) != 2 || cfg.Jobs[0].Name != "core" || cfg.Jobs[1].Name != "calls" {
-		t.Fatalf("jobs = %+v, want core and calls", cfg.Jobs)
+	if len(cfg.Jobs) != 3 || cfg.Jobs[0].Name != "core" || cfg.Jobs[1].Name != "calls" || cfg.Jobs[2].Name != "reporting" {
+		t.Fatalf("jobs = %+v, want core, calls and reporting", cfg.Jobs)
+	}
+	if got := cfg.Jobs[2].Reports[1]; got.Name != "reporting_sent_emails" || got.AttributionWindow != 7*24*time.Hour {
+		t.Errorf("reporting job not decoded: %+v", got)
 	}
 	if cfg.Jobs[0].Reports[0] != (ReportRef{Name: "leads"}) {
 		t.Errorf("bare report names not decoded: %+v", cfg.Jobs[0].Reports)

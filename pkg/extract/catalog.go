@@ -22,6 +22,9 @@ const (
 	Single Paging = "single"
 	// Object is a single object rather than a list (/me/, /organization/{id}/).
 	Object Paging = "object"
+	// Daily asks an aggregate reporting endpoint for one UTC day at a time
+	// (Report.Day).
+	Daily Paging = "daily"
 )
 
 // Method is how a report is replicated.
@@ -114,6 +117,8 @@ type Report struct {
 	LeadCascade string
 	// MayBeEmpty documents a report that can rightly have no rows.
 	MayBeEmpty bool
+	// Day reads one day of a Daily report.
+	Day DayFunc
 }
 
 // Endpoint describes where the report's data comes from, for humans.

@@ -19,6 +19,7 @@ type Client interface {
 	Get(ctx context.Context, path string, q url.Values, out any) error
 	ListOffset(ctx context.Context, path string, q url.Values, limit int, fn func(closeapi.Page) error) error
 	ListCursor(ctx context.Context, path string, q url.Values, limit int, fn func(closeapi.Page) error) error
+	Post(ctx context.Context, path string, body, out any) error
 }
 
 // Record is one object as the API returned it, plus what extraction derived
@@ -71,6 +72,9 @@ func Extract(ctx context.Context, c Client, req Request, emit func(Batch) error)
 		req.Now = time.Now()
 	}
 	x := &run{req: req, emit: emit}
+	if r.Paging == Daily {
+		return x.daily(ctx, c)
+	}
 	q, err := x.query()
 	if err != nil {
 		return err
@@ -306,30 +310,8 @@ func (x *run) resolve(ctx context.Context, c Client, s Source) (Source, error) {
 	if !uses {
 		return s, nil
 	}
-	if x.params == nil {
-		x.params = map[string]string{}
-		for k, v := range x.req.Params {
-			if v != "" {
-				x.params[k] = v
-			}
-		}
-	}
-	if x.params["organization_id"] == "" || x.params["user_id"] == "" {
-		var me struct {
-			ID            string `json:"id"`
-			Organizations []struct {
-				ID string `json:"id"`
-			} `json:"organizations"`
-		}
-		if err := c.Get(ctx, "/me/", nil, &me); err != nil {
-			return s, fmt.Errorf("discover the organization and user from /me/: %w", err)
-		}
-		if x.params["user_id"] == "" {
-			x.params["user_id"] = me.ID
-		}
-		if x.params["organization_id"] == "" && len(me.Organizations) > 0 {
-			x.params["organization_id"] = me.Organizations[0].ID
-		}
+	if _, err := x.ids(ctx, c); err != nil {
+		return s, err
 	}
 	fill := func(text string) (string, error) {
 		for _, p := range placeholders {
@@ -357,6 +339,37 @@ func (x *run) resolve(ctx context.Context, c Client, s Source) (Source, error) {
 		}
 	}
 	return out, nil
+}
+
+// ids are the run's placeholder values: the job's, with the user and
+// organization it does not set discovered from /me/ (asked once a run).
+func (x *run) ids(ctx context.Context, c Client) (map[string]string, error) {
+	if x.params == nil {
+		x.params = map[string]string{}
+		for k, v := range x.req.Params {
+			if v != "" {
+				x.params[k] = v
+			}
+		}
+	}
+	if x.params["organization_id"] == "" || x.params["user_id"] == "" {
+		var me struct {
+			ID            string `json:"id"`
+			Organizations []struct {
+				ID string `json:"id"`
+			} `json:"organizations"`
+		}
+		if err := c.Get(ctx, "/me/", nil, &me); err != nil {
+			return nil, fmt.Errorf("discover the organization and user from /me/: %w", err)
+		}
+		if x.params["user_id"] == "" {
+			x.params["user_id"] = me.ID
+		}
+		if x.params["organization_id"] == "" && len(me.Organizations) > 0 {
+			x.params["organization_id"] = me.Organizations[0].ID
+		}
+	}
+	return x.params, nil
 }
 
 // record derives the custom column and tracks the replication field.

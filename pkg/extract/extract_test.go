@@ -18,6 +18,7 @@ type pagesClient struct {
 	pages   [][]string
 	queries []url.Values
 	paths   []string
+	posts   []string // responses to POSTs, in order
 }
 
 func (c *pagesClient) Get(ctx context.Context, path string, q url.Values, out any) error {
@@ -52,6 +53,17 @@ func (c *pagesClient) ListOffset(ctx context.Context, path string, q url.Values,
 
 func (c *pagesClient) ListCursor(ctx context.Context, path string, q url.Values, limit int, fn func(closeapi.Page) error) error {
 	return c.list(path, q, fn)
+}
+
+// Post records the call and answers with the client's next response.
+func (c *pagesClient) Post(ctx context.Context, path string, body, out any) error {
+	c.paths = append(c.paths, "POST "+path)
+	if len(c.posts) == 0 {
+		return fmt.Errorf("unexpected POST %s", path)
+	}
+	resp := c.posts[0]
+	c.posts = c.posts[1:]
+	return json.Unmarshal([]byte(resp), out)
 }
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
