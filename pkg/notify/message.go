@@ -1,0 +1,182 @@
+package notify
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"time"
+)
+
+// Event names, the "event" field of a Message.
+const (
+	EventFailed    = "run.failed"
+	EventSucceeded = "run.succeeded"
+	EventChanges   = "run.changes"
+)
+
+// Run statuses a Summary carries (the values of sync.runs.status).
+const (
+	StatusSuccess   = "success"
+	StatusWarning   = "warning"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// Summary is one finished run of one report.
+type Summary struct {
+	RunID                                    int64
+	Job, Report, Account, Trigger            string
+	Status                                   string // success, warning, failed or cancelled
+	StartedAt, FinishedAt                    time.Time
+	RowsExtracted, RowsUpserted, RowsDeleted int64
+	Requests, Retries                        int64
+	Error                                    string
+}
+
+// Changes are the ids a run created, updated and deleted.
+type Changes struct {
+	Created []string `json:"created"`
+	Updated []string `json:"updated"`
+	Deleted []string `json:"deleted"`
+}
+
+// Len is the number of ids in c.
+func (c Changes) Len() int { return len(c.Created) + len(c.Updated) + len(c.Deleted) }
+
+// Message is the JSON body of one POST; see the package documentation.
+type Message struct {
+	Event   string   `json:"event"`
+	ID      string   `json:"id"` // also sent as the Idempotency-Key header
+	Run     Run      `json:"run"`
+	Changes *Changes `json:"changes,omitempty"` // run.changes only
+	Batch   *Batch   `json:"batch,omitempty"`   // run.changes only
+}
+
+// Run is a Summary as sent: times are RFC 3339 in UTC, null when unknown.
+type Run struct {
+	RunID         int64   `json:"run_id"`
+	Job           string  `json:"job"`
+	Report        string  `json:"report"`
+	Account       string  `json:"account"`
+	Trigger       string  `json:"trigger"`
+	Status        string  `json:"status"`
+	StartedAt     *string `json:"started_at"`
+	FinishedAt    *string `json:"finished_at"`
+	RowsExtracted int64   `json:"rows_extracted"`
+	RowsUpserted  int64   `json:"rows_upserted"`
+	RowsDeleted   int64   `json:"rows_deleted"`
+	Requests      int64   `json:"requests"`
+	Retries       int64   `json:"retries"`
+	Error         string  `json:"error"`
+}
+
+// Batch places a run.changes message among those of its run; Index counts
+// from 1.
+type Batch struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
+// isFailure reports whether a run with this status fires "failure": every
+// status but success and warning, so that a cancelled run (shutdown, or a
+// stop by hand) and an unexpected status are reported rather than missed.
+func isFailure(status string) bool {
+	return status != StatusSuccess && status != StatusWarning
+}
+
+// messages lists what cfg.On asks to send about one run, in order: the
+// outcome (run.failed or run.succeeded), then the run.changes batches. A
+// run's changes are sent whatever its status, since a failed run keeps the
+// batches it committed.
+func messages(on []string, batchSize int, s Summary, ch Changes) []Message {
+	want := func(o string) bool {
+		for _, v := range on {
+			if v == o {
+				return true
+			}
+		}
+		return false
+	}
+	run := runOf(s)
+	var out []Message
+	switch {
+	case isFailure(s.Status) && want(OnFailure):
+		out = append(out, Message{Event: EventFailed, ID: idempotencyKey(s, EventFailed, 0), Run: run})
+	case !isFailure(s.Status) && want(OnSuccess):
+		out = append(out, Message{Event: EventSucceeded, ID: idempotencyKey(s, EventSucceeded, 0), Run: run})
+	}
+	if want(OnChanges) && ch.Len() > 0 {
+		batches := splitChanges(ch, batchSize)
+		for i, b := range batches {
+			idx := i + 1
+			out = append(out, Message{Event: EventChanges, ID: idempotencyKey(s, EventChanges, idx), Run: run,
+				Changes: &b, Batch: &Batch{Index: idx, Count: len(batches)}})
+		}
+	}
+	return out
+}
+
+// splitChanges cuts ch into batches of at most size ids, keeping their
+// order: created, then updated, then deleted. Every list of every batch is
+// non-nil, so that it is sent as [] rather than null.
+func splitChanges(ch Changes, size int) []Changes {
+	var out []Changes
+	cur := Changes{Created: []string{}, Updated: []string{}, Deleted: []string{}}
+	room := size
+	take := func(ids []string, dst func(*Changes) *[]string) {
+		for len(ids) > 0 {
+			n := min(room, len(ids))
+			p := dst(&cur)
+			*p = append(*p, ids[:n]...)
+			ids, room = ids[n:], room-n
+			if room == 0 {
+				out = append(out, cur)
+				cur = Changes{Created: []string{}, Updated: []string{}, Deleted: []string{}}
+				room = size
+			}
+		}
+	}
+	take(ch.Created, func(c *Changes) *[]string { return &c.Created })
+	take(ch.Updated, func(c *Changes) *[]string { return &c.Updated })
+	take(ch.Deleted, func(c *Changes) *[]string { return &c.Deleted })
+	if room < size {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func runOf(s Summary) Run {
+	return Run{RunID: s.RunID, Job: s.Job, Report: s.Report, Account: s.Account, Trigger: s.Trigger, Status: s.Status,
+		StartedAt: timeString(s.StartedAt), FinishedAt: timeString(s.FinishedAt),
+		RowsExtracted: s.RowsExtracted, RowsUpserted: s.RowsUpserted, RowsDeleted: s.RowsDeleted,
+		Requests: s.Requests, Retries: s.Retries, Error: s.Error}
+}
+
+func timeString(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339)
+	return &s
+}
+
+// idempotencyKey names one message for good: the same on every attempt,
+// different for each run, event and batch. The run id alone is not enough,
+// as two databases (or a run that could not be recorded, id 0) may share
+// it, so a hash of the run's account, job, report and start time follows.
+func idempotencyKey(s Summary, event string, batch int) string {
+	h := fnv.New64a()
+	for _, v := range []string{s.Account, s.Job, s.Report} {
+		h.Write([]byte(v))
+		h.Write([]byte{0})
+	}
+	fmt.Fprintf(h, "%d", s.StartedAt.UnixNano())
+	return fmt.Sprintf("closesync-%d-%s-%d-%016x", s.RunID, event, batch, h.Sum64())
+}
+
+// encode is json.Marshal of a Message. It does not fail in practice (every
+// field is a string, a number, or a struct or slice of them); the error is
+// still handled, by dropping the message, rather than risking a panic.
+func encode(m Message) ([]byte, error) {
+	return json.Marshal(m)
+}
