@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -49,21 +50,42 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	defer log.Sync()
-	pool := schedule.NewPool(func(ctx context.Context) (schedule.Store, func() error, error) {
-		st, err := openStore(ctx, cfg, log)
-		if err != nil {
-			return nil, nil, err
-		}
-		return st, st.Close, nil
-	}, log)
-	sched, err := buildScheduler(cfg, pool, log)
-	if err != nil {
-		return err
-	}
+	// What follows each run (status, notifications, snapshot) is rebuilt on
+	// reload; runs in progress use the generation current when they end.
 	var st *status.Status
 	if cfg.HTTP.Listen != "" {
 		st = status.New()
-		pool.OnResult = func(trigger string, r schedule.Result) { st.Observe(statusRun(trigger, r)) }
+	}
+	hooks, err := newRunHooks(cfg, log, st)
+	if err != nil {
+		return err
+	}
+	var current atomic.Pointer[runHooks]
+	current.Store(hooks)
+	pool := schedule.NewPool(func(ctx context.Context) (schedule.Store, func() error, error) {
+		store, err := openStore(ctx, cfg, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return store, func() error {
+			if err := store.Close(); err != nil {
+				return err
+			}
+			current.Load().closed()
+			return nil
+		}, nil
+	}, log)
+	pool.OnResult = func(trigger string, r schedule.Result) { current.Load().observe(trigger, r) }
+	pool.CollectChanges = hooks.wantsChanges(cfg)
+	var obs apiObserver // nil unless the status endpoint is on
+	if st != nil {
+		obs = st
+	}
+	sched, err := buildScheduler(cfg, pool, log, obs)
+	if err != nil {
+		return err
+	}
+	if st != nil {
 		st.SetRunNower(runNower{sched})
 		srv, err := serveStatus(cfg.HTTP.Listen, st, log)
 		if err != nil {
@@ -76,30 +98,56 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		}()
 	}
 	sched.Start()
-	notify(log, daemon.SdNotifyReady)
+	sched.Startup(time.Now())
+	sdNotify(log, daemon.SdNotifyReady)
 	log.Info("closesync started", zap.String("config", *cfgPath), zap.Int("jobs", len(cfg.Jobs)))
+
+	// With WatchdogSec= set, systemd restarts the service unless pinged
+	// within the interval: ping at half of it from this loop, which also
+	// serves signals, so a wedged loop stops the pings.
+	var watchdog <-chan time.Time
+	if iv, err := daemon.SdWatchdogEnabled(false); err != nil {
+		log.Warn("watchdog settings unreadable", zap.Error(err))
+	} else if iv > 0 {
+		t := time.NewTicker(iv / 2)
+		defer t.Stop()
+		watchdog = t.C
+		log.Info("systemd watchdog enabled", zap.Duration("interval", iv))
+	}
 
 	for {
 		select {
+		case <-watchdog:
+			sdNotify(log, daemon.SdNotifyWatchdog)
 		case <-ctx.Done():
-			notify(log, daemon.SdNotifyStopping)
+			forceExitOnSecondSignal(log)
+			sdNotify(log, daemon.SdNotifyStopping)
 			log.Info("stopping: cancelling runs at the next batch boundary", zap.Duration("grace", stopGrace))
 			sched.Stop()
 			if err := pool.Stop(stopGrace); err != nil {
 				log.Error("stop", zap.Error(err))
 				return err
 			}
+			stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			current.Load().stop(stopCtx)
+			cancel()
 			log.Info("stopped")
 			return nil
 		case <-hup:
-			notify(log, daemon.SdNotifyReloading)
-			next, err := reload(*cfgPath, pool, log)
+			sdNotify(log, daemon.SdNotifyReloading)
+			next, nextHooks, err := reload(*cfgPath, pool, log, st, obs)
 			if err != nil {
 				log.Error("reload failed: keeping the running config", zap.String("config", *cfgPath), zap.Error(err))
 			} else {
 				sched.Stop()
 				sched = next
 				sched.Start()
+				old := current.Swap(nextHooks)
+				go func() {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					defer cancel()
+					old.stop(ctx)
+				}()
 				if st != nil {
 					st.SetRunNower(runNower{sched})
 				}
@@ -108,27 +156,50 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 			if st != nil {
 				st.Reloaded(err == nil)
 			}
-			notify(log, daemon.SdNotifyReady)
+			sdNotify(log, daemon.SdNotifyReady)
 		}
 	}
 }
 
 // reload loads and validates the config and builds its scheduler; on any
 // error the caller keeps the running one.
-func reload(path string, pool *schedule.Pool, log *zap.Logger) (*schedule.Scheduler, error) {
+func reload(path string, pool *schedule.Pool, log *zap.Logger, st *status.Status, obs apiObserver) (*schedule.Scheduler, *runHooks, error) {
 	cfg, err := loadConfig(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return buildScheduler(cfg, pool, log)
+	sched, err := buildScheduler(cfg, pool, log, obs)
+	if err != nil {
+		return nil, nil, err
+	}
+	hooks, err := newRunHooks(cfg, log, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sched, hooks, nil
 }
 
-func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger) (*schedule.Scheduler, error) {
+// forceExitOnSecondSignal makes a second SIGTERM or SIGINT, while runs stop
+// at a batch boundary, exit at once. Nothing is corrupted: the batch in
+// progress is a DuckDB transaction that is rolled back, and the next start
+// marks the interrupted runs failed and resumes from their bookmarks.
+func forceExitOnSecondSignal(log *zap.Logger) {
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		sig := <-again
+		log.Warn("second signal: exiting now; the batch in progress is rolled back", zap.String("signal", sig.String()))
+		log.Sync()
+		os.Exit(exitFailed)
+	}()
+}
+
+func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger, obs apiObserver) (*schedule.Scheduler, error) {
 	jobs, err := resolveJobs(cfg, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := newClients(cfg, log)
+	cs, err := newClients(cfg, log, obs)
 	if err != nil {
 		return nil, err
 	}
@@ -158,10 +229,12 @@ func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger) (*
 			}
 			one := j
 			one.Reports = []schedule.ReportRun{rr}
-			sj = append(sj, schedule.ScheduledJob{Job: one, Schedule: spec, Location: loc, Timeout: c.Timeout, Entry: j.Name + "/" + rr.Report.Name})
+			sj = append(sj, schedule.ScheduledJob{Job: one, Schedule: spec, Location: loc, Timeout: c.Timeout, Entry: j.Name + "/" + rr.Report.Name,
+				RunOnStart: c.RunOnStart, CatchUp: c.CatchesUp(), Retry: retryOf(c)})
 		}
 		if len(main.Reports) > 0 {
-			sj = append(sj, schedule.ScheduledJob{Job: main, Schedule: c.Schedule, Location: loc, Timeout: c.Timeout})
+			sj = append(sj, schedule.ScheduledJob{Job: main, Schedule: c.Schedule, Location: loc, Timeout: c.Timeout,
+				RunOnStart: c.RunOnStart, CatchUp: c.CatchesUp(), Retry: retryOf(c)})
 		}
 	}
 	s, err := schedule.NewScheduler(pool, sj, cs.extractor)
@@ -169,6 +242,14 @@ func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger) (*
 		return nil, usageError{err}
 	}
 	return s, nil
+}
+
+func retryOf(j config.Job) schedule.Retry {
+	r := schedule.Retry{Attempts: j.Retry.Attempts, Delay: j.Retry.Delay}
+	if r.Delay == 0 {
+		r.Delay = config.DefaultRetryDelay
+	}
+	return r
 }
 
 // serveStatus listens on addr and serves the status endpoint until the
@@ -208,6 +289,9 @@ func statusRun(trigger string, r schedule.Result) status.Run {
 	if r.Err != nil {
 		out.Error = r.Err.Error()
 	}
+	if t, err := time.Parse(time.RFC3339Nano, r.Bookmark); err == nil {
+		out.Bookmark = t
+	}
 	return out
 }
 
@@ -226,9 +310,9 @@ func reportSchedules(j config.Job) map[string]string {
 	return out
 }
 
-// notify tells systemd about a state change; without NOTIFY_SOCKET it does
+// sdNotify tells systemd about a state change; without NOTIFY_SOCKET it does
 // nothing.
-func notify(log *zap.Logger, state string) {
+func sdNotify(log *zap.Logger, state string) {
 	if _, err := daemon.SdNotify(false, state); err != nil {
 		log.Warn("sd_notify", zap.String("state", state), zap.Error(fmt.Errorf("%w", err)))
 	}

@@ -189,6 +189,53 @@ func TestDaemonSchedulesReloadsAndStops(t *testing.T) {
 	if !strings.Contains(out.String(), "stopped") {
 		t.Errorf("no stop message in the log:\n%s", out.String())
 	}
+	// No entry ever overlapped itself.
+	if n := h.count(`SELECT count(*) FROM sync.runs a JOIN sync.runs b ON a.job = b.job AND a.report = b.report
+		AND a.run_id < b.run_id AND b.started_at < a.finished_at`); n != 0 {
+		t.Errorf("%d pairs of overlapping runs of one report", n)
+	}
+}
+
+// TestDaemonStopsMidRunAtABatchBoundary starts a slow first sync at
+// startup (run_on_start), sends SIGTERM in the middle of it, and checks
+// that the daemon exits 0, the run is recorded as cancelled, every batch
+// it committed is whole, and the next start resumes to the full table.
+func TestDaemonStopsMidRunAtABatchBoundary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real daemon process")
+	}
+	h := newHarness(t, closefake.Options{Seed: 19, Scale: 1500, Latency: 150 * time.Millisecond}, "leads")
+	cfg := strings.Replace(mustRead(t, h.config), "    account: main\n", "    account: main\n    run_on_start: true\n", 1)
+	cfg = strings.Replace(cfg, "log: {level: warn}", "log: {level: info, format: json}", 1)
+	if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, out := startDaemon(t, "run", "--config", h.config)
+	waitFor(t, "the startup run", 20*time.Second, func() bool { return strings.Contains(out.String(), "starting a run at startup") })
+	time.Sleep(1500 * time.Millisecond) // a few pages in: 8 pages of 200 leads at 150ms each
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, out.String())
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("no exit within 40s of SIGTERM\n%s", out.String())
+	}
+	rows := h.query(`SELECT status, trigger, rows_upserted FROM sync.runs`)
+	if len(rows) != 1 || rows[0][0] != "cancelled" || rows[0][1] != "startup" {
+		t.Fatalf("runs = %v, want one cancelled startup run\n%s", rows, out.String())
+	}
+	// Whole batches only: the table holds exactly what the run recorded.
+	if got, want := h.count(`SELECT count(*) FROM close.leads`), rows[0][2].(int64); got != want {
+		t.Errorf("close.leads has %d rows, the cancelled run recorded %d", got, want)
+	}
+	h.sync()
+	if got := h.count(`SELECT count(*) FROM close.leads`); got != int64(h.fake.Count("lead")) {
+		t.Errorf("after the next sync close.leads has %d rows, fake has %d", got, h.fake.Count("lead"))
+	}
 }
 
 func readRunsRetry(t *testing.T, path string) (map[string]int, error) {
@@ -238,7 +285,8 @@ func checkStatusEndpoint(t *testing.T, base string) {
 		t.Fatalf("/metrics: %d %v", code, err)
 	}
 	for _, name := range []string{"closesync_runs_total", "closesync_rows_upserted_total", "closesync_requests_total",
-		"closesync_last_run_success_timestamp_seconds", "closesync_run_duration_seconds", "closesync_config_last_reload_successful"} {
+		"closesync_last_run_success_timestamp_seconds", "closesync_run_duration_seconds", "closesync_config_last_reload_successful",
+		"closesync_api_responses_total", "closesync_api_rate_limit_remaining", "closesync_bookmark_lag_seconds"} {
 		if _, ok := families[name]; !ok {
 			t.Errorf("/metrics lacks %s", name)
 		}

@@ -39,10 +39,19 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	if err != nil {
 		return err
 	}
-	cs, err := newClients(cfg, log)
+	cs, err := newClients(cfg, log, nil)
 	if err != nil {
 		return err
 	}
+	hooks, err := newRunHooks(cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		hooks.stop(ctx)
+	}()
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -50,9 +59,11 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	defer func() {
 		if err := store.Close(); err != nil {
 			log.Error("close database", zapErr(err))
+			return
 		}
+		hooks.closed()
 	}()
-	runner := &schedule.Runner{Store: store, Extract: cs.extractor, Log: log}
+	runner := &schedule.Runner{Store: store, Extract: cs.extractor, Log: log, CollectChanges: hooks.wantsChanges(cfg)}
 	if isTerminal(e.stderr) {
 		runner.Progress = newProgress(e.stderr)
 	}
@@ -60,6 +71,9 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	for _, job := range jobs {
 		for _, res := range runner.RunJob(ctx, job, trigger) {
 			printResult(e.stdout, res)
+			if res.RunID != 0 {
+				hooks.observe(trigger, res)
+			}
 			if res.Err != nil {
 				failed++
 			}

@@ -23,7 +23,7 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintf(e.stdout, "warning: %s\n", w)
 	}
 	if *check {
-		cs, err := newClients(cfg, zap.NewNop())
+		cs, err := newClients(cfg, zap.NewNop(), nil)
 		if err != nil {
 			return err
 		}

@@ -95,7 +95,13 @@ type clients struct {
 	byAccount map[string]*closeapi.Client
 }
 
-func newClients(cfg *config.Config, log *zap.Logger) (*clients, error) {
+// apiObserver receives every Close API response (the status endpoint's
+// metrics).
+type apiObserver interface {
+	APIResponse(account, group string, status int, rl closeapi.RateLimit, hasRL bool)
+}
+
+func newClients(cfg *config.Config, log *zap.Logger, obs apiObserver) (*clients, error) {
 	budgets := map[string]*closeapi.Budget{}
 	cs := &clients{byAccount: map[string]*closeapi.Client{}}
 	for _, a := range cfg.Accounts {
@@ -108,9 +114,16 @@ func newClients(cfg *config.Config, log *zap.Logger) (*clients, error) {
 			b = closeapi.NewBudget(a.MaxConcurrency)
 			budgets[key] = b
 		}
+		var onResponse func(string, int, closeapi.RateLimit, bool)
+		if obs != nil {
+			account := a.Name
+			onResponse = func(group string, status int, rl closeapi.RateLimit, hasRL bool) {
+				obs.APIResponse(account, group, status, rl, hasRL)
+			}
+		}
 		c, err := closeapi.New(closeapi.Config{
 			Account: a.Name, BaseURL: a.BaseURL, APIKey: key, MaxConcurrency: a.MaxConcurrency,
-			Budget: b, UserAgent: "closesync", Logger: log.With(zap.String("account", a.Name)),
+			Budget: b, UserAgent: "closesync", Logger: log.With(zap.String("account", a.Name)), OnResponse: onResponse,
 		})
 		if err != nil {
 			return nil, usageError{fmt.Errorf("account %q: %w", a.Name, err)}
@@ -203,5 +216,6 @@ func resolveJobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]schedule
 }
 
 func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger) (*load.Store, error) {
-	return load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, Logger: log})
+	return load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, Logger: log,
+		LockTimeout: cfg.LockTimeout})
 }

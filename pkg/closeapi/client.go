@@ -54,6 +54,11 @@ type Config struct {
 	Transport http.RoundTripper
 	UserAgent string
 	Logger    *zap.Logger // debug logs of retries and waits; nil: none
+	// OnResponse, when set, is called after every attempt with the
+	// endpoint group ("GET lead"), the status code (0: no response) and
+	// the rate-limit state the response carried, if any. For metrics; it
+	// must be quick and safe for concurrent use.
+	OnResponse func(group string, status int, rl RateLimit, hasRL bool)
 }
 
 // String describes cfg without its API key.
@@ -152,7 +157,8 @@ func New(cfg Config) (*Client, error) {
 		cfg.UserAgent = DefaultUserAgent
 	}
 	rt := &retryTransport{next: cfg.Transport, budget: cfg.Budget, maxAttempts: cfg.MaxAttempts, base: cfg.BaseBackoff,
-		maxBackoff: cfg.MaxBackoff, maxWait: cfg.MaxRetryWait, timeout: cfg.Timeout, log: cfg.Logger, clock: realClock{}}
+		maxBackoff: cfg.MaxBackoff, maxWait: cfg.MaxRetryWait, timeout: cfg.Timeout, log: cfg.Logger, clock: realClock{},
+		onResponse: cfg.OnResponse}
 	return &Client{
 		base:    u,
 		account: cfg.Account,

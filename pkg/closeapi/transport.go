@@ -80,6 +80,7 @@ type retryTransport struct {
 	timeout     time.Duration
 	log         *zap.Logger
 	clock       clock
+	onResponse  func(group string, status int, rl RateLimit, hasRL bool)
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -201,11 +202,18 @@ func (t *retryTransport) attempt(req *http.Request, group string, stats *Stats, 
 	if err != nil {
 		err = t.classify(ctx, actx, err)
 		done()
+		if t.onResponse != nil {
+			t.onResponse(group, 0, RateLimit{}, false)
+		}
 		return nil, nil, err
 	}
-	if rl, ok := ParseRateLimit(resp.Header); ok {
+	rl, hasRL := ParseRateLimit(resp.Header)
+	if hasRL {
 		rl.Reset = min(rl.Reset, t.maxWait)
 		t.budget.observe(group, rl, t.clock.Now())
+	}
+	if t.onResponse != nil {
+		t.onResponse(group, resp.StatusCode, rl, hasRL)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests && stats != nil {
 		stats.RateLimited.Add(1)

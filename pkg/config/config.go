@@ -11,6 +11,8 @@ import (
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
+
+	"github.com/closesync/closesync/pkg/notify"
 )
 
 // Defaults of absent keys.
@@ -35,6 +37,15 @@ type Config struct {
 	HTTP     HTTP      `koanf:"http"`
 	Accounts []Account `koanf:"accounts"`
 	Jobs     []Job     `koanf:"jobs"`
+	// LockTimeout bounds a run's wait for a reader (a DuckDB CLI, a BI
+	// tool) to release the database file; 0: the default (2m).
+	LockTimeout time.Duration `koanf:"lock_timeout"`
+	// Snapshot, when set, is a file that receives a consistent copy of the
+	// database after each run that wrote successfully, for tools that keep
+	// a connection open (written to a temporary file, then renamed).
+	Snapshot string `koanf:"snapshot"`
+	// Notify posts run summaries to a webhook; off when Notify.URL is empty.
+	Notify notify.Config `koanf:"notify"`
 
 	// origins maps the key paths set by environment variables
 	// ("log.level", "accounts[0].api_key_env") to the variable, so that
@@ -83,7 +94,26 @@ type Job struct {
 	OrganizationID string      `koanf:"organization_id"`
 	UserID         string      `koanf:"user_id"`
 	Reports        []ReportRef `koanf:"reports"`
+	// RunOnStart runs the job once when the daemon starts.
+	RunOnStart bool `koanf:"run_on_start"`
+	// CatchUp runs the job once at daemon start when its last success is
+	// older than one interval of its schedule; nil means true.
+	CatchUp *bool `koanf:"catch_up"`
+	// Retry re-runs the reports of a run that failed.
+	Retry Retry `koanf:"retry"`
 }
+
+// Retry is a job's policy for failed runs.
+type Retry struct {
+	Attempts int           `koanf:"attempts"` // retries after the first try, 0..10; 0: none
+	Delay    time.Duration `koanf:"delay"`    // before each retry; 0: DefaultRetryDelay
+}
+
+// DefaultRetryDelay is the wait before a retry when retry.delay is unset.
+const DefaultRetryDelay = time.Minute
+
+// CatchesUp reports whether the job runs at start after missing a run.
+func (j Job) CatchesUp() bool { return j.CatchUp == nil || *j.CatchUp }
 
 // ReportRef is a report of a job. In YAML it is either the report's name or
 // a map with the name and options.

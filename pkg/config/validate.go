@@ -63,6 +63,24 @@ func (c *Config) Validate(knownReports []string) error {
 		}
 	}
 
+	if c.LockTimeout < 0 {
+		v.add("lock_timeout", "%s is negative (0 means the default, 2m)", c.LockTimeout)
+	}
+	if c.Snapshot != "" && filepath.Clean(c.Snapshot) == filepath.Clean(c.Database) {
+		v.add("snapshot", "%q is the database itself: name another file", c.Snapshot)
+	}
+	if c.Notify.URL != "" {
+		if err := c.Notify.Validate(); err != nil {
+			// Each line is "<field>: <problem>".
+			for _, line := range strings.Split(err.Error(), "\n") {
+				field, msg, _ := strings.Cut(line, ": ")
+				v.add("notify."+field, "%s", msg)
+			}
+		}
+	} else if len(c.Notify.On) > 0 || len(c.Notify.Headers) > 0 {
+		v.add("notify.url", "is required when notify.on or notify.headers is set")
+	}
+
 	var accountNames []string
 	if len(c.Accounts) == 0 {
 		v.add("accounts", "at least one account is required")
@@ -112,6 +130,12 @@ func (c *Config) Validate(knownReports []string) error {
 		}
 		if len(j.Reports) == 0 {
 			v.add(p+".reports", "list at least one report (see 'closesync reports')")
+		}
+		if j.Retry.Attempts < 0 || j.Retry.Attempts > 10 {
+			v.add(p+".retry.attempts", "%d is out of range: 0 (no retry) to 10", j.Retry.Attempts)
+		}
+		if j.Retry.Delay < 0 {
+			v.add(p+".retry.delay", "%s is negative", j.Retry.Delay)
 		}
 		firstAt := map[string]int{}
 		for k, r := range j.Reports {

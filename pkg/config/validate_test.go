@@ -57,6 +57,17 @@ func TestValidateCases(t *testing.T) {
 		{"start date past", func(c *Config) { c.Jobs[0].StartDate = Date{time.Now().Add(-time.Minute)} }, ""},
 		{"start date future", func(c *Config) { c.Jobs[0].StartDate = Date{time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)} }, "jobs[0].start_date: 2999-01-01 is in the future"},
 		{"no reports", func(c *Config) { c.Jobs[0].Reports = nil }, "jobs[0].reports: list at least one report (see 'closesync reports')"},
+		{"retry", func(c *Config) { c.Jobs[0].Retry = Retry{Attempts: 3, Delay: time.Minute} }, ""},
+		{"retry too many", func(c *Config) { c.Jobs[0].Retry.Attempts = 11 }, "jobs[0].retry.attempts: 11 is out of range: 0 (no retry) to 10"},
+		{"retry delay negative", func(c *Config) { c.Jobs[0].Retry.Delay = -time.Second }, "jobs[0].retry.delay: -1s is negative"},
+		{"lock timeout negative", func(c *Config) { c.LockTimeout = -time.Second }, "lock_timeout: -1s is negative (0 means the default, 2m)"},
+		{"snapshot is the database", func(c *Config) { c.Snapshot = "./" + c.Database }, `snapshot: "./`},
+		{"notify", func(c *Config) {
+			c.Notify.URL, c.Notify.On = "https://hooks.example.com/x?token=s3cret", []string{"failure", "changes"}
+		}, ""},
+		{"notify bad url", func(c *Config) { c.Notify.URL = "hooks.example.com" }, "notify.url: "},
+		{"notify bad on", func(c *Config) { c.Notify.URL, c.Notify.On = "https://h.example.com/", []string{"failures"} }, `notify.on[0]: unknown value "failures"`},
+		{"notify without url", func(c *Config) { c.Notify.On = []string{"success"} }, "notify.url: is required when notify.on or notify.headers is set"},
 		{"report name missing", func(c *Config) { c.Jobs[0].Reports[0].Name = "" }, "jobs[0].reports[0]: report name is required"},
 		{"report typo", func(c *Config) { c.Jobs[0].Reports[0].Name = "contatcs" }, `jobs[0].reports[0]: unknown report "contatcs" (did you mean "contacts"?)`},
 		{"report prefix", func(c *Config) { c.Jobs[0].Reports[0].Name = "lead_stat" }, `jobs[0].reports[0]: unknown report "lead_stat" (did you mean "lead_statuses"?)`},

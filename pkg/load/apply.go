@@ -55,6 +55,15 @@ type Batch struct {
 	// Bookmark, when non-empty, becomes the report's state in the same
 	// transaction as the records: the next run resumes from it.
 	Bookmark string
+	// Changes, when set, receives the keys of the rows the batch created
+	// and updated (tables with a one-column key; not in Replace mode).
+	Changes *Changes
+}
+
+// Changes are the keys of rows a batch created and updated, for change
+// notifications. They are filled only when the batch commits.
+type Changes struct {
+	Created, Updated []string
 }
 
 // Run identifies the run a batch belongs to.
@@ -85,7 +94,12 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode Mode, b
 	defer s.mu.Unlock()
 	var written int64
 	err := s.inTx(ctx, func() error {
-		n, err := s.writeBatch(ctx, t, mode, b.Records, run.ID)
+		var ch Changes
+		var collect *Changes
+		if b.Changes != nil && len(t.Key) == 1 && mode != Replace {
+			collect = &ch
+		}
+		n, err := s.writeBatch(ctx, t, mode, b.Records, run.ID, collect)
 		if err != nil {
 			return err
 		}
@@ -101,6 +115,10 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode Mode, b
 		if err != nil {
 			return fmt.Errorf("update run %d: %w", run.ID, err)
 		}
+		if collect != nil {
+			b.Changes.Created = append(b.Changes.Created, ch.Created...)
+			b.Changes.Updated = append(b.Changes.Updated, ch.Updated...)
+		}
 		return nil
 	})
 	if err != nil {
@@ -109,7 +127,7 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode Mode, b
 	return written, nil
 }
 
-func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode Mode, recs []Record, runID int64) (int64, error) {
+func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode Mode, recs []Record, runID int64, changes *Changes) (int64, error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
@@ -147,6 +165,11 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode Mode, recs 
 			target, keyMatch(t, "t", "_typed"), quoteIdent(t.Order), quoteIdent(t.Order))
 		if _, err := s.conn.ExecContext(ctx, q); err != nil {
 			return 0, fmt.Errorf("skip older versions: %w", err)
+		}
+	}
+	if changes != nil {
+		if err := s.collectChanges(ctx, target, t, changes); err != nil {
+			return 0, err
 		}
 	}
 	res, err := s.conn.ExecContext(ctx, insertSQL(target, t, "_typed", mode != Append), runID)
@@ -311,4 +334,29 @@ func withChildren(t schema.Table) []schema.Table {
 		out = append(out, ch.Table)
 	}
 	return out
+}
+
+// collectChanges sorts the keys about to be written into created (not yet
+// stored) and updated.
+func (s *Store) collectChanges(ctx context.Context, target string, t schema.Table, ch *Changes) error {
+	key := quoteIdent(t.Key[0])
+	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT CAST(%s AS VARCHAR), EXISTS (SELECT 1 FROM %s t WHERE t.%s = _typed.%s)
+		FROM _typed ORDER BY 1`, key, target, key, key))
+	if err != nil {
+		return fmt.Errorf("collect changed keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var stored bool
+		if err := rows.Scan(&k, &stored); err != nil {
+			return fmt.Errorf("collect changed keys: %w", err)
+		}
+		if stored {
+			ch.Updated = append(ch.Updated, k)
+		} else {
+			ch.Created = append(ch.Created, k)
+		}
+	}
+	return rows.Err()
 }

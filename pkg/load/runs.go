@@ -154,3 +154,27 @@ func (s *Store) Query(ctx context.Context, fn func(*sql.Rows) error, query strin
 	}
 	return rows.Err()
 }
+
+// LastSuccess is when the job's reports last all succeeded: the oldest of
+// each report's newest successful finish. It is zero if any of them never
+// succeeded.
+func (s *Store) LastSuccess(ctx context.Context, job string, reports []string) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var oldest time.Time
+	for _, r := range reports {
+		var t sql.NullTime
+		err := s.conn.QueryRowContext(ctx, `SELECT max(finished_at) FROM sync.runs
+			WHERE job = ? AND report = ? AND status = 'success'`, job, r).Scan(&t)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("read the last success of %s/%s: %w", job, r, err)
+		}
+		if !t.Valid {
+			return time.Time{}, nil
+		}
+		if oldest.IsZero() || t.Time.Before(oldest) {
+			oldest = t.Time
+		}
+	}
+	return oldest, nil
+}

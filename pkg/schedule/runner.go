@@ -75,6 +75,7 @@ type Result struct {
 	RunID    int64
 	Job      string
 	Report   string
+	Account  string
 	Status   string
 	Rows     int64 // rows written
 	Extract  int64 // records extracted
@@ -84,6 +85,11 @@ type Result struct {
 	Started  time.Time
 	Duration time.Duration
 	Err      error
+	// Bookmark is the last bookmark the run committed ("" if none).
+	Bookmark string
+	// Changes are the keys the run created and updated, when the Runner
+	// collects them (committed batches only).
+	Changes load.Changes
 }
 
 // Runner runs jobs against one store.
@@ -96,6 +102,8 @@ type Runner struct {
 	// BatchRows is how many records one transaction commits at most
 	// (default DefaultBatchRows).
 	BatchRows int
+	// CollectChanges fills Result.Changes (for change notifications).
+	CollectChanges bool
 }
 
 // DefaultBatchRows bounds a transaction; at about 2 KB a lead it keeps a
@@ -132,7 +140,7 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 	rep := rr.Report
 	log := r.Log.With(zap.String("job", job.Name), zap.String("report", rep.Name), zap.String("account", job.Account))
 	start := time.Now()
-	res := Result{Job: job.Name, Report: rep.Name, Started: start}
+	res := Result{Job: job.Name, Report: rep.Name, Account: job.Account, Started: start}
 	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger})
 	if err != nil {
 		res.Status, res.Err = load.StatusFailed, err
@@ -224,12 +232,18 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		if len(pending.Records) == 0 && pending.Bookmark == "" {
 			return nil
 		}
+		if r.CollectChanges {
+			pending.Changes = &res.Changes
+		}
 		n, err := r.Store.Apply(ctx, run, rep.Table, rr.Mode, pending, load.Counters{Requests: stats.Requests.Load(), Retries: stats.Retries.Load()})
 		if err != nil {
 			return err
 		}
 		res.Rows += n
 		res.Extract += int64(len(pending.Records))
+		if pending.Bookmark != "" {
+			res.Bookmark = pending.Bookmark
+		}
 		pending, lastFlush = load.Batch{}, time.Now()
 		if r.Progress != nil {
 			r.Progress(job.Name, rep.Name, res.Rows)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,6 +29,11 @@ type memStore struct {
 	batches  [][]load.Record
 	marks    []string
 	applyErr error
+	last     time.Time // LastSuccess's answer
+}
+
+func (m *memStore) LastSuccess(context.Context, string, []string) (time.Time, error) {
+	return m.last, nil
 }
 
 func newMemStore() *memStore {
@@ -215,5 +221,134 @@ func TestSchedulerRejectsBadSpecs(t *testing.T) {
 	}
 	if err := s.RunNow("nope", TriggerManual); err == nil {
 		t.Error("unknown job accepted")
+	}
+}
+
+// waitIdle waits for the pool to finish the named job.
+func waitIdle(t *testing.T, pool *Pool, job string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for pool.Running(job) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still running", job)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRetryRerunsOnlyFailedReportsWithTheRetryTrigger(t *testing.T) {
+	tests := []struct {
+		name          string
+		attempts      int
+		failures      int // how many tries of "users" fail
+		wantTries     int
+		wantFinalFail bool
+	}{
+		{"no retry configured", 0, 1, 1, true},
+		{"succeeds on the second try", 3, 1, 2, false},
+		{"gives up after the attempts", 2, 10, 3, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opens atomic.Int32
+			pool := NewPool(func(ctx context.Context) (Store, func() error, error) {
+				opens.Add(1)
+				return newMemStore(), func() error { return nil }, nil
+			}, zap.NewNop())
+			var mu sync.Mutex
+			var got []string // report:trigger:status
+			pool.OnResult = func(trigger string, r Result) {
+				mu.Lock()
+				got = append(got, r.Report+":"+trigger+":"+r.Status)
+				mu.Unlock()
+			}
+			var tries atomic.Int32
+			extractFn := func(string) (ExtractFunc, error) {
+				return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+					if req.Report.Name == "users" && int(tries.Add(1)) <= tt.failures {
+						return errors.New("503 Service Unavailable")
+					}
+					return nil
+				}, nil
+			}
+			job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users")}, {Report: report("lead_statuses")}}},
+				Retry: Retry{Attempts: tt.attempts, Delay: time.Millisecond}}
+			if err := pool.RunNow(job, extractFn, TriggerSchedule); err != nil {
+				t.Fatal(err)
+			}
+			waitIdle(t, pool, "j")
+			mu.Lock()
+			defer mu.Unlock()
+			if int(tries.Load()) != tt.wantTries {
+				t.Errorf("users tried %d times, want %d (%v)", tries.Load(), tt.wantTries, got)
+			}
+			if got[1] != "lead_statuses:schedule:success" || len(got) != tt.wantTries+1 {
+				t.Errorf("runs %v: lead_statuses must run once, users %d times", got, tt.wantTries)
+			}
+			for _, r := range got[2:] {
+				if !strings.HasPrefix(r, "users:retry:") {
+					t.Errorf("retry run %q: want report users with trigger retry", r)
+				}
+			}
+			last := got[0] // users' last run
+			if len(got) > 2 {
+				last = got[len(got)-1]
+			}
+			if strings.HasSuffix(last, ":failed") != tt.wantFinalFail {
+				t.Errorf("last run of users %q", last)
+			}
+			if int(opens.Load()) != tt.wantTries {
+				t.Errorf("database opened %d times, want once a try (closed while waiting)", opens.Load())
+			}
+		})
+	}
+}
+
+func TestStartupRunsOnStartAndCatchesUpMissedRunsOnce(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		job     ScheduledJob
+		last    time.Time
+		wantRun bool
+	}{
+		{"run_on_start", ScheduledJob{Schedule: "@daily", RunOnStart: true}, now, true},
+		{"no catch-up configured", ScheduledJob{Schedule: "@hourly"}, time.Time{}, false},
+		{"never succeeded", ScheduledJob{Schedule: "@hourly", CatchUp: true}, time.Time{}, true},
+		{"missed an hourly run", ScheduledJob{Schedule: "@hourly", CatchUp: true}, now.Add(-3 * time.Hour), true},
+		{"within one interval", ScheduledJob{Schedule: "@hourly", CatchUp: true}, now.Add(-30 * time.Minute), false},
+		{"daily cron, ran this morning", ScheduledJob{Schedule: "0 6 * * *", CatchUp: true}, now.Add(-6 * time.Hour), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pool := NewPool(func(ctx context.Context) (Store, func() error, error) {
+				st := newMemStore()
+				st.last = tt.last
+				return st, func() error { return nil }, nil
+			}, zap.NewNop())
+			var runs []string
+			var mu sync.Mutex
+			pool.OnResult = func(trigger string, r Result) {
+				mu.Lock()
+				runs = append(runs, trigger)
+				mu.Unlock()
+			}
+			extractFn := func(string) (ExtractFunc, error) {
+				return func(context.Context, extract.Request, func(extract.Batch) error) error { return nil }, nil
+			}
+			job := tt.job
+			job.Job = Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users")}}}
+			s, err := NewScheduler(pool, []ScheduledJob{job}, extractFn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Startup(now)
+			waitIdle(t, pool, "j")
+			mu.Lock()
+			defer mu.Unlock()
+			if tt.wantRun != (len(runs) == 1) || len(runs) > 1 || (len(runs) == 1 && runs[0] != TriggerStartup) {
+				t.Errorf("startup runs %v, want run: %v", runs, tt.wantRun)
+			}
+		})
 	}
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/pkg/load"
 )
 
 // Trigger values recorded in sync.runs.
@@ -16,7 +20,14 @@ const (
 	TriggerSchedule = "schedule"
 	TriggerManual   = "manual"
 	TriggerStartup  = "startup"
+	TriggerRetry    = "retry"
 )
+
+// Retry re-runs the failed reports of a run (not the cancelled ones).
+type Retry struct {
+	Attempts int           // retries after the first try; 0: none
+	Delay    time.Duration // before each retry
+}
 
 // Opener opens the database for a run. The returned func closes it.
 type Opener func(ctx context.Context) (Store, func() error, error)
@@ -31,6 +42,13 @@ type ScheduledJob struct {
 	// their own schedule run as entries of their own ("job/report"). Empty
 	// means the job's name. An entry never overlaps itself.
 	Entry string
+	// RunOnStart runs the entry once when the daemon starts.
+	RunOnStart bool
+	// CatchUp runs the entry once when the daemon starts if its last
+	// success is older than one interval of its schedule (a missed run
+	// while the daemon was down), instead of waiting for the next tick.
+	CatchUp bool
+	Retry   Retry
 }
 
 func (j ScheduledJob) key() string {
@@ -55,8 +73,11 @@ type Pool struct {
 	open Opener
 	log  *zap.Logger
 	// OnResult, when set before the first run, is called with every
-	// finished report run (for metrics and the status endpoint).
+	// finished report run (for metrics, the status endpoint and
+	// notifications).
 	OnResult func(trigger string, res Result)
+	// CollectChanges makes runs record the keys they create and update.
+	CollectChanges bool
 
 	ctx     context.Context // parent of every run; cancelled by Stop
 	cancel  context.CancelFunc
@@ -134,18 +155,46 @@ func (p *Pool) run(job ScheduledJob, extract func(string) (ExtractFunc, error), 
 		ctx, cancel = context.WithTimeout(ctx, job.Timeout)
 		defer cancel()
 	}
+	failed := p.runOnce(ctx, job, extract, trigger)
+	for attempt := 1; attempt <= job.Retry.Attempts && len(failed) > 0; attempt++ {
+		names := make([]string, len(failed))
+		for i, rr := range failed {
+			names[i] = rr.Report.Name
+		}
+		p.log.Info("retrying failed reports", zap.String("job", job.key()), zap.Strings("reports", names),
+			zap.Int("attempt", attempt), zap.Int("attempts", job.Retry.Attempts), zap.Duration("delay", job.Retry.Delay))
+		// The database is closed while waiting, so readers can use it.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(job.Retry.Delay):
+		}
+		again := job
+		again.Reports = failed
+		failed = p.runOnce(ctx, again, extract, TriggerRetry)
+	}
+}
+
+// runOnce runs the job's reports with the database open and returns the
+// ones that failed (and may succeed on a retry).
+func (p *Pool) runOnce(ctx context.Context, job ScheduledJob, extract func(string) (ExtractFunc, error), trigger string) []ReportRun {
 	store, err := p.acquire(ctx)
 	if err != nil {
 		p.log.Error("job could not open the database", zap.String("job", job.Name), zap.Error(err))
-		return
+		return job.Reports
 	}
 	defer p.release()
-	r := &Runner{Store: store, Extract: extract, Log: p.log}
-	for _, res := range r.RunJob(ctx, job.Job, trigger) {
+	r := &Runner{Store: store, Extract: extract, Log: p.log, CollectChanges: p.CollectChanges}
+	var failed []ReportRun
+	for i, res := range r.RunJob(ctx, job.Job, trigger) {
 		if p.OnResult != nil && res.RunID != 0 {
 			p.OnResult(trigger, res)
 		}
+		if res.Status == load.StatusFailed {
+			failed = append(failed, job.Reports[i])
+		}
 	}
+	return failed
 }
 
 func (p *Pool) acquire(ctx context.Context) (Store, error) {
@@ -181,11 +230,13 @@ type Scheduler struct {
 	cron    *cron.Cron
 	extract func(string) (ExtractFunc, error)
 	jobs    map[string]ScheduledJob
+	// intervals holds each entry's schedule interval, for catch-up.
+	intervals map[string]time.Duration
 }
 
 // NewScheduler schedules jobs in pool; Start begins.
 func NewScheduler(pool *Pool, jobs []ScheduledJob, extract func(string) (ExtractFunc, error)) (*Scheduler, error) {
-	s := &Scheduler{pool: pool, extract: extract, jobs: map[string]ScheduledJob{},
+	s := &Scheduler{pool: pool, extract: extract, jobs: map[string]ScheduledJob{}, intervals: map[string]time.Duration{},
 		// Recover first: a panicking run must not kill the daemon (cron's
 		// default chain does not recover, whatever its doc says).
 		cron: cron.New(cron.WithChain(cron.Recover(cronLogger{pool.log})), cron.WithLogger(cronLogger{pool.log}))}
@@ -195,10 +246,13 @@ func NewScheduler(pool *Pool, jobs []ScheduledJob, extract func(string) (Extract
 			spec = "CRON_TZ=" + j.Location.String() + " " + spec
 		}
 		job := j
-		if _, err := s.cron.AddFunc(spec, func() { pool.tick(job, extract) }); err != nil {
+		sched, err := cron.ParseStandard(spec)
+		if err != nil {
 			return nil, fmt.Errorf("job %s: schedule %q: %w", j.key(), j.Schedule, err)
 		}
+		s.cron.Schedule(sched, cron.FuncJob(func() { pool.tick(job, extract) }))
 		s.jobs[j.key()] = j
+		s.intervals[j.key()] = interval(sched, time.Now())
 	}
 	return s, nil
 }
@@ -217,6 +271,76 @@ func (s *Scheduler) RunNow(name, trigger string) error {
 		return fmt.Errorf("%w: %q", ErrNoJob, name)
 	}
 	return s.pool.RunNow(j, s.extract, trigger)
+}
+
+// Startup starts, once, each entry that runs on start or has missed a run
+// while the daemon was down (CatchUp): one run, however many ticks were
+// missed. An entry's last success is when its reports last all succeeded,
+// read from the pool's store (zero: never). Call it after Start, at daemon
+// start only (not on reload).
+func (s *Scheduler) Startup(now time.Time) {
+	for _, key := range slices.Sorted(maps.Keys(s.jobs)) {
+		j := s.jobs[key]
+		why := ""
+		switch {
+		case j.RunOnStart:
+			why = "run_on_start"
+		case j.CatchUp:
+			last, err := s.pool.lastSuccess(j)
+			if err != nil {
+				s.pool.log.Warn("catch-up check failed: waiting for the schedule", zap.String("job", key), zap.Error(err))
+				continue
+			}
+			if interval := s.intervals[key]; last.IsZero() || now.Sub(last) > interval {
+				why = "missed run: last success " + lastText(last) + ", interval " + interval.String()
+			}
+		}
+		if why == "" {
+			continue
+		}
+		s.pool.log.Info("starting a run at startup", zap.String("job", key), zap.String("reason", why))
+		if err := s.pool.RunNow(j, s.extract, TriggerStartup); err != nil && !errors.Is(err, ErrRunning) {
+			s.pool.log.Error("startup run", zap.String("job", key), zap.Error(err))
+		}
+	}
+}
+
+// successReader is implemented by stores that keep run history.
+type successReader interface {
+	LastSuccess(ctx context.Context, job string, reports []string) (time.Time, error)
+}
+
+// lastSuccess reads when the entry's reports last all succeeded, sharing
+// the store with any run already started.
+func (p *Pool) lastSuccess(j ScheduledJob) (time.Time, error) {
+	st, err := p.acquire(p.ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer p.release()
+	sr, ok := st.(successReader)
+	if !ok {
+		return time.Time{}, nil
+	}
+	names := make([]string, len(j.Reports))
+	for i, rr := range j.Reports {
+		names[i] = rr.Report.Name
+	}
+	return sr.LastSuccess(p.ctx, j.Name, names)
+}
+
+func lastText(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// interval is the time between two consecutive ticks of a schedule after
+// now (for cron specs that vary, such as "0 9 * * 1-5", the next gap).
+func interval(sched cron.Schedule, now time.Time) time.Duration {
+	next := sched.Next(now)
+	return sched.Next(next).Sub(next)
 }
 
 // cronLogger adapts zap to cron's logger.

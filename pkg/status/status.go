@@ -10,12 +10,15 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/closesync/closesync/pkg/closeapi"
 )
 
 // recentRuns is how many finished runs /runs keeps.
@@ -36,6 +39,9 @@ type Run struct {
 	Requests int64     `json:"requests"`
 	Retries  int64     `json:"retries"`
 	Error    string    `json:"error,omitempty"`
+	// Bookmark is the time up to which the report's data is complete, when
+	// the run committed one (zero otherwise).
+	Bookmark time.Time `json:"bookmark,omitempty"`
 }
 
 // RunNower starts a job now; ErrBusy when it is running, ErrUnknown when
@@ -63,6 +69,9 @@ type Status struct {
 	lastSuccess *prometheus.GaugeVec
 	duration    *prometheus.HistogramVec
 	reloadOK    prometheus.Gauge
+	apiCalls    *prometheus.CounterVec
+	remaining   *prometheus.GaugeVec
+	lag         *lagCollector
 
 	mu      sync.Mutex
 	recent  []Run
@@ -89,6 +98,15 @@ func New() *Status {
 	s.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "closesync_config_last_reload_successful",
 		Help: "Whether the last config reload succeeded."})
 	s.reloadOK.Set(1)
+	s.apiCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "closesync_api_responses_total",
+		Help: "Close API attempts by account, endpoint group and status code (0: no response; 429: rate limited)."},
+		[]string{"account", "group", "code"})
+	s.remaining = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "closesync_api_rate_limit_remaining",
+		Help: "Requests left in the current rate-limit window, as Close's last response said."}, []string{"account", "group"})
+	s.lag = &lagCollector{desc: prometheus.NewDesc("closesync_bookmark_lag_seconds",
+		"How far behind now the report's committed bookmark is (incremental reports).", []string{"job", "report"}, nil),
+		marks: map[[2]string]time.Time{}}
+	s.reg.MustRegister(s.apiCalls, s.remaining, s.lag)
 	s.reg.MustRegister(s.runs, s.rows, s.extracted, s.deleted, s.requests, s.retries, s.lastSuccess, s.duration, s.reloadOK,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return s
@@ -119,6 +137,9 @@ func (s *Status) Observe(r Run) {
 	s.requests.WithLabelValues(r.Job, r.Report).Add(float64(r.Requests))
 	s.retries.WithLabelValues(r.Job, r.Report).Add(float64(r.Retries))
 	s.duration.WithLabelValues(r.Job, r.Report).Observe(r.Duration)
+	if !r.Bookmark.IsZero() {
+		s.lag.set(r.Job, r.Report, r.Bookmark)
+	}
 	if r.Status == "success" {
 		s.lastSuccess.WithLabelValues(r.Job, r.Report).Set(float64(r.Started.Add(time.Duration(r.Duration * float64(time.Second))).Unix()))
 	}
@@ -129,6 +150,39 @@ func (s *Status) Observe(r Run) {
 		s.recent = s.recent[len(s.recent)-recentRuns:]
 	}
 	s.last[r.Job+"/"+r.Report] = r
+}
+
+// APIResponse records one Close API attempt.
+func (s *Status) APIResponse(account, group string, status int, rl closeapi.RateLimit, hasRL bool) {
+	s.apiCalls.WithLabelValues(account, group, strconv.Itoa(status)).Inc()
+	if hasRL {
+		s.remaining.WithLabelValues(account, group).Set(float64(rl.Remaining))
+	}
+}
+
+// lagCollector reports each bookmark's distance from the time of the
+// scrape, so the lag grows between runs as it really does.
+type lagCollector struct {
+	desc  *prometheus.Desc
+	mu    sync.Mutex
+	marks map[[2]string]time.Time
+}
+
+func (c *lagCollector) set(job, report string, t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.marks[[2]string{job, report}] = t
+}
+
+func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	for k, t := range c.marks {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, now.Sub(t).Seconds(), k[0], k[1])
+	}
 }
 
 // Handler serves the endpoints.

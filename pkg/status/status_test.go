@@ -9,6 +9,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/closesync/closesync/pkg/closeapi"
 )
 
 type fakeRunNow map[string]error
@@ -81,5 +86,42 @@ func TestEndpoints(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), "closesync_config_last_reload_successful 0") {
 		t.Error("a failed reload is not reported")
+	}
+}
+
+func TestAPIAndBookmarkLagMetrics(t *testing.T) {
+	s := New()
+	s.APIResponse("main", "GET /lead/", 200, closeapi.RateLimit{Limit: 100, Remaining: 42}, true)
+	s.APIResponse("main", "GET /lead/", 429, closeapi.RateLimit{}, false)
+	s.APIResponse("main", "GET /lead/", 0, closeapi.RateLimit{}, false)
+	s.Observe(Run{Job: "core", Report: "leads", Status: "success", Started: time.Now(), Bookmark: time.Now().Add(-time.Hour)})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]float64{}
+	for _, m := range families["closesync_api_responses_total"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "code" {
+				codes[l.GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if codes["200"] != 1 || codes["429"] != 1 || codes["0"] != 1 {
+		t.Errorf("responses by code = %v", codes)
+	}
+	if v := families["closesync_api_rate_limit_remaining"].GetMetric()[0].GetGauge().GetValue(); v != 42 {
+		t.Errorf("rate limit remaining = %v, want 42", v)
+	}
+	if lag := families["closesync_bookmark_lag_seconds"].GetMetric()[0].GetGauge().GetValue(); lag < 3600 || lag > 3700 {
+		t.Errorf("bookmark lag = %vs, want about an hour", lag)
 	}
 }

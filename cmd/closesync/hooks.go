@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/notify"
+	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/status"
+)
+
+// runHooks is what follows every finished report run, in the daemon and in
+// `closesync sync` alike: the status endpoint, webhook notifications, and
+// the snapshot published once the database is closed.
+type runHooks struct {
+	log      *zap.Logger
+	status   *status.Status   // nil: no status endpoint
+	notifier *notify.Notifier // nil: notifications off
+	database string
+	snapshot string      // empty: off
+	wrote    atomic.Bool // a run succeeded since the last snapshot
+}
+
+func newRunHooks(cfg *config.Config, log *zap.Logger, st *status.Status) (*runHooks, error) {
+	h := &runHooks{log: log, status: st, database: cfg.Database, snapshot: cfg.Snapshot}
+	if cfg.Notify.URL != "" {
+		n, err := notify.New(cfg.Notify, log, nil)
+		if err != nil {
+			return nil, usagef("notify: %v", err)
+		}
+		h.notifier = n
+	}
+	return h, nil
+}
+
+// wantsChanges reports whether runs must collect the keys they change.
+func (h *runHooks) wantsChanges(cfg *config.Config) bool {
+	if h.notifier == nil {
+		return false
+	}
+	for _, on := range cfg.Notify.On {
+		if on == notify.OnChanges {
+			return true
+		}
+	}
+	return false
+}
+
+// observe records a finished report run.
+func (h *runHooks) observe(trigger string, r schedule.Result) {
+	if r.Status == load.StatusSuccess {
+		h.wrote.Store(true)
+	}
+	if h.status != nil {
+		h.status.Observe(statusRun(trigger, r))
+	}
+	if h.notifier != nil {
+		s := notify.Summary{RunID: r.RunID, Job: r.Job, Report: r.Report, Account: r.Account, Trigger: trigger, Status: r.Status,
+			StartedAt: r.Started, FinishedAt: r.Started.Add(r.Duration), RowsExtracted: r.Extract, RowsUpserted: r.Rows,
+			RowsDeleted: r.Deleted, Requests: r.Requests, Retries: r.Retries}
+		if r.Err != nil {
+			s.Error = r.Err.Error()
+		}
+		h.notifier.Notify(s, notify.Changes{Created: r.Changes.Created, Updated: r.Changes.Updated})
+	}
+}
+
+// closed runs after the database file is closed (checkpointed): it
+// publishes the snapshot if a run succeeded since the last one.
+func (h *runHooks) closed() {
+	if h.snapshot == "" || !h.wrote.Swap(false) {
+		return
+	}
+	if err := load.PublishSnapshot(h.database, h.snapshot); err != nil {
+		h.log.Error("snapshot not published", zap.String("snapshot", h.snapshot), zap.Error(err))
+		h.wrote.Store(true) // try again after the next run
+		return
+	}
+	h.log.Info("snapshot published", zap.String("snapshot", h.snapshot))
+}
+
+// stop delivers pending notifications until ctx ends.
+func (h *runHooks) stop(ctx context.Context) {
+	if h.notifier == nil {
+		return
+	}
+	if err := h.notifier.Close(ctx); err != nil {
+		h.log.Warn("notifications not delivered before exit", zap.Error(err))
+	}
+}

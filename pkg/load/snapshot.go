@@ -1,0 +1,56 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// PublishSnapshot copies the database file at src to dst atomically: into a
+// temporary file beside dst, synced, then renamed over it, so a reader of
+// dst sees the old copy or the new one, never a partial file. src must be
+// closed (Store.Close checkpoints it, leaving no write-ahead log), which
+// makes the copy a consistent database on its own.
+func PublishSnapshot(src, dst string) (err error) {
+	if wal := src + ".wal"; fileExists(wal) {
+		return fmt.Errorf("snapshot of %s: it has a write-ahead log (%s): the database is open or was not closed cleanly", src, wal)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := io.Copy(tmp, in); err != nil {
+		return fmt.Errorf("snapshot: copy %s to %s: %w", src, tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return fmt.Errorf("snapshot: publish %s: %w", dst, err)
+	}
+	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil || !errors.Is(err, os.ErrNotExist)
+}
