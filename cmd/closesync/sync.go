@@ -12,17 +12,21 @@ import (
 )
 
 func cmdSync(ctx context.Context, args []string, e *env) error {
-	fs := newFlags("sync", "--config FILE [--job J]... [--report R]...", e)
+	fs := newFlags("sync", "--config FILE [--job J]... [--report R]... [--dry-run]", e)
 	cfgPath := fs.String("config", "", "config file (YAML)")
 	var jobs, reports multiFlag
 	fs.Var(&jobs, "job", "run only this job (repeatable; default all)")
 	fs.Var(&reports, "report", "run only this report (repeatable; child reports run their parent)")
+	dry := fs.Bool("dry-run", false, "print what each report would read and the requests it would take; write nothing")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
+	}
+	if *dry {
+		return dryRun(ctx, cfg, jobs, reports, e)
 	}
 	return syncJobs(ctx, cfg, jobs, reports, "manual", e)
 }

@@ -82,25 +82,9 @@ func init() { register(reportingReports...) }
 // itself as the bookmark; today is read but never bookmarked.
 func (x *run) daily(ctx context.Context, c Client) error {
 	r := x.req.Report
-	today := x.req.Now.UTC().Truncate(24 * time.Hour)
-	from := today.Add(-defaultReportingStart)
-	if !x.req.StartDate.IsZero() {
-		from = x.req.StartDate.UTC().Truncate(24 * time.Hour)
-	}
-	if x.req.Bookmark != "" {
-		b, err := parseTime(x.req.Bookmark)
-		switch {
-		case err != nil:
-			return fmt.Errorf("%s: stored bookmark %q is not a time: %w", r.Name, x.req.Bookmark, err)
-		case b.After(today):
-			x.warn(fmt.Sprintf("%s: stored bookmark %s is in the future; ignoring it and reading from the start date", r.Name, x.req.Bookmark))
-		default:
-			window := r.Strategy.Window
-			if x.req.Window > 0 {
-				window = x.req.Window
-			}
-			from = b.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour).Add(-window.Truncate(24 * time.Hour))
-		}
+	from, today, err := x.dayRange()
+	if err != nil {
+		return err
 	}
 	ids, err := x.ids(ctx, c)
 	if err != nil {
@@ -129,6 +113,32 @@ func (x *run) daily(ctx context.Context, c Client) error {
 		}
 	}
 	return nil
+}
+
+// dayRange is the first and last UTC day a Daily report's run reads.
+func (x *run) dayRange() (from, today time.Time, err error) {
+	r := x.req.Report
+	today = x.req.Now.UTC().Truncate(24 * time.Hour)
+	from = today.Add(-defaultReportingStart)
+	if !x.req.StartDate.IsZero() {
+		from = x.req.StartDate.UTC().Truncate(24 * time.Hour)
+	}
+	if x.req.Bookmark != "" {
+		b, err := parseTime(x.req.Bookmark)
+		switch {
+		case err != nil:
+			return from, today, fmt.Errorf("%s: stored bookmark %q is not a time: %w", r.Name, x.req.Bookmark, err)
+		case b.After(today):
+			x.warn(fmt.Sprintf("%s: stored bookmark %s is in the future; ignoring it and reading from the start date", r.Name, x.req.Bookmark))
+		default:
+			window := r.Strategy.Window
+			if x.req.Window > 0 {
+				window = x.req.Window
+			}
+			from = b.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour).Add(-window.Truncate(24 * time.Hour))
+		}
+	}
+	return from, today, nil
 }
 
 // activityReportDay asks POST /report/activity/ for every metric, per user.

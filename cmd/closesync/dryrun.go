@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/load"
+)
+
+// dryRun prints what `sync` would read, per job and report: the filters or
+// days, and the records and requests it estimates from read-only count
+// probes, with the time that takes at the latency the probes measured and
+// the rate-limit room Close reported. Nothing is written: the database is
+// opened read-only, and only to read the bookmarks.
+func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, e *env) error {
+	log, err := startLogger(cfg, e)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+	jobs, err := resolveJobs(cfg, onlyJobs, onlyReports)
+	if err != nil {
+		return err
+	}
+	obs := &probeObserver{remaining: map[string]int{}}
+	cs, err := newClients(cfg, log, obs)
+	if err != nil {
+		return err
+	}
+	bookmarks := func(account, report string) (string, error) { return "", nil }
+	if _, err := os.Stat(cfg.Database); err == nil {
+		store, err := load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, ReadOnly: true,
+			LockTimeout: cfg.LockTimeout})
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		bookmarks = func(account, report string) (string, error) {
+			b, _, err := store.Bookmark(ctx, account, report)
+			return b, err
+		}
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tREPORT\tMODE\tREADS\tRECORDS\tREQUESTS\tEST. TIME")
+	var failed error
+	for _, job := range jobs {
+		c := cs.byAccount[job.Account]
+		for _, rr := range job.Reports {
+			bm, err := bookmarks(job.Account, rr.Report.Name)
+			if err != nil {
+				return err
+			}
+			req := extract.Request{Report: rr.Report, StartDate: job.StartDate, Window: rr.Window, Params: job.Params, Now: time.Now()}
+			if rr.Mode != load.Replace {
+				req.Bookmark = bm
+			}
+			start := time.Now()
+			p, err := extract.PlanRun(ctx, c, req)
+			if err != nil {
+				failed = errors.Join(failed, err)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t(error: %v)\t\t\t\n", job.Name, rr.Report.Name, rr.Mode, err)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", job.Name, rr.Report.Name, rr.Mode, p.Window, count(p.Records), count(p.Requests),
+				estimate(p, time.Since(start)))
+		}
+	}
+	tw.Flush()
+	for account, n := range obs.snapshot() {
+		fmt.Fprintf(e.stdout, "account %s: %d requests left in Close's current rate-limit window\n", account, n)
+	}
+	fmt.Fprintln(e.stdout, "Estimates come from count probes (total_results); '?' where an endpoint does not count. Nothing was written.")
+	if failed != nil {
+		return errFailed
+	}
+	return nil
+}
+
+func count(n int) string {
+	if n < 0 {
+		return "?"
+	}
+	return strconv.Itoa(n)
+}
+
+// estimate is the walk's duration at the probes' mean latency: pages of
+// one report are read one after another.
+func estimate(p extract.Plan, took time.Duration) string {
+	if p.Requests < 0 {
+		return "?"
+	}
+	per := took
+	if p.Probes > 0 {
+		per = took / time.Duration(p.Probes)
+	}
+	if per <= 0 {
+		per = 200 * time.Millisecond
+	}
+	return "~" + (per * time.Duration(p.Requests)).Round(100*time.Millisecond).String()
+}
+
+// probeObserver keeps the last rate-limit room seen per account.
+type probeObserver struct {
+	mu        sync.Mutex
+	remaining map[string]int
+}
+
+func (o *probeObserver) APIResponse(account, group string, status int, rl closeapi.RateLimit, hasRL bool) {
+	if !hasRL {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.remaining[account] = rl.Remaining
+}
+
+func (o *probeObserver) snapshot() map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range o.remaining {
+		out[k] = v
+	}
+	return out
+}
