@@ -21,10 +21,6 @@ import (
 	"github.com/closesync/closesync/pkg/status"
 )
 
-// stopGrace bounds the wait for runs to stop at a batch boundary after
-// SIGTERM; it stays below the unit's TimeoutStopSec.
-const stopGrace = 30 * time.Second
-
 func init() {
 	commands = append([]command{{"run", "run the daemon: every job on its schedule until SIGTERM; SIGHUP reloads", cmdRun}}, commands...)
 }
@@ -122,9 +118,13 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		case <-ctx.Done():
 			forceExitOnSecondSignal(log)
 			sdNotify(log, daemon.SdNotifyStopping)
-			log.Info("stopping: cancelling runs at the next batch boundary", zap.Duration("grace", stopGrace))
+			grace := cfg.StopGrace
+			if grace == 0 {
+				grace = config.DefaultStopGrace
+			}
+			log.Info("stopping: cancelling runs at the next batch boundary", zap.Duration("grace", grace))
 			sched.Stop()
-			if err := pool.Stop(stopGrace); err != nil {
+			if err := pool.Stop(grace); err != nil {
 				log.Error("stop", zap.Error(err))
 				return err
 			}

@@ -52,6 +52,13 @@ func newLogger(level, format string, e *env) (*zap.Logger, error) {
 		return nil, usagef("log.level: %v", err)
 	}
 	var enc zapcore.Encoder
+	if format == "auto" || format == "" {
+		// Console for a person at a terminal; JSON for journald and files.
+		format = "json"
+		if isTerminal(e.stderr) {
+			format = "console"
+		}
+	}
 	if format == "json" {
 		ec := zap.NewProductionEncoderConfig()
 		ec.EncodeTime = zapcore.ISO8601TimeEncoder

@@ -20,7 +20,7 @@ const (
 	DefaultDatabase       = "./closesync.duckdb"
 	DefaultSchema         = "close"
 	DefaultLogLevel       = "info"
-	DefaultLogFormat      = "console"
+	DefaultLogFormat      = "auto"
 	DefaultBaseURL        = "https://api.close.com/api/v1"
 	DefaultMaxConcurrency = 4
 	DefaultJobTimeout     = 6 * time.Hour
@@ -40,6 +40,9 @@ type Config struct {
 	// LockTimeout bounds a run's wait for a reader (a DuckDB CLI, a BI
 	// tool) to release the database file; 0: the default (2m).
 	LockTimeout time.Duration `koanf:"lock_timeout"`
+	// StopGrace bounds how long `closesync run` waits, after SIGTERM, for
+	// runs to stop at a batch boundary; 0: DefaultStopGrace.
+	StopGrace time.Duration `koanf:"stop_grace"`
 	// Snapshot, when set, is a file that receives a consistent copy of the
 	// database after each run that wrote successfully, for tools that keep
 	// a connection open (written to a temporary file, then renamed).
@@ -56,7 +59,7 @@ type Config struct {
 // Log configures logging.
 type Log struct {
 	Level  string `koanf:"level"`  // debug | info | warn | error
-	Format string `koanf:"format"` // console | json
+	Format string `koanf:"format"` // auto (console on a terminal, else json) | console | json
 }
 
 // HTTP configures the status listener.
@@ -108,6 +111,9 @@ type Retry struct {
 	Attempts int           `koanf:"attempts"` // retries after the first try, 0..10; 0: none
 	Delay    time.Duration `koanf:"delay"`    // before each retry; 0: DefaultRetryDelay
 }
+
+// DefaultStopGrace is stop_grace when unset.
+const DefaultStopGrace = 30 * time.Second
 
 // DefaultRetryDelay is the wait before a retry when retry.delay is unset.
 const DefaultRetryDelay = time.Minute

@@ -144,7 +144,7 @@ func TestBadConfigs(t *testing.T) {
 			"database: must name a DuckDB file",
 			`schema: "Close" must match ^[a-z_][a-z0-9_]*$`,
 			`log.level: "warning" is not a log level (did you mean "warn"?); valid: debug, info, warn, error`,
-			`log.format: "text" is not a log format; valid: console, json`,
+			`log.format: "text" is not a log format; valid: auto, console, json`,
 			`http.listen: ":9464x" is not host:port`,
 			`accounts[0].name: "Main" must match`,
 			`accounts[0].base_url: "api.close.com/api/v1" must be an absolute http(s) URL`,
@@ -234,7 +234,7 @@ log: ~
 		{"database", cfg.Database, DefaultDatabase},
 		{"schema", cfg.Schema, DefaultSchema},
 		{"log.level", cfg.Log.Level, "info"},
-		{"log.format", cfg.Log.Format, "console"},
+		{"log.format", cfg.Log.Format, "auto"},
 		{"http.listen", cfg.HTTP.Listen, ""},
 		{"base_url", a.BaseURL, "https://api.close.com/api/v1"},
 	} {

@@ -26,7 +26,7 @@ var (
 	// in SQL identifiers and in the run history.
 	nameRE     = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 	logLevels  = []string{"debug", "info", "warn", "error"}
-	logFormats = []string{"console", "json"}
+	logFormats = []string{"auto", "console", "json"}
 	modes      = []string{"upsert", "append", "replace"}
 )
 
@@ -63,6 +63,9 @@ func (c *Config) Validate(knownReports []string) error {
 		}
 	}
 
+	if c.StopGrace < 0 {
+		v.add("stop_grace", "%s is negative (0 means the default, 30s)", c.StopGrace)
+	}
 	if c.LockTimeout < 0 {
 		v.add("lock_timeout", "%s is negative (0 means the default, 2m)", c.LockTimeout)
 	}

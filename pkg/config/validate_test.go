@@ -119,7 +119,7 @@ func TestValidateReportsEveryProblemOnce(t *testing.T) {
 		"database: must name a DuckDB file, e.g. ./crm.duckdb",
 		"schema: must not be empty (default close)",
 		`log.level: "" is not a log level; valid: debug, info, warn, error`,
-		`log.format: "" is not a log format; valid: console, json`,
+		`log.format: "" is not a log format; valid: auto, console, json`,
 		"accounts: at least one account is required",
 		"jobs[0].name: is required",
 		"jobs[0].account: is required (no accounts are configured)",
