@@ -49,6 +49,7 @@ func TestEveryReportEqualsTruth(t *testing.T) {
 		"organizations_lead_statuses": h.fake.Count("lead_status"), "organizations_opportunity_statuses": h.fake.Count("opportunity_status"),
 		"organizations_invoices": 0, "users_self": 1, "users_self_organizations": 1, "users_self_memberships": 1,
 		"users_self_email_signatures": 1, "users_self_sip_numbers": 1, "users_self_email_accounts": 3,
+		"custom_objects": h.fake.Count("custom_object"),
 	} {
 		want[report] = n
 	}

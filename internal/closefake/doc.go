@@ -10,8 +10,10 @@
 // every type (set on only some objects, sent as flat custom.cf_* keys),
 // leads with 1-3 contacts, 0-2 opportunities, 0-2 tasks of several _types
 // and a Created activity plus a few others of every activity type, the
-// configuration collections of dimensions.go, and the event log of the
-// last 30 days. Ids are prefix_ plus 22 base62 characters; timestamps are
+// configuration collections of dimensions.go, the event log of the last
+// 30 days, and 1-3 custom object instances on about a third of the leads
+// (with the custom fields of their type; made last, from a generator of
+// their own, so they left everything else as it was). Ids are prefix_ plus 22 base62 characters; timestamps are
 // Close's "2024-03-01T10:11:12.345000+00:00" (milliseconds in a
 // microsecond field; no fraction when it is zero, as Python prints them),
 // dates are "2024-03-01" where Close sends dates; newer services' objects
@@ -41,9 +43,11 @@
 //     activities are at /activity/<type>/{id}/ (and /activity/{id}/).
 //   - GET /event/ is cursor-only (_skip is a 400), at most 50 a page,
 //     newest first by date_updated, 30 days of history.
+//   - GET /custom_object/ needs lead_id (400 field error without it), as
+//     in Close; across leads custom objects are reachable only by search.
 //   - POST /data/search/ runs Advanced Filtering queries on leads,
-//     contacts and opportunities with 30-second cursors and a 10,000
-//     object cap per walk.
+//     contacts, opportunities and custom objects with 30-second cursors
+//     and a 10,000 object cap per walk.
 //   - Each endpoint group (method and first path segment) has a token
 //     bucket of Options.RateLimit requests per second; every response
 //     carries a RateLimit header and an empty bucket answers 429 with
@@ -58,7 +62,8 @@
 // and truth-only keys; an endpoint is one entry in routes.go, most of
 // them a listSpec naming the filters, date filters, orderings and page
 // cap. Leads embed their contacts, opportunities and tasks at read time
-// from a per-lead index.
+// from a per-lead index; deleting a lead deletes those, its activities and
+// its custom objects, and a merge moves them.
 //
 // Tests read the truth (Objects, Object, Count, IDs) and change it
 // (Update, Create, Delete, MergeLeads) to exercise incremental sync; each

@@ -59,7 +59,8 @@ type gen struct {
 
 // generate builds the organisation: users, statuses and pipelines, custom
 // fields, leads with contacts, opportunities, tasks and activities, the
-// configuration collections, and the event log of the last 30 days.
+// configuration collections, the event log of the last 30 days, and last
+// custom object instances (from their own generator, customobjects.go).
 func (s *Server) generate() {
 	now := s.now()
 	g := &gen{s: s, r: s.rng, now: now, start: now.Add(-dataSpan), defs: map[string][]customDef{}, actTypeDefs: map[string][]customDef{}}
@@ -79,6 +80,7 @@ func (s *Server) generate() {
 	}
 	s.generateDimensions(g)
 	g.events()
+	g.customObjects()
 }
 
 // between is a uniform instant in [a, b] at millisecond precision.
@@ -660,24 +662,32 @@ func (g *gen) activity(typ string, lead, contact object, opps, tasks []object, c
 // every object created in it and an "updated" one for every object last
 // updated in it.
 func (g *gen) events() {
+	for _, kind := range []string{KindLead, KindContact, KindOpportunity, KindTask, KindActivity, KindCustomField} {
+		c := g.s.col(kind)
+		for _, id := range c.ids() {
+			g.history(kind, c.objs[id])
+		}
+	}
+}
+
+// history logs the "created" and "updated" events of a generated object
+// that fall within the event log's 30 days.
+func (g *gen) history(kind string, o object) {
 	s := g.s
 	cutoff := timeKey(fmtTime(g.now.Add(-eventRetention)))
-	for _, kind := range []string{KindLead, KindContact, KindOpportunity, KindTask, KindActivity, KindCustomField} {
-		c := s.col(kind)
-		for _, id := range c.ids() {
-			o := c.objs[id]
-			created, updated := o["date_created"].(string), o["date_updated"].(string)
-			if timeKey(created) >= cutoff {
-				data := o
-				if updated != created { // the object as it was created
-					data = cloneWith(o, "date_updated", created, "updated_by", o["created_by"], "updated_by_name", o["created_by_name"])
-				}
-				s.logEvent(kind, data, "created", nil, nil, mustTime(created), fmt.Sprint(o["created_by"]), nil)
-			}
-			if timeKey(updated) >= cutoff && updated != created {
-				s.logEvent(kind, o, "updated", []string{"date_updated"}, object{"date_updated": created}, mustTime(updated), fmt.Sprint(o["updated_by"]), nil)
+	created, updated := o["date_created"].(string), o["date_updated"].(string)
+	if timeKey(created) >= cutoff {
+		data := o
+		if updated != created { // the object as it was created
+			data = cloneWith(o, "date_updated", created, "updated_by", o["created_by"])
+			if _, ok := o["updated_by_name"]; ok {
+				data["updated_by_name"] = o["created_by_name"]
 			}
 		}
+		s.logEvent(kind, data, "created", nil, nil, mustTime(created), fmt.Sprint(o["created_by"]), nil)
+	}
+	if timeKey(updated) >= cutoff && updated != created {
+		s.logEvent(kind, o, "updated", []string{"date_updated"}, object{"date_updated": created}, mustTime(updated), fmt.Sprint(o["updated_by"]), nil)
 	}
 }
 

@@ -29,10 +29,21 @@ func activityTypeOf(typ any) (activityType, bool) {
 	return activityType{}, false
 }
 
-// customFieldModels are the model names of custom field 404s.
+// customFieldModels are the model names of custom field 404s, by the
+// object type a field belongs to (its /custom_field/<type>/ path).
 var customFieldModels = map[string]string{
 	"lead": "LeadCustomField", "contact": "ContactCustomField", "opportunity": "OpportunityCustomField",
-	"activity": "ActivityCustomField", "shared": "SharedCustomField",
+	"activity": "ActivityCustomField", "custom_object_type": "CustomObjectCustomField", "shared": "SharedCustomField",
+}
+
+// customFieldEvent is the event log object_type of a custom field:
+// custom_fields.<type>, where the fields of custom object types are
+// custom_fields.custom_object (their path says custom_object_type).
+func customFieldEvent(objType any) string {
+	if objType == "custom_object_type" {
+		return "custom_fields.custom_object"
+	}
+	return "custom_fields." + fmt.Sprint(objType)
 }
 
 // setDefault sets o[k] = v unless o has k.
@@ -147,7 +158,7 @@ var (
 		}})
 	_ = registerKind(&kindSpec{kind: KindCustomField, prefix: "cf", hidden: []string{"object_type"},
 		modelOf:   func(o object) string { return customFieldModels[fmt.Sprint(o["object_type"])] },
-		eventType: func(o object) string { return "custom_fields." + fmt.Sprint(o["object_type"]) },
+		eventType: func(o object) string { return customFieldEvent(o["object_type"]) },
 		defaults: func(s *Server, o object, _ time.Time) {
 			setDefault(o, "object_type", "lead")
 			setDefault(o, "name", "New field")
@@ -159,6 +170,20 @@ var (
 			setDefault(o, "is_shared", o["object_type"] == "shared")
 			setDefault(o, "referenced_custom_type_id", nil)
 			setDefault(o, "back_reference_is_visible", false)
+		}})
+	// Custom object instances belong to a lead and a custom object type.
+	// Close's examples show no *_name audit fields on them, which Create
+	// adds to lead children, so the defaults take those out again.
+	_ = registerKind(&kindSpec{kind: KindCustomObject, prefix: "custobj", model: "CustomObject", leadChild: true,
+		defaults: func(s *Server, o object, _ time.Time) {
+			setDefault(o, "name", "Untitled")
+			if _, ok := o["custom_object_type_id"]; !ok {
+				if types := s.col("custom_object_type").ids(); len(types) > 0 {
+					o["custom_object_type_id"] = types[0]
+				}
+			}
+			delete(o, "created_by_name")
+			delete(o, "updated_by_name")
 		}})
 )
 

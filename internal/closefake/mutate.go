@@ -179,9 +179,9 @@ func (s *Server) Create(kind string, obj map[string]any) (string, error) {
 }
 
 // Delete removes an object and logs "deleted" (data null, previous_data
-// the object). Deleting a lead first deletes its activities, tasks,
-// opportunities and contacts, each with its own event, as Close does;
-// deleting a contact on its own updates its lead.
+// the object). Deleting a lead first deletes its custom objects,
+// activities, tasks, opportunities and contacts, each with its own event,
+// as Close does; deleting a contact on its own updates its lead.
 func (s *Server) Delete(kind, id string) error {
 	if _, err := s.kindFor(kind); err != nil {
 		return err
@@ -193,7 +193,7 @@ func (s *Server) Delete(kind, id string) error {
 	}
 	now := s.now()
 	if kind == KindLead {
-		for _, ck := range []string{KindActivity, KindTask, KindOpportunity, KindContact} {
+		for _, ck := range []string{KindCustomObject, KindActivity, KindTask, KindOpportunity, KindContact} {
 			for _, c := range s.children(ck, id) {
 				s.deleteOne(ck, c["id"].(string), now, nil)
 			}
@@ -232,8 +232,8 @@ func (s *Server) touchLead(leadID any, now time.Time, meta map[string]any) {
 }
 
 // MergeLeads merges source into destination as POST /lead/merge/ does:
-// source's contacts, opportunities, tasks and activities move to
-// destination (each logs an "updated" event), destination logs "merged"
+// source's contacts, opportunities, tasks, activities and custom objects
+// move to destination (each logs an "updated" event), destination logs "merged"
 // (its data is the resulting lead) and "updated", and source is deleted.
 // Every one of these events carries merge_source_lead_id and
 // merge_destination_lead_id in meta.
@@ -253,7 +253,7 @@ func (s *Server) MergeLeads(source, destination string) error {
 	}
 	now := s.now()
 	meta := map[string]any{"merge_source_lead_id": source, "merge_destination_lead_id": destination}
-	for _, ck := range []string{KindContact, KindOpportunity, KindTask, KindActivity} {
+	for _, ck := range []string{KindContact, KindOpportunity, KindTask, KindActivity, KindCustomObject} {
 		for _, c := range s.children(ck, source) {
 			n := maps.Clone(c)
 			n["lead_id"] = destination

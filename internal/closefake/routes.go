@@ -32,6 +32,7 @@ func buildRoutes() map[string]*route {
 	rt["/report/activity/"] = &route{post: (*Server).serveActivityReport}
 	rt["/report/activity/metrics/"] = &route{get: (*Server).serveActivityMetrics}
 	rt["/report/sent_emails/"] = &route{one: (*Server).serveSentEmails}
+	rt["/custom_object/"] = &route{spec: customObjectSpec, get: (*Server).serveCustomObjects}
 
 	list("/contact/", &listSpec{kind: KindContact, maxLimit: 100, filters: []string{"lead_id"}})
 	list("/opportunity/", &listSpec{kind: KindOpportunity, maxLimit: 250, total: true, extra: opportunityAggregates,
@@ -46,7 +47,7 @@ func buildRoutes() map[string]*route {
 	list("/user/", &listSpec{kind: KindUser, maxLimit: 1000, orderBy: []string{"first_name", "last_name"}})
 	list("/status/lead/", &listSpec{kind: KindLeadStatus})
 	list("/status/opportunity/", &listSpec{kind: KindOpportunityStatus, filters: []string{"pipeline_id"}})
-	for _, objType := range []string{"lead", "contact", "opportunity", "activity", "shared"} {
+	for _, objType := range []string{"lead", "contact", "opportunity", "activity", "custom_object_type", "shared"} {
 		spec := &listSpec{kind: KindCustomField, resource: "/custom_field/", maxLimit: 1000, model: customFieldModels[objType],
 			scope: func(o object) bool { return o["object_type"] == objType }}
 		list("/custom_field/"+objType+"/", spec)

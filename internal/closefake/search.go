@@ -20,7 +20,8 @@ const (
 )
 
 // searchable maps a query's object_type to the collection it searches.
-var searchable = map[string]string{"lead": KindLead, "contact": KindContact, "opportunity": KindOpportunity}
+var searchable = map[string]string{"lead": KindLead, "contact": KindContact, "opportunity": KindOpportunity,
+	"custom_object": KindCustomObject}
 
 // searchWalk is the snapshot a cursor walks: the matching ids in order,
 // taken by the first request (like a search engine's scroll context).
@@ -41,8 +42,9 @@ type searchState struct {
 	next  int
 }
 
-// serveSearch serves POST /data/search/ for leads, contacts and
-// opportunities. The query supports and, or, not, object_type, match_all,
+// serveSearch serves POST /data/search/ for leads, contacts,
+// opportunities and custom object instances (object_type custom_object,
+// the only way to list them across leads). The query supports and, or, not, object_type, match_all,
 // id_set and field_condition (moment_range, term, exists, number_range,
 // text) on regular and custom fields; sort is a list of regular_field
 // sorts with ties broken by id. Results are bare {"id"} objects unless
@@ -157,7 +159,7 @@ func (s *Server) startWalk(body map[string]any) (*searchWalk, *apiError) {
 		return nil, fieldError("query", "The query must contain an object_type clause.")
 	}
 	if !ok {
-		return nil, fieldError("query", fmt.Sprintf("Searching %q is not supported by this fake (lead, contact, opportunity).", objType))
+		return nil, fieldError("query", fmt.Sprintf("Searching %q is not supported by this fake (lead, contact, opportunity, custom_object).", objType))
 	}
 	cmp, e := searchSort(body["sort"])
 	if e != nil {

@@ -72,6 +72,7 @@ const (
 	KindOpportunityStatus = "opportunity_status"
 	KindActivity          = "activity"
 	KindCustomField       = "custom_field"
+	KindCustomObject      = "custom_object" // instances of custom object types
 	KindEvent             = "event"
 )
 

@@ -16,6 +16,11 @@
 // interrupted run re-reads from the previous bookmark, and upserts make the
 // re-read harmless.
 //
+// Objects that no list endpoint returns across leads (custom objects) are
+// read with Advanced Filtering (POST /data/search/, Paging Search): cursor
+// walks sorted by date_updated, re-queried from where they got to when a
+// cursor expires or a walk reaches Close's 10,000-object cap (search.go).
+//
 // The package knows nothing of DuckDB: it hands each batch to an emit
 // callback and returns when the report is exhausted, an error occurs, or the
 // context is cancelled.

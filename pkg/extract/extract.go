@@ -20,6 +20,7 @@ type Client interface {
 	ListOffset(ctx context.Context, path string, q url.Values, limit int, fn func(closeapi.Page) error) error
 	ListCursor(ctx context.Context, path string, q url.Values, limit int, fn func(closeapi.Page) error) error
 	Post(ctx context.Context, path string, body, out any) error
+	Search(ctx context.Context, body map[string]any, fn func(closeapi.Page) error) error
 }
 
 // Record is one object as the API returned it, plus what extraction derived
@@ -74,6 +75,9 @@ func Extract(ctx context.Context, c Client, req Request, emit func(Batch) error)
 	x := &run{req: req, emit: emit}
 	if r.Paging == Daily {
 		return x.daily(ctx, c)
+	}
+	if r.Paging == Search {
+		return x.search(ctx, c)
 	}
 	q, err := x.query()
 	if err != nil {

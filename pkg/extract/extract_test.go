@@ -55,6 +55,10 @@ func (c *pagesClient) ListCursor(ctx context.Context, path string, q url.Values,
 	return c.list(path, q, fn)
 }
 
+func (c *pagesClient) Search(ctx context.Context, body map[string]any, fn func(closeapi.Page) error) error {
+	return c.list("/data/search/", nil, fn)
+}
+
 // Post records the call and answers with the client's next response.
 func (c *pagesClient) Post(ctx context.Context, path string, body, out any) error {
 	c.paths = append(c.paths, "POST "+path)
@@ -200,7 +204,7 @@ func TestMultiSourceTagsRecords(t *testing.T) {
 		}
 		return nil
 	})
-	if strings.Join(tags, ",") != "lead,contact,opportunity,activity,shared" || len(c.paths) != 5 {
+	if strings.Join(tags, ",") != "lead,contact,opportunity,activity,custom_object,shared" || len(c.paths) != 6 {
 		t.Errorf("tags = %v, paths = %v", tags, c.paths)
 	}
 }

@@ -53,6 +53,17 @@ func PlanRun(ctx context.Context, c Client, req Request) (Plan, error) {
 		p.Requests = days + 1 // and /me/ or the metric listing
 		return p, nil
 	}
+	if r.Paging == Search {
+		from, err := x.searchFrom()
+		if err != nil {
+			return p, err
+		}
+		p.Window = "search " + r.Sources[0].Params.Get("object_type") + ", everything"
+		if !from.IsZero() {
+			p.Window = fmt.Sprintf("search %s, %s >= %s", r.Sources[0].Params.Get("object_type"), r.Strategy.Field, from.UTC().Format(time.RFC3339))
+		}
+		return p, nil // a search does not count without walking
+	}
 	q, err := x.query()
 	if err != nil {
 		return p, err

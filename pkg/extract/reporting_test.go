@@ -47,6 +47,10 @@ func (c *routeClient) ListCursor(context.Context, string, url.Values, int, func(
 	return fmt.Errorf("unexpected list")
 }
 
+func (c *routeClient) Search(context.Context, map[string]any, func(closeapi.Page) error) error {
+	return fmt.Errorf("unexpected search")
+}
+
 const meBody = `{"id": "user_me", "organizations": [{"id": "orga_1"}]}`
 
 func TestReportingDaysAndBookmarks(t *testing.T) {

@@ -235,11 +235,12 @@ func init() {
 			Name: "custom_fields", Paging: Offset, PageSize: 1000, Method: Full,
 			Sources: []Source{{Path: "/custom_field/lead/", Tag: "lead"}, {Path: "/custom_field/contact/", Tag: "contact"},
 				{Path: "/custom_field/opportunity/", Tag: "opportunity"}, {Path: "/custom_field/activity/", Tag: "activity"},
-				{Path: "/custom_field/shared/", Tag: "shared"}},
-			Doc: "Custom field definitions of leads, contacts, opportunities, activities and shared fields; `object_type` says which.",
+				{Path: "/custom_field/custom_object_type/", Tag: "custom_object"}, {Path: "/custom_field/shared/", Tag: "shared"}},
+			Doc: "Custom field definitions of leads, contacts, opportunities, activities, custom objects and shared fields; " +
+				"`object_type` says which (`custom_object` for the fields of custom object types, with `custom_object_type_id`).",
 			Table: table("custom_fields", cols([]schema.Column{tag("object_type"), str("name"), str("description"), str("type"),
 				js("choices"), boolean("accepts_multiple_values"), boolean("is_shared"), str("custom_activity_type_id"),
-				js("editable_with_roles")}, audit)),
+				str("custom_object_type_id"), js("editable_with_roles")}, audit)),
 		},
 		&Report{
 			Name: "event_log", Sources: src("/event/"), Paging: Cursor, PageSize: 50, Method: Incremental,

@@ -17,6 +17,9 @@ var customTargets = map[string][]string{
 	"contacts":      {"contact", "shared"},
 	"opportunities": {"opportunity", "shared"},
 	"activities":    {"activity", "shared"},
+	// Custom object instances carry the fields of their custom object
+	// type, listed by /custom_field/custom_object_type/ (tag custom_object).
+	"custom_objects": {"custom_object", "shared"},
 }
 
 type customField struct {

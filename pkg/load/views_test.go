@@ -74,3 +74,45 @@ func TestCustomViews(t *testing.T) {
 		t.Errorf("old columns still in the view: %v", cols)
 	}
 }
+
+func TestCustomObjectsView(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
+	defer s.Close()
+	objects := schema.Table{Name: "custom_objects", Key: []string{"id"}, Columns: []schema.Column{{Name: "id", Type: schema.Varchar},
+		{Name: "custom_object_type_id", Type: schema.Varchar}, {Name: "custom", Type: schema.JSON, Source: schema.FromCustom}}}
+	s.EnsureTable(ctx, objects, load.Upsert)
+	s.EnsureTable(ctx, customFieldsTable, load.Replace)
+	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "x", Account: "main", Trigger: "manual"})
+	run := load.Run{ID: id, Account: "main", Report: "x"}
+	if _, err := s.Apply(ctx, run, objects, load.Upsert, load.Batch{Records: []load.Record{{
+		Raw: []byte(`{"id":"custobj_1","custom_object_type_id":"cotype_1"}`), Custom: []byte(`{"cf_plan":"Growth","cf_seats":12,"cf_region":"EMEA"}`),
+	}}}, load.Counters{}); err != nil {
+		t.Fatal(err)
+	}
+	def := func(id, name, typ, objType string) load.Record {
+		return load.Record{Raw: []byte(fmt.Sprintf(`{"id":%q,"name":%q,"type":%q}`, id, name, typ)), Tag: objType}
+	}
+	if err := s.StartReplace(ctx, customFieldsTable); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(ctx, run, customFieldsTable, load.Replace, load.Batch{Records: []load.Record{
+		def("cf_plan", "Plan", "choices", "custom_object"), def("cf_seats", "Seats", "number", "custom_object"),
+		def("cf_region", "Region", "choices", "shared"), def("cf_lead", "Lead Only", "text", "lead"),
+	}}, load.Counters{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FinishReplace(ctx, run, customFieldsTable); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RefreshCustomViews(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := dump(t, s, `SELECT "Plan", "Seats" + 1, "Region" FROM close.custom_objects_custom`)
+	if strings.Join(got, ",") != "Growth|13|EMEA" {
+		t.Errorf("view row = %v", got)
+	}
+	if cols := dump(t, s, `SELECT count(*) FROM duckdb_columns() WHERE table_name = 'custom_objects_custom' AND column_name = 'Lead Only'`); cols[0] != "0" {
+		t.Error("a lead field appears on custom objects")
+	}
+}
