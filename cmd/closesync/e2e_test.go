@@ -425,6 +425,43 @@ func TestCustomFieldViewsFollowRenames(t *testing.T) {
 	if n := h.count(`SELECT count(*) FROM duckdb_columns() WHERE table_name = 'leads_custom' AND column_name = 'Lead Source'`); n != 0 {
 		t.Error("the old name is still a column")
 	}
+	// The same holds for a field of each other object type: rename one
+	// that has values, and its view column follows with the same values.
+	for _, c := range []struct{ objectType, kind, table string }{
+		{"contact", "contact", "contacts"}, {"opportunity", "opportunity", "opportunities"}, {"activity", "activity", "activities"}} {
+		var id, name string
+		for _, f := range h.fake.Objects("custom_field") {
+			if f["object_type"] != c.objectType && !(c.objectType == "activity" && f["custom_activity_type_id"] != nil) {
+				continue
+			}
+			n := 0
+			for _, o := range h.fake.Objects(c.kind) {
+				if o["custom."+f["id"].(string)] != nil {
+					n++
+				}
+			}
+			if n > 0 {
+				id, name = f["id"].(string), f["name"].(string)
+				break
+			}
+		}
+		if id == "" {
+			t.Errorf("%s: no custom field with values in the fake", c.table)
+			continue
+		}
+		before := h.count(fmt.Sprintf(`SELECT count(%q) FROM close.%s_custom`, name, c.table))
+		if before == 0 {
+			t.Errorf("%s_custom.%q has no values", c.table, name)
+		}
+		renamed := name + " renamed"
+		if err := h.fake.Update("custom_field", id, map[string]any{"name": renamed}); err != nil {
+			t.Fatal(err)
+		}
+		h.sync("--report", "custom_fields")
+		if got := h.count(fmt.Sprintf(`SELECT count(%q) FROM close.%s_custom`, renamed, c.table)); got != before {
+			t.Errorf("%s_custom after renaming %q: %d values, want %d", c.table, name, got, before)
+		}
+	}
 }
 
 func TestDeletesFromTheEventLog(t *testing.T) {
