@@ -65,7 +65,7 @@ func (h *runHooks) observe(trigger string, r schedule.Result) {
 		if r.Err != nil {
 			s.Error = r.Err.Error()
 		}
-		h.notifier.Notify(s, notify.Changes{Created: r.Changes.Created, Updated: r.Changes.Updated})
+		h.notifier.Notify(s, notify.Changes{Created: r.Changes.Created, Updated: r.Changes.Updated, Deleted: r.Deletions})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +28,7 @@ func TestSyncNotifiesAndPublishesASnapshot(t *testing.T) {
 		Run   struct {
 			Report, Status string
 		} `json:"run"`
-		Changes struct{ Created, Updated []string } `json:"changes"`
+		Changes struct{ Created, Updated, Deleted []string } `json:"changes"`
 	}
 	var got []msg
 	var auth []string
@@ -43,7 +44,7 @@ func TestSyncNotifiesAndPublishesASnapshot(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer hook.Close()
-	h := newHarness(t, closefake.Options{Seed: 23, Scale: 40}, "leads", "users")
+	h := newHarness(t, closefake.Options{Seed: 23, Scale: 40}, "leads", "users", "event_log")
 	snap := filepath.Join(h.dir, "snap.duckdb")
 	cfg := mustRead(t, h.config) + fmt.Sprintf(`snapshot: %s
 notify:
@@ -106,5 +107,26 @@ notify:
 	h.sync("--report", "leads")
 	if n, created, updated := count("run.changes", "leads"); n != 1 || created != 0 || updated < 1 {
 		t.Errorf("after one change: %d messages, %d created, %d updated", n, created, updated)
+	}
+
+	// A deleted lead is listed, with what went with it, by the event log run.
+	gone := h.fake.IDs("lead")[1]
+	if err := h.fake.Delete("lead", gone); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got = nil
+	mu.Unlock()
+	h.sync()
+	mu.Lock()
+	var deleted []string
+	for _, m := range got {
+		if m.Event == "run.changes" && m.Run.Report == "event_log" {
+			deleted = append(deleted, m.Changes.Deleted...)
+		}
+	}
+	mu.Unlock()
+	if !slices.Contains(deleted, gone) {
+		t.Errorf("deleted ids %v lack the deleted lead %s", deleted, gone)
 	}
 }

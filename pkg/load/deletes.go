@@ -26,8 +26,9 @@ type DeleteRule struct {
 // but does not cascade: its children moved to the destination. Rows already
 // marked keep their time; tables not created yet are skipped. It runs in
 // one transaction and returns the number of rows marked, which it adds to
-// the run's rows_deleted.
-func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, rules []DeleteRule) (int64, error) {
+// the run's rows_deleted; deletedIDs, when set, receives the keys of the
+// rows it marked in the reports' own tables (child rows go with them).
+func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, rules []DeleteRule, deletedIDs *[]string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tables, err := s.tableNames(ctx)
@@ -47,6 +48,7 @@ func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, ru
 		WHERE action = 'deleted' AND object_type = 'lead' AND object_id NOT IN (SELECT id FROM (%s)) GROUP BY 1`, events, mergeSources)
 	deletedLeads := cascading + " UNION ALL " + mergeSources
 	var total int64
+	var ids []string
 	err = s.inTx(ctx, func() error {
 		for _, r := range rules {
 			if !tables[r.Table.Name] {
@@ -58,12 +60,21 @@ func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, ru
 			if r.ObjectType == "lead" {
 				deleted = deletedLeads
 			}
-			stmts := []string{fmt.Sprintf(`UPDATE %s SET _deleted_at = d.at FROM (%s) d
-				WHERE %s.%s = d.id AND %s._deleted_at IS NULL`, target, deleted, target, quoteIdent(r.Table.Key[0]), target)}
+			key := quoteIdent(r.Table.Key[0])
+			marks := []string{fmt.Sprintf(`UPDATE %s SET _deleted_at = d.at FROM (%s) d
+				WHERE %s.%s = d.id AND %s._deleted_at IS NULL`, target, deleted, target, key, target)}
 			if r.LeadColumn != "" {
-				stmts = append(stmts, fmt.Sprintf(`UPDATE %s SET _deleted_at = d.at FROM (%s) d
+				marks = append(marks, fmt.Sprintf(`UPDATE %s SET _deleted_at = d.at FROM (%s) d
 					WHERE %s.%s = d.id AND %s._deleted_at IS NULL`, target, cascading, target, quoteIdent(r.LeadColumn), target))
 			}
+			for _, q := range marks {
+				n, err := s.mark(ctx, q, key, &ids)
+				if err != nil {
+					return fmt.Errorf("apply deletes to %s: %w", r.Table.Name, err)
+				}
+				total += n
+			}
+			var stmts []string
 			for _, ch := range r.Table.Children {
 				pc, _ := ch.Table.ParentColumn()
 				child := qualified(s.schema, ch.Table.Name)
@@ -89,5 +100,27 @@ func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, ru
 	if err != nil {
 		return 0, err
 	}
+	if deletedIDs != nil {
+		*deletedIDs = append(*deletedIDs, ids...)
+	}
 	return total, nil
+}
+
+// mark runs one soft-delete UPDATE and appends the keys it marked to ids.
+func (s *Store) mark(ctx context.Context, q, key string, ids *[]string) (int64, error) {
+	rows, err := s.conn.QueryContext(ctx, q+" RETURNING CAST("+key+" AS VARCHAR)")
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n int64
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return n, err
+		}
+		*ids = append(*ids, id)
+		n++
+	}
+	return n, rows.Err()
 }

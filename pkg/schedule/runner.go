@@ -30,7 +30,7 @@ const eventLogReport = "event_log"
 
 // deleter is implemented by stores that apply the event log's deletions.
 type deleter interface {
-	ApplyDeletes(ctx context.Context, run load.Run, eventTable string, rules []load.DeleteRule) (int64, error)
+	ApplyDeletes(ctx context.Context, run load.Run, eventTable string, rules []load.DeleteRule, deletedIDs *[]string) (int64, error)
 }
 
 // deleteRules are the catalog's declarations of which events delete what.
@@ -90,6 +90,9 @@ type Result struct {
 	// Changes are the keys the run created and updated, when the Runner
 	// collects them (committed batches only).
 	Changes load.Changes
+	// Deletions are the keys the event log run soft-deleted, when the
+	// Runner collects changes.
+	Deletions []string
 }
 
 // Runner runs jobs against one store.
@@ -171,7 +174,11 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 	}
 	if res.Status == load.StatusSuccess && rep.Name == eventLogReport {
 		if d, ok := r.Store.(deleter); ok {
-			n, err := d.ApplyDeletes(ctx, load.Run{ID: id, Account: job.Account, Report: rep.Name}, rep.Table.Name, deleteRules())
+			var ids *[]string
+			if r.CollectChanges {
+				ids = &res.Deletions
+			}
+			n, err := d.ApplyDeletes(ctx, load.Run{ID: id, Account: job.Account, Report: rep.Name}, rep.Table.Name, deleteRules(), ids)
 			if err != nil {
 				// The events are stored; the next event_log run applies them.
 				log.Error("deletes from the event log not applied", zap.Error(err))
