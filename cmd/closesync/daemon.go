@@ -236,6 +236,10 @@ func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger, ob
 			sj = append(sj, schedule.ScheduledJob{Job: main, Schedule: c.Schedule, Location: loc, Timeout: c.Timeout,
 				RunOnStart: c.RunOnStart, CatchUp: c.CatchesUp(), Retry: retryOf(c)})
 		}
+		if c.Reconcile != "" {
+			sj = append(sj, schedule.ScheduledJob{Job: j, Schedule: c.Reconcile, Location: loc, Timeout: c.Timeout,
+				Entry: j.Name + "/reconcile", Reconcile: true})
+		}
 	}
 	s, err := schedule.NewScheduler(pool, sj, cs.extractor)
 	if err != nil {

@@ -12,12 +12,13 @@ import (
 )
 
 func cmdSync(ctx context.Context, args []string, e *env) error {
-	fs := newFlags("sync", "--config FILE [--job J]... [--report R]... [--dry-run]", e)
+	fs := newFlags("sync", "--config FILE [--job J]... [--report R]... [--dry-run | --reconcile]", e)
 	cfgPath := fs.String("config", "", "config file (YAML)")
 	var jobs, reports multiFlag
 	fs.Var(&jobs, "job", "run only this job (repeatable; default all)")
 	fs.Var(&reports, "report", "run only this report (repeatable; child reports run their parent)")
 	dry := fs.Bool("dry-run", false, "print what each report would read and the requests it would take; write nothing")
+	reconcile := fs.Bool("reconcile", false, "run the reconciliation pass instead: list ids only and mark rows deleted in Close")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -25,8 +26,14 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	if *dry && *reconcile {
+		return usagef("--dry-run and --reconcile cannot be combined")
+	}
 	if *dry {
 		return dryRun(ctx, cfg, jobs, reports, e)
+	}
+	if *reconcile {
+		return syncJobs(ctx, cfg, jobs, reports, schedule.TriggerReconcile, e)
 	}
 	return syncJobs(ctx, cfg, jobs, reports, "manual", e)
 }
@@ -73,7 +80,13 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	}
 	failed := 0
 	for _, job := range jobs {
-		for _, res := range runner.RunJob(ctx, job, trigger) {
+		run := runner.RunJob
+		if trigger == schedule.TriggerReconcile {
+			run = func(ctx context.Context, job schedule.Job, _ string) []schedule.Result {
+				return runner.RunReconcile(ctx, job)
+			}
+		}
+		for _, res := range run(ctx, job, trigger) {
 			printResult(e.stdout, res)
 			if res.RunID != 0 {
 				hooks.observe(trigger, res)
@@ -93,6 +106,9 @@ func printResult(w io.Writer, r schedule.Result) {
 	line := fmt.Sprintf("%-8s %s/%s: %d rows written from %d extracted, %d requests", r.Status, r.Job, r.Report, r.Rows, r.Extract, r.Requests)
 	if r.Retries > 0 {
 		line += fmt.Sprintf(" (%d retried)", r.Retries)
+	}
+	if r.Deleted > 0 {
+		line += fmt.Sprintf(", %d marked deleted", r.Deleted)
 	}
 	line += fmt.Sprintf(", %s", r.Duration.Round(time.Millisecond))
 	if r.Err != nil {

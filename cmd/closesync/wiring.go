@@ -184,7 +184,7 @@ func resolveJobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]schedule
 			org = orgOf[j.Account]
 		}
 		job := schedule.Job{Name: j.Name, Account: j.Account, StartDate: j.StartDate.Time,
-			Params: map[string]string{"organization_id": org, "user_id": j.UserID}}
+			Params: map[string]string{"organization_id": org, "user_id": j.UserID}, HardDeletes: j.Deletes == "hard"}
 		seen := map[string]bool{}
 		for _, ref := range j.Reports {
 			if len(onlyReports) > 0 && !slices.Contains(onlyReports, ref.Name) {

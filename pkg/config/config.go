@@ -104,6 +104,13 @@ type Job struct {
 	CatchUp *bool `koanf:"catch_up"`
 	// Retry re-runs the reports of a run that failed.
 	Retry Retry `koanf:"retry"`
+	// Reconcile is the schedule of the job's reconciliation pass, which
+	// lists ids only and marks rows whose objects no longer exist; empty:
+	// never (the event log's deletes still apply).
+	Reconcile string `koanf:"reconcile"`
+	// Deletes is soft (rows deleted in Close keep _deleted_at, the default)
+	// or hard (they are removed).
+	Deletes string `koanf:"deletes"`
 }
 
 // Retry is a job's policy for failed runs.

@@ -134,6 +134,14 @@ func (c *Config) Validate(knownReports []string) error {
 		if len(j.Reports) == 0 {
 			v.add(p+".reports", "list at least one report (see 'closesync reports')")
 		}
+		if j.Reconcile != "" {
+			if err := checkSchedule(j.Reconcile); err != nil {
+				v.add(p+".reconcile", "%v", err)
+			}
+		}
+		if j.Deletes != "" {
+			v.oneOf(p+".deletes", "deletes mode", j.Deletes, []string{"soft", "hard"})
+		}
 		if j.Retry.Attempts < 0 || j.Retry.Attempts > 10 {
 			v.add(p+".retry.attempts", "%d is out of range: 0 (no retry) to 10", j.Retry.Attempts)
 		}

@@ -60,6 +60,9 @@ type Request struct {
 	// Params fill {organization_id} and {user_id} in source paths; missing
 	// ones are discovered from /me/.
 	Params map[string]string
+	// IDsOnly lists only the key of every object that exists now (for
+	// reconciliation): no filter but the start date, no bookmark.
+	IDsOnly bool
 }
 
 // Extract reads the report and hands each page to emit, in order. It stops
@@ -73,6 +76,9 @@ func Extract(ctx context.Context, c Client, req Request, emit func(Batch) error)
 		req.Now = time.Now()
 	}
 	x := &run{req: req, emit: emit}
+	if req.IDsOnly {
+		return idsOnly(ctx, c, req, emit)
+	}
 	if r.Paging == Daily {
 		return x.daily(ctx, c)
 	}

@@ -61,6 +61,9 @@ type Job struct {
 	Reports   []ReportRun
 	// Params fill {organization_id} and {user_id} in report sources.
 	Params map[string]string
+	// HardDeletes removes rows deleted in Close instead of keeping them
+	// with _deleted_at (config deletes: hard).
+	HardDeletes bool
 }
 
 // ReportRun is one report of a job with its options.
@@ -184,6 +187,9 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 				log.Error("deletes from the event log not applied", zap.Error(err))
 			}
 			res.Deleted = n
+			if err == nil && job.HardDeletes {
+				r.purge(ctx, log)
+			}
 		}
 	}
 	if res.Status == load.StatusSuccess && (rep.Custom || rep.Name == "custom_fields") {
@@ -288,4 +294,124 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		}
 	}
 	return nil
+}
+
+// reconciler is implemented by stores that can mark rows missing from a
+// complete id listing (*load.Store).
+type reconciler interface {
+	Reconcile(ctx context.Context, run load.Run, t schema.Table, ids []string, listedFrom time.Time, deletedIDs *[]string) (int64, error)
+}
+
+// purger is implemented by stores that remove soft-deleted rows.
+type purger interface {
+	PurgeDeleted(ctx context.Context, tables []schema.Table) (int64, error)
+}
+
+// TriggerReconcile marks the runs of the reconciliation pass.
+const TriggerReconcile = "reconcile"
+
+// RunReconcile lists the ids of each of the job's reports that Close
+// deletes and soft-deletes the rows whose objects no longer exist: the
+// deletions the event log cannot tell (older than its 30 days, or missed
+// while closesync was down). Each report is a run of its own with trigger
+// reconcile; a listing that fails marks nothing.
+func (r *Runner) RunReconcile(ctx context.Context, job Job) []Result {
+	var out []Result
+	for _, rr := range job.Reports {
+		if !rr.Report.Reconcilable() {
+			continue
+		}
+		if ctx.Err() != nil {
+			out = append(out, Result{Job: job.Name, Report: rr.Report.Name, Status: load.StatusCancelled, Err: ctx.Err()})
+			continue
+		}
+		out = append(out, r.reconcileReport(ctx, job, rr))
+	}
+	if job.HardDeletes {
+		r.purge(ctx, r.Log.With(zap.String("job", job.Name)))
+	}
+	return out
+}
+
+func (r *Runner) reconcileReport(ctx context.Context, job Job, rr ReportRun) Result {
+	rep := rr.Report
+	log := r.Log.With(zap.String("job", job.Name), zap.String("report", rep.Name), zap.String("account", job.Account))
+	start := time.Now()
+	res := Result{Job: job.Name, Report: rep.Name, Account: job.Account, Started: start}
+	rc, ok := r.Store.(reconciler)
+	if !ok {
+		res.Status, res.Err = load.StatusFailed, errors.New("this store cannot reconcile")
+		return res
+	}
+	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: TriggerReconcile})
+	if err != nil {
+		res.Status, res.Err = load.StatusFailed, err
+		return res
+	}
+	res.RunID = id
+	stats := &closeapi.Stats{}
+	err = func() error {
+		ext, err := r.Extract(job.Account)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		req := extract.Request{Report: rep, StartDate: job.StartDate, Now: start, Params: job.Params, IDsOnly: true,
+			Warn: func(msg string) { log.Warn(msg) }}
+		if err := ext(closeapi.WithStats(ctx, stats), req, func(b extract.Batch) error {
+			page, err := extract.RecordIDs(rep, b)
+			ids = append(ids, page...)
+			return err
+		}); err != nil {
+			return fmt.Errorf("list ids: %w", err)
+		}
+		var deleted *[]string
+		if r.CollectChanges {
+			deleted = &res.Deletions
+		}
+		n, err := rc.Reconcile(ctx, load.Run{ID: id, Account: job.Account, Report: rep.Name}, rep.Table, ids, start, deleted)
+		res.Extract, res.Deleted = int64(len(ids)), n
+		return err
+	}()
+	res.Requests, res.Retries, res.Duration = stats.Requests.Load(), stats.Retries.Load(), time.Since(start)
+	res.Status = load.StatusSuccess
+	msg := ""
+	if err != nil {
+		res.Status, res.Err, msg = load.StatusFailed, err, err.Error()
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			res.Status = load.StatusCancelled
+		}
+	}
+	if ferr := r.Store.FinishRun(ctx, id, res.Status, load.Counters{Requests: res.Requests, Retries: res.Retries}, msg); ferr != nil && res.Err == nil {
+		res.Err, res.Status = ferr, load.StatusFailed
+	}
+	fields := []zap.Field{zap.String("status", res.Status), zap.Int64("ids_listed", res.Extract), zap.Int64("rows_deleted", res.Deleted),
+		zap.Int64("requests", res.Requests), zap.Duration("duration", res.Duration)}
+	if res.Err != nil {
+		log.Error("reconcile finished", append(fields, zap.Error(res.Err))...)
+	} else {
+		log.Info("reconcile finished", fields...)
+	}
+	return res
+}
+
+// purge removes the soft-deleted rows of every deletable table (deletes:
+// hard); a failure is logged, and the rows stay marked until the next try.
+func (r *Runner) purge(ctx context.Context, log *zap.Logger) {
+	p, ok := r.Store.(purger)
+	if !ok {
+		return
+	}
+	var tables []schema.Table
+	for _, rule := range deleteRules() {
+		tables = append(tables, rule.Table)
+	}
+	n, err := p.PurgeDeleted(ctx, tables)
+	if err != nil {
+		log.Error("hard deletes not applied; the rows stay marked deleted", zap.Error(err))
+		return
+	}
+	if n > 0 {
+		log.Info("deleted rows removed (deletes: hard)", zap.Int64("rows", n))
+	}
 }

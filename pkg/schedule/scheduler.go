@@ -49,6 +49,9 @@ type ScheduledJob struct {
 	// while the daemon was down), instead of waiting for the next tick.
 	CatchUp bool
 	Retry   Retry
+	// Reconcile makes the entry the job's reconciliation pass (RunReconcile)
+	// instead of a sync.
+	Reconcile bool
 }
 
 func (j ScheduledJob) key() string {
@@ -185,6 +188,14 @@ func (p *Pool) runOnce(ctx context.Context, job ScheduledJob, extract func(strin
 	}
 	defer p.release()
 	r := &Runner{Store: store, Extract: extract, Log: p.log, CollectChanges: p.CollectChanges}
+	if job.Reconcile {
+		for _, res := range r.RunReconcile(ctx, job.Job) {
+			if p.OnResult != nil && res.RunID != 0 {
+				p.OnResult(TriggerReconcile, res)
+			}
+		}
+		return nil // the next pass tries again; no retry
+	}
 	var failed []ReportRun
 	for i, res := range r.RunJob(ctx, job.Job, trigger) {
 		if p.OnResult != nil && res.RunID != 0 {

@@ -1,0 +1,149 @@
+package load
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// Reconcile soft-deletes the live rows of t (and their child rows) whose
+// key is not among ids, the complete list of what exists in Close now. Only
+// rows synced before listedFrom, when the listing began, are considered, so
+// a row written while the ids were being listed is never taken for a
+// deleted one. It runs in one transaction, adds the count to the run's
+// rows_deleted and returns it; deletedIDs, when set, receives the keys.
+func (s *Store) Reconcile(ctx context.Context, run Run, t schema.Table, ids []string, listedFrom time.Time, deletedIDs *[]string) (int64, error) {
+	if len(t.Key) != 1 {
+		return 0, fmt.Errorf("reconcile %s: needs a one-column key", t.Name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tables, err := s.tableNames(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if !tables[t.Name] {
+		return 0, nil
+	}
+	target, key := qualified(s.schema, t.Name), quoteIdent(t.Key[0])
+	var total int64
+	var marked []string
+	err = s.inTx(ctx, func() error {
+		if _, err := s.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _seen (id VARCHAR)"); err != nil {
+			return fmt.Errorf("stage ids: %w", err)
+		}
+		if err := s.appendIDs(ids); err != nil {
+			return fmt.Errorf("stage ids: %w", err)
+		}
+		q := fmt.Sprintf(`UPDATE %s SET _deleted_at = now() WHERE _deleted_at IS NULL AND _synced_at < ?
+			AND %s NOT IN (SELECT id FROM _seen)`, target, key)
+		rows, err := s.conn.QueryContext(ctx, q+" RETURNING CAST("+key+" AS VARCHAR)", listedFrom)
+		if err != nil {
+			return fmt.Errorf("reconcile %s: %w", t.Name, err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			marked = append(marked, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		total = int64(len(marked))
+		for _, ch := range t.Children {
+			if !tables[ch.Table.Name] {
+				continue
+			}
+			pc, _ := ch.Table.ParentColumn()
+			child := qualified(s.schema, ch.Table.Name)
+			res, err := s.conn.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET _deleted_at = p._deleted_at FROM %s p
+				WHERE %s.%s = p.%s AND p._deleted_at IS NOT NULL AND %s._deleted_at IS NULL`,
+				child, target, child, quoteIdent(pc.Name), key, child))
+			if err != nil {
+				return fmt.Errorf("reconcile %s: %w", ch.Table.Name, err)
+			}
+			n, _ := res.RowsAffected()
+			total += n
+		}
+		if _, err := s.conn.ExecContext(ctx, "DROP TABLE _seen"); err != nil {
+			return err
+		}
+		_, err = s.conn.ExecContext(ctx, "UPDATE sync.runs SET rows_deleted = rows_deleted + ?, rows_extracted = rows_extracted + ? WHERE run_id = ?",
+			total, int64(len(ids)), run.ID)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if deletedIDs != nil {
+		*deletedIDs = append(*deletedIDs, marked...)
+	}
+	return total, nil
+}
+
+func (s *Store) appendIDs(ids []string) error {
+	return s.conn.Raw(func(dc any) error {
+		dconn, ok := dc.(driver.Conn)
+		if !ok {
+			return errors.New("unexpected driver connection type")
+		}
+		a, err := duckdb.NewAppenderFromConn(dconn, "", "_seen")
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := a.AppendRow(id); err != nil {
+				a.Close()
+				return err
+			}
+		}
+		return a.Close()
+	})
+}
+
+// PurgeDeleted removes the soft-deleted rows of the tables (children
+// first) for `deletes: hard`, in one transaction, and returns how many.
+func (s *Store) PurgeDeleted(ctx context.Context, tables []schema.Table) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	have, err := s.tableNames(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	err = s.inTx(ctx, func() error {
+		for _, t := range tables {
+			for _, name := range append(childNames(t), t.Name) {
+				if !have[name] {
+					continue
+				}
+				res, err := s.conn.ExecContext(ctx, "DELETE FROM "+qualified(s.schema, name)+" WHERE _deleted_at IS NOT NULL")
+				if err != nil {
+					return fmt.Errorf("purge %s: %w", name, err)
+				}
+				n, _ := res.RowsAffected()
+				total += n
+			}
+		}
+		return nil
+	})
+	return total, err
+}
+
+func childNames(t schema.Table) []string {
+	var out []string
+	for _, ch := range t.Children {
+		out = append(out, ch.Table.Name)
+	}
+	return out
+}
