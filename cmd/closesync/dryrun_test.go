@@ -37,7 +37,7 @@ func TestSyncDryRunEstimatesWithoutWriting(t *testing.T) {
 	}{
 		{"leads", []string{"query=sort:created", fmt.Sprint(leads), fmt.Sprint((leads + 199) / 200)}},
 		{"opportunities", []string{"_order_by=date_created", fmt.Sprint(opps), fmt.Sprint((opps + 249) / 250)}},
-		{"contacts", []string{"everything", "?", "?"}},
+		{"contacts", []string{"search contact, everything", "?", "?"}},
 		{"users", []string{"everything (replaced)", "?", "?"}},
 		{"reporting_sent_emails", []string{"days ", "?", "367"}},
 	} {

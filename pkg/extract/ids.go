@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/closesync/closesync/pkg/schema"
 )
 
-// Reconcilable reports whether ListIDs can list every id of the report:
-// an offset listing of objects that Close deletes (DeletedBy).
+// Reconcilable reports whether the report's ids can all be listed: an
+// offset listing or a search of objects that Close deletes (DeletedBy).
 func (r *Report) Reconcilable() bool {
-	return r.Parent == "" && r.DeletedBy != "" && r.Paging == Offset && len(r.Table.Key) == 1
+	return r.Parent == "" && r.DeletedBy != "" && (r.Paging == Offset || r.Paging == Search) && len(r.Table.Key) == 1
 }
 
 // idsOnly lists the id of every object of the report as it is now, for
@@ -24,7 +26,7 @@ func (r *Report) Reconcilable() bool {
 func idsOnly(ctx context.Context, c Client, req Request, emit func(Batch) error) error {
 	r := req.Report
 	if !r.Reconcilable() {
-		return fmt.Errorf("report %s cannot be reconciled: only offset listings of deletable objects can", r.Name)
+		return fmt.Errorf("report %s cannot be reconciled: only listings and searches of objects Close deletes can", r.Name)
 	}
 	fields := []string{r.Table.Key[0]}
 	for _, f := range []string{r.Strategy.Keyset, r.Strategy.Field} {
@@ -34,6 +36,17 @@ func idsOnly(ctx context.Context, c Client, req Request, emit func(Batch) error)
 	}
 	cp := *r
 	cp.Custom = false
+	if r.Paging == Search {
+		// A search returns the fields _fields names: the key and the sort
+		// field only, and no custom fields.
+		var cols []schema.Column
+		for _, f := range fields {
+			if c, ok := r.Table.Column(f); ok {
+				cols = append(cols, c)
+			}
+		}
+		cp.Table = schema.Table{Name: r.Table.Name, Columns: cols, Key: r.Table.Key, Order: r.Table.Order}
+	}
 	cp.Sources = make([]Source, len(r.Sources))
 	for i, s := range r.Sources {
 		p := cloneValues(s.Params)

@@ -186,9 +186,13 @@ func init() {
 			),
 		},
 		&Report{
-			Name: "contacts", Sources: src("/contact/"), Paging: Offset, PageSize: 100, Method: FullUpsert, Custom: true,
+			Name: "contacts", Sources: src("/data/search/", "object_type", "contact"), Paging: Search, PageSize: searchPageSize,
+			Method: Incremental, Strategy: Strategy{Field: "date_updated", Overlap: defaultOverlap, Ordered: true}, Custom: true,
 			DeletedBy: "contact", LeadCascade: "lead_id",
-			Doc: "Contacts. `/contact/` accepts no date filter, so every run lists all contacts and upserts them.",
+			Doc: "Contacts updated since the bookmark. `/contact/` accepts no date filter and stops at Close's `max_skip`, so closesync " +
+				"searches them (`POST /data/search/`, object type `contact`) with `date_updated` on or after the bookmark less the overlap, " +
+				"sorted by it, asking in `_fields` for every column and every contact and shared custom field; a walk is re-queried from " +
+				"where it got to when its cursor expires or it nears the 10,000-object cap.",
 			Table: table("contacts", contactColumns,
 				child("contacts_emails", "contact_id", "emails", str("email"), str("type"), boolean("is_unsubscribed")),
 				child("contacts_phones", "contact_id", "phones", str("phone"), str("phone_formatted"), str("type"), str("country")),

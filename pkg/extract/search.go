@@ -35,12 +35,17 @@ const (
 	searchMaxStalls = 3
 )
 
-// searchCustomFields names, per searchable object type, the list whose
-// objects carry that type's custom field definitions in fields[].id. A
-// search returns only the fields its _fields names (bare ids without it),
-// so every custom field must be asked for by id; Close's own example and
-// Airbyte's connector take them from /custom_object_type/.
-var searchCustomFields = map[string]string{"custom_object": "/custom_object_type/"}
+// searchTypeLists names, per searchable object type whose custom fields
+// hang off types of their own, the list whose objects carry those fields'
+// definitions in fields[].id. A search returns only the fields its _fields
+// names (bare ids without it), so every custom field must be asked for by
+// id; Close's own example and Airbyte's connector take them from
+// /custom_object_type/.
+var searchTypeLists = map[string]string{"custom_object": "/custom_object_type/"}
+
+// searchFieldLists names, per searchable object type, where its custom
+// field definitions are listed (and shared fields associated with it).
+var searchFieldLists = map[string]string{"contact": "/custom_field/contact/"}
 
 // search reads a Search report: a cursor walk over the object type's
 // objects with date_updated (Strategy.Field) on or after the bookmark less
@@ -110,16 +115,34 @@ func (x *run) searchFrom() (time.Time, error) {
 	return from, nil
 }
 
-// searchFields lists what the walk asks for: the table's JSON columns and
-// custom.<id> for every custom field of the object type's types. ok is
-// false when the organization defines no types, so no object can exist.
+// searchFields lists what the walk asks for: the table's JSON columns and,
+// when the table has a custom column, custom.<id> for every custom field
+// of the object type. ok is false when the organization defines no types
+// for an object type that needs one, so no object can exist.
 func searchFields(ctx context.Context, c Client, objType string, t schema.Table) (fields []string, ok bool, err error) {
+	hasCustom := false
 	for _, col := range t.Columns {
-		if col.Source == schema.FromJSON {
+		switch col.Source {
+		case schema.FromJSON:
 			fields = append(fields, col.JSONPath())
+		case schema.FromCustom:
+			hasCustom = true
 		}
 	}
-	path, ok := searchCustomFields[objType]
+	if !hasCustom {
+		return fields, true, nil
+	}
+	if path, ok := searchFieldLists[objType]; ok {
+		ids, err := customFieldIDs(ctx, c, path, objType)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, id := range ids {
+			fields = append(fields, "custom."+id)
+		}
+		return fields, true, nil
+	}
+	path, ok := searchTypeLists[objType]
 	if !ok {
 		return fields, true, nil
 	}
@@ -147,6 +170,51 @@ func searchFields(ctx context.Context, c Client, objType string, t schema.Table)
 		return nil, false, fmt.Errorf("list the custom fields of %s: %w", objType, err)
 	}
 	return fields, types > 0, nil
+}
+
+// customFieldIDs lists the ids of the object type's own custom fields
+// (path) and of the shared fields associated with it.
+func customFieldIDs(ctx context.Context, c Client, path, objType string) ([]string, error) {
+	var ids []string
+	err := c.ListOffset(ctx, path, nil, 1000, func(p closeapi.Page) error {
+		for _, raw := range p.Data {
+			var f struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(raw, &f); err != nil || f.ID == "" {
+				return fmt.Errorf("%s: a field without an id: %.120s", path, raw)
+			}
+			ids = append(ids, f.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list the custom fields of %s: %w", objType, err)
+	}
+	err = c.ListOffset(ctx, "/custom_field/shared/", nil, 1000, func(p closeapi.Page) error {
+		for _, raw := range p.Data {
+			var f struct {
+				ID           string `json:"id"`
+				Associations []struct {
+					ObjectType string `json:"object_type"`
+				} `json:"associations"`
+			}
+			if err := json.Unmarshal(raw, &f); err != nil {
+				return fmt.Errorf("/custom_field/shared/: %w (%.120s)", err, raw)
+			}
+			for _, a := range f.Associations {
+				if a.ObjectType == objType && f.ID != "" {
+					ids = append(ids, f.ID)
+					break
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list the shared custom fields: %w", err)
+	}
+	return ids, nil
 }
 
 // searchWalks runs cursor walks from from until one ends on its own.
