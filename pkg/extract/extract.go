@@ -63,6 +63,10 @@ type Request struct {
 	// IDsOnly lists only the key of every object that exists now (for
 	// reconciliation): no filter but the start date, no bookmark.
 	IDsOnly bool
+	// Refetch names objects to read again one by one after the walk, for
+	// changes the walk's filter cannot see (activities the event log reports
+	// edited after their attribution window).
+	Refetch []string
 }
 
 // Extract reads the report and hands each page to emit, in order. It stops
@@ -99,6 +103,11 @@ func Extract(ctx context.Context, c Client, req Request, emit func(Batch) error)
 			params[k] = v
 		}
 		if err := x.list(ctx, c, s, params); err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
+		}
+	}
+	if len(req.Refetch) > 0 {
+		if err := x.refetch(ctx, c); err != nil {
 			return fmt.Errorf("%s: %w", r.Name, err)
 		}
 	}

@@ -178,3 +178,54 @@ func (s *Store) LastSuccess(ctx context.Context, job string, reports []string) (
 	}
 	return oldest, nil
 }
+
+// UpdatedActivities lists the ids of the activities that "updated" events
+// stored in eventTable since storedSince (by their _synced_at, so each
+// event is seen by the first run after it landed, however late it was
+// synced) report changed, and that were created before createdBefore,
+// i.e. outside an incremental walk's window; typ narrows them to one
+// activity _type ("" for all). Without the table (the job does not sync
+// event_log) there are none.
+func (s *Store) UpdatedActivities(ctx context.Context, eventTable, typ string, storedSince, createdBefore time.Time) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tables, err := s.tableNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !tables[eventTable] {
+		return nil, nil
+	}
+	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT object_id FROM %s
+		WHERE action = 'updated' AND object_type LIKE 'activity%%' AND _synced_at >= ?
+		AND (? = '' OR json_extract_string(data, '$._type') = ?)
+		AND TRY_CAST(json_extract_string(data, '$.date_created') AS TIMESTAMPTZ) < ?
+		ORDER BY 1`, qualified(s.schema, eventTable)), storedSince, typ, typ, createdBefore)
+	if err != nil {
+		return nil, fmt.Errorf("read updated activities from %s: %w", eventTable, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// LastSuccessStart is when the report's last successful run of the job
+// started; zero if it never succeeded.
+func (s *Store) LastSuccessStart(ctx context.Context, job, report string) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var t sql.NullTime
+	err := s.conn.QueryRowContext(ctx, `SELECT max(started_at) FROM sync.runs WHERE job = ? AND report = ? AND status = 'success'`,
+		job, report).Scan(&t)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the last success of %s/%s: %w", job, report, err)
+	}
+	return t.Time, nil
+}

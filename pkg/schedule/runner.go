@@ -234,6 +234,12 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 	} else if err := r.Store.StartReplace(ctx, rep.Table); err != nil {
 		return err
 	}
+	if ids, err := r.editedActivities(ctx, job, rr, req); err != nil {
+		log.Warn("edited activities not looked up; they are read when their next edit falls in the window", zap.Error(err))
+	} else if len(ids) > 0 {
+		req.Refetch = ids
+		log.Info("re-reading activities edited after their attribution window", zap.Int("activities", len(ids)))
+	}
 	run := load.Run{ID: id, Account: job.Account, Report: rep.Name}
 	// Pages are committed in groups: each transaction has a fixed cost, and
 	// the newest-version check scans the table, so one per API page would
@@ -414,4 +420,36 @@ func (r *Runner) purge(ctx context.Context, log *zap.Logger) {
 	if n > 0 {
 		log.Info("deleted rows removed (deletes: hard)", zap.Int64("rows", n))
 	}
+}
+
+// activityEdits is implemented by stores that can tell which activities the
+// stored event log reports edited.
+type activityEdits interface {
+	LastSuccessStart(ctx context.Context, job, report string) (time.Time, error)
+	UpdatedActivities(ctx context.Context, eventTable, typ string, storedSince, createdBefore time.Time) ([]string, error)
+}
+
+// editedActivities lists, for an activity report with a bookmark, the
+// activities the event log reports edited since the report last ran and
+// that its walk will not read (created before the walk's window), so that
+// edits older than the attribution window are seen too.
+func (r *Runner) editedActivities(ctx context.Context, job Job, rr ReportRun, req extract.Request) ([]string, error) {
+	typ, ok := rr.Report.ActivityType()
+	st, canAsk := r.Store.(activityEdits)
+	if !ok || !canAsk || req.Bookmark == "" || rr.Mode == load.Replace {
+		return nil, nil
+	}
+	since, err := st.LastSuccessStart(ctx, job.Name, rr.Report.Name)
+	if err != nil || since.IsZero() {
+		return nil, err
+	}
+	from, err := time.Parse(time.RFC3339Nano, req.Bookmark)
+	if err != nil {
+		return nil, nil // the extraction reports a bad bookmark
+	}
+	window := rr.Report.Strategy.Window
+	if rr.Window > 0 {
+		window = rr.Window
+	}
+	return st.UpdatedActivities(ctx, eventLogReport, typ, since, from.Add(-window-rr.Report.Strategy.Overlap))
 }
