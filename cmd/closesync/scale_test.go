@@ -1,0 +1,166 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/closesync/closesync/internal/closefake"
+)
+
+// TestScaleMutationsAndRequestCost is issue 4's scenario: an organisation
+// of 20,000 leads (3,000 under the race detector, or TEST_SCALE_LEADS) with
+// max_skip 500 on every resource. The first sync equals the fake; an
+// unchanged incremental run makes only fixed probes; after a mutation batch
+// (1% of leads updated, deletes, merges, new and old-but-edited activities,
+// contact custom fields changed) the next sync equals the fake again, with
+// _deleted_at on exactly the deleted ids, for about 1% of the first run's
+// requests. The figures are logged (go test -v) for the README.
+func TestScaleMutationsAndRequestCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a large organisation")
+	}
+	scale := 20000
+	if raceEnabled {
+		scale = 3000
+	}
+	if v := os.Getenv("TEST_SCALE_LEADS"); v != "" {
+		scale, _ = strconv.Atoi(v)
+	}
+	reports := []string{"event_log", "leads", "contacts", "opportunities", "tasks", "activities", "custom_fields"}
+	h := newHarness(t, closefake.Options{Seed: 41, Scale: scale, MaxSkip: map[string]int{"*": 500}}, reports...)
+	requests := func() map[string]int64 {
+		out := map[string]int64{}
+		for _, r := range h.query(`SELECT report, requests FROM sync.runs WHERE run_id > coalesce((SELECT max(run_id) FROM sync.runs) - ?, 0)`, len(reports)) {
+			out[r[0].(string)] = r[1].(int64)
+		}
+		return out
+	}
+	total := func(m map[string]int64) (n int64) {
+		for _, v := range m {
+			n += v
+		}
+		return n
+	}
+	live := func() {
+		t.Helper()
+		for table, kind := range map[string]string{"leads": "lead", "contacts": "contact", "opportunities": "opportunity",
+			"tasks": "task", "activities": "activity", "custom_fields": "custom_field"} {
+			if got := h.count(`SELECT count(*) FROM close.` + table + ` WHERE _deleted_at IS NULL`); got != int64(h.fake.Count(kind)) {
+				t.Errorf("close.%s: %d live rows, fake has %d", table, got, h.fake.Count(kind))
+			}
+			if dup := h.count(`SELECT count(*) - count(DISTINCT id) FROM close.` + table); dup != 0 {
+				t.Errorf("close.%s: %d duplicate ids", table, dup)
+			}
+		}
+	}
+
+	start := time.Now()
+	h.sync()
+	first := requests()
+	t.Logf("first sync of %d leads: %s, %d requests %v", scale, time.Since(start).Round(time.Second), total(first), first)
+	live()
+
+	start = time.Now()
+	h.sync()
+	unchanged := requests()
+	t.Logf("unchanged incremental sync: %s, %d requests %v", time.Since(start).Round(time.Millisecond), total(unchanged), unchanged)
+	for r, n := range unchanged {
+		if n > 6 {
+			t.Errorf("unchanged %s made %d requests; want only fixed probes", r, n)
+		}
+	}
+
+	// The mutation batch.
+	r := rand.New(rand.NewPCG(41, 1))
+	leads := h.fake.IDs("lead")
+	r.Shuffle(len(leads), func(i, j int) { leads[i], leads[j] = leads[j], leads[i] })
+	n := scale / 100
+	for _, id := range leads[:n] {
+		if err := h.fake.Update("lead", id, map[string]any{"description": "updated in bulk"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var deleted []string
+	for _, id := range leads[n : n+n/10] {
+		if err := h.fake.Delete("lead", id); err != nil {
+			t.Fatal(err)
+		}
+		deleted = append(deleted, id)
+	}
+	for i := n + n/10; i < n+n/10+n/20; i += 2 {
+		if err := h.fake.MergeLeads(leads[i], leads[i+1]); err != nil {
+			t.Fatal(err)
+		}
+		deleted = append(deleted, leads[i])
+	}
+	live2 := leads[n+n/10+n/20:]
+	for _, id := range live2[:n] {
+		if _, err := h.fake.Create("activity", map[string]any{"_type": "Note", "lead_id": id, "note": "new"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var oldNotes []string
+	for _, a := range h.fake.Objects("activity") {
+		if a["_type"] == "Note" && mustTime(t, a["date_created"]).Before(time.Now().Add(-30*24*time.Hour)) && len(oldNotes) < 10 {
+			if err := h.fake.Update("activity", a["id"].(string), map[string]any{"note": "edited later"}); err != nil {
+				t.Fatal(err)
+			}
+			oldNotes = append(oldNotes, a["id"].(string))
+		}
+	}
+	var cf string
+	for _, f := range h.fake.Objects("custom_field") {
+		if f["object_type"] == "contact" {
+			cf = f["id"].(string)
+			break
+		}
+	}
+	contacts := h.fake.IDs("contact")
+	for _, id := range contacts[:n] {
+		if err := h.fake.Update("contact", id, map[string]any{"custom." + cf: "changed"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	start = time.Now()
+	h.sync()
+	changed := requests()
+	t.Logf("sync after the mutations: %s, %d requests %v", time.Since(start).Round(time.Millisecond), total(changed), changed)
+	live()
+	gotDeleted := []string{}
+	for _, row := range h.query(`SELECT id FROM close.leads WHERE _deleted_at IS NOT NULL ORDER BY id`) {
+		gotDeleted = append(gotDeleted, row[0].(string))
+	}
+	slices.Sort(deleted)
+	if fmt.Sprint(gotDeleted) != fmt.Sprint(deleted) {
+		t.Errorf("leads marked deleted %d, want exactly the %d deleted or merged", len(gotDeleted), len(deleted))
+	}
+	checks := []struct {
+		q    string
+		want int
+	}{
+		{`SELECT count(*) FROM close.leads WHERE description = 'updated in bulk' AND _deleted_at IS NULL`, n},
+		{`SELECT count(*) FROM close.activities WHERE _raw->>'note' = 'new'`, n},
+		{`SELECT count(*) FROM close.activities WHERE _raw->>'note' = 'edited later'`, len(oldNotes)},
+		{fmt.Sprintf(`SELECT count(*) FROM close.contacts WHERE custom->>'%s' = 'changed'`, cf), n},
+	}
+	for _, c := range checks {
+		if got := h.count(c.q); got != int64(c.want) {
+			t.Errorf("%s = %d, want %d", c.q, got, c.want)
+		}
+	}
+	// About 1% of the first run's requests, with generous margins for the
+	// fixed probes and the per-id re-reads of edited activities.
+	if limit := total(first)/20 + 60; total(changed) > limit {
+		t.Errorf("the sync after a 1%% change made %d requests, more than %d (first sync: %d)", total(changed), limit, total(first))
+	}
+	if !strings.Contains(fmt.Sprint(changed), "leads") {
+		t.Errorf("no leads run recorded: %v", changed)
+	}
+}
