@@ -168,17 +168,7 @@ func TestDaemonSchedulesReloadsAndStops(t *testing.T) {
 	})
 
 	// SIGTERM stops it cleanly.
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, out.String())
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatalf("no exit within 40s of SIGTERM\n%s", out.String())
-	}
+	stopDaemon(t, cmd, out)
 	runs, err := readRuns(h.db)
 	if err != nil {
 		t.Fatal(err)
@@ -213,17 +203,7 @@ func TestDaemonStopsMidRunAtABatchBoundary(t *testing.T) {
 	cmd, out := startDaemon(t, "run", "--config", h.config)
 	waitFor(t, "the startup run", 20*time.Second, func() bool { return strings.Contains(out.String(), "starting a run at startup") })
 	time.Sleep(1500 * time.Millisecond) // a few pages in: 8 pages of 200 leads at 150ms each
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, out.String())
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatalf("no exit within 40s of SIGTERM\n%s", out.String())
-	}
+	stopDaemon(t, cmd, out)
 	rows := h.query(`SELECT status, trigger, rows_upserted FROM sync.runs`)
 	if len(rows) != 1 || rows[0][0] != "cancelled" || rows[0][1] != "startup" {
 		t.Fatalf("runs = %v, want one cancelled startup run\n%s", rows, out.String())
@@ -235,6 +215,22 @@ func TestDaemonStopsMidRunAtABatchBoundary(t *testing.T) {
 	h.sync()
 	if got := h.count(`SELECT count(*) FROM close.leads`); got != int64(h.fake.Count("lead")) {
 		t.Errorf("after the next sync close.leads has %d rows, fake has %d", got, h.fake.Count("lead"))
+	}
+}
+
+// stopDaemon sends SIGTERM and requires a clean exit (0) within 40s.
+func stopDaemon(t *testing.T, cmd *exec.Cmd, out *syncBuffer) {
+	t.Helper()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, out.String())
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("no exit within 40s of SIGTERM\n%s", out.String())
 	}
 }
 

@@ -137,16 +137,12 @@ func (x *run) query() (url.Values, error) {
 	}
 	st := r.Strategy
 	from := x.req.StartDate
-	if x.req.Bookmark != "" {
-		b, err := parseTime(x.req.Bookmark)
-		if err != nil {
-			return nil, fmt.Errorf("%s: stored bookmark %q is not a time: %w", r.Name, x.req.Bookmark, err)
-		}
-		if b.After(x.req.Now.Add(time.Minute)) {
-			x.warn(fmt.Sprintf("%s: stored bookmark %s is in the future; ignoring it and reading from the start date", r.Name, x.req.Bookmark))
-		} else {
-			from = b
-		}
+	b, ok, err := x.resumePoint(x.req.Now.Add(time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		from = b
 	}
 	if !from.IsZero() {
 		window := st.Window
@@ -185,14 +181,9 @@ func (x *run) query() (url.Values, error) {
 func (x *run) list(ctx context.Context, c Client, s Source, q url.Values) error {
 	r := x.req.Report
 	handle := func(p closeapi.Page) error {
-		x.page++
-		b := Batch{Records: make([]Record, 0, len(p.Data)), Page: x.page}
-		for i, raw := range p.Data {
-			rec, err := x.record(raw, s.Tag)
-			if err != nil {
-				return fmt.Errorf("page %d record %d: %w", x.page, i, err)
-			}
-			b.Records = append(b.Records, rec)
+		b, err := x.pageBatch(p.Data, s.Tag)
+		if err != nil {
+			return err
 		}
 		if r.Method == Incremental && r.Strategy.Ordered {
 			b.Bookmark = x.bookmark()
@@ -227,6 +218,39 @@ func (x *run) list(ctx context.Context, c Client, s Source, q url.Values) error 
 		return handle(closeapi.Page{Data: resp.Data})
 	}
 	return fmt.Errorf("unknown paging %q", r.Paging)
+}
+
+// resumePoint is the stored bookmark as a time; ok is false when there is
+// none, or when it is after limit (a clock gone wrong, or a foreign file):
+// then it is ignored, with a warning, and the run reads from the start date.
+func (x *run) resumePoint(limit time.Time) (b time.Time, ok bool, err error) {
+	r := x.req.Report
+	if x.req.Bookmark == "" {
+		return time.Time{}, false, nil
+	}
+	b, err = parseTime(x.req.Bookmark)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("%s: stored bookmark %q is not a time: %w", r.Name, x.req.Bookmark, err)
+	}
+	if b.After(limit) {
+		x.warn(fmt.Sprintf("%s: stored bookmark %s is in the future; ignoring it and reading from the start date", r.Name, x.req.Bookmark))
+		return time.Time{}, false, nil
+	}
+	return b, true, nil
+}
+
+// pageBatch turns a page of objects into the run's next batch.
+func (x *run) pageBatch(data []json.RawMessage, tag string) (Batch, error) {
+	x.page++
+	b := Batch{Records: make([]Record, 0, len(data)), Page: x.page}
+	for i, raw := range data {
+		rec, err := x.record(raw, tag)
+		if err != nil {
+			return b, fmt.Errorf("page %d record %d: %w", x.page, i, err)
+		}
+		b.Records = append(b.Records, rec)
+	}
+	return b, nil
 }
 
 // restartEvery is how many records a keyset walk reads before it restarts

@@ -123,20 +123,16 @@ func (x *run) dayRange() (from, today time.Time, err error) {
 	if !x.req.StartDate.IsZero() {
 		from = x.req.StartDate.UTC().Truncate(24 * time.Hour)
 	}
-	if x.req.Bookmark != "" {
-		b, err := parseTime(x.req.Bookmark)
-		switch {
-		case err != nil:
-			return from, today, fmt.Errorf("%s: stored bookmark %q is not a time: %w", r.Name, x.req.Bookmark, err)
-		case b.After(today):
-			x.warn(fmt.Sprintf("%s: stored bookmark %s is in the future; ignoring it and reading from the start date", r.Name, x.req.Bookmark))
-		default:
-			window := r.Strategy.Window
-			if x.req.Window > 0 {
-				window = x.req.Window
-			}
-			from = b.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour).Add(-window.Truncate(24 * time.Hour))
+	b, ok, err := x.resumePoint(today)
+	if err != nil {
+		return from, today, err
+	}
+	if ok {
+		window := r.Strategy.Window
+		if x.req.Window > 0 {
+			window = x.req.Window
 		}
+		from = b.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour).Add(-window.Truncate(24 * time.Hour))
 	}
 	return from, today, nil
 }

@@ -69,9 +69,9 @@ func (x *run) search(ctx context.Context, c Client) error {
 	if objType == "" {
 		return fmt.Errorf("%s: search source %s names no object_type", r.Name, s.Path)
 	}
-	from, err := x.searchFrom()
+	from, err := x.searchFrom() // its errors name the report
 	if err != nil {
-		return fmt.Errorf("%s: %w", r.Name, err)
+		return err
 	}
 	fields, ok, err := searchFields(ctx, c, objType, r.Table)
 	if err != nil {
@@ -94,20 +94,16 @@ func (x *run) search(ctx context.Context, c Client) error {
 func (x *run) searchFrom() (time.Time, error) {
 	r := x.req.Report
 	from := x.req.StartDate
-	if x.req.Bookmark != "" {
-		b, err := parseTime(x.req.Bookmark)
-		switch {
-		case err != nil:
-			return time.Time{}, fmt.Errorf("stored bookmark %q is not a time: %w", x.req.Bookmark, err)
-		case b.After(x.req.Now.Add(time.Minute)):
-			x.warn(fmt.Sprintf("%s: stored bookmark %s is in the future; ignoring it and reading from the start date", r.Name, x.req.Bookmark))
-		default:
-			window := r.Strategy.Window
-			if x.req.Window > 0 {
-				window = x.req.Window
-			}
-			from = b.Add(-r.Strategy.Overlap - window)
+	b, ok, err := x.resumePoint(x.req.Now.Add(time.Minute))
+	if err != nil {
+		return time.Time{}, err
+	}
+	if ok {
+		window := r.Strategy.Window
+		if x.req.Window > 0 {
+			window = x.req.Window
 		}
+		from = b.Add(-r.Strategy.Overlap - window)
 	}
 	if from.Before(x.req.StartDate) {
 		from = x.req.StartDate
@@ -228,14 +224,11 @@ func (x *run) searchWalks(ctx context.Context, c Client, s Source, objType strin
 	for {
 		read := 0
 		err := c.Search(ctx, searchBody(objType, field, fields, from), func(p closeapi.Page) error {
-			x.page++
-			b := Batch{Records: make([]Record, 0, len(p.Data)), Page: x.page}
-			for i, raw := range p.Data {
-				rec, err := x.record(raw, s.Tag)
-				if err != nil {
-					return fmt.Errorf("page %d record %d: %w", x.page, i, err)
-				}
-				b.Records = append(b.Records, rec)
+			b, err := x.pageBatch(p.Data, s.Tag)
+			if err != nil {
+				return err
+			}
+			for _, raw := range p.Data {
 				if v, ok := timeField(raw, field); ok && v.Before(settled) && v.After(pos) {
 					pos = v
 				}
