@@ -75,7 +75,7 @@ func init() {
 			str("name"), str("status"), str("timezone"), str("schedule_id"), js("steps"), str("created_by_id"), str("updated_by_id")),
 		dim("sequence_subscriptions", "/sequence_subscription/", Offset, 100, "Contacts subscribed to sequences.",
 			str("sequence_id"), str("contact_id"), str("lead_id"), str("status"), str("sender_account_id")),
-		dim("custom_activity_types", "/custom_activity/", Offset, 100, "Custom activity types (their instances are in `activities_custom`).",
+		dim("custom_activity_types", "/custom_activity/", Offset, 100, "Custom activity types (their instances are in `activities_custom_activity`).",
 			str("name"), str("description"), boolean("api_create_only"), js("editable_with_roles"), js("fields")),
 		dim("custom_object_types", "/custom_object_type/", Offset, 100,
 			"Custom object types with their custom field definitions (`fields`; their instances are in `custom_objects`).",

@@ -16,7 +16,7 @@ var activityTypeNames = map[string]string{
 	"call": "Call", "email_threads": "EmailThread", "emails": "Email", "lead_status_change": "LeadStatusChange",
 	"notes": "Note", "opportunity_status_change": "OpportunityStatusChange", "meeting": "Meeting", "sms": "SMS",
 	"created": "Created", "task_completed": "TaskCompleted", "whatsapp_message": "WhatsAppMessage",
-	"form_submission": "FormSubmission", "custom": "Custom",
+	"form_submission": "FormSubmission", "custom_activity": "Custom",
 }
 
 // refetchBatch is how many refetched records one batch carries.

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -51,6 +52,7 @@ func (s *Store) RefreshCustomViews(ctx context.Context) error {
 		names = append(names, t)
 	}
 	sort.Strings(names)
+	var errs []error
 	for _, table := range names {
 		types := customTargets[table]
 		if strings.HasPrefix(table, "activities_") {
@@ -66,11 +68,16 @@ func (s *Store) RefreshCustomViews(ctx context.Context) error {
 		if _, ok := cols["custom"]; !ok {
 			continue
 		}
+		// One view that cannot be made must not keep the others stale.
+		if tables[table+"_custom"] {
+			errs = append(errs, fmt.Errorf("view %s.%s_custom not created: a table has that name", s.schema, table))
+			continue
+		}
 		if _, err := s.conn.ExecContext(ctx, customViewSQL(s.schema, table, cols, fields, types)); err != nil {
-			return fmt.Errorf("create view %s.%s_custom: %w", s.schema, table, err)
+			errs = append(errs, fmt.Errorf("create view %s.%s_custom: %w", s.schema, table, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (s *Store) tableNames(ctx context.Context) (map[string]bool, error) {
