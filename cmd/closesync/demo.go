@@ -28,6 +28,8 @@ var demoQueries = []struct{ title, sql string }{
 FROM close.opportunities WHERE status_type = 'active' AND _deleted_at IS NULL GROUP BY 1 ORDER BY sum(value) DESC;`},
 	{"Activity mix over the last 90 days", `SELECT _type, count(*) AS activities FROM close.activities
 WHERE date_created > now() - INTERVAL 90 DAY GROUP BY 1 ORDER BY 2 DESC;`},
+	{"Leads by a custom field, by its name (the typed view leads_custom)", `SELECT "Lead Source", count(*) AS leads FROM close.leads_custom
+WHERE _deleted_at IS NULL GROUP BY 1 ORDER BY 2 DESC;`},
 }
 
 func cmdDemo(ctx context.Context, args []string, e *env) error {

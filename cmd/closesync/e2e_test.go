@@ -389,6 +389,9 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo shows no rows for %s (%q)", r.Name, line)
 		}
 	}
+	if !strings.Contains(out.String(), "Lead Source  leads") {
+		t.Errorf("demo output lacks the custom-field query's result:\n%s", out.String())
+	}
 	if !strings.Contains(out.String(), "Leads by status") {
 		t.Errorf("demo output lacks sample queries:\n%s", out.String())
 	}
