@@ -149,7 +149,7 @@ var activityTypes = []struct {
 	{"whatsapp_message", "whatsapp_message", "", []schema.Column{str("direction"), str("message_markdown"), str("external_whatsapp_message_id"),
 		str("local_phone"), str("remote_phone")}},
 	{"form_submission", "form_submission", "", []schema.Column{str("form_id"), str("form_name"), js("form_data")}},
-	{"custom_activity", "custom", "Instances of custom activity types (`/activity/custom/`); `custom_activity_type_id` names the type. "+
+	{"custom_activity", "custom", "Instances of custom activity types (`/activity/custom/`); `custom_activity_type_id` names the type. " +
 		"Not named activities_custom: that is the name of the typed view of `activities`.", []schema.Column{str("custom_activity_type_id"),
 		str("status")}},
 }
