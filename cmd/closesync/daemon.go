@@ -72,7 +72,7 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		}, nil
 	}, log)
 	pool.OnResult = func(trigger string, r schedule.Result) { current.Load().observe(trigger, r) }
-	pool.CollectChanges = hooks.wantsChanges(cfg)
+	pool.SetCollectChanges(hooks.wantsChanges())
 	var obs apiObserver // nil unless the status endpoint is on
 	if st != nil {
 		obs = st
@@ -143,6 +143,7 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 				sched = next
 				sched.Start()
 				old := current.Swap(nextHooks)
+				pool.SetCollectChanges(nextHooks.wantsChanges())
 				go func() {
 					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 					defer cancel()

@@ -23,10 +23,11 @@ type runHooks struct {
 	database string
 	snapshot string      // empty: off
 	wrote    atomic.Bool // a run succeeded since the last snapshot
+	cfg      *config.Config
 }
 
 func newRunHooks(cfg *config.Config, log *zap.Logger, st *status.Status) (*runHooks, error) {
-	h := &runHooks{log: log, status: st, database: cfg.Database, snapshot: cfg.Snapshot}
+	h := &runHooks{log: log, status: st, database: cfg.Database, snapshot: cfg.Snapshot, cfg: cfg}
 	if cfg.Notify.URL != "" {
 		n, err := notify.New(cfg.Notify, log, nil)
 		if err != nil {
@@ -38,11 +39,11 @@ func newRunHooks(cfg *config.Config, log *zap.Logger, st *status.Status) (*runHo
 }
 
 // wantsChanges reports whether runs must collect the keys they change.
-func (h *runHooks) wantsChanges(cfg *config.Config) bool {
+func (h *runHooks) wantsChanges() bool {
 	if h.notifier == nil {
 		return false
 	}
-	for _, on := range cfg.Notify.On {
+	for _, on := range h.cfg.Notify.On {
 		if on == notify.OnChanges {
 			return true
 		}

@@ -74,7 +74,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 		}
 		hooks.closed()
 	}()
-	runner := &schedule.Runner{Store: store, Extract: cs.extractor, Log: log, CollectChanges: hooks.wantsChanges(cfg)}
+	runner := &schedule.Runner{Store: store, Extract: cs.extractor, Log: log, CollectChanges: hooks.wantsChanges()}
 	if isTerminal(e.stderr) {
 		runner.Progress = newProgress(e.stderr)
 	}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -79,8 +80,9 @@ type Pool struct {
 	// finished report run (for metrics, the status endpoint and
 	// notifications).
 	OnResult func(trigger string, res Result)
-	// CollectChanges makes runs record the keys they create and update.
-	CollectChanges bool
+	// collectChanges makes runs record the keys they create, update and
+	// delete (SetCollectChanges; it may change on reload).
+	collectChanges atomic.Bool
 
 	ctx     context.Context // parent of every run; cancelled by Stop
 	cancel  context.CancelFunc
@@ -92,6 +94,10 @@ type Pool struct {
 	store   Store
 	closeFn func() error
 }
+
+// SetCollectChanges sets whether runs started from now on record the keys
+// they change (for change notifications).
+func (p *Pool) SetCollectChanges(on bool) { p.collectChanges.Store(on) }
 
 // NewPool returns a pool opening the database with open.
 func NewPool(open Opener, log *zap.Logger) *Pool {
@@ -187,7 +193,7 @@ func (p *Pool) runOnce(ctx context.Context, job ScheduledJob, extract func(strin
 		return job.Reports
 	}
 	defer p.release()
-	r := &Runner{Store: store, Extract: extract, Log: p.log, CollectChanges: p.CollectChanges}
+	r := &Runner{Store: store, Extract: extract, Log: p.log, CollectChanges: p.collectChanges.Load()}
 	if job.Reconcile {
 		for _, res := range r.RunReconcile(ctx, job.Job) {
 			if p.OnResult != nil && res.RunID != 0 {
