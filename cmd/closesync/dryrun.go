@@ -23,15 +23,11 @@ import (
 // the rate-limit room Close reported. Nothing is written: the database is
 // opened read-only, and only to read the bookmarks.
 func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, e *env) error {
-	log, err := startLogger(cfg, e)
+	log, jobs, err := startJobs(cfg, onlyJobs, onlyReports, e)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
-	jobs, err := resolveJobs(cfg, onlyJobs, onlyReports)
-	if err != nil {
-		return err
-	}
 	obs := &probeObserver{remaining: map[string]int{}}
 	cs, err := newClients(cfg, log, obs)
 	if err != nil {

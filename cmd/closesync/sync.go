@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/schedule"
 )
@@ -41,15 +43,11 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 // syncJobs runs the selected jobs once against the configured accounts and
 // prints one line per report. It returns errFailed when any run failed.
 func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger string, e *env) error {
-	log, err := startLogger(cfg, e)
+	log, jobs, err := startJobs(cfg, onlyJobs, onlyReports, e)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
-	jobs, err := resolveJobs(cfg, onlyJobs, onlyReports)
-	if err != nil {
-		return err
-	}
 	cs, err := newClients(cfg, log, nil)
 	if err != nil {
 		return err
@@ -100,6 +98,21 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 		return errFailed
 	}
 	return nil
+}
+
+// startJobs starts the logger and resolves the selected jobs, for sync
+// and its dry run. The caller syncs the logger.
+func startJobs(cfg *config.Config, onlyJobs, onlyReports []string, e *env) (*zap.Logger, []schedule.Job, error) {
+	log, err := startLogger(cfg, e)
+	if err != nil {
+		return nil, nil, err
+	}
+	jobs, err := resolveJobs(cfg, onlyJobs, onlyReports)
+	if err != nil {
+		log.Sync()
+		return nil, nil, err
+	}
+	return log, jobs, nil
 }
 
 func printResult(w io.Writer, r schedule.Result) {

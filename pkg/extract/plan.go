@@ -2,10 +2,10 @@ package extract
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -24,11 +24,6 @@ type Plan struct {
 	Records, Requests int
 	// Probes is how many requests the estimate itself made.
 	Probes int
-}
-
-// counter is the probe the plan needs beyond Client.
-type counter interface {
-	Get(ctx context.Context, path string, q url.Values, out any) error
 }
 
 // PlanRun estimates the run of req.Report without extracting anything.
@@ -113,13 +108,8 @@ func describeQuery(r *Report, q url.Values) string {
 		}
 		return "everything"
 	}
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		parts = append(parts, k+"="+strings.Join(q[k], ","))
 	}
 	return strings.Join(parts, " ")
@@ -133,9 +123,5 @@ type countingClient struct {
 
 func (c *countingClient) Get(ctx context.Context, path string, q url.Values, out any) error {
 	c.n++
-	var raw json.RawMessage
-	if err := c.Client.Get(ctx, path, q, &raw); err != nil {
-		return err
-	}
-	return json.Unmarshal(raw, out)
+	return c.Client.Get(ctx, path, q, out)
 }

@@ -5,8 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -175,7 +176,7 @@ func activityReportDay(ctx context.Context, c Client, day time.Time, dc *DayCont
 		if err != nil {
 			return nil, fmt.Errorf("POST /report/activity/ user %q: %w", user, err)
 		}
-		for _, m := range sortedKeys(vals) {
+		for _, m := range slices.Sorted(maps.Keys(vals)) {
 			out = append(out, mustJSON(map[string]any{"organization_id": dc.OrganizationID, "date": day.Format(time.DateOnly),
 				"user_id": user, "user_name": name, "metric": m, "value": vals[m]}))
 		}
@@ -210,7 +211,7 @@ func sentEmailsDay(ctx context.Context, c Client, day time.Time, dc *DayContext)
 		if err != nil {
 			return nil, fmt.Errorf("GET %s template %q: %w", path, id, err)
 		}
-		for _, m := range sortedKeys(vals) {
+		for _, m := range slices.Sorted(maps.Keys(vals)) {
 			out = append(out, mustJSON(map[string]any{"organization_id": dc.OrganizationID, "date": day.Format(time.DateOnly),
 				"user_id": user, "template_id": id, "template_name": name, "metric": m, "value": vals[m]}))
 		}
@@ -338,15 +339,6 @@ func numericValues(e map[string]json.RawMessage) (map[string]float64, error) {
 		// Outside a metrics object, non-numeric fields are labels.
 	}
 	return out, nil
-}
-
-func sortedKeys(m map[string]float64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -234,15 +234,7 @@ func (s *Store) checkKeys(ctx context.Context, t schema.Table) error {
 
 // appendStage fills _stage with the batch through the DuckDB appender.
 func (s *Store) appendStage(recs []Record) error {
-	return s.conn.Raw(func(dc any) error {
-		dconn, ok := dc.(driver.Conn)
-		if !ok {
-			return errors.New("unexpected driver connection type")
-		}
-		a, err := duckdb.NewAppenderFromConn(dconn, "", "_stage")
-		if err != nil {
-			return err
-		}
+	return s.appendRows("_stage", func(a *duckdb.Appender) error {
 		for i, r := range recs {
 			var custom, tag driver.Value
 			if r.Custom != nil {
@@ -252,9 +244,28 @@ func (s *Store) appendStage(recs []Record) error {
 				tag = r.Tag
 			}
 			if err := a.AppendRow(int32(i), string(r.Raw), custom, tag, nil, nil); err != nil {
-				a.Close()
 				return fmt.Errorf("record %d: %w", i, err)
 			}
+		}
+		return nil
+	})
+}
+
+// appendRows fills the temporary table with DuckDB's appender; the rows
+// land when fill returns nil, and none when it fails.
+func (s *Store) appendRows(table string, fill func(a *duckdb.Appender) error) error {
+	return s.conn.Raw(func(dc any) error {
+		dconn, ok := dc.(driver.Conn)
+		if !ok {
+			return errors.New("unexpected driver connection type")
+		}
+		a, err := duckdb.NewAppenderFromConn(dconn, "", table)
+		if err != nil {
+			return err
+		}
+		if err := fill(a); err != nil {
+			a.Close()
+			return err
 		}
 		return a.Close()
 	})

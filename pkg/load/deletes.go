@@ -74,25 +74,11 @@ func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, ru
 				}
 				total += n
 			}
-			var stmts []string
-			for _, ch := range r.Table.Children {
-				pc, _ := ch.Table.ParentColumn()
-				child := qualified(s.schema, ch.Table.Name)
-				if !tables[ch.Table.Name] {
-					continue
-				}
-				stmts = append(stmts, fmt.Sprintf(`UPDATE %s SET _deleted_at = p._deleted_at FROM %s p
-					WHERE %s.%s = p.%s AND p._deleted_at IS NOT NULL AND %s._deleted_at IS NULL`,
-					child, target, child, quoteIdent(pc.Name), quoteIdent(r.Table.Key[0]), child))
+			n, err := s.cascadeToChildren(ctx, r.Table, tables)
+			if err != nil {
+				return fmt.Errorf("apply deletes to %s: %w", r.Table.Name, err)
 			}
-			for _, q := range stmts {
-				res, err := s.conn.ExecContext(ctx, q)
-				if err != nil {
-					return fmt.Errorf("apply deletes to %s: %w", r.Table.Name, err)
-				}
-				n, _ := res.RowsAffected()
-				total += n
-			}
+			total += n
 		}
 		_, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET rows_deleted = rows_deleted + ? WHERE run_id = ?", total, run.ID)
 		return err
@@ -106,9 +92,10 @@ func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, ru
 	return total, nil
 }
 
-// mark runs one soft-delete UPDATE and appends the keys it marked to ids.
-func (s *Store) mark(ctx context.Context, q, key string, ids *[]string) (int64, error) {
-	rows, err := s.conn.QueryContext(ctx, q+" RETURNING CAST("+key+" AS VARCHAR)")
+// mark runs one soft-delete UPDATE (q, with its args) and appends the keys
+// it marked to ids.
+func (s *Store) mark(ctx context.Context, q, key string, ids *[]string, args ...any) (int64, error) {
+	rows, err := s.conn.QueryContext(ctx, q+" RETURNING CAST("+key+" AS VARCHAR)", args...)
 	if err != nil {
 		return 0, err
 	}
@@ -123,4 +110,27 @@ func (s *Store) mark(ctx context.Context, q, key string, ids *[]string) (int64, 
 		n++
 	}
 	return n, rows.Err()
+}
+
+// cascadeToChildren gives the child rows of t's marked rows their
+// parent's _deleted_at; child tables not created yet are skipped.
+func (s *Store) cascadeToChildren(ctx context.Context, t schema.Table, tables map[string]bool) (int64, error) {
+	target, key := qualified(s.schema, t.Name), quoteIdent(t.Key[0])
+	var total int64
+	for _, ch := range t.Children {
+		if !tables[ch.Table.Name] {
+			continue
+		}
+		pc, _ := ch.Table.ParentColumn()
+		child := qualified(s.schema, ch.Table.Name)
+		res, err := s.conn.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET _deleted_at = p._deleted_at FROM %s p
+			WHERE %s.%s = p.%s AND p._deleted_at IS NOT NULL AND %s._deleted_at IS NULL`,
+			child, target, child, quoteIdent(pc.Name), key, child))
+		if err != nil {
+			return total, fmt.Errorf("%s: %w", ch.Table.Name, err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
 }

@@ -2,8 +2,6 @@ package load
 
 import (
 	"context"
-	"database/sql/driver"
-	"errors"
 	"fmt"
 	"time"
 
@@ -43,38 +41,15 @@ func (s *Store) Reconcile(ctx context.Context, run Run, t schema.Table, ids []st
 		}
 		q := fmt.Sprintf(`UPDATE %s SET _deleted_at = now() WHERE _deleted_at IS NULL AND _synced_at < ?
 			AND %s NOT IN (SELECT id FROM _seen)`, target, key)
-		rows, err := s.conn.QueryContext(ctx, q+" RETURNING CAST("+key+" AS VARCHAR)", listedFrom)
+		if _, err := s.mark(ctx, q, key, &marked, listedFrom); err != nil {
+			return fmt.Errorf("reconcile %s: %w", t.Name, err)
+		}
+		total = int64(len(marked))
+		n, err := s.cascadeToChildren(ctx, t, tables)
 		if err != nil {
 			return fmt.Errorf("reconcile %s: %w", t.Name, err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			marked = append(marked, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		total = int64(len(marked))
-		for _, ch := range t.Children {
-			if !tables[ch.Table.Name] {
-				continue
-			}
-			pc, _ := ch.Table.ParentColumn()
-			child := qualified(s.schema, ch.Table.Name)
-			res, err := s.conn.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET _deleted_at = p._deleted_at FROM %s p
-				WHERE %s.%s = p.%s AND p._deleted_at IS NOT NULL AND %s._deleted_at IS NULL`,
-				child, target, child, quoteIdent(pc.Name), key, child))
-			if err != nil {
-				return fmt.Errorf("reconcile %s: %w", ch.Table.Name, err)
-			}
-			n, _ := res.RowsAffected()
-			total += n
-		}
+		total += n
 		if _, err := s.conn.ExecContext(ctx, "DROP TABLE _seen"); err != nil {
 			return err
 		}
@@ -92,22 +67,13 @@ func (s *Store) Reconcile(ctx context.Context, run Run, t schema.Table, ids []st
 }
 
 func (s *Store) appendIDs(ids []string) error {
-	return s.conn.Raw(func(dc any) error {
-		dconn, ok := dc.(driver.Conn)
-		if !ok {
-			return errors.New("unexpected driver connection type")
-		}
-		a, err := duckdb.NewAppenderFromConn(dconn, "", "_seen")
-		if err != nil {
-			return err
-		}
+	return s.appendRows("_seen", func(a *duckdb.Appender) error {
 		for _, id := range ids {
 			if err := a.AppendRow(id); err != nil {
-				a.Close()
 				return err
 			}
 		}
-		return a.Close()
+		return nil
 	})
 }
 

@@ -163,20 +163,28 @@ func (s *Store) LastSuccess(ctx context.Context, job string, reports []string) (
 	defer s.mu.Unlock()
 	var oldest time.Time
 	for _, r := range reports {
-		var t sql.NullTime
-		err := s.conn.QueryRowContext(ctx, `SELECT max(finished_at) FROM sync.runs
-			WHERE job = ? AND report = ? AND status = 'success'`, job, r).Scan(&t)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("read the last success of %s/%s: %w", job, r, err)
+		t, err := s.lastSuccessAt(ctx, "finished_at", job, r)
+		if err != nil || t.IsZero() {
+			return time.Time{}, err
 		}
-		if !t.Valid {
-			return time.Time{}, nil
-		}
-		if oldest.IsZero() || t.Time.Before(oldest) {
-			oldest = t.Time
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
 		}
 	}
 	return oldest, nil
+}
+
+// lastSuccessAt is the newest column (started_at or finished_at) of the
+// report's successful runs of the job; zero if none succeeded. The caller
+// holds s.mu.
+func (s *Store) lastSuccessAt(ctx context.Context, column, job, report string) (time.Time, error) {
+	var t sql.NullTime
+	err := s.conn.QueryRowContext(ctx, `SELECT max(`+column+`) FROM sync.runs WHERE job = ? AND report = ? AND status = 'success'`,
+		job, report).Scan(&t)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the last success of %s/%s: %w", job, report, err)
+	}
+	return t.Time, nil
 }
 
 // UpdatedActivities lists the ids of the activities that "updated" events
@@ -221,11 +229,5 @@ func (s *Store) UpdatedActivities(ctx context.Context, eventTable, typ string, s
 func (s *Store) LastSuccessStart(ctx context.Context, job, report string) (time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var t sql.NullTime
-	err := s.conn.QueryRowContext(ctx, `SELECT max(started_at) FROM sync.runs WHERE job = ? AND report = ? AND status = 'success'`,
-		job, report).Scan(&t)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("read the last success of %s/%s: %w", job, report, err)
-	}
-	return t.Time, nil
+	return s.lastSuccessAt(ctx, "started_at", job, report)
 }

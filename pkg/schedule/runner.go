@@ -157,24 +157,7 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 	log = log.With(zap.Int64("run_id", id))
 	stats := &closeapi.Stats{}
 	err = r.runReport(closeapi.WithStats(ctx, stats), job, rr, id, stats, &res, log)
-	res.Requests, res.Retries = stats.Requests.Load(), stats.Retries.Load()
-	res.Duration = time.Since(start)
-	res.Status = load.StatusSuccess
-	msg := ""
-	if err != nil {
-		res.Err = err
-		res.Status = load.StatusFailed
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			res.Status = load.StatusCancelled
-		}
-		msg = err.Error()
-	}
-	if ferr := r.Store.FinishRun(ctx, id, res.Status, load.Counters{Requests: res.Requests, Retries: res.Retries}, msg); ferr != nil {
-		log.Error("run outcome could not be recorded", zap.Error(ferr))
-		if res.Err == nil {
-			res.Err, res.Status = ferr, load.StatusFailed
-		}
-	}
+	r.finish(ctx, &res, stats, err, log)
 	if res.Status == load.StatusSuccess && rep.Name == eventLogReport {
 		if d, ok := r.Store.(deleter); ok {
 			var ids *[]string
@@ -302,6 +285,27 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 	return nil
 }
 
+// finish records a run's outcome in res and sync.runs: its status from err
+// (cancelled when the run's own context ended it), counters and duration.
+func (r *Runner) finish(ctx context.Context, res *Result, stats *closeapi.Stats, err error, log *zap.Logger) {
+	res.Requests, res.Retries = stats.Requests.Load(), stats.Retries.Load()
+	res.Duration = time.Since(res.Started)
+	res.Status = load.StatusSuccess
+	msg := ""
+	if err != nil {
+		res.Err, res.Status, msg = err, load.StatusFailed, err.Error()
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			res.Status = load.StatusCancelled
+		}
+	}
+	if ferr := r.Store.FinishRun(ctx, res.RunID, res.Status, load.Counters{Requests: res.Requests, Retries: res.Retries}, msg); ferr != nil {
+		log.Error("run outcome could not be recorded", zap.Error(ferr))
+		if res.Err == nil {
+			res.Err, res.Status = ferr, load.StatusFailed
+		}
+	}
+}
+
 // reconciler is implemented by stores that can mark rows missing from a
 // complete id listing (*load.Store).
 type reconciler interface {
@@ -379,18 +383,7 @@ func (r *Runner) reconcileReport(ctx context.Context, job Job, rr ReportRun) Res
 		res.Extract, res.Deleted = int64(len(ids)), n
 		return err
 	}()
-	res.Requests, res.Retries, res.Duration = stats.Requests.Load(), stats.Retries.Load(), time.Since(start)
-	res.Status = load.StatusSuccess
-	msg := ""
-	if err != nil {
-		res.Status, res.Err, msg = load.StatusFailed, err, err.Error()
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			res.Status = load.StatusCancelled
-		}
-	}
-	if ferr := r.Store.FinishRun(ctx, id, res.Status, load.Counters{Requests: res.Requests, Retries: res.Retries}, msg); ferr != nil && res.Err == nil {
-		res.Err, res.Status = ferr, load.StatusFailed
-	}
+	r.finish(ctx, &res, stats, err, log)
 	fields := []zap.Field{zap.String("status", res.Status), zap.Int64("ids_listed", res.Extract), zap.Int64("rows_deleted", res.Deleted),
 		zap.Int64("requests", res.Requests), zap.Duration("duration", res.Duration)}
 	if res.Err != nil {
