@@ -65,12 +65,23 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	if err != nil {
 		return err
 	}
-	defer func() {
+	// Closing the file (its final checkpoint) is part of the run: a failure
+	// is a failed sync (exit 1), and the history says so (load.Store.Close).
+	closed := false
+	closeStore := func() error {
+		closed = true
 		if err := store.Close(); err != nil {
 			log.Error("close database", zapErr(err))
-			return
+			fmt.Fprintf(e.stdout, "%-8s closing %s: the final checkpoint failed; the runs above are in its write-ahead log, not yet in the file\n         error: %v\n", "failed", cfg.Database, err)
+			return errFailed
 		}
 		hooks.closed()
+		return nil
+	}
+	defer func() {
+		if !closed {
+			closeStore()
+		}
 	}()
 	runner := &schedule.Runner{Store: store, Extract: cs.extractor, Log: log, CollectChanges: hooks.wantsChanges()}
 	if isTerminal(e.stderr) {
@@ -93,6 +104,9 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 				failed++
 			}
 		}
+	}
+	if err := closeStore(); err != nil {
+		return err
 	}
 	if failed > 0 {
 		return errFailed

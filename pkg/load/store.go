@@ -53,6 +53,10 @@ type Store struct {
 	log       *zap.Logger
 
 	readOnly bool
+	// path names the file in errors; firstRun is the largest run id before
+	// this open: the runs above it are this open's (see Close).
+	path     string
+	firstRun int64
 
 	mu      sync.Mutex
 	conn    *sql.Conn
@@ -110,6 +114,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("database %s: %w", opts.Path, err)
 	}
 	if err := s.recoverInterrupted(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("database %s: %w", opts.Path, err)
+	}
+	if err := s.noteFirstRun(ctx, opts.Path); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("database %s: %w", opts.Path, err)
 	}
@@ -193,16 +201,38 @@ func foreignHint(err error) string {
 	return ""
 }
 
-// Close checkpoints the write-ahead log into the file and releases it.
+// CheckpointPending is the error of this open's successful runs while the
+// final checkpoint is in progress. It stays in the history when the
+// checkpoint fails fatally (a full disk) or the process dies first, so the
+// history says the data is not yet in the file itself.
+const CheckpointPending = "the final checkpoint of the database did not complete: the rows are in its write-ahead log " +
+	"(the .wal file beside it), which the next open replays; check the free disk space"
+
+// noteFirstRun records the run ids that predate this open.
+func (s *Store) noteFirstRun(ctx context.Context, path string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.path = path
+	if err := s.conn.QueryRowContext(ctx, "SELECT coalesce(max(run_id), 0) FROM sync.runs").Scan(&s.firstRun); err != nil {
+		return fmt.Errorf("read run history: %w", err)
+	}
+	return nil
+}
+
+// Close checkpoints the write-ahead log into the file and releases it. The
+// checkpoint is part of every run of this open: before it, the runs that
+// succeeded are marked failed with CheckpointPending, and only a checkpoint
+// that succeeds marks them successful again, so a checkpoint that fails
+// (DuckDB then invalidates the database and nothing more can be written)
+// leaves a history that says so once the next open replays the log. The
+// error names the file and the cause.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
 	if s.conn != nil {
 		if !s.readOnly {
-			if _, err := s.conn.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
-				errs = append(errs, fmt.Errorf("checkpoint: %w", err))
-			}
+			errs = append(errs, s.checkpoint(context.Background()))
 		}
 		errs = append(errs, s.conn.Close())
 		s.conn = nil
@@ -216,6 +246,43 @@ func (s *Store) Close() error {
 		s.connector = nil
 	}
 	return errors.Join(errs...)
+}
+
+// checkpoint is Close's CHECKPOINT with the history around it. The caller
+// holds s.mu.
+func (s *Store) checkpoint(ctx context.Context) error {
+	marked := int64(0)
+	if s.path != "" { // opened fully (migrated): sync.runs exists
+		res, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET status = 'failed', error = ? WHERE run_id > ? AND status = 'success'",
+			CheckpointPending, s.firstRun)
+		if err != nil {
+			s.log.Warn("runs not marked before the final checkpoint", zap.Error(err))
+		} else if marked, err = res.RowsAffected(); err != nil {
+			marked = 1 // unknown: restore below
+		}
+	}
+	if _, err := s.conn.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		err = fmt.Errorf("checkpoint %s: %w", s.path, err)
+		if marked > 0 {
+			// Usually refused (the database is invalidated); the pending
+			// message is there either way.
+			s.conn.ExecContext(ctx, "UPDATE sync.runs SET error = ? || ': ' || ? WHERE run_id > ? AND error = ?",
+				CheckpointPending, err.Error(), s.firstRun, CheckpointPending)
+		}
+		return err
+	}
+	if marked == 0 {
+		return nil
+	}
+	if _, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET status = 'success', error = NULL WHERE run_id > ? AND error = ?",
+		s.firstRun, CheckpointPending); err != nil {
+		return fmt.Errorf("checkpoint %s: restore the runs' status: %w", s.path, err)
+	}
+	if _, err := s.conn.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		// The data is in the file; only the status flip is in the log.
+		return fmt.Errorf("checkpoint %s: %w", s.path, err)
+	}
+	return nil
 }
 
 // Schema returns the data schema name.
