@@ -142,30 +142,43 @@ func seconds(f float64) time.Duration {
 	return time.Duration(math.Min(f, maxSeconds) * float64(time.Second))
 }
 
-// rateLimitWait is how long a 429 asks to wait, first found of: the
+// rateLimitWait is how long a 429 asks to wait, first positive of: the
 // RateLimit header's reset, Retry-After (seconds or HTTP date),
 // RateLimit-Reset, X-Rate-Limit-Reset, the body's error.rate_reset, the
-// body's top-level rate_reset.
+// body's top-level rate_reset. When the only waits named are zero it
+// returns 0, true: the server named a wait, but not one worth keeping (the
+// transport then backs off on its own).
 func rateLimitWait(h http.Header, body []byte, now time.Time) (time.Duration, bool) {
+	named := false
 	if v := h.Get("RateLimit"); v != "" {
 		for _, item := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
 			k, val, _ := strings.Cut(strings.TrimSpace(item), "=")
 			if k = strings.ToLower(strings.TrimSpace(k)); k == "reset" || k == "t" {
 				if f, ok := parseNumber(val); ok {
-					return seconds(f), true
+					if d := seconds(f); d > 0 {
+						return d, true
+					}
+					named = true
 				}
 			}
 		}
 	}
 	if d, ok := retryAfter(h, now); ok {
-		return d, true
+		if d > 0 {
+			return d, true
+		}
+		named = true
 	}
 	for _, name := range []string{"RateLimit-Reset", "X-Rate-Limit-Reset"} {
 		if f, ok := parseNumber(h.Get(name)); ok {
-			return seconds(f), true
+			if d := seconds(f); d > 0 {
+				return d, true
+			}
+			named = true
 		}
 	}
-	return ParseRateReset(body)
+	d, ok := ParseRateReset(body)
+	return d, ok || named
 }
 
 // retryAfter parses Retry-After: delay-seconds or an HTTP date.

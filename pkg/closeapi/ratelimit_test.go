@@ -93,7 +93,9 @@ func TestRateLimitWaitOrder(t *testing.T) {
 		wantOK bool
 	}{
 		{"RateLimit reset first", hdr("RateLimit", "limit=100, remaining=0, reset=1", "Retry-After", "9", "X-Rate-Limit-Reset", "7"), body, time.Second, true},
-		{"RateLimit reset zero still counts", hdr("RateLimit", "limit=100, remaining=0, reset=0", "Retry-After", "9"), body, 0, true},
+		{"RateLimit reset zero yields to Retry-After", hdr("RateLimit", "limit=100, remaining=0, reset=0", "Retry-After", "9"), body, 9 * time.Second, true},
+		{"only zero waits", hdr("RateLimit", "limit=100, remaining=0, reset=0", "Retry-After", "0"), nil, 0, true},
+		{"zero header, body names one", hdr("Retry-After", "0"), body, 500 * time.Millisecond, true},
 		{"Retry-After seconds", hdr("RateLimit", "limit=100, remaining=0", "Retry-After", "9", "RateLimit-Reset", "8"), body, 9 * time.Second, true},
 		{"Retry-After date", hdr("Retry-After", now.Add(5*time.Second).Format(http.TimeFormat)), body, 5 * time.Second, true},
 		{"Retry-After date in the past", hdr("Retry-After", now.Add(-time.Minute).Format(http.TimeFormat)), nil, 0, true},

@@ -63,8 +63,9 @@ const (
 // Reads (GET, HEAD, and POSTs a Client marks read-only) are retried on 429,
 // 500, 502, 503, 504, timeouts, dropped connections and truncated bodies,
 // at most maxAttempts times: after a 429 it waits what the server asked
-// (capped by maxWait) plus a little jitter, otherwise exponential backoff
-// with full jitter capped by maxBackoff. A body that cannot be replayed
+// (capped by maxWait) plus a little jitter (a 429 that asks for a wait of
+// zero gets the exponential backoff, at least half its ceiling), otherwise
+// exponential backoff with full jitter capped by maxBackoff. A body that cannot be replayed
 // (no GetBody) is never retried.
 //
 // The body of a retried request's final response is read inside the
@@ -126,8 +127,15 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		case resp.StatusCode == http.StatusTooManyRequests:
 			wait, serverWait = rateLimitWait(resp.Header, body, t.clock.Now())
-			if !serverWait {
+			switch {
+			case !serverWait:
 				wait, serverWait = defaultRateLimitWait, true
+			case wait <= 0:
+				// "Retry-After: 0" or "reset=0" on a 429: waiting nothing
+				// would burn every attempt in a second (dlt-hub/dlt#4036),
+				// so back off exponentially, never less than half the
+				// ceiling.
+				wait = t.rateLimitBackoff(attempt)
 			}
 			wait = min(wait, t.maxWait)
 			t.budget.block(group, wait, t.clock.Now())
@@ -136,6 +144,8 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		case retryableStatus(resp.StatusCode):
 			wait, serverWait = retryAfter(resp.Header, t.clock.Now())
+			// A zero Retry-After is no advice: the backoff applies.
+			serverWait = serverWait && wait > 0
 			wait = min(wait, t.maxWait)
 			if !retryable {
 				return resp, nil
@@ -268,6 +278,17 @@ func (t *retryTransport) backoff(attempt int) time.Duration {
 		ceiling = t.maxBackoff
 	}
 	return time.Duration(rand.Int64N(int64(ceiling) + 1))
+}
+
+// rateLimitBackoff is the wait after a 429 that asked for none: "equal
+// jitter", uniform in [c/2, c] for the backoff ceiling c, so that retries
+// of a rate-limited request always back off.
+func (t *retryTransport) rateLimitBackoff(attempt int) time.Duration {
+	ceiling := t.base << min(attempt-1, 30)
+	if ceiling <= 0 || ceiling > t.maxBackoff {
+		ceiling = t.maxBackoff
+	}
+	return ceiling/2 + time.Duration(rand.Int64N(int64(ceiling/2)+1))
 }
 
 // doneBody ends the attempt (timeout context, concurrency slot) when the

@@ -413,3 +413,52 @@ func TestStreamedResponseReleasesSlot(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroWaitBacksOff: a 429 (or 503) that asks for a wait of zero must
+// not make the retries run back to back (dlt-hub/dlt#4036 burned every
+// attempt in under a second): a 429 backs off exponentially, at least half
+// of each ceiling, so the default 8 attempts span more than 30 s; a 503
+// gets the usual full-jitter backoff.
+func TestZeroWaitBacksOff(t *testing.T) {
+	past := newFakeClock().Now().Add(-time.Minute).Format(http.TimeFormat)
+	ceilings := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second,
+		16 * time.Second, 30 * time.Second}
+	tests := []struct {
+		name    string
+		reply   reply
+		atLeast float64 // fraction of each ceiling every sleep waits at least
+		minSum  time.Duration
+	}{
+		{"429 Retry-After: 0", reply{429, map[string]string{"Retry-After": "0"}, ""}, 0.5, 30 * time.Second},
+		{"429 RateLimit reset=0", reply{429, map[string]string{"RateLimit": "limit=100, remaining=0, reset=0"}, ""}, 0.5, 30 * time.Second},
+		{"429 Retry-After date in the past", reply{429, map[string]string{"Retry-After": past}, ""}, 0.5, 30 * time.Second},
+		{"429 zero everywhere", reply{429, map[string]string{"Retry-After": "0", "X-Rate-Limit-Reset": "0"}, `{"rate_reset": 0}`}, 0.5, 30 * time.Second},
+		{"503 Retry-After: 0", reply{503, map[string]string{"Retry-After": "0"}, ""}, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seq := &sequence{replies: []reply{tt.reply}}
+			c, fc := newTestClient(t, seq, Config{})
+			err := c.Get(context.Background(), "/lead/", nil, nil)
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.Status != tt.reply.status || ae.Attempts != DefaultMaxAttempts {
+				t.Fatalf("err = %v, want %d after %d attempts", err, tt.reply.status, DefaultMaxAttempts)
+			}
+			sleeps := fc.Sleeps()
+			if len(sleeps) != len(ceilings) {
+				t.Fatalf("sleeps = %v, want %d", sleeps, len(ceilings))
+			}
+			var sum time.Duration
+			for i, d := range sleeps {
+				sum += d
+				lo := time.Duration(tt.atLeast * float64(ceilings[i]))
+				if d < lo || d > ceilings[i]+rateLimitJitter {
+					t.Errorf("sleep %d = %v, want in [%v, %v]", i, d, lo, ceilings[i]+rateLimitJitter)
+				}
+			}
+			if sum < tt.minSum {
+				t.Errorf("the %d attempts spanned %v, want at least %v", DefaultMaxAttempts, sum, tt.minSum)
+			}
+		})
+	}
+}
