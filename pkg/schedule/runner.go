@@ -200,10 +200,10 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 	rep := rr.Report
 	ext, err := r.Extract(job.Account)
 	if err != nil {
-		return err
+		return configError{err}
 	}
 	if err := r.Store.EnsureTable(ctx, rep.Table, rr.Mode); err != nil {
-		return err
+		return configError{err}
 	}
 	req := extract.Request{Report: rep, StartDate: job.StartDate, Window: rr.Window, Now: time.Now(), Params: job.Params,
 		Warn: func(msg string) { log.Warn(msg) }}

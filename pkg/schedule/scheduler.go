@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 
+	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/load"
 )
 
@@ -24,7 +26,8 @@ const (
 	TriggerRetry    = "retry"
 )
 
-// Retry re-runs the failed reports of a run (not the cancelled ones).
+// Retry re-runs the failed reports of a run that a retry can fix
+// (Retryable; not the cancelled ones).
 type Retry struct {
 	Attempts int           // retries after the first try; 0: none
 	Delay    time.Duration // before each retry
@@ -207,11 +210,45 @@ func (p *Pool) runOnce(ctx context.Context, job ScheduledJob, extract func(strin
 		if p.OnResult != nil && res.RunID != 0 {
 			p.OnResult(trigger, res)
 		}
-		if res.Status == load.StatusFailed {
+		if res.Status == load.StatusFailed && Retryable(res.Err) {
 			failed = append(failed, job.Reports[i])
 		}
 	}
 	return failed
+}
+
+// ErrConfig marks a run that failed on its configuration (the account or
+// the table its mode needs cannot be set up): running it again unchanged
+// fails the same way.
+var ErrConfig = errors.New("configuration error")
+
+// configError is a run's setup error, matching ErrConfig.
+type configError struct{ err error }
+
+func (e configError) Error() string        { return e.err.Error() }
+func (e configError) Unwrap() error        { return e.err }
+func (e configError) Is(target error) bool { return target == ErrConfig }
+
+// Retryable reports whether a failed run may succeed when it runs again
+// unchanged (job-level retry): not when Close rejected the request itself
+// (a 4xx: 401 key rejected, 402 plan, 403 forbidden, 404, a 400 other than
+// max_skip or an expired cursor) nor a configuration error; a 429, 5xx,
+// timeout, network failure or database error may pass later.
+func Retryable(err error) bool {
+	if err == nil || errors.Is(err, ErrConfig) {
+		return false
+	}
+	var ae *closeapi.APIError
+	if errors.As(err, &ae) {
+		switch {
+		case ae.Status == http.StatusRequestTimeout, ae.Status == http.StatusTooManyRequests, ae.Status >= 500:
+			return true
+		case errors.Is(ae, closeapi.ErrMaxSkip), errors.Is(ae, closeapi.ErrCursorExpired):
+			return true
+		}
+		return false
+	}
+	return true
 }
 
 func (p *Pool) acquire(ctx context.Context) (Store, error) {
