@@ -337,6 +337,25 @@ func Temporary(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// Unreachable reports whether err is a failure to reach the API at all:
+// connection refused, no route to the host or network, a DNS lookup that
+// failed, a dial that timed out. A request that was sent and then failed
+// (a timeout, a dropped connection, an HTTP status) is not.
+func Unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
+		return true
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
 func retryableStatus(s int) bool {
 	switch s {
 	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,

@@ -110,6 +110,8 @@ type Runner struct {
 	BatchRows int
 	// CollectChanges fills Result.Changes (for change notifications).
 	CollectChanges bool
+
+	breaker breaker // accounts whose remaining reports are skipped
 }
 
 // DefaultBatchRows bounds a transaction; at about 2 KB a lead it keeps a
@@ -127,7 +129,10 @@ func (r *Runner) batchRows() int {
 }
 
 // RunJob runs every report of the job in order. It returns one result per
-// report; a failed report does not stop the others, but cancellation does.
+// report; a failed report does not stop the others, but cancellation does,
+// and so does an account found unusable (a rejected key, an unreachable
+// API): the account's remaining reports of this Runner fail at once with a
+// SkippedError, recorded in their run rows.
 func (r *Runner) RunJob(ctx context.Context, job Job, trigger string) []Result {
 	var out []Result
 	for _, rr := range job.Reports {
@@ -135,7 +140,13 @@ func (r *Runner) RunJob(ctx context.Context, job Job, trigger string) []Result {
 			out = append(out, Result{Job: job.Name, Report: rr.Report.Name, Status: load.StatusCancelled, Err: ctx.Err()})
 			continue
 		}
-		out = append(out, r.RunReport(ctx, job, rr, trigger))
+		if why := r.breaker.tripped(job.Account); why != nil {
+			out = append(out, r.skipReport(ctx, job, rr, trigger, why))
+			continue
+		}
+		res := r.RunReport(ctx, job, rr, trigger)
+		r.breaker.trip(job.Account, rr.Report.Name, res.Err)
+		out = append(out, res)
 	}
 	return out
 }
@@ -335,7 +346,13 @@ func (r *Runner) RunReconcile(ctx context.Context, job Job) []Result {
 			out = append(out, Result{Job: job.Name, Report: rr.Report.Name, Status: load.StatusCancelled, Err: ctx.Err()})
 			continue
 		}
-		out = append(out, r.reconcileReport(ctx, job, rr))
+		if why := r.breaker.tripped(job.Account); why != nil {
+			out = append(out, r.skipReport(ctx, job, rr, TriggerReconcile, why))
+			continue
+		}
+		res := r.reconcileReport(ctx, job, rr)
+		r.breaker.trip(job.Account, rr.Report.Name, res.Err)
+		out = append(out, res)
 	}
 	if job.HardDeletes {
 		r.purge(ctx, r.Log.With(zap.String("job", job.Name)))
