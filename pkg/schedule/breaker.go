@@ -45,7 +45,7 @@ func (e *SkippedError) Unwrap() error { return e.Cause }
 
 // trip records err if it condemns the account's other reports.
 func (b *breaker) trip(account, report string, err error) {
-	if err == nil || !closeapi.Unreachable(err) {
+	if err == nil || !(errors.Is(err, closeapi.ErrUnauthorized) || closeapi.Unreachable(err)) {
 		return
 	}
 	var skipped *SkippedError
