@@ -2,8 +2,13 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/closesync/closesync/internal/closefake"
 )
@@ -41,5 +46,52 @@ func TestDeadKeyStopsTheAccountAtOnce(t *testing.T) {
 	}
 	if n := strings.Count(out, want); n != len(coreReports)-1 {
 		t.Errorf("%d skipped lines in the output, want %d:\n%s", n, len(coreReports)-1, out)
+	}
+}
+
+// TestSyncAppliesTheJobTimeout: `closesync sync` bounds a job by its
+// timeout as the daemon does. With timeout 2s and a Close that never
+// answers, the sync fails within about the timeout (not after 8 attempts
+// of 60 s) with an error that names the timeout, and exits 1.
+func TestSyncAppliesTheJobTimeout(t *testing.T) {
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // a request that never gets an answer
+	}))
+	t.Cleanup(hung.Close)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "closesync.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`database: %s
+log: {level: warn}
+accounts:
+  - name: main
+    api_key: %q
+    base_url: %s/api/v1
+jobs:
+  - name: core
+    account: main
+    schedule: "@hourly"
+    timeout: 2s
+    reports: [leads, users]
+`, filepath.Join(dir, "crm.duckdb"), closefake.DefaultAPIKey, hung.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, db: filepath.Join(dir, "crm.duckdb"), config: cfg}
+	start := time.Now()
+	code, out, errOut := h.run("sync", "--config", cfg)
+	took := time.Since(start)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitFailed, out, errOut)
+	}
+	if took < 2*time.Second || took > 8*time.Second {
+		t.Errorf("the sync took %v with a 2s timeout", took)
+	}
+	const want = "job core timed out after 2s"
+	if strings.Count(out, want) != 2 {
+		t.Errorf("the output does not say, for both reports, %q:\n%s", want, out)
+	}
+	t.Logf("took %v:\n%s", took.Round(time.Millisecond), out)
+	rows := h.query(`SELECT report, status, error FROM sync.runs ORDER BY run_id`)
+	if len(rows) != 1 || rows[0][0] != "leads" || rows[0][1] != "failed" || !strings.HasPrefix(fmt.Sprint(rows[0][2]), want) {
+		t.Errorf("run rows %v: want leads failed with %q", rows, want)
 	}
 }

@@ -87,8 +87,14 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	if isTerminal(e.stderr) {
 		runner.Progress = newProgress(e.stderr)
 	}
+	// Each job's runs are bounded by its timeout, as in the daemon.
+	timeouts := map[string]time.Duration{}
+	for _, j := range cfg.Jobs {
+		timeouts[j.Name] = j.Timeout
+	}
 	failed := 0
 	for _, job := range jobs {
+		ctx, cancel := schedule.WithTimeout(ctx, job.Name, timeouts[job.Name])
 		run := runner.RunJob
 		if trigger == schedule.TriggerReconcile {
 			run = func(ctx context.Context, job schedule.Job, _ string) []schedule.Result {
@@ -104,6 +110,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 				failed++
 			}
 		}
+		cancel()
 	}
 	if err := closeStore(); err != nil {
 		return err

@@ -137,7 +137,7 @@ func (r *Runner) RunJob(ctx context.Context, job Job, trigger string) []Result {
 	var out []Result
 	for _, rr := range job.Reports {
 		if ctx.Err() != nil {
-			out = append(out, Result{Job: job.Name, Report: rr.Report.Name, Status: load.StatusCancelled, Err: ctx.Err()})
+			out = append(out, Result{Job: job.Name, Report: rr.Report.Name, Status: load.StatusCancelled, Err: context.Cause(ctx)})
 			continue
 		}
 		if why := r.breaker.tripped(job.Account); why != nil {
@@ -304,6 +304,13 @@ func (r *Runner) finish(ctx context.Context, res *Result, stats *closeapi.Stats,
 	res.Status = load.StatusSuccess
 	msg := ""
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			// Name the deadline (a job's timeout) rather than a bare
+			// "context deadline exceeded".
+			if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+				err = fmt.Errorf("%w: %w", cause, err)
+			}
+		}
 		res.Err, res.Status, msg = err, load.StatusFailed, err.Error()
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			res.Status = load.StatusCancelled

@@ -160,13 +160,31 @@ func (p *Pool) tick(job ScheduledJob, extract func(string) (ExtractFunc, error))
 	p.run(job, extract, TriggerSchedule)
 }
 
-func (p *Pool) run(job ScheduledJob, extract func(string) (ExtractFunc, error), trigger string) {
-	ctx := p.ctx
-	if job.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, job.Timeout)
-		defer cancel()
+// TimeoutError is the cause of a run's context that the job's timeout
+// ended (context.Cause); it matches context.DeadlineExceeded.
+type TimeoutError struct {
+	Job   string
+	After time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("job %s timed out after %s (its timeout)", e.Job, e.After)
+}
+
+func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// WithTimeout bounds a run of the job by its timeout (none when d <= 0);
+// a run it ends fails with a *TimeoutError naming the job and the timeout.
+func WithTimeout(ctx context.Context, job string, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
 	}
+	return context.WithTimeoutCause(ctx, d, &TimeoutError{Job: job, After: d})
+}
+
+func (p *Pool) run(job ScheduledJob, extract func(string) (ExtractFunc, error), trigger string) {
+	ctx, cancel := WithTimeout(p.ctx, job.key(), job.Timeout)
+	defer cancel()
 	failed := p.runOnce(ctx, job, extract, trigger)
 	for attempt := 1; attempt <= job.Retry.Attempts && len(failed) > 0; attempt++ {
 		names := make([]string, len(failed))
