@@ -294,8 +294,8 @@ func statusRun(trigger string, r schedule.Result) status.Run {
 	if r.Err != nil {
 		out.Error = r.Err.Error()
 	}
-	if t, err := time.Parse(time.RFC3339Nano, r.Bookmark); err == nil {
-		out.Bookmark = t
+	if t, err := time.Parse(time.RFC3339Nano, r.Bookmark); err == nil && !t.IsZero() {
+		out.Bookmark = &t
 	}
 	return out
 }

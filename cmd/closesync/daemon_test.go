@@ -282,13 +282,19 @@ func checkStatusEndpoint(t *testing.T, base string) {
 	}
 	for _, name := range []string{"closesync_runs_total", "closesync_rows_upserted_total", "closesync_requests_total",
 		"closesync_last_run_success_timestamp_seconds", "closesync_run_duration_seconds", "closesync_config_last_reload_successful",
-		"closesync_api_responses_total", "closesync_api_rate_limit_remaining", "closesync_bookmark_lag_seconds"} {
+		"closesync_api_responses_total", "closesync_api_rate_limit_remaining", "closesync_bookmark_lag_seconds",
+		"closesync_last_success_age_seconds"} {
 		if _, ok := families[name]; !ok {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
 	if code, body = get("/runs"); code != 200 || !bytes.Contains(body, []byte(`"report": "users"`)) {
 		t.Errorf("/runs: %d %s", code, body)
+	}
+	for _, path := range []string{"/healthz", "/runs"} {
+		if _, body := get(path); bytes.Contains(body, []byte("0001-01-01")) {
+			t.Errorf("%s shows a zero time: %s", path, body)
+		}
 	}
 	post := func(path string) int {
 		resp, err := http.Post(base+path, "application/json", nil)

@@ -40,8 +40,8 @@ type Run struct {
 	Retries  int64     `json:"retries"`
 	Error    string    `json:"error,omitempty"`
 	// Bookmark is the time up to which the report's data is complete, when
-	// the run committed one (zero otherwise).
-	Bookmark time.Time `json:"bookmark,omitempty"`
+	// the run committed one (nil, and absent from the JSON, otherwise).
+	Bookmark *time.Time `json:"bookmark,omitempty"`
 }
 
 // RunNower starts a job now; ErrBusy when it is running, ErrUnknown when
@@ -72,6 +72,7 @@ type Status struct {
 	apiCalls    *prometheus.CounterVec
 	remaining   *prometheus.GaugeVec
 	lag         *lagCollector
+	age         *lagCollector // since each report's last successful run finished
 
 	mu      sync.Mutex
 	recent  []Run
@@ -106,7 +107,10 @@ func New() *Status {
 	s.lag = &lagCollector{desc: prometheus.NewDesc("closesync_bookmark_lag_seconds",
 		"How far behind now the report's committed bookmark is (incremental reports).", []string{"job", "report"}, nil),
 		marks: map[[2]string]time.Time{}}
-	s.reg.MustRegister(s.apiCalls, s.remaining, s.lag)
+	s.age = &lagCollector{desc: prometheus.NewDesc("closesync_last_success_age_seconds",
+		"Seconds since the report's last successful run finished, at the scrape: what a freshness alert should use.",
+		[]string{"job", "report"}, nil), marks: map[[2]string]time.Time{}}
+	s.reg.MustRegister(s.apiCalls, s.remaining, s.lag, s.age)
 	s.reg.MustRegister(s.runs, s.rows, s.extracted, s.deleted, s.requests, s.retries, s.lastSuccess, s.duration, s.reloadOK,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return s
@@ -137,11 +141,13 @@ func (s *Status) Observe(r Run) {
 	s.requests.WithLabelValues(r.Job, r.Report).Add(float64(r.Requests))
 	s.retries.WithLabelValues(r.Job, r.Report).Add(float64(r.Retries))
 	s.duration.WithLabelValues(r.Job, r.Report).Observe(r.Duration)
-	if !r.Bookmark.IsZero() {
-		s.lag.set(r.Job, r.Report, r.Bookmark)
+	if r.Bookmark != nil && !r.Bookmark.IsZero() {
+		s.lag.set(r.Job, r.Report, *r.Bookmark)
 	}
 	if r.Status == "success" {
-		s.lastSuccess.WithLabelValues(r.Job, r.Report).Set(float64(r.Started.Add(time.Duration(r.Duration * float64(time.Second))).Unix()))
+		finished := r.Started.Add(time.Duration(r.Duration * float64(time.Second)))
+		s.lastSuccess.WithLabelValues(r.Job, r.Report).Set(float64(finished.Unix()))
+		s.age.set(r.Job, r.Report, finished)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -160,8 +166,8 @@ func (s *Status) APIResponse(account, group string, status int, rl closeapi.Rate
 	}
 }
 
-// lagCollector reports each bookmark's distance from the time of the
-// scrape, so the lag grows between runs as it really does.
+// lagCollector reports each time's distance from the time of the scrape
+// (a bookmark, a last success), so it grows between runs as it really does.
 type lagCollector struct {
 	desc  *prometheus.Desc
 	mu    sync.Mutex

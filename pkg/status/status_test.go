@@ -94,7 +94,8 @@ func TestAPIAndBookmarkLagMetrics(t *testing.T) {
 	s.APIResponse("main", "GET /lead/", 200, closeapi.RateLimit{Limit: 100, Remaining: 42}, true)
 	s.APIResponse("main", "GET /lead/", 429, closeapi.RateLimit{}, false)
 	s.APIResponse("main", "GET /lead/", 0, closeapi.RateLimit{}, false)
-	s.Observe(Run{Job: "core", Report: "leads", Status: "success", Started: time.Now(), Bookmark: time.Now().Add(-time.Hour)})
+	hourAgo := time.Now().Add(-time.Hour)
+	s.Observe(Run{Job: "core", Report: "leads", Status: "success", Started: time.Now(), Bookmark: &hourAgo})
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
@@ -123,5 +124,68 @@ func TestAPIAndBookmarkLagMetrics(t *testing.T) {
 	}
 	if lag := families["closesync_bookmark_lag_seconds"].GetMetric()[0].GetGauge().GetValue(); lag < 3600 || lag > 3700 {
 		t.Errorf("bookmark lag = %vs, want about an hour", lag)
+	}
+}
+
+// TestNoZeroBookmarksAndLastSuccessAge: a run without a bookmark (a full
+// refresh, a failure) shows none in /healthz and /runs rather than
+// 0001-01-01; closesync_last_success_age_seconds is the age of each
+// report's last successful run at the scrape (a quiet table synced a
+// minute ago is a minute old, whatever its bookmark lag), and a failed run
+// after it does not reset it.
+func TestNoZeroBookmarksAndLastSuccessAge(t *testing.T) {
+	s := New()
+	now := time.Now()
+	quiet := now.Add(-5 * time.Hour) // the newest change Close has for the table
+	s.Observe(Run{RunID: 1, Job: "core", Report: "users", Status: "success", Started: now.Add(-time.Minute), Duration: 2})
+	s.Observe(Run{RunID: 2, Job: "core", Report: "leads", Status: "success", Started: now.Add(-time.Minute), Duration: 2, Bookmark: &quiet})
+	s.Observe(Run{RunID: 3, Job: "core", Report: "tasks", Status: "success", Started: now.Add(-3 * time.Hour), Duration: 10})
+	s.Observe(Run{RunID: 4, Job: "core", Report: "tasks", Status: "failed", Started: now.Add(-time.Minute), Error: "503"})
+	s.Observe(Run{RunID: 5, Job: "core", Report: "notes", Status: "failed", Started: now, Error: "401"})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	get := func(path string) string {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	for _, path := range []string{"/healthz", "/runs"} {
+		body := get(path)
+		if strings.Contains(body, "0001-01-01") {
+			t.Errorf("%s shows a zero time:\n%s", path, body)
+		}
+		if strings.Count(body, `"bookmark"`) != 1 {
+			t.Errorf("%s: want the one bookmark of leads:\n%s", path, body)
+		}
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(get("/metrics")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	age := map[string]float64{}
+	for _, m := range families["closesync_last_success_age_seconds"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "report" {
+				age[l.GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	want := map[string]float64{"users": 58, "leads": 58, "tasks": 3*3600 - 10}
+	if len(age) != len(want) {
+		t.Errorf("ages for %v, want users, leads and tasks only (notes never succeeded)", age)
+	}
+	for r, w := range want {
+		if got, ok := age[r]; !ok || got < w || got > w+30 {
+			t.Errorf("last success age of %s = %v, want about %v", r, got, w)
+		}
+	}
+	lag := families["closesync_bookmark_lag_seconds"].GetMetric()
+	if len(lag) != 1 || lag[0].GetGauge().GetValue() < 5*3600 {
+		t.Errorf("bookmark lag %v: want leads only, about 5 h", lag)
 	}
 }
