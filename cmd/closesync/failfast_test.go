@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +95,66 @@ jobs:
 	if len(rows) != 1 || rows[0][0] != "leads" || rows[0][1] != "failed" || !strings.HasPrefix(fmt.Sprint(rows[0][2]), want) {
 		t.Errorf("run rows %v: want leads failed with %q", rows, want)
 	}
+}
+
+// TestLockWaitSaysHowLongItWaited: with the file held by another closesync
+// process, a sync waits lock_timeout and its error says how long it really
+// waited (the backoff used to give up early and name the timeout instead).
+func TestLockWaitSaysHowLongItWaited(t *testing.T) {
+	started := make(chan struct{}, 1)
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
+	}))
+	t.Cleanup(hung.Close)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "crm.duckdb")
+	cfg := filepath.Join(dir, "closesync.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`database: %s
+lock_timeout: 2s
+log: {level: warn}
+accounts:
+  - name: main
+    api_key: %q
+    base_url: %s/api/v1
+jobs:
+  - name: core
+    account: main
+    schedule: "@hourly"
+    timeout: 1m
+    reports: [users]
+`, db, closefake.DefaultAPIKey, hung.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The holder: a real closesync sync, stuck on its first request with
+	// the file open.
+	holder, _ := startDaemon(t, "sync", "--config", cfg)
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the holder never sent a request")
+	}
+	h := &harness{t: t, db: db, config: cfg}
+	start := time.Now()
+	code, out, errOut := h.run("sync", "--config", cfg)
+	took := time.Since(start)
+	holder.Process.Kill()
+	if code != exitFailed || !strings.Contains(errOut, "database file is locked by another process") {
+		t.Fatalf("exit %d, want %d and the lock error\n%s\n%s", code, exitFailed, out, errOut)
+	}
+	m := regexp.MustCompile(`\(waited ([0-9.]+m?s), lock_timeout 2s;`).FindStringSubmatch(errOut)
+	if m == nil {
+		t.Fatalf("the error does not say how long it waited:\n%s", errOut)
+	}
+	waited, err := time.ParseDuration(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited < 2*time.Second || waited > took {
+		t.Errorf("the error says it waited %v; the sync took %v with lock_timeout 2s", waited, took)
+	}
+	t.Logf("took %v: %s", took.Round(time.Millisecond), errOut)
 }

@@ -125,7 +125,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 }
 
 func openWithLockWait(ctx context.Context, opts Options) (*duckdb.Connector, error) {
-	deadline := time.Now().Add(opts.LockTimeout)
+	start := time.Now()
+	deadline := start.Add(opts.LockTimeout)
 	wait := lockBackoffStart
 	for attempt := 1; ; attempt++ {
 		dsn := opts.Path
@@ -139,12 +140,16 @@ func openWithLockWait(ctx context.Context, opts Options) (*duckdb.Connector, err
 		if !isLockError(err) {
 			return nil, fmt.Errorf("open database %s: %w%s", opts.Path, err, foreignHint(err))
 		}
-		if time.Now().Add(wait).After(deadline) {
-			return nil, fmt.Errorf("open database %s: %w (waited %s; close the DuckDB CLI or BI tool holding it, or open it with -readonly only between runs): %v",
-				opts.Path, ErrLocked, opts.LockTimeout, err)
+		// The last wait is cut to the deadline, so the whole lock_timeout
+		// is waited, and the message says how long it really was.
+		remaining := time.Until(deadline)
+		if remaining <= 0 {
+			return nil, fmt.Errorf("open database %s: %w (waited %s, lock_timeout %s; close the DuckDB CLI or BI tool holding it, or open it with -readonly only between runs): %v",
+				opts.Path, ErrLocked, time.Since(start).Round(10*time.Millisecond), opts.LockTimeout, err)
 		}
+		wait = min(wait, remaining)
 		opts.Logger.Warn("database file is locked, waiting", zap.String("path", opts.Path), zap.Int("attempt", attempt),
-			zap.Duration("wait", wait), zap.String("holder", lockHolder(err)))
+			zap.Duration("wait", wait), zap.Duration("waited", time.Since(start).Round(time.Millisecond)), zap.String("holder", lockHolder(err)))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
