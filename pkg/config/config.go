@@ -43,6 +43,9 @@ type Config struct {
 	// StopGrace bounds how long `closesync run` waits, after SIGTERM, for
 	// runs to stop at a batch boundary; 0: DefaultStopGrace.
 	StopGrace time.Duration `koanf:"stop_grace"`
+	// MinInterval is the shortest interval a schedule may have (@every, or
+	// the gaps of a cron spec); 0: DefaultMinInterval (1m).
+	MinInterval time.Duration `koanf:"min_interval"`
 	// Snapshot, when set, is a file that receives a consistent copy of the
 	// database after each run that wrote successfully, for tools that keep
 	// a connection open (written to a temporary file, then renamed).

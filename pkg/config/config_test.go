@@ -185,6 +185,18 @@ func TestBadConfigs(t *testing.T) {
 			`jobs[0].reports[0].attribution_window: "one day" is not a duration such as 90s, 45m or 6h`,
 			`jobs[0].reports[1].attribution_window: "1d" is not a duration such as 90s, 45m or 6h (units: s, m, h; a day is 24h)`,
 		}},
+		{file: "schedules.bad.yaml", n: 9, want: []string{
+			`jobs[0].schedule: "TZ=Europe/Berlin" is not a valid schedule: TZ=Europe/Berlin names a time zone but no schedule after it`,
+			`jobs[0].reconcile: "CRON_TZ=" is not a valid schedule: CRON_TZ= names a time zone but no schedule after it`,
+			`jobs[0].reports[0].schedule: "TZ=0" is not a valid schedule: TZ=0 names a time zone but no schedule after it`,
+			`jobs[0].reports[1].schedule: "@every 0s": @every needs a positive interval such as @every 1h`,
+			`jobs[0].reports[2].schedule: "@every -1h": @every needs a positive interval`,
+			`jobs[1].schedule: "*/2 * * * *" fires 2m0s after`,
+			`more often than min_interval (5m0s)`,
+			`jobs[1].reconcile: "0 0 30 2 *" never fires: no date in the next 5 years matches it`,
+			`jobs[1].reports[0].schedule: "@every 1m" fires every 1m0s, more often than min_interval (5m0s)`,
+			`jobs[1].reports[1].schedule: "61 * * * *" is not a valid schedule: minute field "61": end of range (61) above maximum (59)`,
+		}},
 		{file: "yaml_syntax.bad.yaml", n: 1, want: []string{
 			"read config testdata/yaml_syntax.bad.yaml: yaml: line",
 		}},

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/robfig/cron/v3"
 )
 
 // Limits and choices that Validate enforces.
@@ -112,18 +110,29 @@ func (c *Config) Validate(knownReports []string) error {
 		v.add("jobs", "at least one job is required")
 	}
 	now := time.Now()
+	minInterval := c.MinInterval
+	switch {
+	case minInterval < 0:
+		v.add("min_interval", "%s is negative (0 means the default, %s)", minInterval, DefaultMinInterval)
+	case minInterval == 0:
+		minInterval = DefaultMinInterval
+	}
 	for i, j := range c.Jobs {
 		p := fmt.Sprintf("jobs[%d]", i)
 		v.name(p+".name", j.Name, "job", jobNames)
 		jobNames = append(jobNames, j.Name)
 		v.account(p+".account", j.Account, accountNames)
-		if err := checkSchedule(j.Schedule); err != nil {
-			v.add(p+".schedule", "%v", err)
-		}
+		var loc *time.Location
 		if j.Timezone != "" {
-			if _, err := time.LoadLocation(j.Timezone); err != nil {
+			l, err := time.LoadLocation(j.Timezone)
+			if err != nil || strings.ContainsAny(j.Timezone, " =") {
 				v.add(p+".timezone", "%q is not a known IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)", j.Timezone)
+			} else {
+				loc = l
 			}
+		}
+		if err := checkSchedule(j.Schedule, loc, minInterval, now); err != nil {
+			v.add(p+".schedule", "%v", err)
 		}
 		if !j.StartDate.IsZero() && j.StartDate.After(now) {
 			v.add(p+".start_date", "%s is in the future", j.StartDate)
@@ -135,7 +144,7 @@ func (c *Config) Validate(knownReports []string) error {
 			v.add(p+".reports", "list at least one report (see 'closesync reports')")
 		}
 		if j.Reconcile != "" {
-			if err := checkSchedule(j.Reconcile); err != nil {
+			if err := checkSchedule(j.Reconcile, loc, minInterval, now); err != nil {
 				v.add(p+".reconcile", "%v", err)
 			}
 		}
@@ -159,7 +168,7 @@ func (c *Config) Validate(knownReports []string) error {
 				v.add(rp+".attribution_window", "%s is negative", r.AttributionWindow)
 			}
 			if r.Schedule != "" {
-				if err := checkSchedule(r.Schedule); err != nil {
+				if err := checkSchedule(r.Schedule, loc, minInterval, now); err != nil {
 					v.add(rp+".schedule", "%v", err)
 				}
 			}
@@ -211,23 +220,6 @@ func isLoopback(host string) bool {
 func hasTZPrefix(spec string) bool {
 	spec = strings.TrimSpace(spec)
 	return strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=")
-}
-
-// checkSchedule parses a schedule with the parser the scheduler uses
-// (robfig/cron's default, which is ParseStandard).
-func checkSchedule(spec string) error {
-	const forms = "5 cron fields (minute hour day-of-month month day-of-week), or @hourly, @daily, @every 1h ..."
-	if strings.TrimSpace(spec) == "" {
-		return errors.New("is required: " + forms)
-	}
-	if _, err := cron.ParseStandard(spec); err != nil {
-		hint := ""
-		if strings.Contains(err.Error(), "found 6") {
-			hint = " (seconds are not supported)"
-		}
-		return fmt.Errorf("%q is not a valid schedule: %v%s; use %s", spec, err, hint, forms)
-	}
-	return nil
 }
 
 // checkBaseURL returns what is wrong with an API base URL, or "". It never

@@ -352,3 +352,17 @@ func TestStartupRunsOnStartAndCatchesUpMissedRunsOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestSchedulerSpecZoneWinsOverLocation: a job with a timezone whose
+// schedule carries its own CRON_TZ= starts (validate warns that the
+// timezone is ignored); it used to fail as "CRON_TZ=A CRON_TZ=B ...".
+func TestSchedulerSpecZoneWinsOverLocation(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := NewPool(nil, zap.NewNop())
+	if _, err := NewScheduler(pool, []ScheduledJob{{Job: Job{Name: "j"}, Schedule: "CRON_TZ=America/New_York 0 6 * * *", Location: berlin}}, nil); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -259,7 +260,7 @@ func NewScheduler(pool *Pool, jobs []ScheduledJob, extract func(string) (Extract
 		cron: cron.New(cron.WithChain(cron.Recover(cronLogger{pool.log})), cron.WithLogger(cronLogger{pool.log}))}
 	for _, j := range jobs {
 		spec := j.Schedule
-		if j.Location != nil {
+		if j.Location != nil && !hasZonePrefix(spec) { // the spec's own CRON_TZ= wins, as validate warns
 			spec = "CRON_TZ=" + j.Location.String() + " " + spec
 		}
 		job := j
@@ -366,4 +367,10 @@ type cronLogger struct{ l *zap.Logger }
 func (c cronLogger) Info(msg string, kv ...any) { c.l.Sugar().Debugw("cron: "+msg, kv...) }
 func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Sugar().Errorw("cron: "+msg, append(kv, "error", err)...)
+}
+
+// hasZonePrefix tells whether a spec sets its own zone (CRON_TZ= or TZ=).
+func hasZonePrefix(spec string) bool {
+	spec = strings.TrimSpace(spec)
+	return strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=")
 }
