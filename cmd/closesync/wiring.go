@@ -25,12 +25,10 @@ func loadConfig(path string) (*config.Config, error) {
 	if path == "" {
 		return nil, usagef("--config is required")
 	}
-	cfg, err := config.Load(path)
+	// Unknown keys, wrong types and bad values, all in one pass.
+	cfg, err := config.Check(path, extract.Names())
 	if err != nil {
 		return nil, usageError{err}
-	}
-	if err := cfg.Validate(extract.Names()); err != nil {
-		return nil, usageError{fmt.Errorf("%s is invalid:\n%w", path, indent(err))}
 	}
 	return cfg, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -213,29 +214,103 @@ func (d Date) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 // keys, and decodes the result strictly. Every unknown key, bad override and
 // value of the wrong type is reported at once, one per line of the
 // errors.Join'ed error, each "<file>: <key path>: <problem>". Load does not
-// validate: call Validate.
+// validate: call Validate, or use Check, which does both in one pass.
 func Load(path string) (*Config, error) {
+	cfg, problems, err := load(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		errs := make([]error, len(problems))
+		for i, p := range problems {
+			errs[i] = fmt.Errorf("%s: %s", path, p.annotated(cfg.origins))
+		}
+		return nil, errors.Join(errs...)
+	}
+	return cfg, nil
+}
+
+// InvalidError is the error of Check: every problem of a config file, each
+// "<key path>: <problem>" (naming the variable that set the value, if one
+// did).
+type InvalidError struct {
+	Path     string
+	Problems []string
+}
+
+func (e *InvalidError) Error() string {
+	return e.Path + " is invalid:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// Check loads the file at path (as Load) and validates it (as Validate) in
+// one pass, so that unknown keys, values of the wrong type and values that
+// Validate refuses are all reported at once, as an *InvalidError. A value
+// whose key is already reported (a wrong type, a section that is not a map)
+// is not reported again by validation, nor is a missing key that an unknown
+// key probably meant (shedule: ... and "schedule is required"). A file that
+// cannot be read or is not YAML is a plain error.
+func Check(path string, knownReports []string) (*Config, error) {
+	cfg, problems, err := load(path)
+	if err != nil {
+		return nil, err
+	}
+	v := &validator{origins: cfg.origins}
+	cfg.validate(v, knownReports)
+	for _, p := range v.problems {
+		if !coveredBy(p, problems) {
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) == 0 {
+		return cfg, nil
+	}
+	ie := &InvalidError{Path: path}
+	for _, p := range problems {
+		ie.Problems = append(ie.Problems, p.annotated(cfg.origins))
+	}
+	return nil, ie
+}
+
+// coveredBy tells whether validation problem p is already said by one of
+// the load problems: at its key path or above it, or as the key a typo meant.
+func coveredBy(p problem, loaded []problem) bool {
+	for _, q := range loaded {
+		if p.path == q.path || strings.HasPrefix(p.path, q.path+".") || strings.HasPrefix(p.path, q.path+"[") {
+			return true
+		}
+		if strings.HasPrefix(p.msg, "is required") && slices.Contains(q.suggests, p.path) {
+			return true
+		}
+		// "no API key source" when the source given is mistyped or of the
+		// wrong type.
+		if strings.HasPrefix(p.msg, "no API key source") {
+			for _, at := range append([]string{q.path}, q.suggests...) {
+				if rest, ok := strings.CutPrefix(at, p.path+"."); ok && strings.HasPrefix(rest, "api_key") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// load reads, overrides, defaults and decodes; it returns the config as far
+// as it decoded and the problems met. err is a file or YAML syntax error.
+func load(path string) (*Config, []problem, error) {
 	k := koanf.New(".")
 	if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
-		return nil, fmt.Errorf("read config %s: %w", path, err)
+		return nil, nil, fmt.Errorf("read config %s: %w", path, err)
 	}
 	raw := k.Raw() // a deep copy, so overrides can edit it in place
 	envProblems, origins, err := applyEnv(raw, os.Environ)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	applyDefaults(raw)
 	cfg := &Config{}
 	problems := append(envProblems, decode(raw, cfg)...)
-	if len(problems) > 0 {
-		errs := make([]error, len(problems))
-		for i, p := range problems {
-			errs[i] = fmt.Errorf("%s: %s", path, p.annotated(origins))
-		}
-		return nil, errors.Join(errs...)
-	}
 	cfg.origins = origins
-	return cfg, nil
+	return cfg, problems, nil
 }
 
 // applyDefaults fills in the keys that are absent or null.

@@ -17,6 +17,9 @@ import (
 // "jobs[0].reports[1].mode" (or, for a bad override, a variable name).
 type problem struct {
 	path, msg string
+	// suggests is, for an unknown key with a did-you-mean, the key paths it
+	// probably meant: a "required" problem there is the same mistake.
+	suggests []string
 }
 
 func (p problem) String() string { return p.path + ": " + p.msg }
@@ -55,7 +58,7 @@ func decode(raw map[string]any, cfg *Config) []problem {
 	}
 	d, err := mapstructure.NewDecoder(dc)
 	if err != nil {
-		return append(problems, problem{"config", err.Error()})
+		return append(problems, problem{path: "config", msg: err.Error()})
 	}
 	if err := d.Decode(raw); err != nil {
 		problems = append(problems, decodeProblems(err)...)
@@ -83,10 +86,19 @@ func unknownKeys(raw any, t reflect.Type, path string, out *[]problem) {
 				unknownKeys(m[k], f.Type, p, out)
 				continue
 			}
-			*out = append(*out, problem{p, unknownKeyMsg(t, k)})
+			msg := unknownKeyMsg(t, k)
+			var suggests []string
+			if hint, ok := strings.CutPrefix(msg, "unknown key (did you mean "); ok {
+				for _, m := range quotedRE.FindAllStringSubmatch(hint, -1) {
+					suggests = append(suggests, joinPath(path, m[1]))
+				}
+			}
+			*out = append(*out, problem{path: p, msg: msg, suggests: suggests})
 		}
 	}
 }
+
+var quotedRE = regexp.MustCompile(`"([^"]+)"`)
 
 // unknownKeyMsg explains a key that struct type t lacks.
 func unknownKeyMsg(t reflect.Type, key string) string {
@@ -226,7 +238,7 @@ func decodeProblems(err error) []problem {
 				walk(inner)
 				return
 			}
-			out = append(out, problem{"config", err.Error()})
+			out = append(out, problem{path: "config", msg: err.Error()})
 			return
 		}
 		inner := de.Unwrap()
@@ -238,7 +250,7 @@ func decodeProblems(err error) []problem {
 		if path == "" {
 			path = "config"
 		}
-		out = append(out, problem{path, describeDecodeError(inner)})
+		out = append(out, problem{path: path, msg: describeDecodeError(inner)})
 	}
 	walk(err)
 	return out

@@ -9,6 +9,8 @@
 // unknown key is an error naming its path (with a suggestion when a known key
 // is close), and so is a value of the wrong type. Load does not validate;
 // call [Config.Validate] with the report catalog, and show [Config.Warnings].
+// [Check] does both in one pass: unknown keys, wrong types and bad values
+// are reported together, each once.
 //
 // Defaults apply to absent keys only (a YAML null counts as absent), so an
 // explicit value is always checked: `database: ""` is an error rather than

@@ -42,6 +42,12 @@ const reportListMax = 12
 // key. knownReports is the report catalog; a report not in it is a problem.
 func (c *Config) Validate(knownReports []string) error {
 	v := &validator{origins: c.origins}
+	c.validate(v, knownReports)
+	return v.err()
+}
+
+// validate adds every problem of c to v.
+func (c *Config) validate(v *validator, knownReports []string) {
 	if strings.TrimSpace(c.Database) == "" {
 		v.add("database", "must name a DuckDB file, e.g. ./crm.duckdb")
 	}
@@ -174,7 +180,6 @@ func (c *Config) Validate(knownReports []string) error {
 			}
 		}
 	}
-	return v.err()
 }
 
 // Warnings lists what is suspicious but does not stop closesync, each
@@ -247,7 +252,7 @@ type validator struct {
 }
 
 func (v *validator) add(path, format string, args ...any) {
-	v.problems = append(v.problems, problem{path, fmt.Sprintf(format, args...)})
+	v.problems = append(v.problems, problem{path: path, msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) err() error {
@@ -282,16 +287,24 @@ func (v *validator) name(path, name, what string, before []string) {
 	}
 }
 
-// account checks a job's account reference.
+// account checks a job's account reference; accounts holds the names of
+// accounts[0], accounts[1], ... ("" for one without a name).
 func (v *validator) account(path, name string, accounts []string) {
 	var known []string
-	for _, a := range accounts {
-		if a != "" && !slices.Contains(known, a) {
+	var parts []string
+	for i, a := range accounts {
+		switch {
+		case a == "":
+			parts = append(parts, fmt.Sprintf("accounts[%d] has no name", i))
+		case !slices.Contains(known, a):
 			known = append(known, a)
 		}
 	}
-	list := "accounts: " + strings.Join(known, ", ")
-	if len(known) == 0 {
+	if len(known) > 0 {
+		parts = append([]string{"accounts: " + strings.Join(known, ", ")}, parts...)
+	}
+	list := strings.Join(parts, "; ")
+	if len(accounts) == 0 {
 		list = "no accounts are configured"
 	}
 	switch {
