@@ -3,10 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/pkg/load"
 )
 
 // runIn runs closesync with args and the given environment only (nothing
@@ -59,5 +64,74 @@ jobs:
 	}
 	if strings.Contains(errOut, "no accounts are configured") {
 		t.Errorf("validate says no accounts are configured:\n%s", errOut)
+	}
+}
+
+// runBare runs this test binary as closesync in dir with an empty
+// environment (no CLOSE_API_KEY, no CLOSESYNC_*, no CREDENTIALS_DIRECTORY),
+// as a new user's shell or cron would.
+func runBare(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Dir = dir
+	cmd.Env = []string{"TEST_CLOSESYNC_AS_MAIN=1"}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+}
+
+// TestCommandsWithoutAKey: history, reports and offline validate work on
+// config.example.yaml with an empty environment; the commands that call
+// Close still refuse without the key. Before, every command refused.
+func TestCommandsWithoutAKey(t *testing.T) {
+	dir := t.TempDir()
+	example, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, filepath.Join(dir, "closesync.yaml"), string(example))
+	// A database with its run-history table, as a first sync leaves it.
+	store, err := load.Open(context.Background(), load.Options{Path: filepath.Join(dir, "crm.duckdb"), Schema: "close", Migrations: closesync.SQL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	const keyMsg = "accounts[0].api_key_env: environment variable CLOSE_API_KEY is not set or empty"
+	for _, tt := range []struct {
+		args       []string
+		code       int
+		out, err   string
+		notInError string
+	}{
+		{args: []string{"validate", "--config", cfg}, code: 0,
+			out: "warning: " + keyMsg + ": sync, run, sync --dry-run and validate --check need the key\n" + cfg + ": ok (1 accounts, 3 jobs)"},
+		{args: []string{"history", "--config", cfg}, code: 0, out: "RUN  JOB  REPORT", notInError: "CLOSE_API_KEY"},
+		{args: []string{"history", "--config", cfg, "--json"}, code: 0, out: "[]"},
+		{args: []string{"reports"}, code: 0, out: "leads"},
+		{args: []string{"validate", "--config", cfg, "--check"}, code: 2, err: keyMsg},
+		{args: []string{"sync", "--config", cfg}, code: 2, err: keyMsg},
+		{args: []string{"sync", "--config", cfg, "--dry-run"}, code: 2, err: keyMsg},
+		{args: []string{"run", "--config", cfg}, code: 2, err: keyMsg},
+	} {
+		t.Run(strings.Join(tt.args[:1], " "), func(t *testing.T) {
+			code, out, errOut := runBare(t, dir, tt.args...)
+			if code != tt.code || !strings.Contains(out, tt.out) || !strings.Contains(errOut, tt.err) {
+				t.Errorf("%v: exit %d, want %d\nstdout (want %q):\n%s\nstderr (want %q):\n%s", tt.args, code, tt.code, tt.out, out, tt.err, errOut)
+			}
+			if tt.notInError != "" && strings.Contains(errOut, tt.notInError) {
+				t.Errorf("stderr mentions %s:\n%s", tt.notInError, errOut)
+			}
+		})
 	}
 }

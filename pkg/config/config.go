@@ -58,6 +58,9 @@ type Config struct {
 	// ("log.level", "accounts[0].api_key_env") to the variable, so that
 	// problems with those values can name it.
 	origins map[string]string
+	// keyWarnings are the keys that could not be read, when Check was told
+	// the command needs none.
+	keyWarnings []string
 }
 
 // Log configures logging.
@@ -242,20 +245,20 @@ func (e *InvalidError) Error() string {
 	return e.Path + " is invalid:\n  " + strings.Join(e.Problems, "\n  ")
 }
 
-// Check loads the file at path (as Load) and validates it (as Validate) in
-// one pass, so that unknown keys, values of the wrong type and values that
+// Check loads the file at path (as Load) and validates it (as Validate, with
+// what needs says the command will do) in one pass, so that unknown keys, values of the wrong type and values that
 // Validate refuses are all reported at once, as an *InvalidError. A value
 // whose key is already reported (a wrong type, a section that is not a map)
 // is not reported again by validation, nor is a missing key that an unknown
 // key probably meant (shedule: ... and "schedule is required"). A file that
 // cannot be read or is not YAML is a plain error.
-func Check(path string, knownReports []string) (*Config, error) {
+func Check(path string, knownReports []string, needs Needs) (*Config, error) {
 	cfg, problems, err := load(path)
 	if err != nil {
 		return nil, err
 	}
 	v := &validator{origins: cfg.origins}
-	cfg.validate(v, knownReports)
+	cfg.validate(v, knownReports, needs)
 	for _, p := range v.problems {
 		if !coveredBy(p, problems) {
 			problems = append(problems, p)

@@ -215,7 +215,7 @@ func TestBadConfigs(t *testing.T) {
 	for _, tt := range tests {
 		listed[tt.file] = true
 		t.Run(tt.file, func(t *testing.T) {
-			_, err := Check(filepath.Join("testdata", tt.file), reports)
+			_, err := Check(filepath.Join("testdata", tt.file), reports, Needs{Keys: true})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -460,5 +460,24 @@ func TestStructureMistakes(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestExampleConfigWithoutKey: as shipped, with CLOSE_API_KEY unset,
+// config.example.yaml is valid for the commands that need no key (with a
+// warning) and invalid for those that call Close.
+func TestExampleConfigWithoutKey(t *testing.T) {
+	t.Setenv("CLOSE_API_KEY", "")
+	const msg = "accounts[0].api_key_env: environment variable CLOSE_API_KEY is not set or empty"
+	cfg, err := Check("../../config.example.yaml", append(reports, "reporting_activity", "reporting_sent_emails"), Needs{})
+	if err != nil {
+		t.Fatalf("config.example.yaml without the key: %v", err)
+	}
+	if w := cfg.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0], msg) {
+		t.Errorf("warnings = %q, want one starting %q", w, msg)
+	}
+	_, err = Check("../../config.example.yaml", append(reports, "reporting_activity", "reporting_sent_emails"), Needs{Keys: true})
+	if err == nil || !strings.Contains(err.Error(), "\n  "+msg) {
+		t.Errorf("with Needs.Keys: err = %v, want %q", err, msg)
 	}
 }

@@ -42,12 +42,23 @@ const reportListMax = 12
 // key. knownReports is the report catalog; a report not in it is a problem.
 func (c *Config) Validate(knownReports []string) error {
 	v := &validator{origins: c.origins}
-	c.validate(v, knownReports)
+	c.validate(v, knownReports, Needs{Keys: true})
 	return v.err()
 }
 
+// Needs says what the command that loads a config will do, which decides
+// what must hold beyond the config itself.
+type Needs struct {
+	// Keys: the command calls Close (sync, run, dry-run, validate --check),
+	// so every account's key must be readable now. Without it, a key source
+	// that is well formed but cannot be read now (variable unset, file
+	// missing or unreadable) is a warning, not a problem.
+	Keys bool
+}
+
 // validate adds every problem of c to v.
-func (c *Config) validate(v *validator, knownReports []string) {
+func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
+	c.keyWarnings = nil
 	if strings.TrimSpace(c.Database) == "" {
 		v.add("database", "must name a DuckDB file, e.g. ./crm.duckdb")
 	}
@@ -97,10 +108,15 @@ func (c *Config) validate(v *validator, knownReports []string) {
 		v.name(p+".name", a.Name, "account", accountNames)
 		accountNames = append(accountNames, a.Name)
 		if _, field, err := a.resolveKey(); err != nil {
+			at := p
 			if field != "" {
-				v.add(p+"."+field, "%v", err)
+				at += "." + field
+			}
+			var un errUnavailable
+			if !needs.Keys && errors.As(err, &un) {
+				c.keyWarnings = append(c.keyWarnings, fmt.Sprintf("%s: %v: sync, run, sync --dry-run and validate --check need the key", at, err))
 			} else {
-				v.add(p, "%v", err)
+				v.add(at, "%v", err)
 			}
 		}
 		if msg := checkBaseURL(a.BaseURL); msg != "" {
@@ -185,7 +201,7 @@ func (c *Config) validate(v *validator, knownReports []string) {
 // Warnings lists what is suspicious but does not stop closesync, each
 // "<key path>: <text>" or a sentence naming the keys.
 func (c *Config) Warnings() []string {
-	var out []string
+	out := slices.Clone(c.keyWarnings)
 	base := filepath.Base(c.Database)
 	stem := strings.TrimSuffix(base, filepath.Ext(base))
 	for _, s := range []string{c.Schema, ReservedSchema} {
