@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 
 	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/internal/closefake"
 	"github.com/closesync/closesync/pkg/load"
 )
 
@@ -133,5 +136,49 @@ func TestCommandsWithoutAKey(t *testing.T) {
 				t.Errorf("stderr mentions %s:\n%s", tt.notInError, errOut)
 			}
 		})
+	}
+}
+
+// TestRelativePathsFollowTheConfigFile: a relative database lands beside
+// the config file, not in the directory sync runs in (it did), and validate
+// refuses a database directory that does not exist, naming it.
+func TestRelativePathsFollowTheConfigFile(t *testing.T) {
+	fake := closefake.New(closefake.Options{Seed: 3, Scale: 5})
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	confDir, workDir := t.TempDir(), t.TempDir()
+	cfg := writeFile(t, filepath.Join(confDir, "closesync.yaml"), fmt.Sprintf(`database: ./crm.duckdb
+log: {level: warn}
+accounts:
+  - name: main
+    api_key: %q
+    base_url: %s/api/v1
+jobs:
+  - name: core
+    account: main
+    schedule: "@hourly"
+    reports: [users]
+`, closefake.DefaultAPIKey, srv.URL))
+	if code, out, errOut := runBare(t, workDir, "validate", "--config", cfg); code != 0 {
+		t.Fatalf("validate: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := runBare(t, workDir, "sync", "--config", cfg); code != 0 {
+		t.Fatalf("sync: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(confDir, "crm.duckdb")); err != nil {
+		t.Errorf("database not beside the config file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(workDir, "crm.duckdb")); err == nil {
+		t.Errorf("database created in the working directory")
+	}
+	if code, out, errOut := runBare(t, workDir, "history", "--config", cfg); code != 0 || !strings.Contains(out, "users") {
+		t.Errorf("history: exit %d\n%s%s", code, out, errOut)
+	}
+
+	missing := writeFile(t, filepath.Join(confDir, "missing.yaml"), strings.Replace(mustRead(t, cfg), "./crm.duckdb", "./data/crm.duckdb", 1))
+	code, _, errOut := runBare(t, workDir, "validate", "--config", missing)
+	want := "database: directory " + filepath.Join(confDir, "data") + " of " + filepath.Join(confDir, "data", "crm.duckdb") + " does not exist"
+	if code != 2 || !strings.Contains(errOut, want) {
+		t.Errorf("validate: exit %d, want 2 and %q:\n%s", code, want, errOut)
 	}
 }

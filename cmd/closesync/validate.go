@@ -18,7 +18,8 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	// Offline, a key that cannot be read is a warning; --check needs it.
-	cfg, err := loadConfigFor(*cfgPath, config.Needs{Keys: *check})
+	// The database's directory must exist and be writable.
+	cfg, err := loadConfigFor(*cfgPath, config.Needs{Keys: *check, Database: true})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -87,6 +88,10 @@ type Account struct {
 	// OrganizationID is the default organisation of the organization
 	// reports; empty: discovered from /me/.
 	OrganizationID string `koanf:"organization_id"`
+
+	// baseDir is the config file's directory, against which a relative
+	// APIKeyFile resolves when $CREDENTIALS_DIRECTORY is unset.
+	baseDir string
 }
 
 // Job is a set of reports synced with one account on one schedule.
@@ -313,7 +318,30 @@ func load(path string) (*Config, []problem, error) {
 	cfg := &Config{}
 	problems := append(envProblems, decode(raw, cfg)...)
 	cfg.origins = origins
+	if dir, err := filepath.Abs(filepath.Dir(path)); err == nil {
+		cfg.resolvePaths(dir)
+	}
 	return cfg, problems, nil
+}
+
+// resolvePaths makes the relative path keys relative to dir, the config
+// file's directory (as Prometheus does), rather than to whatever directory
+// the command runs in: database and snapshot now, api_key_file when it is
+// read (a relative name is looked up in $CREDENTIALS_DIRECTORY first).
+func (c *Config) resolvePaths(dir string) {
+	c.Database = resolvePath(dir, c.Database)
+	c.Snapshot = resolvePath(dir, c.Snapshot)
+	for i := range c.Accounts {
+		c.Accounts[i].baseDir = dir
+	}
+}
+
+// resolvePath joins a relative path to dir; empty stays empty.
+func resolvePath(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
 }
 
 // applyDefaults fills in the keys that are absent or null.

@@ -24,6 +24,15 @@ func writeConfig(t *testing.T, yaml string) string {
 	return path
 }
 
+// absPath is the absolute form of a path relative to the package directory.
+func absPath(t *testing.T, p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 // problemLines splits a joined error into its problems.
 func problemLines(err error) []string {
 	if err == nil {
@@ -207,6 +216,14 @@ func TestBadConfigs(t *testing.T) {
 			`jobs[0].timeout: -1h0m0s is negative`,
 			`jobs[0].reports[0]: unknown report "leds" (did you mean "leads"?)`,
 		}},
+		{file: "database_dir_missing.bad.yaml", n: 2, want: []string{
+			"database: directory " + absPath(t, "testdata/no-such-dir") + " of " + absPath(t, "testdata/no-such-dir/crm.duckdb") + " does not exist: create it (the database file itself is created by the first run)",
+			"snapshot: directory " + absPath(t, "testdata/no-such-dir") + " of " + absPath(t, "testdata/no-such-dir/snapshot.duckdb") + " does not exist: create it (the snapshot file itself is created by the first run)",
+		}},
+		{file: "database_dir_is_file.bad.yaml", n: 2, want: []string{
+			"database: " + absPath(t, "testdata/minimal.good.yaml/crm.duckdb") + ": " + absPath(t, "testdata/minimal.good.yaml") + " is not a directory",
+			"snapshot: " + absPath(t, "testdata") + " is a directory: name a file in it, e.g. " + absPath(t, "testdata/crm.duckdb"),
+		}},
 		{file: "yaml_syntax.bad.yaml", n: 0, want: []string{
 			"read config testdata/yaml_syntax.bad.yaml: yaml: line",
 		}},
@@ -215,7 +232,7 @@ func TestBadConfigs(t *testing.T) {
 	for _, tt := range tests {
 		listed[tt.file] = true
 		t.Run(tt.file, func(t *testing.T) {
-			_, err := Check(filepath.Join("testdata", tt.file), reports, Needs{Keys: true})
+			_, err := Check(filepath.Join("testdata", tt.file), reports, Needs{Keys: true, Database: true})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -238,19 +255,20 @@ func TestBadConfigs(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	cfg, err := Load(writeConfig(t, `
+	path := writeConfig(t, `
 accounts:
   - name: main
 jobs:
   - name: core
 log: ~
-`))
+`)
+	cfg, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, j := cfg.Accounts[0], cfg.Jobs[0]
 	for _, c := range []struct{ name, got, want string }{
-		{"database", cfg.Database, DefaultDatabase},
+		{"database", cfg.Database, filepath.Join(filepath.Dir(path), DefaultDatabase)}, // beside the config file
 		{"schema", cfg.Schema, DefaultSchema},
 		{"log.level", cfg.Log.Level, "info"},
 		{"log.format", cfg.Log.Format, "auto"},
@@ -479,5 +497,95 @@ func TestExampleConfigWithoutKey(t *testing.T) {
 	_, err = Check("../../config.example.yaml", append(reports, "reporting_activity", "reporting_sent_emails"), Needs{Keys: true})
 	if err == nil || !strings.Contains(err.Error(), "\n  "+msg) {
 		t.Errorf("with Needs.Keys: err = %v, want %q", err, msg)
+	}
+}
+
+// TestPathsResolveAgainstTheConfigFile: relative database, snapshot and
+// api_key_file name files beside the config file, whatever the working
+// directory (as Prometheus does); a relative api_key_file is still looked up
+// in $CREDENTIALS_DIRECTORY first when systemd sets it.
+func TestPathsResolveAgainstTheConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(t.TempDir()) // anywhere else
+	path := filepath.Join(dir, "closesync.yaml")
+	if err := os.WriteFile(path, []byte(`database: ./data/crm.duckdb
+snapshot: ../snap.duckdb
+accounts:
+  - {name: a, api_key_file: keys/close}
+  - {name: b, api_key_file: /abs/key}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "keys", "close"), []byte("api_beside\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(CredentialsDirEnv, "")
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "data", "crm.duckdb"); cfg.Database != want {
+		t.Errorf("database = %q, want %q", cfg.Database, want)
+	}
+	if want := filepath.Join(filepath.Dir(dir), "snap.duckdb"); cfg.Snapshot != want {
+		t.Errorf("snapshot = %q, want %q", cfg.Snapshot, want)
+	}
+	if got, want := cfg.Accounts[0].KeyFilePath(), filepath.Join(dir, "keys", "close"); got != want {
+		t.Errorf("api_key_file = %q, want %q", got, want)
+	}
+	if key, err := cfg.Accounts[0].ResolveKey(); err != nil || key != "api_beside" {
+		t.Errorf("ResolveKey = %q, %v", key, err)
+	}
+	if got := cfg.Accounts[1].KeyFilePath(); got != "/abs/key" {
+		t.Errorf("absolute api_key_file = %q", got)
+	}
+
+	// systemd's credentials directory wins for a relative name.
+	creds := t.TempDir()
+	t.Setenv(CredentialsDirEnv, creds)
+	if got, want := cfg.Accounts[0].KeyFilePath(), filepath.Join(creds, "keys", "close"); got != want {
+		t.Errorf("api_key_file with $%s = %q, want %q", CredentialsDirEnv, got, want)
+	}
+	t.Setenv(CredentialsDirEnv, "")
+
+	// A relative override resolves the same way; an empty database stays
+	// empty (and is a problem).
+	t.Setenv("CLOSESYNC_DATABASE", "other.duckdb")
+	if cfg, err = Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "other.duckdb"); cfg.Database != want {
+		t.Errorf("database from CLOSESYNC_DATABASE = %q, want %q", cfg.Database, want)
+	}
+	t.Setenv("CLOSESYNC_DATABASE", "")
+	if err := os.WriteFile(path, []byte("database: \"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = Load(path); err != nil || cfg.Database != "" {
+		t.Errorf("database: \"\" = %q, %v", cfg.Database, err)
+	}
+}
+
+// TestDatabaseDirectoryMustBeWritable: validate refuses a database whose
+// directory the user cannot write (as root every directory is writable, so
+// this case runs only as another user; the missing and not-a-directory
+// cases are in TestBadConfigs).
+func TestDatabaseDirectoryMustBeWritable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root can write any directory")
+	}
+	dir := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	c := valid()
+	c.Database = filepath.Join(dir, "crm.duckdb")
+	v := &validator{}
+	c.validate(v, reports, Needs{Keys: true, Database: true})
+	if err := v.err(); err == nil || !strings.Contains(err.Error(), "database: directory "+dir+" of "+c.Database+" is not writable: permission denied") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -17,6 +17,14 @@
 // the default file, `max_concurrency: 0` is out of range, and `timeout: 0`
 // means no time limit.
 //
+// # Paths
+//
+// Relative database, snapshot and api_key_file values are relative to the
+// config file's directory (whatever set them, the file or a variable), not
+// to the working directory; a relative api_key_file is first looked up in
+// $CREDENTIALS_DIRECTORY when that is set. Load makes database and snapshot
+// absolute; [Account.KeyFilePath] resolves the key file when it is read.
+//
 // # Environment overrides
 //
 // A variable CLOSESYNC_<PATH> overrides the key at PATH: the key path in

@@ -29,14 +29,19 @@ func (a Account) ResolveKey() (string, error) {
 	return key, nil
 }
 
-// KeyFilePath is the file api_key_file names: relative to
-// $CREDENTIALS_DIRECTORY when that is set, else as written.
+// KeyFilePath is the file api_key_file names: a relative name is in
+// $CREDENTIALS_DIRECTORY when that is set, else relative to the config
+// file's directory (for an Account that Load did not make, the working
+// directory).
 func (a Account) KeyFilePath() string {
 	if a.APIKeyFile == "" || filepath.IsAbs(a.APIKeyFile) {
 		return a.APIKeyFile
 	}
 	if dir := os.Getenv(CredentialsDirEnv); dir != "" {
 		return filepath.Join(dir, a.APIKeyFile)
+	}
+	if a.baseDir != "" {
+		return filepath.Join(a.baseDir, a.APIKeyFile)
 	}
 	return a.APIKeyFile
 }
@@ -101,7 +106,11 @@ func (a Account) resolveKey() (key, field string, err error) {
 		path := a.KeyFilePath()
 		where := path
 		if path != a.APIKeyFile {
-			where = fmt.Sprintf("%s (%s in $%s)", path, a.APIKeyFile, CredentialsDirEnv)
+			in := "$" + CredentialsDirEnv
+			if os.Getenv(CredentialsDirEnv) == "" {
+				in = "the config file's directory"
+			}
+			where = fmt.Sprintf("%s (%s in %s)", path, a.APIKeyFile, in)
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {

@@ -3,8 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -54,6 +56,11 @@ type Needs struct {
 	// that is well formed but cannot be read now (variable unset, file
 	// missing or unreadable) is a warning, not a problem.
 	Keys bool
+	// Database: the command checks that the database can be written
+	// (validate): the directory of database (and of snapshot) must exist,
+	// be a directory and take a new file, and an existing database file
+	// must open for writing.
+	Database bool
 }
 
 // validate adds every problem of c to v.
@@ -84,8 +91,17 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 	if c.LockTimeout < 0 {
 		v.add("lock_timeout", "%s is negative (0 means the default, 2m)", c.LockTimeout)
 	}
+	if needs.Database && strings.TrimSpace(c.Database) != "" {
+		if msg := checkWritable(c.Database, "database"); msg != "" {
+			v.add("database", "%s", msg)
+		}
+	}
 	if c.Snapshot != "" && filepath.Clean(c.Snapshot) == filepath.Clean(c.Database) {
 		v.add("snapshot", "%q is the database itself: name another file", c.Snapshot)
+	} else if needs.Database && c.Snapshot != "" {
+		if msg := checkWritable(c.Snapshot, "snapshot"); msg != "" {
+			v.add("snapshot", "%s", msg)
+		}
 	}
 	if c.Notify.URL != "" {
 		if err := c.Notify.Validate(); err != nil {
@@ -222,6 +238,48 @@ func (c *Config) Warnings() []string {
 		}
 	}
 	return out
+}
+
+// checkWritable returns what stops closesync from creating or writing the
+// file at path, or "". It tries what a run does: create a file in the
+// directory (DuckDB creates the database and its .wal there; a temporary
+// file, removed at once), and open an existing file for writing. This holds
+// for the user who runs the check: run validate as the service's user.
+func checkWritable(path, what string) string {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("directory %s of %s does not exist: create it (the %s file itself is created by the first run)", dir, path, what)
+	case err != nil:
+		return fmt.Sprintf("cannot use directory %s of %s: %v", dir, path, unwrapPathError(err))
+	case !st.IsDir():
+		return fmt.Sprintf("%s: %s is not a directory", path, dir)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Sprintf("%s is a directory: name a file in it, e.g. %s", path, filepath.Join(path, "crm.duckdb"))
+	} else if err == nil && what == "database" { // a snapshot is replaced by a rename
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Sprintf("%s cannot be opened for writing: %v", path, unwrapPathError(err))
+		}
+		f.Close()
+	}
+	f, err := os.CreateTemp(dir, ".closesync-validate-*")
+	if err != nil {
+		return fmt.Sprintf("directory %s of %s is not writable: %v (closesync creates the %s file there, and DuckDB its .wal)", dir, path, unwrapPathError(err), what)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return ""
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // isPort tells whether s is a port number (0 picks a free one).
