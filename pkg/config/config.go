@@ -307,6 +307,9 @@ func coveredBy(p problem, loaded []problem) bool {
 func load(path string) (*Config, []problem, error) {
 	k := koanf.New(".")
 	if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+		if msg, ok := describeYAMLError(err); ok {
+			return nil, nil, fmt.Errorf("read config %s: %s", path, msg)
+		}
 		return nil, nil, fmt.Errorf("read config %s: %w", path, err)
 	}
 	raw := k.Raw() // a deep copy, so overrides can edit it in place

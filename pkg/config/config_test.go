@@ -224,6 +224,30 @@ func TestBadConfigs(t *testing.T) {
 			"database: " + absPath(t, "testdata/minimal.good.yaml/crm.duckdb") + ": " + absPath(t, "testdata/minimal.good.yaml") + " is not a directory",
 			"snapshot: " + absPath(t, "testdata") + " is a directory: name a file in it, e.g. " + absPath(t, "testdata/crm.duckdb"),
 		}},
+		{file: "top_level_list.bad.yaml", want: []string{
+			"read config testdata/top_level_list.bad.yaml: yaml: line 3: the file must be a map of keys (database: ..., accounts: ..., jobs: ...), got a list",
+		}},
+		{file: "top_level_string.bad.yaml", want: []string{
+			"read config testdata/top_level_string.bad.yaml: yaml: line 1: the file must be a map of keys (database: ..., accounts: ..., jobs: ...), got a string",
+		}},
+		{file: "yaml_tag.bad.yaml", want: []string{
+			"read config testdata/yaml_tag.bad.yaml: yaml: a string `two minutes` is not a number, as its tag says: drop the tag or fix the value",
+		}},
+		{file: "headers_list.bad.yaml", n: 1, want: []string{
+			"notify.headers: want a map (name: value, one per line), got a list",
+		}},
+		{file: "base_url.bad.yaml", n: 10, want: []string{
+			`accounts[0].base_url: "http://127.0.0.1:/api/v1" has an empty port after "127.0.0.1:": give the port (e.g. http://127.0.0.1:8080/api/v1) or drop the colon`,
+			`accounts[1].base_url: "https://:8443/api/v1" must be an absolute http(s) URL such as https://api.close.com/api/v1: it has a port but no host`,
+			`accounts[2].base_url: "ftp://api.close.com/api/v1" must be an absolute http(s) URL such as https://api.close.com/api/v1: the scheme "ftp" is not http or https`,
+			`accounts[3].base_url: "https://api.close.com/api/v1?x=1" must not have a query or fragment`,
+			`accounts[4].base_url: "https://api.close.com/api/v1#top" must not have a query or fragment`,
+			`accounts[5].base_url: "https://api.close.com/api/v1?" must not have a query or fragment`,
+			`accounts[6].base_url: "https://api.close.com:0/api/v1": port 0 is not a port number (1 to 65535)`,
+			`accounts[7].base_url: "http:api.close.com" must be an absolute http(s) URL such as https://api.close.com/api/v1: it has no host`,
+			`accounts[8].base_url: "api.close.com/api/v1" must be an absolute http(s) URL such as https://api.close.com/api/v1: it has no scheme (write https://...)`,
+			`accounts[9].base_url: "http://[::1]:/api/v1" has an empty port after "[::1]:": give the port (e.g. http://[::1]:8080/api/v1) or drop the colon`,
+		}},
 		{file: "yaml_syntax.bad.yaml", n: 0, want: []string{
 			"read config testdata/yaml_syntax.bad.yaml: yaml: line",
 		}},

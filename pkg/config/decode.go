@@ -54,7 +54,7 @@ func decode(raw map[string]any, cfg *Config) []problem {
 		// Environment values are strings, and YAML may give 8 where a
 		// string is wanted: convert where that is unambiguous.
 		WeaklyTypedInput: true,
-		DecodeHook:       mapstructure.ComposeDecodeHookFunc(listHook, reportRefHook, dateHook, durationHook),
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(listHook, mapHook, reportRefHook, dateHook, durationHook),
 	}
 	d, err := mapstructure.NewDecoder(dc)
 	if err != nil {
@@ -150,6 +150,15 @@ func joinPath(path, key string) string {
 func listHook(from, to reflect.Type, data any) (any, error) {
 	if to.Kind() == reflect.Slice && from.Kind() == reflect.Map {
 		return nil, errors.New("want a list (each item starting with \"- \"), got a map")
+	}
+	return data, nil
+}
+
+// mapHook refuses a list where a map of names to values belongs
+// (notify.headers), which WeaklyTypedInput would merge item by item.
+func mapHook(from, to reflect.Type, data any) (any, error) {
+	if to.Kind() == reflect.Map && from.Kind() == reflect.Slice {
+		return nil, errors.New("want a map (name: value, one per line), got a list")
 	}
 	return data, nil
 }
@@ -312,8 +321,10 @@ func describeType(t reflect.Type) string {
 		return "a list"
 	case reflect.Struct, reflect.Map:
 		return "a map"
+	case reflect.Pointer:
+		return describeType(t.Elem())
 	}
-	return t.String()
+	return "another kind of value" // never a Go type name
 }
 
 // describeValue names the kind of a YAML value, never the value itself
@@ -334,6 +345,62 @@ func describeValue(v any) string {
 		return "a date"
 	case int, int64, uint64, float64:
 		return "a number"
+	case []byte:
+		return "binary data"
 	}
-	return reflect.TypeOf(v).String()
+	return "a value of another kind" // never a Go type name
+}
+
+// yamlTags names the YAML types in user words.
+var yamlTags = map[string]string{
+	"!!str": "a string", "!!seq": "a list", "!!map": "a map", "!!int": "a whole number", "!!float": "a number",
+	"!!bool": "true/false", "!!timestamp": "a date", "!!null": "nothing", "!!binary": "binary data",
+}
+
+var (
+	// yaml.v3: "line 1: cannot unmarshal !!seq into map[string]interface {}"
+	// (the whole file is not a map).
+	yamlUnmarshalRE = regexp.MustCompile("^(line \\d+): cannot unmarshal (!!\\w+)(?: `[^`]*`)? into .*$")
+	// yaml.v3: "cannot decode !!str `x` as a !!float" (a tag the value does
+	// not fit).
+	yamlDecodeRE = regexp.MustCompile("^cannot decode (!!\\w+) (`[^`]*`) as an? (!!\\w+)$")
+)
+
+// describeYAMLError rewrites the YAML parser's errors that name Go types
+// or YAML tags; ok is false for other errors (file errors, syntax errors,
+// which are in words already).
+func describeYAMLError(err error) (string, bool) {
+	s := err.Error()
+	rest, ok := strings.CutPrefix(s, "yaml: ")
+	if !ok {
+		return "", false
+	}
+	body, changed := strings.CutPrefix(rest, "unmarshal errors:\n")
+	lines := strings.Split(body, "\n")
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		if m := yamlUnmarshalRE.FindStringSubmatch(l); m != nil {
+			l = fmt.Sprintf("%s: the file must be a map of keys (database: ..., accounts: ..., jobs: ...), got %s", m[1], tagWord(m[2]))
+			changed = true
+		} else if m := yamlDecodeRE.FindStringSubmatch(l); m != nil {
+			what := tagWord(m[1]) + " " + m[2]
+			if m[2] == "``" {
+				what = "an empty value"
+			}
+			l = fmt.Sprintf("%s is not %s, as its tag says: drop the tag or fix the value", what, tagWord(m[3]))
+			changed = true
+		}
+		lines[i] = l
+	}
+	if !changed {
+		return "", false
+	}
+	return "yaml: " + strings.Join(lines, "; "), true
+}
+
+func tagWord(tag string) string {
+	if w, ok := yamlTags[tag]; ok {
+		return w
+	}
+	return "a value tagged " + tag
 }

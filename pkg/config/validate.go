@@ -302,21 +302,42 @@ func hasTZPrefix(spec string) bool {
 }
 
 // checkBaseURL returns what is wrong with an API base URL, or "". It never
-// echoes user info, where someone might have put the key.
+// echoes user info, where someone might have put the key. Go's URL parser
+// accepts "http://127.0.0.1:/api/v1" and the client would silently use port
+// 80: an empty port, like a missing host, is refused here.
 func checkBaseURL(s string) string {
 	const want = "must be an absolute http(s) URL such as " + DefaultBaseURL
 	u, err := url.Parse(s)
-	switch {
-	case err != nil:
+	if err != nil {
 		return "is not a URL: " + want
-	case u.User != nil:
+	}
+	if u.User != nil {
 		return "must not carry credentials (user info): give the key with api_key_env or api_key_file"
-	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
-		return fmt.Sprintf("%q %s", s, want)
-	case u.RawQuery != "" || u.Fragment != "":
+	}
+	switch {
+	case u.Scheme == "":
+		return fmt.Sprintf("%q %s: it has no scheme (write https://...)", s, want)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("%q %s: the scheme %q is not http or https", s, want, u.Scheme)
+	case u.Opaque != "" || u.Host == "":
+		return fmt.Sprintf("%q %s: it has no host", s, want)
+	case u.Hostname() == "":
+		return fmt.Sprintf("%q %s: it has a port but no host", s, want)
+	case strings.HasSuffix(u.Host, ":"):
+		host := strings.TrimSuffix(u.Host, ":")
+		return fmt.Sprintf("%q has an empty port after %q: give the port (e.g. %s://%s:8080%s) or drop the colon", s, host+":", u.Scheme, host, u.EscapedPath())
+	case u.Port() != "" && !isClientPort(u.Port()):
+		return fmt.Sprintf("%q: port %s is not a port number (1 to 65535)", s, u.Port())
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#"):
 		return fmt.Sprintf("%q must not have a query or fragment", s)
 	}
 	return ""
+}
+
+// isClientPort tells whether s is a port a client can connect to.
+func isClientPort(s string) bool {
+	n, err := strconv.ParseUint(s, 10, 16)
+	return err == nil && n > 0
 }
 
 // validator collects problems.
