@@ -20,9 +20,14 @@ const scheduleForms = "5 cron fields (minute hour day-of-month month day-of-week
 // minuteGranularity is how often a 5-field cron spec can fire at most.
 const minuteGranularity = time.Minute
 
-// gapFires bounds how many fire times checkSchedule looks at to find the
-// shortest gap of a cron spec (only when min_interval is above a minute).
-const gapFires = 5000
+// gapFires and gapHorizon bound the fire times checkSchedule looks at to
+// find the shortest gap of a cron spec (only when min_interval is above a
+// minute, the shortest a 5-field spec can have): the first 5000, within a
+// year.
+const (
+	gapFires   = 5000
+	gapHorizon = 366 * 24 * time.Hour
+)
 
 // ParseSchedule parses a schedule as the scheduler does (robfig/cron's
 // ParseStandard), in loc when the spec sets no CRON_TZ= of its own (nil:
@@ -117,7 +122,7 @@ func checkSchedule(spec string, loc *time.Location, min time.Duration, now time.
 		prev := next
 		for range gapFires {
 			t := sched.Next(prev)
-			if t.IsZero() {
+			if t.IsZero() || t.Sub(next) > gapHorizon {
 				break
 			}
 			if gap := t.Sub(prev); gap < min {
