@@ -362,7 +362,9 @@ func TestSchedulerSpecZoneWinsOverLocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	pool := NewPool(nil, zap.NewNop())
-	if _, err := NewScheduler(pool, []ScheduledJob{{Job: Job{Name: "j"}, Schedule: "CRON_TZ=America/New_York 0 6 * * *", Location: berlin}}, nil); err != nil {
-		t.Fatal(err)
+	for _, spec := range []string{"CRON_TZ=America/New_York 0 6 * * *", " CRON_TZ=America/New_York 0 6 * * *"} {
+		if _, err := NewScheduler(pool, []ScheduledJob{{Job: Job{Name: "j"}, Schedule: spec, Location: berlin}}, nil); err != nil {
+			t.Errorf("%q: %v", spec, err)
+		}
 	}
 }

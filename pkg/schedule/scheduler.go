@@ -259,7 +259,7 @@ func NewScheduler(pool *Pool, jobs []ScheduledJob, extract func(string) (Extract
 		// default chain does not recover, whatever its doc says).
 		cron: cron.New(cron.WithChain(cron.Recover(cronLogger{pool.log})), cron.WithLogger(cronLogger{pool.log}))}
 	for _, j := range jobs {
-		spec := j.Schedule
+		spec := strings.TrimSpace(j.Schedule) // cron sees a zone prefix only at the very start
 		if j.Location != nil && !hasZonePrefix(spec) { // the spec's own CRON_TZ= wins, as validate warns
 			spec = "CRON_TZ=" + j.Location.String() + " " + spec
 		}
