@@ -259,8 +259,10 @@ func NewScheduler(pool *Pool, jobs []ScheduledJob, extract func(string) (Extract
 		// default chain does not recover, whatever its doc says).
 		cron: cron.New(cron.WithChain(cron.Recover(cronLogger{pool.log})), cron.WithLogger(cronLogger{pool.log}))}
 	for _, j := range jobs {
-		spec := strings.TrimSpace(j.Schedule) // cron sees a zone prefix only at the very start
-		if j.Location != nil && !hasZonePrefix(spec) { // the spec's own CRON_TZ= wins, as validate warns
+		// cron sees a zone prefix only at the very start; the spec's own
+		// CRON_TZ= wins over the job's timezone, as validate warns.
+		spec := strings.TrimSpace(j.Schedule)
+		if j.Location != nil && !hasZonePrefix(spec) {
 			spec = "CRON_TZ=" + j.Location.String() + " " + spec
 		}
 		job := j
