@@ -93,3 +93,34 @@ func TestNoGoTypeNamesInMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestNoGoTypeNamesInOverrideMessages sets every single-valued key by a
+// CLOSESYNC_ variable to values no key takes, over a file that has the list
+// items, and checks the messages the same way.
+func TestNoGoTypeNamesInOverrideMessages(t *testing.T) {
+	var paths [][]string
+	var types []reflect.Type
+	keyPaths(configType, nil, &paths, &types)
+	path := writeConfig(t, "accounts: [{name: a}]\njobs: [{name: j, reports: [{name: leads}]}]\nnotify: {url: https://x.test, on: [failure]}\n")
+	for i, p := range paths {
+		if isSection(types[i]) && types[i] != dateType {
+			continue
+		}
+		for _, v := range []string{"lots", "[a]", "{a: 1}", "-1", "1e400", "2024-13-45"} {
+			name := EnvPrefix + strings.ToUpper(strings.Join(p, "__"))
+			t.Setenv(name, v)
+			_, err := Check(path, reports, Needs{})
+			t.Setenv(name, "")
+			if err == nil {
+				continue
+			}
+			for _, line := range strings.Split(err.Error(), "\n") {
+				for _, w := range goWords {
+					if strings.Contains(line, w) {
+						t.Errorf("%s=%s: message shows %q: %s", name, v, w, line)
+					}
+				}
+			}
+		}
+	}
+}
