@@ -93,23 +93,36 @@ func checkPlainWords(t *testing.T, msg string) {
 	}
 }
 
-// FuzzSchedule: no schedule string makes validation panic, and every
-// rejection quotes the spec or says what is missing. The seed corpus runs
-// with the normal tests; `go test -fuzz FuzzSchedule ./pkg/config` explores.
+// FuzzSchedule: no schedule string (with or without the job's timezone)
+// makes Validate panic; a schedule it accepts parses as the scheduler will
+// parse it, and a refusal never shows Go internals. The seed corpus runs
+// with the normal tests; `go test -run '^$' -fuzz FuzzSchedule ./pkg/config`
+// explores.
 func FuzzSchedule(f *testing.F) {
 	for _, s := range []string{"TZ=Europe/Berlin", "TZ=0", "CRON_TZ=", "CRON_TZ= ", "TZ= @daily", "CRON_TZ=UTC",
 		"CRON_TZ=Europe/Berlin 0 6 * * 1-5", "@every 0s", "@every -1m", "@every 1h", "0 0 30 2 *", "* * * * *",
 		"*/0 * * * *", "61 * * * *", "0-99 * * * *", "1-2-3 * * * *", "1/2/3 * * * *", "@", "@every", "@every ",
 		"TZ=", "TZ=\x00 *", "=", "CRON_TZ=../../etc/passwd * * * * *", "0 0 * * 7", "? ? ? ? ?", "0 0 L * *",
-		"\t@daily", "@daily extra", "99999999999999999999 * * * *"} {
-		f.Add(s)
+		"\t@daily", "@daily extra", "99999999999999999999 * * * *", " CRON_TZ=UTC 0 6 * * *"} {
+		f.Add(s, "")
 	}
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, spec string) {
-		err := checkSchedule(spec, nil, DefaultMinInterval, now)
+	f.Add("0 6 * * *", "Europe/Berlin")
+	f.Add("CRON_TZ=UTC 0 6 * * *", "America/New_York")
+	f.Add("@every 1h", "TZ=0")
+	f.Add("0 6 * * *", "Local")
+	f.Fuzz(func(t *testing.T, spec, tz string) {
+		c := valid()
+		c.Jobs[0].Schedule, c.Jobs[0].Timezone = spec, tz
+		c.Jobs[0].Reconcile = spec
+		c.Jobs[0].Reports[0].Schedule = spec
+		err := c.Validate(reports)
 		if err == nil {
-			if _, perr := ParseSchedule(spec, nil); perr != nil {
-				t.Fatalf("%q passed the check but does not parse: %v", spec, perr)
+			var loc *time.Location
+			if tz != "" {
+				loc, _ = time.LoadLocation(tz)
+			}
+			if _, perr := ParseSchedule(spec, loc); perr != nil {
+				t.Fatalf("%q (timezone %q) passed validation but does not parse: %v", spec, tz, perr)
 			}
 			return
 		}
