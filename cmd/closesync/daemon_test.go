@@ -112,6 +112,7 @@ func TestDaemonSchedulesReloadsAndStops(t *testing.T) {
 	}
 	h := newHarness(t, closefake.Options{Seed: 9, Scale: 30}, "leads", "users")
 	cfg := strings.Replace(mustRead(t, h.config), `schedule: "@hourly"`, `schedule: "@every 1s"`, 1)
+	cfg = "min_interval: 1s\n" + cfg // below the default minimum of 1m
 	cfg = strings.Replace(cfg, "log: {level: warn}", "log: {level: info, format: json}", 1)
 	// users runs as an entry of its own, on its own schedule.
 	cfg = strings.Replace(cfg, "reports: [leads, users]", `reports: [leads, {name: users, schedule: "@every 2s"}]`, 1)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/load"
 )
 
@@ -22,7 +23,7 @@ func cmdHistory(ctx context.Context, args []string, e *env) error {
 	if *limit <= 0 {
 		return usagef("--limit must be positive")
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfigFor(*cfgPath, config.Needs{}) // reads the database only: no API key needed
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/pkg/config"
 )
 
 func cmdValidate(ctx context.Context, args []string, e *env) error {
@@ -15,7 +17,9 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*cfgPath)
+	// Offline, a key that cannot be read is a warning; --check needs it.
+	// The database's directory must exist and be writable.
+	cfg, err := loadConfigFor(*cfgPath, config.Needs{Keys: *check, Database: true})
 	if err != nil {
 		return err
 	}

@@ -19,18 +19,23 @@ import (
 	"github.com/closesync/closesync/pkg/schedule"
 )
 
-// loadConfig loads and validates the config; any problem is a usage error
+// loadConfig loads and validates the config of a command that calls Close
+// (every account's key must be readable); any problem is a usage error
 // (exit 2) listing every problem with its key path.
 func loadConfig(path string) (*config.Config, error) {
+	return loadConfigFor(path, config.Needs{Keys: true})
+}
+
+// loadConfigFor is loadConfig for a command that needs what needs says
+// (history and offline validate need no key).
+func loadConfigFor(path string, needs config.Needs) (*config.Config, error) {
 	if path == "" {
 		return nil, usagef("--config is required")
 	}
-	cfg, err := config.Load(path)
+	// Unknown keys, wrong types and bad values, all in one pass.
+	cfg, err := config.Check(path, extract.Names(), needs)
 	if err != nil {
 		return nil, usageError{err}
-	}
-	if err := cfg.Validate(extract.Names()); err != nil {
-		return nil, usageError{fmt.Errorf("%s is invalid:\n%w", path, indent(err))}
 	}
 	return cfg, nil
 }

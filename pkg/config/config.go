@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +45,9 @@ type Config struct {
 	// StopGrace bounds how long `closesync run` waits, after SIGTERM, for
 	// runs to stop at a batch boundary; 0: DefaultStopGrace.
 	StopGrace time.Duration `koanf:"stop_grace"`
+	// MinInterval is the shortest interval a schedule may have (@every, or
+	// the gaps of a cron spec); 0: DefaultMinInterval (1m).
+	MinInterval time.Duration `koanf:"min_interval"`
 	// Snapshot, when set, is a file that receives a consistent copy of the
 	// database after each run that wrote successfully, for tools that keep
 	// a connection open (written to a temporary file, then renamed).
@@ -54,6 +59,9 @@ type Config struct {
 	// ("log.level", "accounts[0].api_key_env") to the variable, so that
 	// problems with those values can name it.
 	origins map[string]string
+	// keyWarnings are the keys that could not be read, when Check was told
+	// the command needs none.
+	keyWarnings []string
 }
 
 // Log configures logging.
@@ -80,6 +88,10 @@ type Account struct {
 	// OrganizationID is the default organisation of the organization
 	// reports; empty: discovered from /me/.
 	OrganizationID string `koanf:"organization_id"`
+
+	// baseDir is the config file's directory, against which a relative
+	// APIKeyFile resolves when $CREDENTIALS_DIRECTORY is unset.
+	baseDir string
 }
 
 // Job is a set of reports synced with one account on one schedule.
@@ -210,29 +222,129 @@ func (d Date) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 // keys, and decodes the result strictly. Every unknown key, bad override and
 // value of the wrong type is reported at once, one per line of the
 // errors.Join'ed error, each "<file>: <key path>: <problem>". Load does not
-// validate: call Validate.
+// validate: call Validate, or use Check, which does both in one pass.
 func Load(path string) (*Config, error) {
+	cfg, problems, err := load(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		errs := make([]error, len(problems))
+		for i, p := range problems {
+			errs[i] = fmt.Errorf("%s: %s", path, p.annotated(cfg.origins))
+		}
+		return nil, errors.Join(errs...)
+	}
+	return cfg, nil
+}
+
+// InvalidError is the error of Check: every problem of a config file, each
+// "<key path>: <problem>" (naming the variable that set the value, if one
+// did).
+type InvalidError struct {
+	Path     string
+	Problems []string
+}
+
+func (e *InvalidError) Error() string {
+	return e.Path + " is invalid:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// Check loads the file at path (as Load) and validates it (as Validate, with
+// what needs says the command will do) in one pass, so that unknown keys, values of the wrong type and values that
+// Validate refuses are all reported at once, as an *InvalidError. A value
+// whose key is already reported (a wrong type, a section that is not a map)
+// is not reported again by validation, nor is a missing key that an unknown
+// key probably meant (shedule: ... and "schedule is required"). A file that
+// cannot be read or is not YAML is a plain error.
+func Check(path string, knownReports []string, needs Needs) (*Config, error) {
+	cfg, problems, err := load(path)
+	if err != nil {
+		return nil, err
+	}
+	v := &validator{origins: cfg.origins}
+	cfg.validate(v, knownReports, needs)
+	for _, p := range v.problems {
+		if !coveredBy(p, problems) {
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) == 0 {
+		return cfg, nil
+	}
+	ie := &InvalidError{Path: path}
+	for _, p := range problems {
+		ie.Problems = append(ie.Problems, p.annotated(cfg.origins))
+	}
+	return nil, ie
+}
+
+// coveredBy tells whether validation problem p is already said by one of
+// the load problems: at its key path or above it, or as the key a typo meant.
+func coveredBy(p problem, loaded []problem) bool {
+	for _, q := range loaded {
+		if p.path == q.path || strings.HasPrefix(p.path, q.path+".") || strings.HasPrefix(p.path, q.path+"[") {
+			return true
+		}
+		if strings.HasPrefix(p.msg, "is required") && slices.Contains(q.suggests, p.path) {
+			return true
+		}
+		// "no API key source" when the source given is mistyped or of the
+		// wrong type.
+		if strings.HasPrefix(p.msg, "no API key source") {
+			for _, at := range append([]string{q.path}, q.suggests...) {
+				if rest, ok := strings.CutPrefix(at, p.path+"."); ok && strings.HasPrefix(rest, "api_key") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// load reads, overrides, defaults and decodes; it returns the config as far
+// as it decoded and the problems met. err is a file or YAML syntax error.
+func load(path string) (*Config, []problem, error) {
 	k := koanf.New(".")
 	if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
-		return nil, fmt.Errorf("read config %s: %w", path, err)
+		if msg, ok := describeYAMLError(err); ok {
+			return nil, nil, fmt.Errorf("read config %s: %s", path, msg)
+		}
+		return nil, nil, fmt.Errorf("read config %s: %w", path, err)
 	}
 	raw := k.Raw() // a deep copy, so overrides can edit it in place
 	envProblems, origins, err := applyEnv(raw, os.Environ)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	applyDefaults(raw)
 	cfg := &Config{}
 	problems := append(envProblems, decode(raw, cfg)...)
-	if len(problems) > 0 {
-		errs := make([]error, len(problems))
-		for i, p := range problems {
-			errs[i] = fmt.Errorf("%s: %s", path, p.annotated(origins))
-		}
-		return nil, errors.Join(errs...)
-	}
 	cfg.origins = origins
-	return cfg, nil
+	if dir, err := filepath.Abs(filepath.Dir(path)); err == nil {
+		cfg.resolvePaths(dir)
+	}
+	return cfg, problems, nil
+}
+
+// resolvePaths makes the relative path keys relative to dir, the config
+// file's directory (as Prometheus does), rather than to whatever directory
+// the command runs in: database and snapshot now, api_key_file when it is
+// read (a relative name is looked up in $CREDENTIALS_DIRECTORY first).
+func (c *Config) resolvePaths(dir string) {
+	c.Database = resolvePath(dir, c.Database)
+	c.Snapshot = resolvePath(dir, c.Snapshot)
+	for i := range c.Accounts {
+		c.Accounts[i].baseDir = dir
+	}
+}
+
+// resolvePath joins a relative path to dir; empty stays empty.
+func resolvePath(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
 }
 
 // applyDefaults fills in the keys that are absent or null.

@@ -24,6 +24,15 @@ func writeConfig(t *testing.T, yaml string) string {
 	return path
 }
 
+// absPath is the absolute form of a path relative to the package directory.
+func absPath(t *testing.T, p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 // problemLines splits a joined error into its problems.
 func problemLines(err error) []string {
 	if err == nil {
@@ -114,7 +123,8 @@ func TestBadConfigs(t *testing.T) {
 		n    int // number of problems, when the fixture pins it
 	}{
 		{file: "unknown_key.bad.yaml", n: 6, want: []string{
-			`testdata/unknown_key.bad.yaml: databse: unknown key (did you mean "database"?)`,
+			"testdata/unknown_key.bad.yaml is invalid:\n  accounts[0].api_kye: unknown key (did you mean \"api_key\"?)",
+			`databse: unknown key (did you mean "database"?)`,
 			`log.fromat: unknown key (did you mean "format"?)`,
 			`accounts[0].api_kye: unknown key (did you mean "api_key"?)`,
 			`jobs[0].shedule: unknown key (did you mean "schedule"?)`,
@@ -185,7 +195,60 @@ func TestBadConfigs(t *testing.T) {
 			`jobs[0].reports[0].attribution_window: "one day" is not a duration such as 90s, 45m or 6h`,
 			`jobs[0].reports[1].attribution_window: "1d" is not a duration such as 90s, 45m or 6h (units: s, m, h; a day is 24h)`,
 		}},
-		{file: "yaml_syntax.bad.yaml", n: 1, want: []string{
+		{file: "schedules.bad.yaml", n: 9, want: []string{
+			`jobs[0].schedule: "TZ=Europe/Berlin" is not a valid schedule: TZ=Europe/Berlin names a time zone but no schedule after it`,
+			`jobs[0].reconcile: "CRON_TZ=" is not a valid schedule: CRON_TZ= names a time zone but no schedule after it`,
+			`jobs[0].reports[0].schedule: "TZ=0" is not a valid schedule: TZ=0 names a time zone but no schedule after it`,
+			`jobs[0].reports[1].schedule: "@every 0s": @every needs a positive interval such as @every 1h`,
+			`jobs[0].reports[2].schedule: "@every -1h": @every needs a positive interval`,
+			`jobs[1].schedule: "*/2 * * * *" fires 2m0s after`,
+			`more often than min_interval (5m0s)`,
+			`jobs[1].reconcile: "0 0 30 2 *" never fires: no date in the next 5 years matches it`,
+			`jobs[1].reports[0].schedule: "@every 1m" fires every 1m0s, more often than min_interval (5m0s)`,
+			`jobs[1].reports[1].schedule: "61 * * * *" is not a valid schedule: minute field "61": end of range (61) above maximum (59)`,
+		}},
+		{file: "keys_and_values.bad.yaml", n: 7, want: []string{
+			`databse: unknown key (did you mean "database"?)`,
+			`jobs[0].shedule: unknown key (did you mean "schedule"?)`,
+			`log.level: "loud" is not a log level`,
+			`accounts[0].name: is required`,
+			`jobs[0].account: no account named "main" (accounts[0] has no name)`,
+			`jobs[0].timeout: -1h0m0s is negative`,
+			`jobs[0].reports[0]: unknown report "leds" (did you mean "leads"?)`,
+		}},
+		{file: "database_dir_missing.bad.yaml", n: 2, want: []string{
+			"database: directory " + absPath(t, "testdata/no-such-dir") + " of " + absPath(t, "testdata/no-such-dir/crm.duckdb") + " does not exist: create it (the database file itself is created by the first run)",
+			"snapshot: directory " + absPath(t, "testdata/no-such-dir") + " of " + absPath(t, "testdata/no-such-dir/snapshot.duckdb") + " does not exist: create it (the snapshot file itself is created by the first run)",
+		}},
+		{file: "database_dir_is_file.bad.yaml", n: 2, want: []string{
+			"database: " + absPath(t, "testdata/minimal.good.yaml/crm.duckdb") + ": " + absPath(t, "testdata/minimal.good.yaml") + " is not a directory",
+			"snapshot: " + absPath(t, "testdata") + " is a directory: name a file in it, e.g. " + absPath(t, "testdata/crm.duckdb"),
+		}},
+		{file: "top_level_list.bad.yaml", want: []string{
+			"read config testdata/top_level_list.bad.yaml: yaml: line 3: the file must be a map of keys (database: ..., accounts: ..., jobs: ...), got a list",
+		}},
+		{file: "top_level_string.bad.yaml", want: []string{
+			"read config testdata/top_level_string.bad.yaml: yaml: line 1: the file must be a map of keys (database: ..., accounts: ..., jobs: ...), got a string",
+		}},
+		{file: "yaml_tag.bad.yaml", want: []string{
+			"read config testdata/yaml_tag.bad.yaml: yaml: a string `two minutes` is not a number, as its tag says: drop the tag or fix the value",
+		}},
+		{file: "headers_list.bad.yaml", n: 1, want: []string{
+			"notify.headers: want a map (name: value, one per line), got a list",
+		}},
+		{file: "base_url.bad.yaml", n: 10, want: []string{
+			`accounts[0].base_url: "http://127.0.0.1:/api/v1" has an empty port after "127.0.0.1:": give the port (e.g. http://127.0.0.1:8080/api/v1) or drop the colon`,
+			`accounts[1].base_url: "https://:8443/api/v1" must be an absolute http(s) URL such as https://api.close.com/api/v1: it has a port but no host`,
+			`accounts[2].base_url: "ftp://api.close.com/api/v1" must be an absolute http(s) URL such as https://api.close.com/api/v1: the scheme "ftp" is not http or https`,
+			`accounts[3].base_url: "https://api.close.com/api/v1?x=1" must not have a query or fragment`,
+			`accounts[4].base_url: "https://api.close.com/api/v1#top" must not have a query or fragment`,
+			`accounts[5].base_url: "https://api.close.com/api/v1?" must not have a query or fragment`,
+			`accounts[6].base_url: "https://api.close.com:0/api/v1": port 0 is not a port number (1 to 65535)`,
+			`accounts[7].base_url: "http:api.close.com" must be an absolute http(s) URL such as https://api.close.com/api/v1: it has no host`,
+			`accounts[8].base_url: "api.close.com/api/v1" must be an absolute http(s) URL such as https://api.close.com/api/v1: it has no scheme (write https://...)`,
+			`accounts[9].base_url: "http://[::1]:/api/v1" has an empty port after "[::1]:": give the port (e.g. http://[::1]:8080/api/v1) or drop the colon`,
+		}},
+		{file: "yaml_syntax.bad.yaml", n: 0, want: []string{
 			"read config testdata/yaml_syntax.bad.yaml: yaml: line",
 		}},
 	}
@@ -193,10 +256,7 @@ func TestBadConfigs(t *testing.T) {
 	for _, tt := range tests {
 		listed[tt.file] = true
 		t.Run(tt.file, func(t *testing.T) {
-			cfg, err := Load(filepath.Join("testdata", tt.file))
-			if err == nil {
-				err = cfg.Validate(reports)
-			}
+			_, err := Check(filepath.Join("testdata", tt.file), reports, Needs{Keys: true, Database: true})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -205,7 +265,7 @@ func TestBadConfigs(t *testing.T) {
 					t.Errorf("error lacks %q:\n%v", w, err)
 				}
 			}
-			if got := len(problemLines(err)); tt.n > 0 && got != tt.n {
+			if got := len(problemLines(err)) - 1; tt.n > 0 && got != tt.n { // less the heading
 				t.Errorf("%d problems, want %d:\n%v", got, tt.n, err)
 			}
 		})
@@ -219,19 +279,20 @@ func TestBadConfigs(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	cfg, err := Load(writeConfig(t, `
+	path := writeConfig(t, `
 accounts:
   - name: main
 jobs:
   - name: core
 log: ~
-`))
+`)
+	cfg, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, j := cfg.Accounts[0], cfg.Jobs[0]
 	for _, c := range []struct{ name, got, want string }{
-		{"database", cfg.Database, DefaultDatabase},
+		{"database", cfg.Database, filepath.Join(filepath.Dir(path), DefaultDatabase)}, // beside the config file
 		{"schema", cfg.Schema, DefaultSchema},
 		{"log.level", cfg.Log.Level, "info"},
 		{"log.format", cfg.Log.Format, "auto"},
@@ -441,5 +502,114 @@ func TestStructureMistakes(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestExampleConfigWithoutKey: as shipped, with CLOSE_API_KEY unset,
+// config.example.yaml is valid for the commands that need no key (with a
+// warning) and invalid for those that call Close.
+func TestExampleConfigWithoutKey(t *testing.T) {
+	t.Setenv("CLOSE_API_KEY", "")
+	const msg = "accounts[0].api_key_env: environment variable CLOSE_API_KEY is not set or empty"
+	cfg, err := Check("../../config.example.yaml", append(reports, "reporting_activity", "reporting_sent_emails"), Needs{})
+	if err != nil {
+		t.Fatalf("config.example.yaml without the key: %v", err)
+	}
+	if w := cfg.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0], msg) {
+		t.Errorf("warnings = %q, want one starting %q", w, msg)
+	}
+	_, err = Check("../../config.example.yaml", append(reports, "reporting_activity", "reporting_sent_emails"), Needs{Keys: true})
+	if err == nil || !strings.Contains(err.Error(), "\n  "+msg) {
+		t.Errorf("with Needs.Keys: err = %v, want %q", err, msg)
+	}
+}
+
+// TestPathsResolveAgainstTheConfigFile: relative database, snapshot and
+// api_key_file name files beside the config file, whatever the working
+// directory (as Prometheus does); a relative api_key_file is still looked up
+// in $CREDENTIALS_DIRECTORY first when systemd sets it.
+func TestPathsResolveAgainstTheConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(t.TempDir()) // anywhere else
+	path := filepath.Join(dir, "closesync.yaml")
+	if err := os.WriteFile(path, []byte(`database: ./data/crm.duckdb
+snapshot: ../snap.duckdb
+accounts:
+  - {name: a, api_key_file: keys/close}
+  - {name: b, api_key_file: /abs/key}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "keys", "close"), []byte("api_beside\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(CredentialsDirEnv, "")
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "data", "crm.duckdb"); cfg.Database != want {
+		t.Errorf("database = %q, want %q", cfg.Database, want)
+	}
+	if want := filepath.Join(filepath.Dir(dir), "snap.duckdb"); cfg.Snapshot != want {
+		t.Errorf("snapshot = %q, want %q", cfg.Snapshot, want)
+	}
+	if got, want := cfg.Accounts[0].KeyFilePath(), filepath.Join(dir, "keys", "close"); got != want {
+		t.Errorf("api_key_file = %q, want %q", got, want)
+	}
+	if key, err := cfg.Accounts[0].ResolveKey(); err != nil || key != "api_beside" {
+		t.Errorf("ResolveKey = %q, %v", key, err)
+	}
+	if got := cfg.Accounts[1].KeyFilePath(); got != "/abs/key" {
+		t.Errorf("absolute api_key_file = %q", got)
+	}
+
+	// systemd's credentials directory wins for a relative name.
+	creds := t.TempDir()
+	t.Setenv(CredentialsDirEnv, creds)
+	if got, want := cfg.Accounts[0].KeyFilePath(), filepath.Join(creds, "keys", "close"); got != want {
+		t.Errorf("api_key_file with $%s = %q, want %q", CredentialsDirEnv, got, want)
+	}
+	t.Setenv(CredentialsDirEnv, "")
+
+	// A relative override resolves the same way; an empty database stays
+	// empty (and is a problem).
+	t.Setenv("CLOSESYNC_DATABASE", "other.duckdb")
+	if cfg, err = Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "other.duckdb"); cfg.Database != want {
+		t.Errorf("database from CLOSESYNC_DATABASE = %q, want %q", cfg.Database, want)
+	}
+	t.Setenv("CLOSESYNC_DATABASE", "")
+	if err := os.WriteFile(path, []byte("database: \"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = Load(path); err != nil || cfg.Database != "" {
+		t.Errorf("database: \"\" = %q, %v", cfg.Database, err)
+	}
+}
+
+// TestDatabaseDirectoryMustBeWritable: validate refuses a database whose
+// directory the user cannot write (as root every directory is writable, so
+// this case runs only as another user; the missing and not-a-directory
+// cases are in TestBadConfigs).
+func TestDatabaseDirectoryMustBeWritable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root can write any directory")
+	}
+	dir := filepath.Join(t.TempDir(), "ro")
+	if err := os.Mkdir(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	c := valid()
+	c.Database = filepath.Join(dir, "crm.duckdb")
+	v := &validator{}
+	c.validate(v, reports, Needs{Keys: true, Database: true})
+	if err := v.err(); err == nil || !strings.Contains(err.Error(), "database: directory "+dir+" of "+c.Database+" is not writable: permission denied") {
+		t.Errorf("err = %v", err)
 	}
 }

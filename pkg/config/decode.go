@@ -17,6 +17,9 @@ import (
 // "jobs[0].reports[1].mode" (or, for a bad override, a variable name).
 type problem struct {
 	path, msg string
+	// suggests is, for an unknown key with a did-you-mean, the key paths it
+	// probably meant: a "required" problem there is the same mistake.
+	suggests []string
 }
 
 func (p problem) String() string { return p.path + ": " + p.msg }
@@ -51,11 +54,11 @@ func decode(raw map[string]any, cfg *Config) []problem {
 		// Environment values are strings, and YAML may give 8 where a
 		// string is wanted: convert where that is unambiguous.
 		WeaklyTypedInput: true,
-		DecodeHook:       mapstructure.ComposeDecodeHookFunc(listHook, reportRefHook, dateHook, durationHook),
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(listHook, mapHook, reportRefHook, dateHook, durationHook),
 	}
 	d, err := mapstructure.NewDecoder(dc)
 	if err != nil {
-		return append(problems, problem{"config", err.Error()})
+		return append(problems, problem{path: "config", msg: err.Error()})
 	}
 	if err := d.Decode(raw); err != nil {
 		problems = append(problems, decodeProblems(err)...)
@@ -83,10 +86,19 @@ func unknownKeys(raw any, t reflect.Type, path string, out *[]problem) {
 				unknownKeys(m[k], f.Type, p, out)
 				continue
 			}
-			*out = append(*out, problem{p, unknownKeyMsg(t, k)})
+			msg := unknownKeyMsg(t, k)
+			var suggests []string
+			if hint, ok := strings.CutPrefix(msg, "unknown key (did you mean "); ok {
+				for _, m := range quotedRE.FindAllStringSubmatch(hint, -1) {
+					suggests = append(suggests, joinPath(path, m[1]))
+				}
+			}
+			*out = append(*out, problem{path: p, msg: msg, suggests: suggests})
 		}
 	}
 }
+
+var quotedRE = regexp.MustCompile(`"([^"]+)"`)
 
 // unknownKeyMsg explains a key that struct type t lacks.
 func unknownKeyMsg(t reflect.Type, key string) string {
@@ -138,6 +150,15 @@ func joinPath(path, key string) string {
 func listHook(from, to reflect.Type, data any) (any, error) {
 	if to.Kind() == reflect.Slice && from.Kind() == reflect.Map {
 		return nil, errors.New("want a list (each item starting with \"- \"), got a map")
+	}
+	return data, nil
+}
+
+// mapHook refuses a list where a map of names to values belongs
+// (notify.headers), which WeaklyTypedInput would merge item by item.
+func mapHook(from, to reflect.Type, data any) (any, error) {
+	if to.Kind() == reflect.Map && from.Kind() == reflect.Slice {
+		return nil, errors.New("want a map (name: value, one per line), got a list")
 	}
 	return data, nil
 }
@@ -226,7 +247,7 @@ func decodeProblems(err error) []problem {
 				walk(inner)
 				return
 			}
-			out = append(out, problem{"config", err.Error()})
+			out = append(out, problem{path: "config", msg: err.Error()})
 			return
 		}
 		inner := de.Unwrap()
@@ -238,7 +259,7 @@ func decodeProblems(err error) []problem {
 		if path == "" {
 			path = "config"
 		}
-		out = append(out, problem{path, describeDecodeError(inner)})
+		out = append(out, problem{path: path, msg: describeDecodeError(inner)})
 	}
 	walk(err)
 	return out
@@ -300,8 +321,10 @@ func describeType(t reflect.Type) string {
 		return "a list"
 	case reflect.Struct, reflect.Map:
 		return "a map"
+	case reflect.Pointer:
+		return describeType(t.Elem())
 	}
-	return t.String()
+	return "another kind of value" // never a Go type name
 }
 
 // describeValue names the kind of a YAML value, never the value itself
@@ -322,6 +345,62 @@ func describeValue(v any) string {
 		return "a date"
 	case int, int64, uint64, float64:
 		return "a number"
+	case []byte:
+		return "binary data"
 	}
-	return reflect.TypeOf(v).String()
+	return "a value of another kind" // never a Go type name
+}
+
+// yamlTags names the YAML types in user words.
+var yamlTags = map[string]string{
+	"!!str": "a string", "!!seq": "a list", "!!map": "a map", "!!int": "a whole number", "!!float": "a number",
+	"!!bool": "true/false", "!!timestamp": "a date", "!!null": "nothing", "!!binary": "binary data",
+}
+
+var (
+	// yaml.v3: "line 1: cannot unmarshal !!seq into map[string]interface {}"
+	// (the whole file is not a map).
+	yamlUnmarshalRE = regexp.MustCompile("^(line \\d+): cannot unmarshal (!!\\w+)(?: `[^`]*`)? into .*$")
+	// yaml.v3: "cannot decode !!str `x` as a !!float" (a tag the value does
+	// not fit).
+	yamlDecodeRE = regexp.MustCompile("^cannot decode (!!\\w+) (`[^`]*`) as an? (!!\\w+)$")
+)
+
+// describeYAMLError rewrites the YAML parser's errors that name Go types
+// or YAML tags; ok is false for other errors (file errors, syntax errors,
+// which are in words already).
+func describeYAMLError(err error) (string, bool) {
+	s := err.Error()
+	rest, ok := strings.CutPrefix(s, "yaml: ")
+	if !ok {
+		return "", false
+	}
+	body, changed := strings.CutPrefix(rest, "unmarshal errors:\n")
+	lines := strings.Split(body, "\n")
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		if m := yamlUnmarshalRE.FindStringSubmatch(l); m != nil {
+			l = fmt.Sprintf("%s: the file must be a map of keys (database: ..., accounts: ..., jobs: ...), got %s", m[1], tagWord(m[2]))
+			changed = true
+		} else if m := yamlDecodeRE.FindStringSubmatch(l); m != nil {
+			what := tagWord(m[1]) + " " + m[2]
+			if m[2] == "``" {
+				what = "an empty value"
+			}
+			l = fmt.Sprintf("%s is not %s, as its tag says: drop the tag or fix the value", what, tagWord(m[3]))
+			changed = true
+		}
+		lines[i] = l
+	}
+	if !changed {
+		return "", false
+	}
+	return "yaml: " + strings.Join(lines, "; "), true
+}
+
+func tagWord(tag string) string {
+	if w, ok := yamlTags[tag]; ok {
+		return w
+	}
+	return "a value tagged " + tag
 }

@@ -9,11 +9,21 @@
 // unknown key is an error naming its path (with a suggestion when a known key
 // is close), and so is a value of the wrong type. Load does not validate;
 // call [Config.Validate] with the report catalog, and show [Config.Warnings].
+// [Check] does both in one pass: unknown keys, wrong types and bad values
+// are reported together, each once.
 //
 // Defaults apply to absent keys only (a YAML null counts as absent), so an
 // explicit value is always checked: `database: ""` is an error rather than
 // the default file, `max_concurrency: 0` is out of range, and `timeout: 0`
 // means no time limit.
+//
+// # Paths
+//
+// Relative database, snapshot and api_key_file values are relative to the
+// config file's directory (whatever set them, the file or a variable), not
+// to the working directory; a relative api_key_file is first looked up in
+// $CREDENTIALS_DIRECTORY when that is set. Load makes database and snapshot
+// absolute; [Account.KeyFilePath] resolves the key file when it is read.
 //
 // # Environment overrides
 //

@@ -66,11 +66,11 @@ func applyEnv(raw map[string]any, environ func() []string) ([]problem, map[strin
 	origins := map[string]string{}
 	for _, o := range overrides {
 		if err := checkOverride(o); err != nil {
-			problems = append(problems, problem{o.name, err.Error()})
+			problems = append(problems, problem{path: o.name, msg: err.Error()})
 			continue
 		}
 		if err := setPath(raw, o.segs, o.value); err != nil {
-			problems = append(problems, problem{o.name, err.Error()})
+			problems = append(problems, problem{path: o.name, msg: err.Error()})
 			continue
 		}
 		origins[o.path()] = o.name

@@ -29,8 +29,10 @@ func (a Account) ResolveKey() (string, error) {
 	return key, nil
 }
 
-// KeyFilePath is the file api_key_file names: relative to
-// $CREDENTIALS_DIRECTORY when that is set, else as written.
+// KeyFilePath is the file api_key_file names: a relative name is in
+// $CREDENTIALS_DIRECTORY when that is set, else relative to the config
+// file's directory (for an Account that Load did not make, the working
+// directory).
 func (a Account) KeyFilePath() string {
 	if a.APIKeyFile == "" || filepath.IsAbs(a.APIKeyFile) {
 		return a.APIKeyFile
@@ -38,8 +40,17 @@ func (a Account) KeyFilePath() string {
 	if dir := os.Getenv(CredentialsDirEnv); dir != "" {
 		return filepath.Join(dir, a.APIKeyFile)
 	}
+	if a.baseDir != "" {
+		return filepath.Join(a.baseDir, a.APIKeyFile)
+	}
 	return a.APIKeyFile
 }
+
+// errUnavailable marks a key source that is well formed but cannot be read
+// now: the variable is unset or empty, the file is missing or unreadable.
+type errUnavailable struct{ error }
+
+func (e errUnavailable) Unwrap() error { return e.error }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -85,7 +96,7 @@ func (a Account) resolveKey() (key, field string, err error) {
 		}
 		key = strings.TrimSpace(os.Getenv(name))
 		if key == "" {
-			return "", "api_key_env", fmt.Errorf("environment variable %s is not set or empty", name)
+			return "", "api_key_env", errUnavailable{fmt.Errorf("environment variable %s is not set or empty", name)}
 		}
 		if err := checkKeyChars(key, "environment variable "+name); err != nil {
 			return "", "api_key_env", err
@@ -95,7 +106,11 @@ func (a Account) resolveKey() (key, field string, err error) {
 		path := a.KeyFilePath()
 		where := path
 		if path != a.APIKeyFile {
-			where = fmt.Sprintf("%s (%s in $%s)", path, a.APIKeyFile, CredentialsDirEnv)
+			in := "$" + CredentialsDirEnv
+			if os.Getenv(CredentialsDirEnv) == "" {
+				in = "the config file's directory"
+			}
+			where = fmt.Sprintf("%s (%s in %s)", path, a.APIKeyFile, in)
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -103,7 +118,7 @@ func (a Account) resolveKey() (key, field string, err error) {
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			return "", "api_key_file", fmt.Errorf("cannot read %s: %v", where, err)
+			return "", "api_key_file", errUnavailable{fmt.Errorf("cannot read %s: %v", where, err)}
 		}
 		key = strings.TrimSpace(string(b))
 		if key == "" {

@@ -3,16 +3,16 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/robfig/cron/v3"
 )
 
 // Limits and choices that Validate enforces.
@@ -44,6 +44,28 @@ const reportListMax = 12
 // key. knownReports is the report catalog; a report not in it is a problem.
 func (c *Config) Validate(knownReports []string) error {
 	v := &validator{origins: c.origins}
+	c.validate(v, knownReports, Needs{Keys: true})
+	return v.err()
+}
+
+// Needs says what the command that loads a config will do, which decides
+// what must hold beyond the config itself.
+type Needs struct {
+	// Keys: the command calls Close (sync, run, dry-run, validate --check),
+	// so every account's key must be readable now. Without it, a key source
+	// that is well formed but cannot be read now (variable unset, file
+	// missing or unreadable) is a warning, not a problem.
+	Keys bool
+	// Database: the command checks that the database can be written
+	// (validate): the directory of database (and of snapshot) must exist,
+	// be a directory and take a new file, and an existing database file
+	// must open for writing.
+	Database bool
+}
+
+// validate adds every problem of c to v.
+func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
+	c.keyWarnings = nil
 	if strings.TrimSpace(c.Database) == "" {
 		v.add("database", "must name a DuckDB file, e.g. ./crm.duckdb")
 	}
@@ -69,8 +91,17 @@ func (c *Config) Validate(knownReports []string) error {
 	if c.LockTimeout < 0 {
 		v.add("lock_timeout", "%s is negative (0 means the default, 2m)", c.LockTimeout)
 	}
+	if needs.Database && strings.TrimSpace(c.Database) != "" {
+		if msg := checkWritable(c.Database, "database"); msg != "" {
+			v.add("database", "%s", msg)
+		}
+	}
 	if c.Snapshot != "" && filepath.Clean(c.Snapshot) == filepath.Clean(c.Database) {
 		v.add("snapshot", "%q is the database itself: name another file", c.Snapshot)
+	} else if needs.Database && c.Snapshot != "" {
+		if msg := checkWritable(c.Snapshot, "snapshot"); msg != "" {
+			v.add("snapshot", "%s", msg)
+		}
 	}
 	if c.Notify.URL != "" {
 		if err := c.Notify.Validate(); err != nil {
@@ -93,10 +124,15 @@ func (c *Config) Validate(knownReports []string) error {
 		v.name(p+".name", a.Name, "account", accountNames)
 		accountNames = append(accountNames, a.Name)
 		if _, field, err := a.resolveKey(); err != nil {
+			at := p
 			if field != "" {
-				v.add(p+"."+field, "%v", err)
+				at += "." + field
+			}
+			var un errUnavailable
+			if !needs.Keys && errors.As(err, &un) {
+				c.keyWarnings = append(c.keyWarnings, fmt.Sprintf("%s: %v: sync, run, sync --dry-run and validate --check need the key", at, err))
 			} else {
-				v.add(p, "%v", err)
+				v.add(at, "%v", err)
 			}
 		}
 		if msg := checkBaseURL(a.BaseURL); msg != "" {
@@ -112,18 +148,29 @@ func (c *Config) Validate(knownReports []string) error {
 		v.add("jobs", "at least one job is required")
 	}
 	now := time.Now()
+	minInterval := c.MinInterval
+	switch {
+	case minInterval < 0:
+		v.add("min_interval", "%s is negative (0 means the default, %s)", minInterval, DefaultMinInterval)
+	case minInterval == 0:
+		minInterval = DefaultMinInterval
+	}
 	for i, j := range c.Jobs {
 		p := fmt.Sprintf("jobs[%d]", i)
 		v.name(p+".name", j.Name, "job", jobNames)
 		jobNames = append(jobNames, j.Name)
 		v.account(p+".account", j.Account, accountNames)
-		if err := checkSchedule(j.Schedule); err != nil {
-			v.add(p+".schedule", "%v", err)
-		}
+		var loc *time.Location
 		if j.Timezone != "" {
-			if _, err := time.LoadLocation(j.Timezone); err != nil {
+			l, err := time.LoadLocation(j.Timezone)
+			if err != nil || strings.ContainsAny(j.Timezone, " =") {
 				v.add(p+".timezone", "%q is not a known IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)", j.Timezone)
+			} else {
+				loc = l
 			}
+		}
+		if err := checkSchedule(j.Schedule, loc, minInterval, now); err != nil {
+			v.add(p+".schedule", "%v", err)
 		}
 		if !j.StartDate.IsZero() && j.StartDate.After(now) {
 			v.add(p+".start_date", "%s is in the future", j.StartDate)
@@ -135,7 +182,7 @@ func (c *Config) Validate(knownReports []string) error {
 			v.add(p+".reports", "list at least one report (see 'closesync reports')")
 		}
 		if j.Reconcile != "" {
-			if err := checkSchedule(j.Reconcile); err != nil {
+			if err := checkSchedule(j.Reconcile, loc, minInterval, now); err != nil {
 				v.add(p+".reconcile", "%v", err)
 			}
 		}
@@ -159,19 +206,18 @@ func (c *Config) Validate(knownReports []string) error {
 				v.add(rp+".attribution_window", "%s is negative", r.AttributionWindow)
 			}
 			if r.Schedule != "" {
-				if err := checkSchedule(r.Schedule); err != nil {
+				if err := checkSchedule(r.Schedule, loc, minInterval, now); err != nil {
 					v.add(rp+".schedule", "%v", err)
 				}
 			}
 		}
 	}
-	return v.err()
 }
 
 // Warnings lists what is suspicious but does not stop closesync, each
 // "<key path>: <text>" or a sentence naming the keys.
 func (c *Config) Warnings() []string {
-	var out []string
+	out := slices.Clone(c.keyWarnings)
 	base := filepath.Base(c.Database)
 	stem := strings.TrimSuffix(base, filepath.Ext(base))
 	for _, s := range []string{c.Schema, ReservedSchema} {
@@ -194,6 +240,48 @@ func (c *Config) Warnings() []string {
 	return out
 }
 
+// checkWritable returns what stops closesync from creating or writing the
+// file at path, or "". It tries what a run does: create a file in the
+// directory (DuckDB creates the database and its .wal there; a temporary
+// file, removed at once), and open an existing file for writing. This holds
+// for the user who runs the check: run validate as the service's user.
+func checkWritable(path, what string) string {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("directory %s of %s does not exist: create it (the %s file itself is created by the first run)", dir, path, what)
+	case err != nil:
+		return fmt.Sprintf("cannot use directory %s of %s: %v", dir, path, unwrapPathError(err))
+	case !st.IsDir():
+		return fmt.Sprintf("%s: %s is not a directory", path, dir)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Sprintf("%s is a directory: name a file in it, e.g. %s", path, filepath.Join(path, "crm.duckdb"))
+	} else if err == nil && what == "database" { // a snapshot is replaced by a rename
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Sprintf("%s cannot be opened for writing: %v", path, unwrapPathError(err))
+		}
+		f.Close()
+	}
+	f, err := os.CreateTemp(dir, ".closesync-validate-*")
+	if err != nil {
+		return fmt.Sprintf("directory %s of %s is not writable: %v (closesync creates the %s file there, and DuckDB its .wal)", dir, path, unwrapPathError(err), what)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return ""
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 // isPort tells whether s is a port number (0 picks a free one).
 func isPort(s string) bool {
 	_, err := strconv.ParseUint(s, 10, 16)
@@ -213,39 +301,43 @@ func hasTZPrefix(spec string) bool {
 	return strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=")
 }
 
-// checkSchedule parses a schedule with the parser the scheduler uses
-// (robfig/cron's default, which is ParseStandard).
-func checkSchedule(spec string) error {
-	const forms = "5 cron fields (minute hour day-of-month month day-of-week), or @hourly, @daily, @every 1h ..."
-	if strings.TrimSpace(spec) == "" {
-		return errors.New("is required: " + forms)
-	}
-	if _, err := cron.ParseStandard(spec); err != nil {
-		hint := ""
-		if strings.Contains(err.Error(), "found 6") {
-			hint = " (seconds are not supported)"
-		}
-		return fmt.Errorf("%q is not a valid schedule: %v%s; use %s", spec, err, hint, forms)
-	}
-	return nil
-}
-
 // checkBaseURL returns what is wrong with an API base URL, or "". It never
-// echoes user info, where someone might have put the key.
+// echoes user info, where someone might have put the key. Go's URL parser
+// accepts "http://127.0.0.1:/api/v1" and the client would silently use port
+// 80: an empty port, like a missing host, is refused here.
 func checkBaseURL(s string) string {
 	const want = "must be an absolute http(s) URL such as " + DefaultBaseURL
 	u, err := url.Parse(s)
-	switch {
-	case err != nil:
+	if err != nil {
 		return "is not a URL: " + want
-	case u.User != nil:
+	}
+	if u.User != nil {
 		return "must not carry credentials (user info): give the key with api_key_env or api_key_file"
-	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
-		return fmt.Sprintf("%q %s", s, want)
-	case u.RawQuery != "" || u.Fragment != "":
+	}
+	switch {
+	case u.Scheme == "":
+		return fmt.Sprintf("%q %s: it has no scheme (write https://...)", s, want)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("%q %s: the scheme %q is not http or https", s, want, u.Scheme)
+	case u.Opaque != "" || u.Host == "":
+		return fmt.Sprintf("%q %s: it has no host", s, want)
+	case u.Hostname() == "":
+		return fmt.Sprintf("%q %s: it has a port but no host", s, want)
+	case strings.HasSuffix(u.Host, ":"):
+		host := strings.TrimSuffix(u.Host, ":")
+		return fmt.Sprintf("%q has an empty port after %q: give the port (e.g. %s://%s:8080%s) or drop the colon", s, host+":", u.Scheme, host, u.EscapedPath())
+	case u.Port() != "" && !isClientPort(u.Port()):
+		return fmt.Sprintf("%q: port %s is not a port number (1 to 65535)", s, u.Port())
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#"):
 		return fmt.Sprintf("%q must not have a query or fragment", s)
 	}
 	return ""
+}
+
+// isClientPort tells whether s is a port a client can connect to.
+func isClientPort(s string) bool {
+	n, err := strconv.ParseUint(s, 10, 16)
+	return err == nil && n > 0
 }
 
 // validator collects problems.
@@ -255,7 +347,7 @@ type validator struct {
 }
 
 func (v *validator) add(path, format string, args ...any) {
-	v.problems = append(v.problems, problem{path, fmt.Sprintf(format, args...)})
+	v.problems = append(v.problems, problem{path: path, msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) err() error {
@@ -290,16 +382,24 @@ func (v *validator) name(path, name, what string, before []string) {
 	}
 }
 
-// account checks a job's account reference.
+// account checks a job's account reference; accounts holds the names of
+// accounts[0], accounts[1], ... ("" for one without a name).
 func (v *validator) account(path, name string, accounts []string) {
 	var known []string
-	for _, a := range accounts {
-		if a != "" && !slices.Contains(known, a) {
+	var parts []string
+	for i, a := range accounts {
+		switch {
+		case a == "":
+			parts = append(parts, fmt.Sprintf("accounts[%d] has no name", i))
+		case !slices.Contains(known, a):
 			known = append(known, a)
 		}
 	}
-	list := "accounts: " + strings.Join(known, ", ")
-	if len(known) == 0 {
+	if len(known) > 0 {
+		parts = append([]string{"accounts: " + strings.Join(known, ", ")}, parts...)
+	}
+	list := strings.Join(parts, "; ")
+	if len(accounts) == 0 {
 		list = "no accounts are configured"
 	}
 	switch {

@@ -36,7 +36,14 @@ func TestValidateCases(t *testing.T) {
 		{"http listen no port", func(c *Config) { c.HTTP.Listen = "127.0.0.1" }, `http.listen: "127.0.0.1" is not host:port (e.g. 127.0.0.1:9464; empty turns the status endpoint off)`},
 		{"http listen big port", func(c *Config) { c.HTTP.Listen = "127.0.0.1:70000" }, `http.listen: "127.0.0.1:70000" is not host:port (e.g. 127.0.0.1:9464; empty turns the status endpoint off)`},
 		{"account name missing", func(c *Config) { c.Accounts[0].Name = ""; c.Jobs[0].Account = "" },
-			"accounts[0].name: is required\njobs[0].account: is required (no accounts are configured)"},
+			"accounts[0].name: is required\njobs[0].account: is required (accounts[0] has no name)"},
+		{"account without a name, job names one", func(c *Config) { c.Accounts[0].Name = "" },
+			`accounts[0].name: is required` + "\n" + `jobs[0].account: no account named "main" (accounts[0] has no name)`},
+		{"second account without a name", func(c *Config) {
+			c.Accounts = append(c.Accounts, Account{APIKey: "api_y", BaseURL: DefaultBaseURL, MaxConcurrency: 4})
+			c.Jobs[0].Account = "sales"
+		}, `accounts[1].name: is required` + "\n" + `jobs[0].account: no account named "sales" (accounts: main; accounts[1] has no name)`},
+		{"no accounts", func(c *Config) { c.Accounts = nil }, "accounts: at least one account is required\njobs[0].account: no account named \"main\" (no accounts are configured)"},
 		{"account typo", func(c *Config) { c.Jobs[0].Account = "mian" }, `jobs[0].account: no account named "mian" (accounts: main) (did you mean "main"?)`},
 		{"account unrelated", func(c *Config) { c.Jobs[0].Account = "sales" }, `jobs[0].account: no account named "sales" (accounts: main)`},
 		{"base_url with query", func(c *Config) { c.Accounts[0].BaseURL = "https://x.test/api?x=1" }, `accounts[0].base_url: "https://x.test/api?x=1" must not have a query or fragment`},
@@ -49,8 +56,8 @@ func TestValidateCases(t *testing.T) {
 		{"descriptor", func(c *Config) { c.Jobs[0].Schedule = "@daily" }, ""},
 		{"every", func(c *Config) { c.Jobs[0].Schedule = "@every 1h30m" }, ""},
 		{"cron tz", func(c *Config) { c.Jobs[0].Schedule = "CRON_TZ=Europe/Berlin 0 6 * * 1-5" }, ""},
-		{"cron out of range", func(c *Config) { c.Jobs[0].Schedule = "61 * * * *" }, `jobs[0].schedule: "61 * * * *" is not a valid schedule: end of range (61) above maximum (59): 61; use 5 cron fields`},
-		{"unknown descriptor", func(c *Config) { c.Jobs[0].Schedule = "@fortnightly" }, `jobs[0].schedule: "@fortnightly" is not a valid schedule: unrecognized descriptor: @fortnightly`},
+		{"cron out of range", func(c *Config) { c.Jobs[0].Schedule = "61 * * * *" }, `jobs[0].schedule: "61 * * * *" is not a valid schedule: minute field "61": end of range (61) above maximum (59) (want 0-59, a range a-b, a list a,b or a step */n); use 5 cron fields`},
+		{"unknown descriptor", func(c *Config) { c.Jobs[0].Schedule = "@fortnightly" }, `jobs[0].schedule: "@fortnightly" is not a valid schedule: unknown descriptor @fortnightly (known: @yearly, @monthly, @weekly, @daily, @hourly, @every <duration>)`},
 		{"timezone", func(c *Config) { c.Jobs[0].Timezone = "America/New_York" }, ""},
 		{"timezone bad", func(c *Config) { c.Jobs[0].Timezone = "CEST" }, `jobs[0].timezone: "CEST" is not a known IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`},
 		{"timeout zero", func(c *Config) { c.Jobs[0].Timeout = 0 }, ""},

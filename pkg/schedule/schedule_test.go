@@ -352,3 +352,19 @@ func TestStartupRunsOnStartAndCatchesUpMissedRunsOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestSchedulerSpecZoneWinsOverLocation: a job with a timezone whose
+// schedule carries its own CRON_TZ= starts (validate warns that the
+// timezone is ignored); it used to fail as "CRON_TZ=A CRON_TZ=B ...".
+func TestSchedulerSpecZoneWinsOverLocation(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := NewPool(nil, zap.NewNop())
+	for _, spec := range []string{"CRON_TZ=America/New_York 0 6 * * *", " CRON_TZ=America/New_York 0 6 * * *"} {
+		if _, err := NewScheduler(pool, []ScheduledJob{{Job: Job{Name: "j"}, Schedule: spec, Location: berlin}}, nil); err != nil {
+			t.Errorf("%q: %v", spec, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -313,8 +314,10 @@ func NewScheduler(pool *Pool, jobs []ScheduledJob, extract func(string) (Extract
 		// default chain does not recover, whatever its doc says).
 		cron: cron.New(cron.WithChain(cron.Recover(cronLogger{pool.log})), cron.WithLogger(cronLogger{pool.log}))}
 	for _, j := range jobs {
-		spec := j.Schedule
-		if j.Location != nil {
+		// cron sees a zone prefix only at the very start; the spec's own
+		// CRON_TZ= wins over the job's timezone, as validate warns.
+		spec := strings.TrimSpace(j.Schedule)
+		if j.Location != nil && !hasZonePrefix(spec) {
 			spec = "CRON_TZ=" + j.Location.String() + " " + spec
 		}
 		job := j
@@ -421,4 +424,10 @@ type cronLogger struct{ l *zap.Logger }
 func (c cronLogger) Info(msg string, kv ...any) { c.l.Sugar().Debugw("cron: "+msg, kv...) }
 func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Sugar().Errorw("cron: "+msg, append(kv, "error", err)...)
+}
+
+// hasZonePrefix tells whether a spec sets its own zone (CRON_TZ= or TZ=).
+func hasZonePrefix(spec string) bool {
+	spec = strings.TrimSpace(spec)
+	return strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=")
 }
