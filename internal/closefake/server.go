@@ -54,6 +54,14 @@ type Options struct {
 	// Close does for what a key or plan may not read: 403, 402 (plan limit),
 	// or 400 on /event/ for keys without event log access.
 	Deny map[string]int
+	// NonPage, when set, is asked about every authenticated request (path
+	// below /api/v1 with its trailing slash, e.g. "/user/" or
+	// "/data/search/"); when it returns ok the fake answers 200 with body
+	// as application/json, whatever it is: {"error": ...}, "", "null", an
+	// HTML page, a page without data. A gateway, a WAF or a maintenance
+	// page does that to Close's clients. It runs after Deny and before the
+	// rate limit, and may count calls to fail only some.
+	NonPage func(path string) (body string, ok bool)
 	// StrictFilters answers 400 to query parameters an endpoint does not
 	// support (a date_updated filter on /activity/, an unknown _order_by).
 	// Close itself ignores them, and so does the fake by default.

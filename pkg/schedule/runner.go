@@ -252,7 +252,7 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		}
 		return nil
 	}
-	err = ext(ctx, req, func(b extract.Batch) error {
+	emit := func(b extract.Batch) error {
 		for _, rec := range b.Records {
 			pending.Records = append(pending.Records, load.Record{Raw: rec.Raw, Custom: rec.Custom, Tag: rec.Tag})
 		}
@@ -263,7 +263,8 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 			return flush()
 		}
 		return nil
-	})
+	}
+	err = ext(ctx, req, emit)
 	if err != nil {
 		// Whole pages already read are valid data with a valid bookmark:
 		// keep them unless the run was cancelled.
@@ -278,9 +279,57 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		return err
 	}
 	if rr.Mode == load.Replace {
+		if err := r.confirmEmpty(ctx, rep, res, log, func() error {
+			if err := ext(ctx, req, emit); err != nil {
+				return err
+			}
+			return flush()
+		}); err != nil {
+			return err
+		}
 		if _, err := r.Store.FinishReplace(ctx, run, rep.Table); err != nil {
 			return fmt.Errorf("replace %s: %w", rep.Name, err)
 		}
+	}
+	return nil
+}
+
+// rowCounter is implemented by stores that can say how many live rows a
+// table holds (*load.Store), for the zero-row replace guard.
+type rowCounter interface {
+	StoredRows(ctx context.Context, t schema.Table) (int64, error)
+}
+
+// confirmEmpty is the zero-row replace guard. A full refresh that read no
+// record would empty its table, and a gateway or a backend in trouble can
+// answer a well-formed empty page. So when the read found nothing and the
+// table has live rows, the whole listing is read once more (reread: one
+// request per source when it is empty again) into the same shadow. The
+// replace goes ahead only when that second read is again a well-formed
+// listing: if it is empty again, the endpoint has answered an empty page
+// twice and the table is emptied (with a warning); if it has records, they
+// are what is swapped in. A second read that fails fails the run, and the
+// old rows stay.
+func (r *Runner) confirmEmpty(ctx context.Context, rep *extract.Report, res *Result, log *zap.Logger, reread func() error) error {
+	if res.Extract > 0 {
+		return nil
+	}
+	rc, ok := r.Store.(rowCounter)
+	if !ok {
+		return nil
+	}
+	stored, err := rc.StoredRows(ctx, rep.Table)
+	if err != nil || stored == 0 {
+		return err
+	}
+	log.Warn("the full refresh read no records where the table has rows; reading it again before replacing",
+		zap.Int64("stored_rows", stored))
+	if err := reread(); err != nil {
+		return fmt.Errorf("%s read no records where close.%s has %d; reading it again failed, the rows stay: %w",
+			rep.Name, rep.Table.Name, stored, err)
+	}
+	if res.Extract == 0 {
+		log.Warn("the endpoint answered an empty listing twice: the table is emptied", zap.Int64("rows_removed", stored))
 	}
 	return nil
 }
