@@ -185,3 +185,32 @@ func TestEmptyReplaceNeedsTwoEmptyAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedReplaceClaimsNoRows: a full refresh that fails after reading
+// some of its sources swaps nothing in, and neither the printed line nor
+// sync.runs claims rows for it; a successful one counts what it swapped in.
+func TestFailedReplaceClaimsNoRows(t *testing.T) {
+	f := &faults{}
+	h := newHarness(t, closefake.Options{Seed: 47, Scale: 20, NonPage: f.nonPage}, "custom_fields")
+	f.set("/custom_field/contact/", `{"error": "upstream timed out"}`)
+	code, out, _ := h.run("sync", "--config", h.config)
+	if code == 0 {
+		t.Fatalf("exit 0:\n%s", out)
+	}
+	if !strings.Contains(out, " 0 rows written from ") || strings.Contains(out, "from 0 extracted") {
+		t.Errorf("the failed replace claims rows or read none before failing:\n%s", out)
+	}
+	r := h.query(`SELECT status, rows_extracted, rows_upserted FROM sync.runs WHERE report = 'custom_fields' ORDER BY run_id DESC LIMIT 1`)[0]
+	if r[0] != "failed" || r[1].(int64) == 0 || r[2].(int64) != 0 {
+		t.Errorf("sync.runs: status %v, %v extracted, %v upserted; want failed, some, 0", r[0], r[1], r[2])
+	}
+	f.clear()
+	out = h.sync()
+	want := h.fake.Count("custom_field")
+	if !strings.Contains(out, fmt.Sprintf(" %d rows written from %d extracted", want, want)) {
+		t.Errorf("a replace of %d fields prints:\n%s", want, out)
+	}
+	if n := h.count(`SELECT rows_upserted FROM sync.runs WHERE report = 'custom_fields' ORDER BY run_id DESC LIMIT 1`); n != int64(want) {
+		t.Errorf("sync.runs.rows_upserted = %d, want %d", n, want)
+	}
+}

@@ -80,7 +80,7 @@ type Result struct {
 	Report   string
 	Account  string
 	Status   string
-	Rows     int64 // rows written
+	Rows     int64 // rows written (a replace: rows swapped in, 0 when it never was)
 	Extract  int64 // records extracted
 	Deleted  int64 // rows soft-deleted
 	Requests int64
@@ -229,6 +229,7 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 	// make a large first sync quadratic. A group is flushed by size or age,
 	// so progress stays durable under a slow, rate-limited API.
 	var pending load.Batch
+	var staged int64 // rows in a replace's shadow: written only once swapped in
 	lastFlush := time.Now()
 	flush := func() error {
 		if len(pending.Records) == 0 && pending.Bookmark == "" {
@@ -241,14 +242,18 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		if err != nil {
 			return err
 		}
-		res.Rows += n
+		if rr.Mode == load.Replace {
+			staged += n
+		} else {
+			res.Rows += n
+		}
 		res.Extract += int64(len(pending.Records))
 		if pending.Bookmark != "" {
 			res.Bookmark = pending.Bookmark
 		}
 		pending, lastFlush = load.Batch{}, time.Now()
 		if r.Progress != nil {
-			r.Progress(job.Name, rep.Name, res.Rows)
+			r.Progress(job.Name, rep.Name, res.Rows+staged)
 		}
 		return nil
 	}
@@ -290,6 +295,7 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		if _, err := r.Store.FinishReplace(ctx, run, rep.Table); err != nil {
 			return fmt.Errorf("replace %s: %w", rep.Name, err)
 		}
+		res.Rows = staged
 	}
 	return nil
 }
