@@ -203,6 +203,9 @@ func (s *Store) writeChildren(ctx context.Context, parent schema.Table, ch schem
 		}
 	}
 	src := childSourceSQL(parent.Key[0], ch.Field, "_typed")
+	if hasCustom(ch.Table) {
+		src = customFromRawSQL(src)
+	}
 	if _, err := s.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _ctyped AS "+typedSelectSQL(ch.Table, src)); err != nil {
 		return fmt.Errorf("flatten %s: %w", ch.Table.Name, err)
 	}
