@@ -474,7 +474,7 @@ func (r *Runner) purge(ctx context.Context, log *zap.Logger) {
 // stored event log reports edited.
 type activityEdits interface {
 	LastSuccessStart(ctx context.Context, job, report string) (time.Time, error)
-	UpdatedActivities(ctx context.Context, eventTable, typ string, storedSince, createdBefore time.Time) ([]string, error)
+	UpdatedActivities(ctx context.Context, eventTable, activityTable, typ string, storedSince, createdBefore time.Time) ([]string, error)
 }
 
 // editedActivities lists, for an activity report with a bookmark, the
@@ -499,5 +499,5 @@ func (r *Runner) editedActivities(ctx context.Context, job Job, rr ReportRun, re
 	if rr.Window > 0 {
 		window = rr.Window
 	}
-	return st.UpdatedActivities(ctx, eventLogReport, typ, since, from.Add(-window-rr.Report.Strategy.Overlap))
+	return st.UpdatedActivities(ctx, eventLogReport, rr.Report.Table.Name, typ, since, from.Add(-window-rr.Report.Strategy.Overlap))
 }
