@@ -177,3 +177,59 @@ func TestEveryCustomColumnEqualsTruth(t *testing.T) {
 		}
 	}
 }
+
+// TestThreeHundredContactFields: an organisation with 300 more contact
+// custom fields, against a fake that refuses a _fields list past 50 as
+// Close does, syncs every contact with every custom value; so does the
+// incremental run after a change.
+func TestThreeHundredContactFields(t *testing.T) {
+	h := newHarness(t, closefake.Options{Seed: 61, Scale: 40, ExtraContactFields: 300}, "contacts")
+	fields := 0
+	for _, f := range h.fake.Objects("custom_field") {
+		if f["object_type"] == "contact" {
+			fields++
+		}
+	}
+	if fields < 300 {
+		t.Fatalf("the fake has %d contact fields", fields)
+	}
+	check := func() {
+		t.Helper()
+		want := h.customTruth()["contacts"]
+		rows := h.query(`SELECT id, custom::VARCHAR FROM close.contacts`)
+		if len(rows) != len(want) {
+			t.Errorf("%d contacts, fake has %d", len(rows), len(want))
+		}
+		values := 0
+		for _, r := range rows {
+			var got map[string]any
+			if s, ok := r[1].(string); ok {
+				json.Unmarshal([]byte(s), &got)
+			}
+			values += len(got)
+			if w := want[r[0].(string)]; !reflect.DeepEqual(got, w) {
+				t.Errorf("contact %s: %d custom values, fake has %d", r[0], len(got), len(w))
+			}
+		}
+		t.Logf("%d contacts, %d custom values, %d fields", len(rows), values, fields)
+	}
+	h.sync()
+	check()
+	var id string
+	for _, c := range h.fake.Objects("contact") {
+		id = c["id"].(string)
+		break
+	}
+	var last string
+	for _, f := range h.fake.Objects("custom_field") {
+		if f["name"] == "Extra 300" {
+			last = f["id"].(string)
+		}
+	}
+	if err := h.fake.Update("contact", id, map[string]any{"custom." + last: "changed"}); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	check()
+	t.Logf("requests of the incremental run: %d", h.count(`SELECT requests FROM sync.runs ORDER BY run_id DESC LIMIT 1`))
+}
