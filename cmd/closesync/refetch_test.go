@@ -91,6 +91,7 @@ func TestFirstIncrementalRunRefetchesNothingUnchanged(t *testing.T) {
 	h.sync()
 	second := requests()
 	for _, r := range reports[:4] {
+		t.Logf("%s: %d requests in the first incremental run, %d in the next", r, first[r], second[r])
 		if first[r] > second[r] || first[r] > 3 {
 			t.Errorf("%s: the first incremental run made %d requests, the next %d (the event log names %d edited old activities)",
 				r, first[r], second[r], edited)
