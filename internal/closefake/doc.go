@@ -47,7 +47,11 @@
 //     in Close; across leads custom objects are reachable only by search.
 //   - POST /data/search/ runs Advanced Filtering queries on leads,
 //     contacts, opportunities and custom objects with 30-second cursors
-//     and a 10,000 object cap per walk.
+//     and a 10,000 object cap per walk; a _fields list longer than
+//     Options.MaxSearchFields (50) is a 400 with Close's validation body.
+//   - Options.NonPage makes chosen paths answer 200 with any body (an
+//     error object, nothing, an HTML page), as a gateway or a
+//     maintenance page does.
 //   - Each endpoint group (method and first path segment) has a token
 //     bucket of Options.RateLimit requests per second; every response
 //     carries a RateLimit header and an empty bucket answers 429 with

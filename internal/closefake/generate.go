@@ -227,6 +227,9 @@ func (g *gen) customFields() {
 	lead(add("lead", "Notes", "textarea", nil, false, ""))
 	g.defs["contact"] = []customDef{add("contact", "LinkedIn", "text", nil, false, ""), add("contact", "Birthday", "date", nil, false, ""),
 		add("contact", "Webinar Attended At", "datetime", nil, false, "")}
+	for i := range s.opts.ExtraContactFields {
+		g.defs["contact"] = append(g.defs["contact"], add("contact", fmt.Sprintf("Extra %03d", i+1), "text", nil, false, ""))
+	}
 	g.defs["opportunity"] = []customDef{add("opportunity", "Contract Length", "number", nil, false, ""),
 		add("opportunity", "Competitor", "text", nil, false, ""),
 		add("opportunity", "Close Reason", "choices", []any{"Price", "Timing", "Features", "Champion left"}, false, "")}

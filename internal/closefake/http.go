@@ -66,7 +66,7 @@ func writeErr(w http.ResponseWriter, e *apiError) { writeJSON(w, e.status, e.bod
 // ServeHTTP serves the API under /api/v1. In order: latency, the trailing
 // slash redirect (before authentication, as Werkzeug's routing does),
 // authentication, injected failures (FailNext, FailureRate), Options.Deny,
-// the rate limit, then the endpoint.
+// Options.NonPage, the rate limit, then the endpoint.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	if s.opts.Latency > 0 {
@@ -124,6 +124,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}[status]
 		writeErr(w, errorf(status, "%s", msg))
 		return
+	}
+	if s.opts.NonPage != nil {
+		if body, ok := s.opts.NonPage(path); ok {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, body)
+			return
+		}
 	}
 	if !s.limiter.admit(w, group) {
 		return

@@ -37,6 +37,9 @@ type searchCursor struct {
 	Issued int64 `json:"t"` // Unix nanoseconds on Options.Now
 }
 
+// defaultMaxSearchFields is Options.MaxSearchFields unless set.
+const defaultMaxSearchFields = 50
+
 type searchState struct {
 	walks map[int]*searchWalk
 	next  int
@@ -114,6 +117,9 @@ func (s *Server) searchPage(body map[string]any, limit int) (map[string]any, *ap
 	fields, e := searchFields(body["_fields"], walk.kind)
 	if e != nil {
 		return nil, e
+	}
+	if max := s.opts.MaxSearchFields; max > 0 && len(fields) > max {
+		return nil, fieldError("_fields", fmt.Sprintf("Ensure this field has no more than %d elements.", max))
 	}
 	end := min(offset+limit, len(walk.ids))
 	data := make([]any, 0, end-offset)

@@ -177,3 +177,45 @@ func TestSearchWalkCap(t *testing.T) {
 		t.Errorf("results_limit 450: %d", len(rows))
 	}
 }
+
+// TestSearchFieldsCap: a _fields list longer than MaxSearchFields (50 by
+// default) is a 400 with Close's validation body; ExtraContactFields
+// makes an organisation with that many more contact fields.
+func TestSearchFieldsCap(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		max    int
+		fields int
+		want   int
+	}{
+		{"default allows 50", 0, 50, http.StatusOK},
+		{"default refuses 51", 0, 51, http.StatusBadRequest},
+		{"configured 10 refuses 11", 10, 11, http.StatusBadRequest},
+		{"negative lifts the cap", -1, 400, http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, c := newTest(t, Options{Seed: 3, Scale: 10, MaxSearchFields: tt.max, ExtraContactFields: 400})
+			var defs []any
+			for _, f := range s.Objects(KindCustomField) {
+				if f["object_type"] == "contact" {
+					defs = append(defs, "custom."+f["id"].(string))
+				}
+			}
+			if len(defs) < 403 {
+				t.Fatalf("%d contact fields, want 403", len(defs))
+			}
+			body := searchBody("contact")
+			body["_fields"] = map[string]any{"contact": defs[:tt.fields]}
+			r := c.do(http.MethodPost, "/data/search/", body, nil)
+			if r.code != tt.want {
+				t.Fatalf("%d fields: status %d, want %d: %s", tt.fields, r.code, tt.want, r.raw)
+			}
+			if tt.want == http.StatusBadRequest {
+				fe, _ := r.body["field-errors"].(map[string]any)
+				if _, ok := r.body["errors"].([]any); !ok || fe["_fields"] == nil {
+					t.Errorf("not Close's validation body: %s", r.raw)
+				}
+			}
+		})
+	}
+}

@@ -54,6 +54,24 @@ type Options struct {
 	// Close does for what a key or plan may not read: 403, 402 (plan limit),
 	// or 400 on /event/ for keys without event log access.
 	Deny map[string]int
+	// NonPage, when set, is asked about every authenticated request (path
+	// below /api/v1 with its trailing slash, e.g. "/user/" or
+	// "/data/search/"); when it returns ok the fake answers 200 with body
+	// as application/json, whatever it is: {"error": ...}, "", "null", an
+	// HTML page, a page without data. A gateway, a WAF or a maintenance
+	// page does that to Close's clients. It runs after Deny and before the
+	// rate limit, and may count calls to fail only some.
+	NonPage func(path string) (body string, ok bool)
+	// MaxSearchFields caps the length of a POST /data/search/ _fields list
+	// for one object type; a longer one is a 400 with Close's validation
+	// body. Close answered 400 to lists of 110-145 lead fields while orgs
+	// under 50 worked (mako-ai/mako#966), so the default is the stricter
+	// reading, 50; a negative value lifts the cap.
+	MaxSearchFields int
+	// ExtraContactFields adds that many text custom fields of contacts
+	// ("Extra 001", ...), each set on about 3 contacts in 5, for
+	// organisations with many custom fields.
+	ExtraContactFields int
 	// StrictFilters answers 400 to query parameters an endpoint does not
 	// support (a date_updated filter on /activity/, an unknown _order_by).
 	// Close itself ignores them, and so does the fake by default.
@@ -114,6 +132,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MaxSearchFields == 0 {
+		opts.MaxSearchFields = defaultMaxSearchFields
 	}
 	s := &Server{
 		opts:    opts,

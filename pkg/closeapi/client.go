@@ -256,28 +256,57 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		return fmt.Errorf("%s %s: %w", method, rel, scrubURLError(err))
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
-	if err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return fmt.Errorf("%s %s: read response: %w", method, rel, err)
-	}
-	if len(data) > maxBodyBytes {
-		return fmt.Errorf("%s %s: response larger than %d MiB", method, rel, maxBodyBytes>>20)
-	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxDrain))
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("%s %s: read response: %w", method, rel, ctx.Err())
+		}
 		e := newAPIError(c.account, method, rel, resp, data, c.rt.clock.Now(), c.redact)
 		e.Attempts = st.attempts
 		return e
 	}
-	if out == nil || len(bytes.TrimSpace(data)) == 0 {
+	return c.decode(ctx, method, rel, resp, out)
+}
+
+// decode reads a successful response into out while it streams: never
+// more than maxBodyBytes (a longer body fails with ErrTooLarge at the cap,
+// before any more is read), page types token by token with their shape
+// checked (ErrNotAPage), anything else with one json.Decoder. An empty
+// body is an error whenever out wants a value, unless the status is 204.
+func (c *Client) decode(ctx context.Context, method, rel string, resp *http.Response, out any) error {
+	if resp.ContentLength > maxBodyBytes {
+		return fmt.Errorf("%s %s: %w", method, rel, &tooLargeError{limit: maxBodyBytes})
+	}
+	h := &headRecorder{r: newCappedReader(resp.Body, maxBodyBytes)}
+	var err error
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		_, err = io.Copy(io.Discard, h)
+	} else {
+		dec := json.NewDecoder(h)
+		if sd, ok := out.(streamDecoder); ok {
+			err = sd.decodeStream(dec)
+		} else if err = dec.Decode(out); err == nil {
+			if _, terr := dec.Token(); terr != io.EOF {
+				err = fmt.Errorf("data after the JSON value")
+			}
+		}
+	}
+	if rerr := h.readFailed(); rerr != nil {
+		if ctx.Err() != nil {
+			rerr = ctx.Err()
+		}
+		return fmt.Errorf("%s %s: read response: %w", method, rel, rerr)
+	}
+	if err == nil {
 		return nil
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s %s: response is not the JSON expected: %w (%s)", method, rel, err, c.redact(truncate(string(data), 200)))
+	if err == io.EOF {
+		err = errors.New("the body is empty")
 	}
-	return nil
+	if errors.Is(err, ErrNotAPage) {
+		return fmt.Errorf("%s %s: %w (%s)", method, rel, err, c.quoteHead(h.head))
+	}
+	return fmt.Errorf("%s %s: response is not the JSON expected: %w (%s)", method, rel, err, c.quoteHead(h.head))
 }
 
 // redact removes the key (and its Basic form) should a server echo it.

@@ -24,20 +24,13 @@ type Page struct {
 	Skip         int    // _skip used for this page (offset listings)
 }
 
-type pageBody struct {
-	Data         []json.RawMessage `json:"data"`
-	HasMore      *bool             `json:"has_more"`
-	TotalResults *int64            `json:"total_results"`
-	CursorNext   *string           `json:"cursor_next"`
-	Cursor       *string           `json:"cursor"`
-}
-
 // ListOffset walks an offset-paginated list: it GETs path with q plus
 // _limit (when limit > 0) and _skip, calls fn with each page in order, and
 // advances _skip by the number of objects received, until has_more is
-// false or a page is empty. Endpoints that ignore pagination and omit
-// has_more (statuses, pipelines) therefore yield one page. A _skip in q is
-// the starting offset.
+// false or a page is empty. A response without a data array of objects or
+// without has_more fails with ErrNotAPage (endpoints that return their
+// whole list at once, statuses and pipelines, are read as a SinglePage
+// instead). A _skip in q is the starting offset.
 //
 // When Close refuses a _skip past the resource's cap it returns a
 // *MaxSkipError (matching ErrMaxSkip). An error from fn stops the walk and
@@ -60,7 +53,7 @@ func (c *Client) ListOffset(ctx context.Context, path string, q url.Values, limi
 		if skip > 0 {
 			qq.Set("_skip", strconv.Itoa(skip))
 		}
-		var body pageBody
+		body := pageBody{shape: shapeOffset}
 		if err := c.Get(ctx, path, qq, &body); err != nil {
 			var ae *APIError
 			if errors.As(err, &ae) && ae.Status == http.StatusBadRequest && skip > 0 && skipCapped(ae.Message, n) {
@@ -91,7 +84,9 @@ func skipCapped(msg string, page int) bool {
 // ListCursor walks a cursor-paginated list (/event/): it GETs path with q
 // plus _limit (when limit > 0) and, after the first page, _cursor set to
 // the previous page's cursor_next, resending every other parameter, until
-// cursor_next is null or empty. A _cursor in q is the starting cursor.
+// cursor_next is null or empty. A response without a data array or without
+// the cursor_next field (null is fine) fails with ErrNotAPage. A _cursor in
+// q is the starting cursor.
 func (c *Client) ListCursor(ctx context.Context, path string, q url.Values, limit int, fn func(Page) error) error {
 	cursor := q.Get("_cursor")
 	for n := 1; ; n++ {
@@ -103,7 +98,7 @@ func (c *Client) ListCursor(ctx context.Context, path string, q url.Values, limi
 		if cursor != "" {
 			qq.Set("_cursor", cursor)
 		}
-		var body pageBody
+		body := pageBody{shape: shapeCursor}
 		if err := c.Get(ctx, path, qq, &body); err != nil {
 			return fmt.Errorf("page %d: %w", n, err)
 		}
@@ -127,10 +122,12 @@ func (c *Client) ListCursor(ctx context.Context, path string, q url.Values, limi
 
 // Search walks POST /data/search/ (Advanced Filtering): it sends body
 // (query, _limit, _fields, sort, ...; not modified) with "cursor" set from
-// the previous page's "cursor", until the cursor is null or empty. Close
-// expires search cursors after about 30 seconds: a cursor rejected as
-// expired or invalid ends the walk with an error matching
-// ErrCursorExpired, and the caller should re-query from where it got to.
+// the previous page's "cursor", until the cursor is null or empty. A
+// response without a data array or a cursor field (null is fine) fails
+// with ErrNotAPage. Close expires search cursors after about 30 seconds: a
+// cursor rejected as expired or invalid ends the walk with an error
+// matching ErrCursorExpired, and the caller should re-query from where it
+// got to.
 func (c *Client) Search(ctx context.Context, body map[string]any, fn func(Page) error) error {
 	cursor, _ := body["cursor"].(string)
 	for n := 1; ; n++ {
@@ -142,7 +139,7 @@ func (c *Client) Search(ctx context.Context, body map[string]any, fn func(Page) 
 		if cursor != "" {
 			b["cursor"] = cursor
 		}
-		var resp pageBody
+		resp := pageBody{shape: shapeSearch}
 		if err := c.Post(ctx, "/data/search/", b, &resp); err != nil {
 			if cursor != "" && !errors.Is(err, ErrCursorExpired) && cursorRejected(err) {
 				return fmt.Errorf("search page %d: %w: %w", n, ErrCursorExpired, err)

@@ -233,10 +233,10 @@ func (t *retryTransport) attempt(req *http.Request, group string, stats *Stats, 
 		resp.Body = &doneBody{ReadCloser: resp.Body, done: done}
 		return resp, nil, nil
 	}
-	limit := int64(maxBodyBytes)
-	if failed {
-		limit = maxDrain // enough for any error message; the rest is dropped
+	if !failed {
+		return t.bufferSuccess(ctx, actx, resp, done)
 	}
+	limit := int64(maxDrain) // enough for any error message; the rest is dropped
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		err = t.classify(ctx, actx, err)
@@ -247,9 +247,6 @@ func (t *retryTransport) attempt(req *http.Request, group string, stats *Stats, 
 		return nil, nil, fmt.Errorf("read response: %w", err)
 	}
 	if int64(len(body)) > limit {
-		if !failed {
-			return nil, nil, fmt.Errorf("response larger than %d MiB", maxBodyBytes>>20)
-		}
 		body = body[:limit]
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))

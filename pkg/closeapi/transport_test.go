@@ -169,7 +169,7 @@ func TestReadOnlyPostRetriedWithSameBody(t *testing.T) {
 		io.WriteString(w, `{"data": [], "cursor": null}`)
 	})
 	c, _ := newTestClient(t, h, Config{})
-	var out pageBody
+	out := pageBody{shape: shapeSearch}
 	if err := c.Post(context.Background(), "/data/search/", map[string]any{"_limit": 200, "query": map[string]any{"type": "and"}}, &out); err != nil {
 		t.Fatal(err)
 	}

@@ -203,15 +203,15 @@ func (x *run) list(ctx context.Context, c Client, s Source, q url.Values) error 
 	case Cursor:
 		return c.ListCursor(ctx, s.Path, q, r.PageSize, handle)
 	case Object:
-		var obj json.RawMessage
+		// An object with an id, or ErrNotAPage: a 200 that is an error
+		// object, an HTML page or empty must not replace the table.
+		var obj closeapi.Object
 		if err := c.Get(ctx, s.Path, q, &obj); err != nil {
 			return err
 		}
-		return handle(closeapi.Page{Data: []json.RawMessage{obj}})
+		return handle(closeapi.Page{Data: []json.RawMessage{obj.Raw}})
 	case Single:
-		var resp struct {
-			Data []json.RawMessage `json:"data"`
-		}
+		var resp closeapi.SinglePage // a data array, or ErrNotAPage
 		if err := c.Get(ctx, s.Path, q, &resp); err != nil {
 			return err
 		}

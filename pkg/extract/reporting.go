@@ -257,8 +257,8 @@ func metricNames(raw json.RawMessage) ([]string, error) {
 // dataArray is the response's list: the body itself or its "data".
 func dataArray(raw json.RawMessage) ([]json.RawMessage, error) {
 	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) == nil {
-		return items, nil
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '[' && json.Unmarshal(raw, &items) == nil {
+		return items, nil // a bare list; null is not one
 	}
 	var obj struct {
 		Data *[]json.RawMessage `json:"data"`

@@ -134,6 +134,10 @@ func TestActivityReportShapes(t *testing.T) {
 		{name: "no list in the response", metrics: `{"data": ["calls.count"]}`, resp: `{"totals": {}}`,
 			wantErr: `unexpected response shape (no list and no "data" list)`},
 		{name: "no metrics listed", metrics: `{"data": []}`, wantErr: "no metrics listed"},
+		{name: "a null response is not an empty day", metrics: `{"data": ["calls.count"]}`, resp: `null`,
+			wantErr: `unexpected response shape (no list and no "data" list)`},
+		{name: "an error object is not an empty day", metrics: `{"data": ["calls.count"]}`, resp: `{"error": "maintenance"}`,
+			wantErr: `unexpected response shape (no list and no "data" list)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

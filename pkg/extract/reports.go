@@ -192,7 +192,8 @@ func init() {
 			DeletedBy: "contact", LeadCascade: "lead_id",
 			Doc: "Contacts updated since the bookmark. `/contact/` accepts no date filter and stops at Close's `max_skip`, so closesync " +
 				"searches them (`POST /data/search/`, object type `contact`) with `date_updated` on or after the bookmark less the overlap, " +
-				"sorted by it, asking in `_fields` for every column and every contact and shared custom field; a walk is re-queried from " +
+				"sorted by it, asking in `_fields` for every column and every contact and shared custom field (at most 50 a search: the " +
+				"fields past them are asked for by id, one search per 49 more, for each page); a walk is re-queried from " +
 				"where it got to when its cursor expires or it nears the 10,000-object cap.",
 			Table: table("contacts", contactColumns,
 				child("contacts_emails", "contact_id", "emails", str("email"), str("type"), boolean("is_unsubscribed")),

@@ -1,10 +1,13 @@
 package extract
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/closesync/closesync/pkg/closeapi"
@@ -33,6 +36,11 @@ const (
 	// searchMaxStalls is how many times in a row a walk may end early
 	// (an expired cursor) without getting past the position it started at.
 	searchMaxStalls = 3
+	// searchMaxFields is the longest _fields list one search asks for.
+	// Close answers 400 once the list grows long: seen at 110-145 lead
+	// fields while organisations under 50 worked (mako-ai/mako#966); the
+	// limit is not published, so closesync takes the stricter reading.
+	searchMaxFields = 50
 )
 
 // searchTypeLists names, per searchable object type whose custom fields
@@ -213,10 +221,134 @@ func customFieldIDs(ctx context.Context, c Client, path, objType string) ([]stri
 	return ids, nil
 }
 
+// splitFields cuts a search's _fields into the walk's own list (every
+// regular field, then custom fields up to searchMaxFields) and the lists
+// of the remaining custom fields, each with "id" and at most
+// searchMaxFields long, that complete each page (see completePage).
+func splitFields(fields []string) (walk []string, rest [][]string, err error) {
+	var custom []string
+	for _, f := range fields {
+		if strings.HasPrefix(f, "custom.") {
+			custom = append(custom, f)
+		} else {
+			walk = append(walk, f)
+		}
+	}
+	if len(walk) > searchMaxFields {
+		return nil, nil, fmt.Errorf("%d regular fields: more than the %d one search may ask for", len(walk), searchMaxFields)
+	}
+	n := min(searchMaxFields-len(walk), len(custom))
+	walk, custom = append(walk, custom[:n]...), custom[n:]
+	for len(custom) > 0 {
+		n := min(searchMaxFields-1, len(custom))
+		rest = append(rest, append([]string{"id"}, custom[:n]...))
+		custom = custom[n:]
+	}
+	return walk, rest, nil
+}
+
+// completePage asks, for the objects of one page of a walk, for the
+// custom fields the walk's _fields could not name: one search per list of
+// rest, by id (an id_set of the page's ids, which fit in one page), and
+// adds the values to each record. An object changed between the walk's
+// page and these searches gets values newer than its date_updated says;
+// its change also moves its date_updated past the run's bookmark, so the
+// next run reads it again whole. An object deleted meanwhile keeps what
+// the walk read (its deletion comes from the event log).
+func completePage(ctx context.Context, c Client, objType string, data []json.RawMessage, rest [][]string) ([]json.RawMessage, error) {
+	if len(rest) == 0 || len(data) == 0 {
+		return data, nil
+	}
+	ids := make([]any, len(data))
+	index := make(map[string]int, len(data))
+	for i, raw := range data {
+		var o struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(raw, &o); err != nil || o.ID == "" {
+			return nil, fmt.Errorf("a search result without an id: %.120s", raw)
+		}
+		ids[i], index[o.ID] = o.ID, i
+	}
+	extra := make([]map[string]json.RawMessage, len(data))
+	for n, fields := range rest {
+		list := make([]any, len(fields))
+		for i, f := range fields {
+			list[i] = f
+		}
+		body := map[string]any{
+			"query": map[string]any{"type": "and", "queries": []any{
+				map[string]any{"type": "object_type", "object_type": objType},
+				map[string]any{"type": "id_set", "ids": ids}}},
+			"_fields": map[string]any{objType: list},
+			"_limit":  searchPageSize,
+		}
+		err := c.Search(ctx, body, func(p closeapi.Page) error {
+			for _, raw := range p.Data {
+				var obj map[string]json.RawMessage
+				if err := json.Unmarshal(raw, &obj); err != nil {
+					return fmt.Errorf("not a JSON object: %.120s", raw)
+				}
+				var id string
+				json.Unmarshal(obj["id"], &id)
+				i, ok := index[id]
+				if !ok {
+					continue
+				}
+				for k, v := range obj {
+					if strings.HasPrefix(k, "custom.") {
+						if extra[i] == nil {
+							extra[i] = map[string]json.RawMessage{}
+						}
+						extra[i][k] = v
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("the page's custom fields, list %d of %d: %w", n+2, len(rest)+1, err)
+		}
+	}
+	out := make([]json.RawMessage, len(data))
+	for i, raw := range data {
+		out[i] = withKeys(raw, extra[i])
+	}
+	return out, nil
+}
+
+// withKeys appends keys to a JSON object's bytes, leaving the rest as
+// Close sent it.
+func withKeys(raw json.RawMessage, keys map[string]json.RawMessage) json.RawMessage {
+	if len(keys) == 0 {
+		return raw
+	}
+	body := bytes.TrimSpace(raw)
+	body = bytes.TrimSpace(body[:len(body)-1]) // the closing brace
+	out := append([]byte(nil), body...)
+	names := make([]string, 0, len(keys))
+	for k := range keys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		name, _ := json.Marshal(k)
+		out = append(append(append(out, name...), ':'), keys[k]...)
+	}
+	return append(out, '}')
+}
+
 // searchWalks runs cursor walks from from until one ends on its own.
 func (x *run) searchWalks(ctx context.Context, c Client, s Source, objType string, fields []string, from time.Time) error {
 	r := x.req.Report
 	field := r.Strategy.Field
+	fields, rest, err := splitFields(fields)
+	if err != nil {
+		return fmt.Errorf("search %s: %w", objType, err)
+	}
 	// Values older than this were not changed while the run went on.
 	settled := x.req.Now.Add(-r.Strategy.Overlap)
 	var pos time.Time // the walk's position: see search
@@ -224,16 +356,20 @@ func (x *run) searchWalks(ctx context.Context, c Client, s Source, objType strin
 	for {
 		read := 0
 		err := c.Search(ctx, searchBody(objType, field, fields, from), func(p closeapi.Page) error {
-			b, err := x.pageBatch(p.Data, s.Tag)
+			data, err := completePage(ctx, c, objType, p.Data, rest)
+			if err != nil {
+				return fmt.Errorf("page %d: %w", x.page+1, err)
+			}
+			b, err := x.pageBatch(data, s.Tag)
 			if err != nil {
 				return err
 			}
-			for _, raw := range p.Data {
+			for _, raw := range data {
 				if v, ok := timeField(raw, field); ok && v.Before(settled) && v.After(pos) {
 					pos = v
 				}
 			}
-			read += len(p.Data)
+			read += len(data)
 			if bm := x.positionBookmark(pos); bm != "" {
 				b.Bookmark, x.emitted = bm, bm
 			}

@@ -358,3 +358,49 @@ func TestSearchWalkWithoutTypes(t *testing.T) {
 		t.Errorf("err %v, %d batches, %d searches", err, len(batches), len(c.bodies))
 	}
 }
+
+// TestSplitFieldsBoundsEverySearch: the walk keeps every regular field,
+// no list passes searchMaxFields, and together they name every field once.
+func TestSplitFieldsBoundsEverySearch(t *testing.T) {
+	regularFields := []string{"id", "lead_id", "name", "date_updated"}
+	for _, custom := range []int{0, 1, 46, 47, 95, 96, 300} {
+		fields := append([]string(nil), regularFields...)
+		for i := range custom {
+			fields = append(fields, fmt.Sprintf("custom.cf_%03d", i))
+		}
+		walk, rest, err := splitFields(fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		for _, l := range append([][]string{walk}, rest...) {
+			if len(l) > searchMaxFields {
+				t.Errorf("%d custom: a list of %d fields", custom, len(l))
+			}
+			for _, f := range l {
+				seen[f]++
+			}
+		}
+		for _, f := range fields {
+			if want := map[bool]int{true: 1 + len(rest), false: 1}[f == "id"]; seen[f] != want {
+				t.Errorf("%d custom: %s asked %d times, want %d", custom, f, seen[f], want)
+			}
+		}
+		if !slices.Equal(walk[:len(regularFields)], regularFields) {
+			t.Errorf("%d custom: the walk's fields %v", custom, walk)
+		}
+		if wantLists := 1 + (max(0, custom-(searchMaxFields-len(regularFields)))+searchMaxFields-2)/(searchMaxFields-1); len(rest)+1 != wantLists {
+			t.Errorf("%d custom: %d searches per page, want %d", custom, len(rest)+1, wantLists)
+		}
+	}
+}
+
+func TestWithKeysKeepsTheRecordsBytes(t *testing.T) {
+	got := string(withKeys(json.RawMessage(`{"id": "cont_1", "custom.cf_a": 1}`), map[string]json.RawMessage{"custom.cf_c": []byte(`"x"`), "custom.cf_b": []byte(`[1]`)}))
+	if want := `{"id": "cont_1", "custom.cf_a": 1,"custom.cf_b":[1],"custom.cf_c":"x"}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if got := string(withKeys(json.RawMessage(`{ }`), map[string]json.RawMessage{"k": []byte(`1`)})); got != `{"k":1}` {
+		t.Errorf("empty object: %s", got)
+	}
+}

@@ -109,9 +109,13 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode Mode, b
 				return err
 			}
 		}
+		upserted := n
+		if mode == Replace {
+			upserted = 0 // counted by FinishReplace, once swapped in
+		}
 		_, err = s.conn.ExecContext(ctx, `UPDATE sync.runs SET rows_extracted = rows_extracted + ?,
 			rows_upserted = rows_upserted + ?, requests = ?, retries = ? WHERE run_id = ?`,
-			int64(len(b.Records)), n, c.Requests, c.Retries, run.ID)
+			int64(len(b.Records)), upserted, c.Requests, c.Retries, run.ID)
 		if err != nil {
 			return fmt.Errorf("update run %d: %w", run.ID, err)
 		}
@@ -199,6 +203,9 @@ func (s *Store) writeChildren(ctx context.Context, parent schema.Table, ch schem
 		}
 	}
 	src := childSourceSQL(parent.Key[0], ch.Field, "_typed")
+	if hasCustom(ch.Table) {
+		src = customFromRawSQL(src)
+	}
 	if _, err := s.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _ctyped AS "+typedSelectSQL(ch.Table, src)); err != nil {
 		return fmt.Errorf("flatten %s: %w", ch.Table.Name, err)
 	}
@@ -307,7 +314,9 @@ func (s *Store) StartReplace(ctx context.Context, t schema.Table) error {
 
 // FinishReplace swaps the shadow contents into t and its children in one
 // transaction and drops the shadows. It returns the number of live rows that
-// disappeared (deleted at the source).
+// disappeared (deleted at the source). The run's rows_upserted counts the
+// rows swapped in: until then (and if the swap never happens) a replace
+// has written nothing.
 func (s *Store) FinishReplace(ctx context.Context, run Run, t schema.Table) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -316,6 +325,10 @@ func (s *Store) FinishReplace(ctx context.Context, run Run, t schema.Table) (int
 		q := fmt.Sprintf("SELECT count(*) FROM %s t WHERE NOT EXISTS (SELECT 1 FROM %s n WHERE %s)",
 			qualified(s.schema, t.Name), shadowName(s.schema, t.Name), keyMatch(t, "t", "n"))
 		if err := s.conn.QueryRowContext(ctx, q).Scan(&removed); err != nil {
+			return err
+		}
+		var swapped int64
+		if err := s.conn.QueryRowContext(ctx, "SELECT count(*) FROM "+shadowName(s.schema, t.Name)).Scan(&swapped); err != nil {
 			return err
 		}
 		for _, tt := range withChildren(t) {
@@ -330,7 +343,8 @@ func (s *Store) FinishReplace(ctx context.Context, run Run, t schema.Table) (int
 				return err
 			}
 		}
-		_, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET rows_deleted = rows_deleted + ? WHERE run_id = ?", removed, run.ID)
+		_, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET rows_deleted = rows_deleted + ?, rows_upserted = rows_upserted + ? WHERE run_id = ?",
+			removed, swapped, run.ID)
 		return err
 	})
 	if err != nil {

@@ -192,9 +192,14 @@ func (s *Store) lastSuccessAt(ctx context.Context, column, job, report string) (
 // event is seen by the first run after it landed, however late it was
 // synced) report changed, and that were created before createdBefore,
 // i.e. outside an incremental walk's window; typ narrows them to one
-// activity _type ("" for all). Without the table (the job does not sync
-// event_log) there are none.
-func (s *Store) UpdatedActivities(ctx context.Context, eventTable, typ string, storedSince, createdBefore time.Time) ([]string, error) {
+// activity _type ("" for all). An event is skipped when activityTable
+// already holds a version at least as new as the edit it reports: the
+// event's date_updated of the activity (data.date_updated; the event's
+// own date_updated when Close kept no data) not after the stored row's
+// date_updated. So the event log a first sync stores, which names edits
+// the first sync has read already, costs no request. Without the event
+// table (the job does not sync event_log) there are none.
+func (s *Store) UpdatedActivities(ctx context.Context, eventTable, activityTable, typ string, storedSince, createdBefore time.Time) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tables, err := s.tableNames(ctx)
@@ -204,11 +209,18 @@ func (s *Store) UpdatedActivities(ctx context.Context, eventTable, typ string, s
 	if !tables[eventTable] {
 		return nil, nil
 	}
-	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT object_id FROM %s
+	newer := ""
+	if tables[activityTable] {
+		newer = fmt.Sprintf(`AND NOT EXISTS (SELECT 1 FROM %s a WHERE a.id = e.object_id
+			AND coalesce(TRY_CAST(json_extract_string(e.data, '$.date_updated') AS TIMESTAMPTZ), e.date_updated) <= a.date_updated)`,
+			qualified(s.schema, activityTable))
+	}
+	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT object_id FROM %s e
 		WHERE action = 'updated' AND object_type LIKE 'activity%%' AND _synced_at >= ?
 		AND (? = '' OR json_extract_string(data, '$._type') = ?)
 		AND TRY_CAST(json_extract_string(data, '$.date_created') AS TIMESTAMPTZ) < ?
-		ORDER BY 1`, qualified(s.schema, eventTable)), storedSince, typ, typ, createdBefore)
+		%s
+		ORDER BY 1`, qualified(s.schema, eventTable), newer), storedSince, typ, typ, createdBefore)
 	if err != nil {
 		return nil, fmt.Errorf("read updated activities from %s: %w", eventTable, err)
 	}

@@ -231,3 +231,25 @@ func childSourceSQL(parentKey string, field string, parents string) string {
 FROM (SELECT %s AS _parent, coalesce(%s, []::JSON[]) AS arr FROM %s)`,
 		quoteIdent(parentKey), quoteIdent(childColumn(field)), parents)
 }
+
+// customFromRawSQL fills _custom of a source's rows from their own _raw:
+// Close's flat "custom.<field id>" keys gathered into one object keyed by
+// field id (NULL when there are none), as the extractor does for root
+// records. Child items (a lead's embedded contacts and opportunities)
+// carry their custom fields that way too.
+func customFromRawSQL(source string) string {
+	return fmt.Sprintf(`SELECT _raw, (SELECT CASE WHEN count(*) > 0 THEN json_group_object(substr(k, 8),
+	json_extract(_raw::JSON, '$."' || k || '"'))::VARCHAR END
+	FROM unnest(json_keys(_raw::JSON)) AS u(k) WHERE starts_with(k, 'custom.') AND NOT contains(k, '"')) AS _custom,
+	_tag, _parent, _pos, _seq FROM (%s)`, source)
+}
+
+// hasCustom reports whether t has a custom column.
+func hasCustom(t schema.Table) bool {
+	for _, c := range t.Columns {
+		if c.Source == schema.FromCustom {
+			return true
+		}
+	}
+	return false
+}

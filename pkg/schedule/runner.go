@@ -80,7 +80,7 @@ type Result struct {
 	Report   string
 	Account  string
 	Status   string
-	Rows     int64 // rows written
+	Rows     int64 // rows written (a replace: rows swapped in, 0 when it never was)
 	Extract  int64 // records extracted
 	Deleted  int64 // rows soft-deleted
 	Requests int64
@@ -240,6 +240,7 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 	// make a large first sync quadratic. A group is flushed by size or age,
 	// so progress stays durable under a slow, rate-limited API.
 	var pending load.Batch
+	var staged int64 // rows in a replace's shadow: written only once swapped in
 	lastFlush := time.Now()
 	flush := func() error {
 		if len(pending.Records) == 0 && pending.Bookmark == "" {
@@ -252,18 +253,22 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		if err != nil {
 			return err
 		}
-		res.Rows += n
+		if rr.Mode == load.Replace {
+			staged += n
+		} else {
+			res.Rows += n
+		}
 		res.Extract += int64(len(pending.Records))
 		if pending.Bookmark != "" {
 			res.Bookmark = pending.Bookmark
 		}
 		pending, lastFlush = load.Batch{}, time.Now()
 		if r.Progress != nil {
-			r.Progress(job.Name, rep.Name, res.Rows)
+			r.Progress(job.Name, rep.Name, res.Rows+staged)
 		}
 		return nil
 	}
-	err = ext(ctx, req, func(b extract.Batch) error {
+	emit := func(b extract.Batch) error {
 		for _, rec := range b.Records {
 			pending.Records = append(pending.Records, load.Record{Raw: rec.Raw, Custom: rec.Custom, Tag: rec.Tag})
 		}
@@ -274,7 +279,8 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 			return flush()
 		}
 		return nil
-	})
+	}
+	err = ext(ctx, req, emit)
 	if err != nil {
 		// Whole pages already read are valid data with a valid bookmark:
 		// keep them unless the run was cancelled.
@@ -289,9 +295,58 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		return err
 	}
 	if rr.Mode == load.Replace {
+		if err := r.confirmEmpty(ctx, rep, res, log, func() error {
+			if err := ext(ctx, req, emit); err != nil {
+				return err
+			}
+			return flush()
+		}); err != nil {
+			return err
+		}
 		if _, err := r.Store.FinishReplace(ctx, run, rep.Table); err != nil {
 			return fmt.Errorf("replace %s: %w", rep.Name, err)
 		}
+		res.Rows = staged
+	}
+	return nil
+}
+
+// rowCounter is implemented by stores that can say how many live rows a
+// table holds (*load.Store), for the zero-row replace guard.
+type rowCounter interface {
+	StoredRows(ctx context.Context, t schema.Table) (int64, error)
+}
+
+// confirmEmpty is the zero-row replace guard. A full refresh that read no
+// record would empty its table, and a gateway or a backend in trouble can
+// answer a well-formed empty page. So when the read found nothing and the
+// table has live rows, the whole listing is read once more (reread: one
+// request per source when it is empty again) into the same shadow. The
+// replace goes ahead only when that second read is again a well-formed
+// listing: if it is empty again, the endpoint has answered an empty page
+// twice and the table is emptied (with a warning); if it has records, they
+// are what is swapped in. A second read that fails fails the run, and the
+// old rows stay.
+func (r *Runner) confirmEmpty(ctx context.Context, rep *extract.Report, res *Result, log *zap.Logger, reread func() error) error {
+	if res.Extract > 0 {
+		return nil
+	}
+	rc, ok := r.Store.(rowCounter)
+	if !ok {
+		return nil
+	}
+	stored, err := rc.StoredRows(ctx, rep.Table)
+	if err != nil || stored == 0 {
+		return err
+	}
+	log.Warn("the full refresh read no records where the table has rows; reading it again before replacing",
+		zap.Int64("stored_rows", stored))
+	if err := reread(); err != nil {
+		return fmt.Errorf("%s read no records where close.%s has %d; reading it again failed, the rows stay: %w",
+			rep.Name, rep.Table.Name, stored, err)
+	}
+	if res.Extract == 0 {
+		log.Warn("the endpoint answered an empty listing twice: the table is emptied", zap.Int64("rows_removed", stored))
 	}
 	return nil
 }
@@ -443,7 +498,7 @@ func (r *Runner) purge(ctx context.Context, log *zap.Logger) {
 // stored event log reports edited.
 type activityEdits interface {
 	LastSuccessStart(ctx context.Context, job, report string) (time.Time, error)
-	UpdatedActivities(ctx context.Context, eventTable, typ string, storedSince, createdBefore time.Time) ([]string, error)
+	UpdatedActivities(ctx context.Context, eventTable, activityTable, typ string, storedSince, createdBefore time.Time) ([]string, error)
 }
 
 // editedActivities lists, for an activity report with a bookmark, the
@@ -468,5 +523,5 @@ func (r *Runner) editedActivities(ctx context.Context, job Job, rr ReportRun, re
 	if rr.Window > 0 {
 		window = rr.Window
 	}
-	return st.UpdatedActivities(ctx, eventLogReport, typ, since, from.Add(-window-rr.Report.Strategy.Overlap))
+	return st.UpdatedActivities(ctx, eventLogReport, rr.Report.Table.Name, typ, since, from.Add(-window-rr.Report.Strategy.Overlap))
 }
