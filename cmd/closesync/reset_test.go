@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"database/sql"
+	"fmt"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/closesync/closesync/internal/closefake"
+	"github.com/closesync/closesync/pkg/config"
 )
 
 // Reset, re-sync and backfill, end to end: the real command against the
@@ -249,6 +253,100 @@ func TestFullRefreshRereadsFromStartDateAndReconciles(t *testing.T) {
 	t.Logf("full refresh of %d leads (reconcile included): %d requests", len(leads), requests)
 }
 
+// TestResetForgetsTheBookmark: closesync reset forgets a report's bookmark
+// (a sync.runs row with trigger reset), so the next sync reads it whole
+// from start_date; --drop also empties its table and child tables; unknown
+// names get did-you-mean hints; a locked file is waited for, then refused.
+func TestResetForgetsTheBookmark(t *testing.T) {
+	h := newHarness(t, closefake.Options{Seed: 53, Scale: 60}, "leads", "users")
+	if code, _, errOut := h.run("reset", "--config", h.config, "--report", "leads"); code != exitFailed ||
+		!strings.Contains(errOut, "nothing to reset: database") {
+		t.Errorf("reset before any sync: exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Stat(h.db); err == nil {
+		t.Errorf("reset created the database file")
+	}
+	h.sync()
+	h.sync() // an incremental run: reads only the edge
+	if h.bookmark("leads") == "" {
+		t.Fatal("no bookmark after two syncs")
+	}
+	reset := func(args ...string) (int, string, string) {
+		return h.run(append([]string{"reset", "--config", h.config}, args...)...)
+	}
+	code, out, errOut := reset("--report", "leads")
+	if code != 0 || !strings.Contains(out, "reset    core/leads (account main): bookmark ") {
+		t.Fatalf("reset: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if b := h.bookmark("leads"); b != "" {
+		t.Errorf("bookmark %q still stored after reset", b)
+	}
+	if n := h.count(`SELECT count(*) FROM sync.runs WHERE trigger = 'reset' AND report = 'leads' AND status = 'success'`); n != 1 {
+		t.Errorf("%d reset runs recorded, want 1", n)
+	}
+	h.sync("--report", "leads")
+	last := `SELECT rows_extracted FROM sync.runs WHERE report = 'leads' AND trigger = 'manual' ORDER BY run_id DESC LIMIT 1`
+	if got := h.count(last); got != int64(h.fake.Count("lead")) {
+		t.Errorf("the sync after reset read %d leads, want all %d", got, h.fake.Count("lead"))
+	}
+
+	code, out, errOut = reset("--report", "leads", "--job", "core", "--drop")
+	if code != 0 || !strings.Contains(out, "rows dropped") {
+		t.Fatalf("reset --drop: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, table := range []string{"leads", "leads_contacts", "leads_addresses"} {
+		if n := h.count(`SELECT count(*) FROM close.` + table); n != 0 {
+			t.Errorf("close.%s: %d rows after reset --drop", table, n)
+		}
+	}
+	if n := h.count(`SELECT count(*) FROM close.users`); n == 0 {
+		t.Errorf("reset --drop of leads emptied close.users")
+	}
+	if n := h.count(`SELECT rows_deleted FROM sync.runs WHERE trigger = 'reset' ORDER BY run_id DESC LIMIT 1`); n == 0 {
+		t.Errorf("the reset --drop run records no rows deleted")
+	}
+	h.sync()
+	if got, want := h.live("leads"), h.fake.Count("lead"); got != int64(want) {
+		t.Errorf("after reset --drop and a sync: close.leads has %d rows, fake has %d", got, want)
+	}
+	if got, want := h.count(`SELECT count(*) FROM close.leads_contacts`), len(h.fake.Objects("contact")); got != int64(want) {
+		t.Errorf("after reset --drop and a sync: close.leads_contacts has %d rows, fake has %d contacts", got, want)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--report", "leds"}, `unknown report "leds" (did you mean "leads"?)`},
+		{[]string{"--report", "leads", "--job", "cor"}, `unknown job "cor" (did you mean "core"?)`},
+		{[]string{"--report", "leads_contacts"}, "report leads_contacts is written with its parent leads: reset leads"},
+		{[]string{"--report", "tasks"}, "report tasks is in no job"},
+		{[]string{}, "--report is required"},
+	} {
+		code, _, errOut := reset(c.args...)
+		if code != exitUsage || !strings.Contains(errOut, c.want) {
+			t.Errorf("reset %v: exit %d, stderr %q; want exit 2 naming %q", c.args, code, errOut, c.want)
+		}
+	}
+
+	// Another writer holds the file: reset waits lock_timeout, then refuses
+	// and changes nothing.
+	cfg := strings.Replace(mustRead(t, h.config), "log: {level: warn}\n", "log: {level: warn}\nlock_timeout: 1s\n", 1)
+	if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mark := h.bookmark("leads")
+	release := h.holdLock()
+	code, _, errOut = reset("--report", "leads")
+	release()
+	if code != exitFailed || !strings.Contains(errOut, "locked by another process") {
+		t.Errorf("reset of a locked file: exit %d, stderr %q", code, errOut)
+	}
+	if b := h.bookmark("leads"); b != mark {
+		t.Errorf("a refused reset changed the bookmark from %q to %q", mark, b)
+	}
+}
+
 // exec runs a statement on the synced file, as another writer would.
 func (h *harness) exec(q string, args ...any) {
 	h.t.Helper()
@@ -259,5 +357,94 @@ func (h *harness) exec(q string, args ...any) {
 	defer db.Close()
 	if _, err := db.Exec(q, args...); err != nil {
 		h.t.Fatalf("%s: %v", q, err)
+	}
+}
+
+// holdLock opens the file read-write in another process (the DuckDB
+// driver of this test binary, run as a child) until release is called.
+func (h *harness) holdLock() (release func()) {
+	h.t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^TestHoldLockHelper$")
+	cmd.Env = append(os.Environ(), "TEST_HOLD_LOCK="+h.db)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "holding") {
+		cmd.Process.Kill()
+		cmd.Wait()
+		h.t.Fatalf("lock holder did not start: %q %v", line, err)
+	}
+	return func() { cmd.Process.Kill(); cmd.Wait() }
+}
+
+// TestHoldLockHelper is the child process of holdLock; it does nothing in
+// an ordinary test run.
+func TestHoldLockHelper(t *testing.T) {
+	path := os.Getenv("TEST_HOLD_LOCK")
+	if path == "" {
+		t.Skip("the child process of holdLock")
+	}
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("holding", path)
+	time.Sleep(time.Minute)
+}
+
+// TestResetTargets: which accounts a reset forgets, and when --drop is
+// refused because the tables hold another account's rows.
+func TestResetTargets(t *testing.T) {
+	refs := func(names ...string) []config.ReportRef {
+		var out []config.ReportRef
+		for _, n := range names {
+			out = append(out, config.ReportRef{Name: n})
+		}
+		return out
+	}
+	cfg := &config.Config{Jobs: []config.Job{
+		{Name: "a1", Account: "eu", Reports: refs("leads_contacts", "users")}, // a child: resets its parent's state
+		{Name: "a2", Account: "eu", Reports: refs("leads")},
+		{Name: "b", Account: "us", Reports: refs("leads", "tasks")},
+	}}
+	for _, c := range []struct {
+		report, job string
+		drop        bool
+		want        string // targets, or the error
+	}{
+		{"leads", "", false, "a1/eu b/us"},
+		{"leads", "", true, "a1/eu b/us"},
+		{"leads", "b", false, "b/us"},
+		{"leads", "a2", true, `--drop empties the leads tables for every account, and b (account us) sync it too`},
+		{"tasks", "b", true, "b/us"},
+		{"tasks", "a1", false, "report tasks is not among job a1's reports: nothing to reset"},
+	} {
+		got, err := resetTargets(cfg, c.report, c.job, c.drop)
+		var s string
+		if err != nil {
+			s = err.Error()
+		}
+		var parts []string
+		for _, tg := range got {
+			parts = append(parts, tg.job+"/"+tg.account)
+		}
+		if err == nil {
+			s = strings.Join(parts, " ")
+		}
+		if !strings.Contains(s, c.want) {
+			t.Errorf("reset %s --job %q --drop=%v: %q, want %q", c.report, c.job, c.drop, s, c.want)
+		}
 	}
 }
