@@ -87,9 +87,17 @@ func (w reread) trigger(def string) string {
 	return def
 }
 
-// note tells what a re-read did not do, after its result line.
-func (w reread) note(out io.Writer, res schedule.Result) {
+// note tells what a re-read did and did not do, after its result line.
+func (w reread) note(out io.Writer, res triggered) {
 	rep, ok := extract.Lookup(res.Report)
+	switch res.trigger {
+	case schedule.TriggerBackfill:
+		fmt.Fprintf(out, "         backfill: start_date is earlier than %s was first loaded from; that range was read (the bookmark stays)\n", res.Report)
+		return
+	case schedule.TriggerReconcile:
+		fmt.Fprintf(out, "         reconcile: from the full refresh's listing of %d ids, no extra request\n", res.Extract)
+		return
+	}
 	if !ok || res.Status != load.StatusSuccess {
 		return
 	}

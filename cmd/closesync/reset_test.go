@@ -111,6 +111,9 @@ func TestWidenedStartDateIsBackfilled(t *testing.T) {
 		if b := h.bookmark(r.report); mustTime(t, b).Before(mustTime(t, marks[r.report])) {
 			t.Errorf("%s: bookmark moved back from %s to %s", r.report, marks[r.report], b)
 		}
+		if !strings.Contains(out, "backfill: start_date is earlier than "+r.report+" was first loaded from") {
+			t.Errorf("output does not say %s was backfilled:\n%s", r.report, out)
+		}
 		if n := strings.Count(out, "success  core/"+r.report+":"); n != 2 {
 			t.Errorf("%d success lines for %s, want the run's and its backfill's, in:\n%s", n, r.report, out)
 		}
@@ -239,7 +242,8 @@ func TestFullRefreshRereadsFromStartDateAndReconciles(t *testing.T) {
 	if b := h.bookmark("leads"); mustTime(t, b).Before(mustTime(t, mark)) {
 		t.Errorf("bookmark moved back from %s to %s", mark, b)
 	}
-	for _, want := range []string{"full refresh: rows were upserted over what was there, none dropped", "marked deleted"} {
+	for _, want := range []string{"full refresh: rows were upserted over what was there, none dropped", "marked deleted",
+		"reconcile: from the full refresh's listing"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -106,9 +106,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 		}
 		for _, res := range withFollowups(run(ctx, job, trigger)) {
 			printResult(e.stdout, res.Result)
-			if res.trigger == "" {
-				w.note(e.stdout, res.Result)
-			}
+			w.note(e.stdout, res)
 			if res.RunID != 0 {
 				hooks.observe(cmp.Or(res.trigger, trigger), res.Result)
 			}

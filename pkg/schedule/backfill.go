@@ -42,15 +42,24 @@ func windowRequest(rr ReportRun, req *extract.Request) {
 // range [start_date, loaded_from) as a run of its own (trigger backfill),
 // which never moves the bookmark back, and then records the new start. A
 // range Close no longer holds (event log entries older than 30 days) is
-// reported in a warning instead.
+// reported in a warning instead. A full refresh records the start date.
 func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res Result, log *zap.Logger) *Result {
 	rep := rr.Report
 	st, ok := r.Store.(loadedRange)
-	if !ok || rep.Method != extract.Incremental || rr.Mode == load.Replace || rr.FullRefresh || !rr.Since.IsZero() || ctx.Err() != nil {
+	if !ok || rep.Method != extract.Incremental || rr.Mode == load.Replace || !rr.Since.IsZero() || ctx.Err() != nil {
 		return nil
 	}
 	now := time.Now()
 	start := rep.StartOf(job.StartDate, now)
+	if rr.FullRefresh {
+		// Everything since the start date was read again.
+		if res.Status == load.StatusSuccess {
+			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, start, false); err != nil {
+				log.Warn("loaded range not recorded", zap.Error(err))
+			}
+		}
+		return nil
+	}
 	from, known, err := st.LoadedFrom(ctx, job.Account, rep.Name)
 	if err != nil {
 		log.Warn("loaded range not read; a widened start_date is not backfilled this run", zap.Error(err))
