@@ -452,3 +452,24 @@ func TestResetTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestWidenedStartDateOnAFileFromBeforeLoadedFrom: a file synced by a
+// closesync without sync.state.loaded_from (NULL after the migration), then
+// widened: the loaded range is derived from the oldest row, and the
+// missing range is backfilled as for a new file.
+func TestWidenedStartDateOnAFileFromBeforeLoadedFrom(t *testing.T) {
+	now := time.Now().UTC()
+	h := newHarness(t, closefake.Options{Seed: 59, Scale: 60, Now: func() time.Time { return now }}, "leads", "activities")
+	late, early := now.AddDate(0, 0, -60).Truncate(24*time.Hour), now.AddDate(0, 0, -500).Truncate(24*time.Hour)
+	h.setStart(day(late))
+	h.sync()
+	h.exec(`UPDATE sync.state SET loaded_from = NULL`)
+	h.setStart(day(early))
+	h.sync()
+	for _, r := range []struct{ report, kind, field string }{{"leads", "lead", "date_updated"}, {"activities", "activity", "date_created"}} {
+		got, want := h.live(r.report), h.fakeIn(r.kind, r.field, early, time.Time{})
+		if got != int64(want) || want == h.fakeIn(r.kind, r.field, late, time.Time{}) {
+			t.Errorf("close.%s: %d rows after widening an old file, the fake has %d since %s", r.report, got, want, day(early))
+		}
+	}
+}

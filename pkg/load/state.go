@@ -105,3 +105,37 @@ func (s *Store) ResetReport(ctx context.Context, account, report string, t schem
 	}
 	return out, nil
 }
+
+// SucceededBefore reports whether (account, report) had a successful run
+// before run id: a state row without loaded_from is then from a file
+// written before the column existed, not from a first load.
+func (s *Store) SucceededBefore(ctx context.Context, account, report string, id int64) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	err := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM sync.runs
+		WHERE account = ? AND report = ? AND run_id < ? AND status = 'success'`, account, report, id).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read the runs of %s/%s: %w", account, report, err)
+	}
+	return n > 0, nil
+}
+
+// Oldest returns the oldest value of a timestamp column of t among its
+// rows; ok is false when the table or column does not exist or has none.
+func (s *Store) Oldest(ctx context.Context, t schema.Table, column string) (time.Time, bool, error) {
+	if c, ok := t.Column(column); !ok || c.Type != schema.Timestamp {
+		return time.Time{}, false, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tables, err := s.tableNames(ctx)
+	if err != nil || !tables[t.Name] {
+		return time.Time{}, false, err
+	}
+	var v sql.NullTime
+	if err := s.conn.QueryRowContext(ctx, fmt.Sprintf("SELECT min(%s) FROM %s", quoteIdent(column), qualified(s.schema, t.Name))).Scan(&v); err != nil {
+		return time.Time{}, false, fmt.Errorf("oldest %s of %s: %w", column, t.Name, err)
+	}
+	return v.Time.UTC(), v.Valid, nil
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // TriggerBackfill marks a run that reads a window (sync --since, or the
@@ -23,6 +24,34 @@ const eventLogRetention = 30 * 24 * time.Hour
 type loadedRange interface {
 	LoadedFrom(ctx context.Context, account, report string) (time.Time, bool, error)
 	SetLoadedFrom(ctx context.Context, account, report string, from time.Time, onlyUnset bool) (bool, error)
+}
+
+// oldestRows is implemented by stores that can tell the oldest value loaded
+// and whether a report ran before (*load.Store).
+type oldestRows interface {
+	SucceededBefore(ctx context.Context, account, report string, id int64) (bool, error)
+	Oldest(ctx context.Context, t schema.Table, column string) (time.Time, bool, error)
+}
+
+// oldestLoaded derives where the loaded range of a report without a
+// recorded one starts: the oldest replication value among its rows, when
+// the report succeeded before this run (so this was not its first load).
+// The event log (30 days kept) and Daily reports (days without rows) are
+// not derived: they adopt the configured start.
+func (r *Runner) oldestLoaded(ctx context.Context, job Job, rr ReportRun, res Result) (time.Time, bool) {
+	rep := rr.Report
+	st, ok := r.Store.(oldestRows)
+	if !ok || rep.Name == eventLogReport || rep.Paging == extract.Daily || res.RunID == 0 {
+		return time.Time{}, false
+	}
+	if before, err := st.SucceededBefore(ctx, job.Account, rep.Name, res.RunID); err != nil || !before {
+		return time.Time{}, false
+	}
+	t, ok, err := st.Oldest(ctx, rep.Table, rep.Strategy.Field)
+	if err != nil || !ok {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // windowRequest passes a report run's window or full refresh to its
@@ -66,10 +95,15 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 		return nil
 	}
 	if !known {
-		if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, start, true); err != nil {
-			log.Warn("loaded range not recorded", zap.Error(err))
+		// The first load (from start), or a file written before
+		// loaded_from existed: then the oldest row loaded tells.
+		if from, known = r.oldestLoaded(ctx, job, rr, res); !known || !start.Before(from) {
+			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, start, true); err != nil {
+				log.Warn("loaded range not recorded", zap.Error(err))
+			}
+			return nil
 		}
-		return nil
+		log.Info("no loaded range recorded (a file from an older closesync): it starts at the oldest row loaded", zap.Time("loaded_from", from))
 	}
 	if !start.Before(from) || res.Status != load.StatusSuccess {
 		return nil
