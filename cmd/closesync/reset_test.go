@@ -79,6 +79,7 @@ var incremental = []struct{ report, kind, field string }{
 // [new start_date, first start) as a run with trigger backfill, every
 // object since the new start date is loaded, and no bookmark moved back.
 func TestWidenedStartDateIsBackfilled(t *testing.T) {
+	t.Parallel()
 	now := time.Now().UTC()
 	h := newHarness(t, closefake.Options{Seed: 41, Scale: 100, Now: func() time.Time { return now }},
 		"leads", "contacts", "opportunities", "activities", "event_log")
@@ -137,6 +138,7 @@ func TestWidenedStartDateIsBackfilled(t *testing.T) {
 // date filters, activity windows); the bookmark never moves back; a window
 // to now lets it move forward.
 func TestSyncSinceUntilBackfillsAWindow(t *testing.T) {
+	t.Parallel()
 	now := time.Now().UTC()
 	h := newHarness(t, closefake.Options{Seed: 43, Scale: 100, Now: func() time.Time { return now }},
 		"leads", "contacts", "opportunities", "activities", "users")
@@ -211,6 +213,7 @@ func TestSyncSinceUntilBackfillsAWindow(t *testing.T) {
 // rows whose objects Close deleted by a reconcile from the same listing,
 // records trigger full_refresh, and never moves the bookmark back.
 func TestFullRefreshRereadsFromStartDateAndReconciles(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 47, Scale: 80}, "leads", "opportunities", "users")
 	h.sync()
 	mark := h.bookmark("leads")
@@ -262,6 +265,7 @@ func TestFullRefreshRereadsFromStartDateAndReconciles(t *testing.T) {
 // from start_date; --drop also empties its table and child tables; unknown
 // names get did-you-mean hints; a locked file is waited for, then refused.
 func TestResetForgetsTheBookmark(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 53, Scale: 60}, "leads", "users")
 	if code, _, errOut := h.run("reset", "--config", h.config, "--report", "leads"); code != exitFailed ||
 		!strings.Contains(errOut, "nothing to reset: database") {
@@ -411,6 +415,7 @@ func TestHoldLockHelper(t *testing.T) {
 // TestResetTargets: which accounts a reset forgets, and when --drop is
 // refused because the tables hold another account's rows.
 func TestResetTargets(t *testing.T) {
+	t.Parallel()
 	refs := func(names ...string) []config.ReportRef {
 		var out []config.ReportRef
 		for _, n := range names {
@@ -458,6 +463,7 @@ func TestResetTargets(t *testing.T) {
 // widened: the loaded range is derived from the oldest row, and the
 // missing range is backfilled as for a new file.
 func TestWidenedStartDateOnAFileFromBeforeLoadedFrom(t *testing.T) {
+	t.Parallel()
 	now := time.Now().UTC()
 	h := newHarness(t, closefake.Options{Seed: 59, Scale: 60, Now: func() time.Time { return now }}, "leads", "activities")
 	late, early := now.AddDate(0, 0, -60).Truncate(24*time.Hour), now.AddDate(0, 0, -500).Truncate(24*time.Hour)
