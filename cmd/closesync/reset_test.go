@@ -171,7 +171,7 @@ func TestSyncSinceUntilBackfillsAWindow(t *testing.T) {
 			t.Errorf("%s: a window before the bookmark moved it from %s to %s", r.report, marks[r.report], b)
 		}
 	}
-	if !strings.Contains(out, "backfill: read the window") || !strings.Contains(out, "bookmark unchanged") {
+	if n := strings.Count(out, "bookmark unchanged (never moved back)"); !strings.Contains(out, "backfill: read the window") || n != len(incremental) {
 		t.Errorf("output does not tell the window and the bookmark:\n%s", out)
 	}
 	if n := h.count(`SELECT count(*) FROM sync.runs WHERE trigger = 'backfill' AND status = 'success'`); n != int64(len(incremental)) {

@@ -479,7 +479,7 @@ func (x *run) bookmark() string {
 		b = limit
 	}
 	if prev, err := parseTime(x.req.Bookmark); err == nil && b.Before(prev) {
-		return x.req.Bookmark
+		return x.unmoved()
 	}
 	return b.UTC().Format(time.RFC3339Nano)
 }

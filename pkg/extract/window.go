@@ -36,6 +36,16 @@ func (x *run) joinsBookmark() bool {
 	return err == nil && !x.req.Since.After(prev)
 }
 
+// unmoved is the bookmark of a run that read nothing past the stored one:
+// the stored one again for an ordinary run, none for a window or full
+// refresh, which then leaves the state as it was.
+func (x *run) unmoved() string {
+	if _, ok := x.windowStart(); ok {
+		return ""
+	}
+	return x.req.Bookmark
+}
+
 // dayBookmark reports whether a Daily run commits day as its bookmark. A
 // backfill window commits only days past the stored bookmark, so one that
 // ends before it never moves it back.
