@@ -40,6 +40,7 @@ type command struct {
 
 var commands = []command{
 	{"sync", "run jobs or reports now, in the foreground, then exit", cmdSync},
+	{"reset", "forget a report's bookmark (--drop: and its rows), so the next sync re-reads it", cmdReset},
 	{"validate", "check a config file offline (--check also calls Close)", cmdValidate},
 	{"reports", "list the report catalog", cmdReports},
 	{"history", "show recent runs from the run-history table", cmdHistory},

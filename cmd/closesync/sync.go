@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -14,14 +15,21 @@ import (
 )
 
 func cmdSync(ctx context.Context, args []string, e *env) error {
-	fs := newFlags("sync", "--config FILE [--job J]... [--report R]... [--dry-run | --reconcile]", e)
+	fs := newFlags("sync", "--config FILE [--job J]... [--report R]... [--dry-run | --reconcile | --full-refresh | --since DATE [--until DATE]]", e)
 	cfgPath := fs.String("config", "", "config file (YAML)")
 	var jobs, reports multiFlag
 	fs.Var(&jobs, "job", "run only this job (repeatable; default all)")
 	fs.Var(&reports, "report", "run only this report (repeatable; child reports run their parent)")
 	dry := fs.Bool("dry-run", false, "print what each report would read and the requests it would take; write nothing")
 	reconcile := fs.Bool("reconcile", false, "run the reconciliation pass instead: list ids only and mark rows deleted in Close")
+	full := fs.Bool("full-refresh", false, "re-read the --report from start_date, upserting over the rows there (none dropped), then mark the rows deleted in Close; the bookmark never moves back")
+	since := fs.String("since", "", "backfill the --report from this date (YYYY-MM-DD or RFC 3339) without moving its bookmark back")
+	until := fs.String("until", "", "with --since: the window's end, exclusive (default now); the bookmark moves only if the window reaches past it")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	rr, err := parseReread(*full, *since, *until, reports, *dry, *reconcile)
+	if err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*cfgPath)
@@ -37,17 +45,24 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 	if *reconcile {
 		return syncJobs(ctx, cfg, jobs, reports, schedule.TriggerReconcile, e)
 	}
-	return syncJobs(ctx, cfg, jobs, reports, "manual", e)
+	return syncJobs(ctx, cfg, jobs, reports, rr.trigger("manual"), e, rr)
 }
 
 // syncJobs runs the selected jobs once against the configured accounts and
 // prints one line per report. It returns errFailed when any run failed.
-func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger string, e *env) error {
+func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger string, e *env, re ...reread) error {
 	log, jobs, err := startJobs(cfg, onlyJobs, onlyReports, e)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
+	var w reread
+	if len(re) > 0 {
+		w = re[0]
+	}
+	if err := w.apply(jobs); err != nil {
+		return err
+	}
 	cs, err := newClients(cfg, log, nil)
 	if err != nil {
 		return err
@@ -101,10 +116,16 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 				return runner.RunReconcile(ctx, job)
 			}
 		}
-		for _, res := range run(ctx, job, trigger) {
-			printResult(e.stdout, res)
+		if trigger == schedule.TriggerFullRefresh {
+			run = func(ctx context.Context, job schedule.Job, _ string) []schedule.Result {
+				return runner.RunFullRefresh(ctx, job)
+			}
+		}
+		for _, res := range withFollowups(run(ctx, job, trigger)) {
+			printResult(e.stdout, res.Result)
+			w.note(e.stdout, res)
 			if res.RunID != 0 {
-				hooks.observe(trigger, res)
+				hooks.observe(cmp.Or(res.trigger, trigger), res.Result)
 			}
 			if res.Err != nil {
 				failed++

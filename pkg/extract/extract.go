@@ -67,6 +67,15 @@ type Request struct {
 	// changes the walk's filter cannot see (activities the event log reports
 	// edited after their attribution window).
 	Refetch []string
+	// Since, when set, makes the run a backfill of a window: the walk reads
+	// from Since (not from the bookmark) up to Until (zero: now). The
+	// bookmark it commits never moves back, and moves forward only when the
+	// window starts at or before the stored bookmark, so no range between
+	// them is skipped (see window.go).
+	Since, Until time.Time
+	// FullRefresh re-reads an incremental report from the start date as a
+	// first run would, keeping the stored bookmark as a floor.
+	FullRefresh bool
 }
 
 // Extract reads the report and hands each page to emit, in order. It stops
@@ -158,9 +167,16 @@ func (x *run) query() (url.Values, error) {
 			from = x.req.StartDate
 		}
 	}
+	if ws, ok := x.windowStart(); ok {
+		from = ws
+	}
 	switch st.Filter {
 	case LeadQuery:
 		qs := "sort:created"
+		if !x.req.Until.IsZero() {
+			// Minute precision: the until minute is read too (an upsert).
+			qs = fmt.Sprintf(`%s <= "%s" %s`, st.Field, x.req.Until.UTC().Format("2006-01-02T15:04"), qs)
+		}
 		if !from.IsZero() {
 			qs = fmt.Sprintf(`%s >= "%s" %s`, st.Field, from.UTC().Format("2006-01-02T15:04"), qs)
 		}
@@ -168,6 +184,9 @@ func (x *run) query() (url.Values, error) {
 	case ParamFilter:
 		if !from.IsZero() {
 			q.Set(st.Field+"__gte", from.UTC().Format("2006-01-02T15:04:05.000000"))
+		}
+		if !x.req.Until.IsZero() {
+			q.Set(st.Field+"__lt", x.req.Until.UTC().Format("2006-01-02T15:04:05.000000"))
 		}
 		if st.OrderBy != "" {
 			q.Set("_order_by", st.OrderBy)
@@ -452,7 +471,7 @@ func (x *run) record(raw json.RawMessage, tag string) (Record, error) {
 // later than the run's start (minus the report's lag), never behind the
 // previous bookmark.
 func (x *run) bookmark() string {
-	if x.maxSeen.IsZero() {
+	if x.maxSeen.IsZero() || !x.joinsBookmark() {
 		return ""
 	}
 	b := x.maxSeen
@@ -460,7 +479,7 @@ func (x *run) bookmark() string {
 		b = limit
 	}
 	if prev, err := parseTime(x.req.Bookmark); err == nil && b.Before(prev) {
-		return x.req.Bookmark
+		return x.unmoved()
 	}
 	return b.UTC().Format(time.RFC3339Nano)
 }

@@ -95,7 +95,8 @@ func (x *run) daily(ctx context.Context, c Client) error {
 		return fmt.Errorf("%s: no organization_id: set it on the job (/me/ names no organization)", r.Name)
 	}
 	dc := &DayContext{OrganizationID: ids["organization_id"], UserID: x.req.Params["user_id"]}
-	for day := from; !day.After(today); day = day.Add(24 * time.Hour) {
+	last := x.lastDay(today)
+	for day := from; !day.After(last); day = day.Add(24 * time.Hour) {
 		rows, err := r.Day(ctx, c, day, dc)
 		if err != nil {
 			return fmt.Errorf("%s day %s: %w", r.Name, day.Format(time.DateOnly), err)
@@ -105,7 +106,7 @@ func (x *run) daily(ctx context.Context, c Client) error {
 		for i, raw := range rows {
 			b.Records[i] = Record{Raw: raw}
 		}
-		if day.Before(today) {
+		if day.Before(today) && x.dayBookmark(day) {
 			b.Bookmark = day.Format(time.RFC3339)
 			x.emitted = b.Bookmark
 		}
@@ -134,6 +135,12 @@ func (x *run) dayRange() (from, today time.Time, err error) {
 			window = x.req.Window
 		}
 		from = b.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour).Add(-window.Truncate(24 * time.Hour))
+	}
+	if ws, ok := x.windowStart(); ok {
+		from = today.Add(-defaultReportingStart)
+		if !ws.IsZero() {
+			from = ws.UTC().Truncate(24 * time.Hour)
+		}
 	}
 	return from, today, nil
 }

@@ -101,6 +101,9 @@ func (x *run) search(ctx context.Context, c Client) error {
 // (and the attribution window), else the start date; zero reads all.
 func (x *run) searchFrom() (time.Time, error) {
 	r := x.req.Report
+	if ws, ok := x.windowStart(); ok {
+		return ws, nil
+	}
 	from := x.req.StartDate
 	b, ok, err := x.resumePoint(x.req.Now.Add(time.Minute))
 	if err != nil {
@@ -355,7 +358,7 @@ func (x *run) searchWalks(ctx context.Context, c Client, s Source, objType strin
 	stalls := 0
 	for {
 		read := 0
-		err := c.Search(ctx, searchBody(objType, field, fields, from), func(p closeapi.Page) error {
+		err := c.Search(ctx, x.searchUntil(searchBody(objType, field, fields, from), objType, field), func(p closeapi.Page) error {
 			data, err := completePage(ctx, c, objType, p.Data, rest)
 			if err != nil {
 				return fmt.Errorf("page %d: %w", x.page+1, err)
@@ -409,7 +412,7 @@ func (x *run) searchWalks(ctx context.Context, c Client, s Source, objType strin
 // positionBookmark is the bookmark for a walk position: "" when it would
 // not move the stored or last emitted bookmark forward.
 func (x *run) positionBookmark(pos time.Time) string {
-	if pos.IsZero() {
+	if pos.IsZero() || !x.joinsBookmark() {
 		return ""
 	}
 	if prev, err := parseTime(x.req.Bookmark); err == nil && !pos.After(prev) {

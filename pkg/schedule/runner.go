@@ -71,6 +71,13 @@ type ReportRun struct {
 	Report *extract.Report // a root report (children are written with it)
 	Mode   load.Mode
 	Window time.Duration
+	// Since, Until and FullRefresh re-read part or all of the report
+	// without moving its bookmark back (see backfill.go).
+	Since, Until time.Time
+	FullRefresh  bool
+	// listed, when set, collects the ids of every record the walk read
+	// (a full refresh's listing, reconciled afterwards).
+	listed *[]string
 }
 
 // Result is the outcome of one report run.
@@ -96,6 +103,10 @@ type Result struct {
 	// Deletions are the keys the event log run soft-deleted, when the
 	// Runner collects changes.
 	Deletions []string
+	// Followup is a run this one led to, recorded with FollowupTrigger: the
+	// backfill of a widened start_date, or a full refresh's reconcile.
+	Followup        *Result
+	FollowupTrigger string
 }
 
 // Runner runs jobs against one store.
@@ -204,6 +215,9 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 	default:
 		log.Info("run finished", fields...)
 	}
+	if b := r.backfillWidened(ctx, job, rr, res, log); b != nil {
+		res.Followup, res.FollowupTrigger = b, TriggerBackfill
+	}
 	return res
 }
 
@@ -228,6 +242,7 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 	} else if err := r.Store.StartReplace(ctx, rep.Table); err != nil {
 		return err
 	}
+	windowRequest(rr, &req)
 	if ids, err := r.editedActivities(ctx, job, rr, req); err != nil {
 		log.Warn("edited activities not looked up; they are read when their next edit falls in the window", zap.Error(err))
 	} else if len(ids) > 0 {
@@ -269,6 +284,13 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		return nil
 	}
 	emit := func(b extract.Batch) error {
+		if rr.listed != nil {
+			ids, err := extract.RecordIDs(rep, b)
+			if err != nil {
+				return err
+			}
+			*rr.listed = append(*rr.listed, ids...)
+		}
 		for _, rec := range b.Records {
 			pending.Records = append(pending.Records, load.Record{Raw: rec.Raw, Custom: rec.Custom, Tag: rec.Tag})
 		}
@@ -508,7 +530,7 @@ type activityEdits interface {
 func (r *Runner) editedActivities(ctx context.Context, job Job, rr ReportRun, req extract.Request) ([]string, error) {
 	typ, ok := rr.Report.ActivityType()
 	st, canAsk := r.Store.(activityEdits)
-	if !ok || !canAsk || req.Bookmark == "" || rr.Mode == load.Replace {
+	if !ok || !canAsk || req.Bookmark == "" || rr.Mode == load.Replace || req.FullRefresh {
 		return nil, nil
 	}
 	since, err := st.LastSuccessStart(ctx, job.Name, rr.Report.Name)

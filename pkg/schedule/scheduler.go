@@ -229,6 +229,9 @@ func (p *Pool) runOnce(ctx context.Context, job ScheduledJob, extract func(strin
 		if p.OnResult != nil && res.RunID != 0 {
 			p.OnResult(trigger, res)
 		}
+		if f := res.Followup; p.OnResult != nil && f != nil && f.RunID != 0 {
+			p.OnResult(res.FollowupTrigger, *f) // a widened start_date's backfill
+		}
 		if res.Status == load.StatusFailed && Retryable(res.Err) {
 			failed = append(failed, job.Reports[i])
 		}

@@ -1,0 +1,141 @@
+package load
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// State operations beyond the bookmark itself: the start of the range a
+// report has loaded (sync.state.loaded_from), and forgetting a report's
+// state (closesync reset).
+
+// LoadedFrom returns the start of the range (account, report) has loaded;
+// ok is false when there is no state row or none was recorded yet.
+func (s *Store) LoadedFrom(ctx context.Context, account, report string) (time.Time, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var t sql.NullTime
+	err := s.conn.QueryRowContext(ctx, "SELECT loaded_from FROM sync.state WHERE account = ? AND report = ?", account, report).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("read loaded_from of %s/%s: %w", account, report, err)
+	}
+	return t.Time.UTC(), t.Valid, nil
+}
+
+// SetLoadedFrom records from as the start of the range (account, report)
+// has loaded. With onlyUnset a recorded value is kept. Without a state row
+// (no batch committed yet) it does nothing and reports false.
+func (s *Store) SetLoadedFrom(ctx context.Context, account, report string, from time.Time, onlyUnset bool) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := "UPDATE sync.state SET loaded_from = ? WHERE account = ? AND report = ?"
+	if onlyUnset {
+		q += " AND loaded_from IS NULL"
+	}
+	res, err := s.conn.ExecContext(ctx, q, from.UTC(), account, report)
+	if err != nil {
+		return false, fmt.Errorf("record loaded_from of %s/%s: %w", account, report, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// Reset is what ResetReport did.
+type Reset struct {
+	// Bookmark is the bookmark forgotten ("" when there was none).
+	Bookmark string
+	// Dropped counts the rows deleted per table (with drop), the report's
+	// table first, then its children.
+	Dropped []TableRows
+}
+
+// TableRows is a table and a number of its rows.
+type TableRows struct {
+	Table string
+	Rows  int64
+}
+
+// ResetReport forgets the state of (account, report), so that its next run
+// reads from the start date, and with drop deletes every row of t and of
+// its child tables, all in one transaction. The tables stay (with their
+// views); a table not created yet is skipped.
+func (s *Store) ResetReport(ctx context.Context, account, report string, t schema.Table, drop bool) (Reset, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out Reset
+	tables, err := s.tableNames(ctx)
+	if err != nil {
+		return out, err
+	}
+	err = s.inTx(ctx, func() error {
+		err := s.conn.QueryRowContext(ctx, "DELETE FROM sync.state WHERE account = ? AND report = ? RETURNING bookmark",
+			account, report).Scan(&out.Bookmark)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("forget the bookmark of %s/%s: %w", account, report, err)
+		}
+		if !drop {
+			return nil
+		}
+		for _, tt := range withChildren(t) {
+			if !tables[tt.Name] {
+				continue
+			}
+			res, err := s.conn.ExecContext(ctx, "DELETE FROM "+qualified(s.schema, tt.Name))
+			if err != nil {
+				return fmt.Errorf("drop the rows of %s: %w", tt.Name, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("drop the rows of %s: %w", tt.Name, err)
+			}
+			out.Dropped = append(out.Dropped, TableRows{Table: tt.Name, Rows: n})
+		}
+		return nil
+	})
+	if err != nil {
+		return Reset{}, fmt.Errorf("reset %s/%s: %w", account, report, err)
+	}
+	return out, nil
+}
+
+// SucceededBefore reports whether (account, report) had a successful run
+// before run id: a state row without loaded_from is then from a file
+// written before the column existed, not from a first load.
+func (s *Store) SucceededBefore(ctx context.Context, account, report string, id int64) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	err := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM sync.runs
+		WHERE account = ? AND report = ? AND run_id < ? AND status = 'success'`, account, report, id).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read the runs of %s/%s: %w", account, report, err)
+	}
+	return n > 0, nil
+}
+
+// Oldest returns the oldest value of a timestamp column of t among its
+// rows; ok is false when the table or column does not exist or has none.
+func (s *Store) Oldest(ctx context.Context, t schema.Table, column string) (time.Time, bool, error) {
+	if c, ok := t.Column(column); !ok || c.Type != schema.Timestamp {
+		return time.Time{}, false, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tables, err := s.tableNames(ctx)
+	if err != nil || !tables[t.Name] {
+		return time.Time{}, false, err
+	}
+	var v sql.NullTime
+	if err := s.conn.QueryRowContext(ctx, fmt.Sprintf("SELECT min(%s) FROM %s", quoteIdent(column), qualified(s.schema, t.Name))).Scan(&v); err != nil {
+		return time.Time{}, false, fmt.Errorf("oldest %s of %s: %w", column, t.Name, err)
+	}
+	return v.Time.UTC(), v.Valid, nil
+}

@@ -1,0 +1,83 @@
+package load_test
+
+import (
+	"context"
+	"io/fs"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/pkg/load"
+)
+
+// TestLoadedFromMigratesAndResets: a file written before loaded_from (only
+// the first migration) gains the column with NULL values; SetLoadedFrom
+// fills it once (onlyUnset) or overwrites it; ResetReport forgets the
+// state and, with drop, empties the table and its child table in one go.
+func TestLoadedFromMigratesAndResets(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.duckdb")
+	first, err := fs.ReadFile(closesync.SQL, "sql/0001_sync.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := load.Open(ctx, load.Options{Path: path, Migrations: fstest.MapFS{"sql/0001_sync.sql": {Data: first}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.EnsureTable(ctx, contacts, load.Upsert); err != nil {
+		t.Fatal(err)
+	}
+	id, err := old.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := load.Batch{Records: []load.Record{rec("c1", "a", 1, "2024-03-01T00:00:00+00:00", "a@x")}, Bookmark: "2024-03-01T00:00:00Z"}
+	if _, err := old.Apply(ctx, load.Run{ID: id, Account: "main", Report: "contacts"}, contacts, load.Upsert, b, load.Counters{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := open(t, path) // every migration
+	defer s.Close()
+	if _, ok, err := s.LoadedFrom(ctx, "main", "contacts"); err != nil || ok {
+		t.Fatalf("after the migration: loaded_from known %v, err %v; want NULL", ok, err)
+	}
+	jan, feb := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)
+	for _, step := range []struct {
+		from      time.Time
+		onlyUnset bool
+		want      time.Time
+	}{{feb, true, feb}, {jan, true, feb}, {jan, false, jan}} {
+		if _, err := s.SetLoadedFrom(ctx, "main", "contacts", step.from, step.onlyUnset); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := s.LoadedFrom(ctx, "main", "contacts"); err != nil || !ok || !got.Equal(step.want) {
+			t.Errorf("SetLoadedFrom(%s, onlyUnset %v): %s %v %v, want %s", step.from, step.onlyUnset, got, ok, err, step.want)
+		}
+	}
+	if set, err := s.SetLoadedFrom(ctx, "main", "leads", jan, false); err != nil || set {
+		t.Errorf("SetLoadedFrom without a state row: set %v, err %v", set, err)
+	}
+	if got, ok, err := s.Oldest(ctx, contacts, "date_updated"); err != nil || !ok || !got.Equal(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("Oldest date_updated: %s %v %v", got, ok, err)
+	}
+
+	r, err := s.ResetReport(ctx, "main", "contacts", contacts, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Bookmark != "2024-03-01T00:00:00Z" || len(r.Dropped) != 2 || r.Dropped[0].Rows != 1 || r.Dropped[1].Rows != 1 {
+		t.Errorf("reset: %+v", r)
+	}
+	if bm, ok, _ := s.Bookmark(ctx, "main", "contacts"); ok {
+		t.Errorf("bookmark %q still stored", bm)
+	}
+	if got := dump(t, s, "SELECT count(*) FROM close.contacts UNION ALL SELECT count(*) FROM close.contacts_emails"); len(got) != 2 || got[0] != "0" || got[1] != "0" {
+		t.Errorf("rows after reset --drop: %v", got)
+	}
+}

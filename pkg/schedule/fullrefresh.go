@@ -1,0 +1,76 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/load"
+)
+
+// TriggerFullRefresh marks a run that re-reads a report from its start date
+// (sync --full-refresh).
+const TriggerFullRefresh = "full_refresh"
+
+// RunFullRefresh re-reads each of the job's reports from the start date as
+// a first run would (trigger full_refresh), upserting over the rows there
+// and never moving a bookmark back; one result per report. The walk lists
+// every object that exists since the start date, so for reports Close
+// deletes it is followed by a reconcile run (trigger reconcile, the
+// result's Followup) that marks the rows it did not list, without another
+// request.
+func (r *Runner) RunFullRefresh(ctx context.Context, job Job) []Result {
+	var out []Result
+	for _, rr := range job.Reports {
+		if ctx.Err() != nil {
+			out = append(out, Result{Job: job.Name, Report: rr.Report.Name, Status: load.StatusCancelled, Err: ctx.Err()})
+			continue
+		}
+		rr.FullRefresh = true
+		listing := rr.Report.Reconcilable() && rr.Report.Method == extract.Incremental && rr.Mode != load.Replace
+		var ids []string
+		if listing {
+			rr.listed = &ids
+		}
+		res := r.RunReport(ctx, job, rr, TriggerFullRefresh)
+		if listing && res.Status == load.StatusSuccess {
+			rc := r.reconcileListed(ctx, job, rr, ids, res.Started)
+			res.Followup, res.FollowupTrigger = &rc, TriggerReconcile
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// reconcileListed marks the rows of rr's table whose objects a complete
+// listing begun at listedFrom did not name, as a reconcile run of its own.
+func (r *Runner) reconcileListed(ctx context.Context, job Job, rr ReportRun, ids []string, listedFrom time.Time) Result {
+	rep := rr.Report
+	log := r.Log.With(zap.String("job", job.Name), zap.String("report", rep.Name), zap.String("account", job.Account))
+	res := Result{Job: job.Name, Report: rep.Name, Account: job.Account, Started: time.Now()}
+	rc, ok := r.Store.(reconciler)
+	if !ok {
+		res.Status, res.Err = load.StatusFailed, errors.New("this store cannot reconcile")
+		return res
+	}
+	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: TriggerReconcile})
+	if err != nil {
+		res.Status, res.Err = load.StatusFailed, err
+		return res
+	}
+	res.RunID = id
+	var deleted *[]string
+	if r.CollectChanges {
+		deleted = &res.Deletions
+	}
+	n, err := rc.Reconcile(ctx, load.Run{ID: id, Account: job.Account, Report: rep.Name}, rep.Table, ids, listedFrom, deleted)
+	res.Extract, res.Deleted = int64(len(ids)), n
+	r.finish(ctx, &res, &closeapi.Stats{}, err, log)
+	log.Info("reconcile from the full refresh's listing finished", zap.String("status", res.Status),
+		zap.Int64("ids_listed", res.Extract), zap.Int64("rows_deleted", res.Deleted))
+	return res
+}
