@@ -9,9 +9,10 @@ import (
 )
 
 func cmdValidate(ctx context.Context, args []string, e *env) error {
-	fs := newFlags("validate", "--config FILE [--check]", e)
+	fs := newFlags("validate", "--config FILE [--check] [--credentials-dir DIR]", e)
 	cfgPath := fs.String("config", "", "config file (YAML)")
 	check := fs.Bool("check", false, "also call Close's /me/ with each account's key")
+	credentialsDirFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
