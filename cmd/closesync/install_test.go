@@ -141,7 +141,13 @@ journalctl() { :; }
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chown(dir, int(uid), int(uid)); err != nil {
+		// systemd gives an existing tree to the service's uid.
+		if err := filepath.Walk(dir, func(path string, _ os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(path, int(uid), int(uid))
+		}); err != nil {
 			t.Fatal(err)
 		}
 		env = append(env, "STATE_DIRECTORY="+dir)

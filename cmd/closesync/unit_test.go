@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/closesync/closesync/internal/closefake"
 )
 
 const unitPath = "../../deploy/systemd/closesync.service"
@@ -123,19 +125,22 @@ func parseUnit(t *testing.T, text string) map[string]map[string][]string {
 }
 
 // TestValidateCredentialsDir: README's validate step reads the key from
-// the directory the unit's LoadCredential= copies it from; without the flag
-// a relative api_key_file is not found, and the error names the file.
+// the directory the unit's LoadCredential= copies it from, and --check
+// calls Close with it; without the flag the relative api_key_file is not
+// found there, and the error names the file.
 func TestValidateCredentialsDir(t *testing.T) {
 	t.Setenv("CREDENTIALS_DIRECTORY", "") // restored after the test; the flag sets it
+	h := newHarness(t, closefake.Options{Seed: 3, Scale: 10})
 	dir := t.TempDir()
 	creds := filepath.Join(dir, "credentials")
 	if err := os.Mkdir(creds, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(creds, "close"), []byte("api_validate0000000000\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(creds, "close"), []byte(closefake.DefaultAPIKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := strings.Replace(mustRead(t, "../../deploy/systemd/config.yaml"), "/var/lib/closesync/", dir+"/", 1)
+	cfg = strings.Replace(cfg, "https://api.close.com/api/v1", h.srv.URL+"/api/v1", 1)
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -146,18 +151,17 @@ func TestValidateCredentialsDir(t *testing.T) {
 		code int
 		want string
 	}{
-		{"without the flag", nil, exitUsage, "accounts[0].api_key_file: cannot read close"},
+		{"without the flag", nil, exitUsage, "accounts[0].api_key_file: cannot read "},
 		{"with the unit's credentials", []string{"--credentials-dir", creds}, exitOK, path + ": ok (1 accounts, 1 jobs)"},
 		{"a directory without the key", []string{"--credentials-dir", dir}, exitUsage, "cannot read " + filepath.Join(dir, "close")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			os.Setenv("CREDENTIALS_DIRECTORY", "")
-			h := &harness{t: t}
-			code, out, errOut := h.run(append([]string{"validate", "--config", path}, c.args...)...)
+			code, out, errOut := h.run(append([]string{"validate", "--config", path, "--check"}, c.args...)...)
 			if code != c.code || !strings.Contains(out+errOut, c.want) {
 				t.Errorf("exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", code, c.code, c.want, out, errOut)
 			}
-			if strings.Contains(out+errOut, "api_validate") {
+			if strings.Contains(out+errOut, closefake.DefaultAPIKey) {
 				t.Errorf("the key was printed:\n%s%s", out, errOut)
 			}
 		})
