@@ -71,13 +71,17 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 			return nil
 		}, nil
 	}, log)
-	pool.OnResult = func(trigger string, r schedule.Result) { current.Load().observe(trigger, r) }
+	sds := newSDStatus(cfg, pool, log)
+	pool.OnResult = func(trigger string, r schedule.Result) {
+		sds.observe(r)
+		current.Load().observe(trigger, r)
+	}
 	pool.SetCollectChanges(hooks.wantsChanges())
 	var obs apiObserver // nil unless the status endpoint is on
 	if st != nil {
 		obs = st
 	}
-	sched, err := buildScheduler(cfg, pool, log, obs)
+	sched, err := buildScheduler(cfg, pool, log, obs, sds)
 	if err != nil {
 		return err
 	}
@@ -95,6 +99,7 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 	}
 	sched.Start()
 	sched.Startup(time.Now())
+	sds.update()
 	sdNotify(log, daemon.SdNotifyReady)
 	log.Info("closesync started", zap.String("config", *cfgPath), zap.Int("jobs", len(cfg.Jobs)))
 
@@ -111,13 +116,19 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		log.Info("systemd watchdog enabled", zap.Duration("interval", iv))
 	}
 
+	// STATUS= names the next run; refresh it as time passes.
+	statusTick := time.NewTicker(30 * time.Second)
+	defer statusTick.Stop()
 	for {
 		select {
+		case <-statusTick.C:
+			sds.update()
 		case <-watchdog:
 			sdNotify(log, daemon.SdNotifyWatchdog)
 		case <-ctx.Done():
 			forceExitOnSecondSignal(log)
 			sdNotify(log, daemon.SdNotifyStopping)
+			sds.stopping()
 			grace := cfg.StopGrace
 			if grace == 0 {
 				grace = config.DefaultStopGrace
@@ -135,7 +146,7 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 			return nil
 		case <-hup:
 			sdNotify(log, daemon.SdNotifyReloading)
-			next, nextHooks, err := reload(*cfgPath, pool, log, st, obs)
+			next, nextHooks, err := reload(*cfgPath, pool, log, st, obs, sds)
 			if err != nil {
 				log.Error("reload failed: keeping the running config", zap.String("config", *cfgPath), zap.Error(err))
 			} else {
@@ -164,12 +175,12 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 
 // reload loads and validates the config and builds its scheduler; on any
 // error the caller keeps the running one.
-func reload(path string, pool *schedule.Pool, log *zap.Logger, st *status.Status, obs apiObserver) (*schedule.Scheduler, *runHooks, error) {
+func reload(path string, pool *schedule.Pool, log *zap.Logger, st *status.Status, obs apiObserver, sds *sdStatus) (*schedule.Scheduler, *runHooks, error) {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	sched, err := buildScheduler(cfg, pool, log, obs)
+	sched, err := buildScheduler(cfg, pool, log, obs, sds)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -177,6 +188,7 @@ func reload(path string, pool *schedule.Pool, log *zap.Logger, st *status.Status
 	if err != nil {
 		return nil, nil, err
 	}
+	sds.setConfig(cfg)
 	return sched, hooks, nil
 }
 
@@ -195,7 +207,9 @@ func forceExitOnSecondSignal(log *zap.Logger) {
 	}()
 }
 
-func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger, obs apiObserver) (*schedule.Scheduler, error) {
+// buildScheduler builds the config's scheduler; sds (STATUS=) sees each
+// report start.
+func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger, obs apiObserver, sds *sdStatus) (*schedule.Scheduler, error) {
 	jobs, err := resolveJobs(cfg, nil, nil)
 	if err != nil {
 		return nil, err
@@ -242,7 +256,7 @@ func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger, ob
 				Entry: j.Name + "/reconcile", Reconcile: true})
 		}
 	}
-	s, err := schedule.NewScheduler(pool, sj, cs.extractor)
+	s, err := schedule.NewScheduler(pool, sj, sds.wrap(cs.extractor))
 	if err != nil {
 		return nil, usageError{err}
 	}

@@ -82,12 +82,12 @@ func run(ctx context.Context, args []string, e *env) int {
 		case errors.Is(err, errHelp):
 			return exitOK
 		case errors.As(err, &ue):
-			fmt.Fprintf(e.stderr, "closesync %s: %v\n", c.name, err)
+			stderrLine(e, "closesync %s: %v\n", c.name, err)
 			return exitUsage
 		case errors.Is(err, errFailed):
 			return exitFailed
 		default:
-			fmt.Fprintf(e.stderr, "closesync %s: %v\n", c.name, err)
+			stderrLine(e, "closesync %s: %v\n", c.name, err)
 			return exitFailed
 		}
 	}

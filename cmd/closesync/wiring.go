@@ -50,7 +50,8 @@ func indent(err error) error {
 }
 
 // newLogger builds the process logger: console on a terminal or when the
-// config says so, JSON (for journald) otherwise.
+// config says so, JSON (for journald) otherwise. On journald's stream
+// ($JOURNAL_STREAM) each line carries its syslog priority prefix.
 func newLogger(level, format string, e *env) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(level)
 	if err != nil {
@@ -75,6 +76,9 @@ func newLogger(level, format string, e *env) (*zap.Logger, error) {
 			ec.EncodeLevel = zapcore.CapitalColorLevelEncoder
 		}
 		enc = zapcore.NewConsoleEncoder(ec)
+	}
+	if journalStream(e.stderr, e.getenv) {
+		enc = journalEncoder{enc}
 	}
 	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(e.stderr), zap.NewAtomicLevelAt(lvl))), nil
 }

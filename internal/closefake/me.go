@@ -18,11 +18,11 @@ func (s *Server) serveMe(w http.ResponseWriter, r *request) {
 	me := cloneWith(u)
 	memb := membershipID(s.me)
 	org := object{"id": s.orgID, "name": orgName, "plan_type": "business", "currency": "USD", "currency_symbol": "$",
-		"memberships":   []any{object{"id": memb, "user_id": s.me, "role_id": "admin"}},
+		"memberships":   []any{object{"id": memb, "user_id": s.me, "role_id": s.meRole()}},
 		"lead_statuses": s.statusSummaries(KindLeadStatus), "opportunity_statuses": s.statusSummaries(KindOpportunityStatus),
 		"pipelines": s.renderAll("pipeline"), "features": []any{"calling", "email_sequences", "custom_activities"}}
 	me["organizations"] = []any{org}
-	me["memberships"] = []any{object{"id": memb, "organization_id": s.orgID, "user_id": s.me, "role_id": "admin", "role": "admin"}}
+	me["memberships"] = []any{object{"id": memb, "organization_id": s.orgID, "user_id": s.me, "role_id": s.meRole(), "role": s.meRole()}}
 	me["email_signatures"] = []any{object{"id": "emailsig_" + s.me[5:], "membership_id": memb, "value": "<p>Best,</p>"}}
 	me["phone_numbers"] = []any{object{"id": "phon_" + s.me[5:], "number": "+14155550100", "number_formatted": "+1 415-555-0100", "label": "Direct"}}
 	var accounts []any
@@ -75,7 +75,7 @@ func (s *Server) serveOrganization(w http.ResponseWriter, r *request, id string)
 		u := s.cols[KindUser].objs[uid]
 		role := "user"
 		if uid == s.me {
-			role = "admin"
+			role = s.meRole()
 		}
 		m := object{"id": membershipID(uid), "user_id": uid, "user_email": u["email"], "user_first_name": u["first_name"],
 			"user_last_name": u["last_name"], "user_full_name": s.userName(uid), "role_id": role, "role": role,
@@ -96,4 +96,12 @@ func (s *Server) serveOrganization(w http.ResponseWriter, r *request, id string)
 	body := selectFields(org, splitFields(r.q.Get("_fields")))
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, body)
+}
+
+// meRole is the key's user's role (Options.MeRole, default admin).
+func (s *Server) meRole() string {
+	if s.opts.MeRole != "" {
+		return s.opts.MeRole
+	}
+	return "admin"
 }

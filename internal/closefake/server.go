@@ -76,6 +76,11 @@ type Options struct {
 	// support (a date_updated filter on /activity/, an unknown _order_by).
 	// Close itself ignores them, and so does the fake by default.
 	StrictFilters bool
+	// MeRole is the role_id of the API key's user in the organization, in
+	// /me/ and /organization/{id}/ memberships: admin (default), superuser,
+	// user or restricteduser. Close gives non-admins the event log's data
+	// and previous_data for one hour only.
+	MeRole string
 }
 
 // Kinds of objects the fake holds. Configuration collections (pipeline,
