@@ -22,6 +22,7 @@ func TestKillNineAtAnyInstant(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills real processes")
 	}
+	t.Parallel()
 	const trials = 20
 	h := newHarness(t, closefake.Options{Seed: 21, Scale: 120, Latency: 2 * time.Millisecond}, coreReports...)
 	exe, err := os.Executable()
@@ -37,6 +38,12 @@ func TestKillNineAtAnyInstant(t *testing.T) {
 		if _, err := h.fake.Create("lead", map[string]any{"name": fmt.Sprintf("New %d", trial)}); err != nil {
 			t.Fatal(err)
 		}
+		// The kill falls at a seeded random instant counted from the
+		// process's second request to the fake, when a report's run row is
+		// written and its reads are under way; counted from the start, it
+		// would fall before the process got that far on a loaded machine.
+		delay := time.Duration(rng.IntN(1500)) * time.Millisecond
+		before := h.fake.Requests()
 		cmd := exec.Command(exe, "sync", "--config", h.config)
 		cmd.Env = append(os.Environ(), "TEST_CLOSESYNC_AS_MAIN=1")
 		if err := cmd.Start(); err != nil {
@@ -44,13 +51,25 @@ func TestKillNineAtAnyInstant(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done: // finished before the kill: fine, the next trial kills again
-		case <-time.After(time.Duration(50+rng.IntN(1500)) * time.Millisecond):
-			cmd.Process.Kill()
-			<-done
-			killed++
+		poll := time.NewTicker(2 * time.Millisecond)
+		var kill <-chan time.Time
+	wait:
+		for {
+			select {
+			case <-done: // finished before the kill: fine, the next trial kills again
+				break wait
+			case <-poll.C:
+				if kill == nil && h.fake.Requests() >= before+2 {
+					kill = time.After(delay)
+				}
+			case <-kill:
+				cmd.Process.Kill()
+				<-done
+				killed++
+				break wait
+			}
 		}
+		poll.Stop()
 	}
 	if killed < trials/2 {
 		t.Fatalf("only %d of %d trials were killed mid-run: the kill window misses the sync", killed, trials)

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"database/sql"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,11 +28,20 @@ import (
 
 // TestMain lets a test re-run this binary as closesync itself (Prometheus's
 // -test.main pattern), so exit codes and signals are tested on a real
-// process.
+// process. It also runs more parallel tests than go test's default of one
+// per CPU (unless -parallel is given): the end-to-end tests spend most of
+// their time waiting (DuckDB's commits and checkpoints on disk, the fake's
+// latency, daemons and killed processes), not computing.
 func TestMain(m *testing.M) {
 	if os.Getenv("TEST_CLOSESYNC_AS_MAIN") == "1" {
 		main()
 		return
+	}
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", strconv.Itoa(max(4, 2*runtime.GOMAXPROCS(0))))
 	}
 	os.Exit(m.Run())
 }
@@ -110,12 +123,15 @@ func TestDaemonSchedulesReloadsAndStops(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real daemon process")
 	}
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 9, Scale: 30}, "leads", "users")
-	cfg := strings.Replace(mustRead(t, h.config), `schedule: "@hourly"`, `schedule: "@every 1s"`, 1)
+	// Runs take a few seconds under the race detector on a loaded machine:
+	// schedules of 2 and 3 seconds leave a reader gaps between them.
+	cfg := strings.Replace(mustRead(t, h.config), `schedule: "@hourly"`, `schedule: "@every 2s"`, 1)
 	cfg = "min_interval: 1s\n" + cfg // below the default minimum of 1m
 	cfg = strings.Replace(cfg, "log: {level: warn}", "log: {level: info, format: json}", 1)
 	// users runs as an entry of its own, on its own schedule.
-	cfg = strings.Replace(cfg, "reports: [leads, users]", `reports: [leads, {name: users, schedule: "@every 2s"}]`, 1)
+	cfg = strings.Replace(cfg, "reports: [leads, users]", `reports: [leads, {name: users, schedule: "@every 3s"}]`, 1)
 	if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +156,7 @@ func TestDaemonSchedulesReloadsAndStops(t *testing.T) {
 			t.Logf("last read error: %v\ndaemon output:\n%s", lastErr, out.String())
 		}
 	}()
-	waitFor(t, "two successful scheduled runs of each report", 30*time.Second, func() bool {
+	waitFor(t, "two successful scheduled runs of each report", 2*time.Minute, func() bool {
 		runs, err := readRuns(h.db)
 		if err != nil {
 			lastErr = err
@@ -159,13 +175,19 @@ func TestDaemonSchedulesReloadsAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "the reload to be refused", 10*time.Second, func() bool {
+	waitFor(t, "the reload to be refused", time.Minute, func() bool {
 		return strings.Contains(out.String(), "reload failed: keeping the running config")
 	})
-	before, _ := readRunsRetry(t, h.db)
-	waitFor(t, "more runs after the refused reload", 20*time.Second, func() bool {
-		runs, err := readRuns(h.db)
-		return err == nil && runs["success"] > before["success"]
+	// The log, not the file (which back-to-back runs may hold for long),
+	// shows the runs that follow.
+	waitFor(t, "a successful run after the refused reload", 2*time.Minute, func() bool {
+		log := out.String()
+		for _, line := range strings.Split(log[strings.Index(log, "reload failed: keeping the running config"):], "\n") {
+			if strings.Contains(line, `"msg":"run finished"`) && strings.Contains(line, `"status":"success"`) {
+				return true
+			}
+		}
+		return false
 	})
 
 	// SIGTERM stops it cleanly.
@@ -187,36 +209,120 @@ func TestDaemonSchedulesReloadsAndStops(t *testing.T) {
 	}
 }
 
-// TestDaemonStopsMidRunAtABatchBoundary starts a slow first sync at
-// startup (run_on_start), sends SIGTERM in the middle of it, and checks
-// that the daemon exits 0, the run is recorded as cancelled, every batch
-// it committed is whole, and the next start resumes to the full table.
+// TestDaemonStopsMidRunAtABatchBoundary starts a first sync of activities
+// at startup (run_on_start) and sends SIGTERM only once that run has
+// committed a batch: the fake holds the second page past the runner's
+// batch age, so its batch commits, and the third page's request (which the
+// walk makes only after that commit) is held until the daemon cancels it.
+// The daemon must exit 0 with the run recorded as cancelled, the table
+// must hold exactly the rows the run recorded (whole batches, more than
+// none), the bookmark must be the committed one, and the next run must
+// resume from it to the full table instead of starting over.
 func TestDaemonStopsMidRunAtABatchBoundary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real daemon process")
 	}
-	h := newHarness(t, closefake.Options{Seed: 19, Scale: 1500, Latency: 150 * time.Millisecond}, "leads")
+	t.Parallel()
+	h := newHarness(t, closefake.Options{Seed: 19, Scale: 300}, "activities")
+	gate := &batchGate{next: h.fake, path: "/api/v1/activity/", age: runnerBatchAge + 300*time.Millisecond,
+		held: make(chan struct{}), release: make(chan struct{})}
+	h.srv = httptest.NewServer(gate)
+	t.Cleanup(h.srv.Close)
+	t.Cleanup(gate.open) // before the server's Close, which waits for held requests
+	h.config = h.writeConfig(closefake.DefaultAPIKey, []string{"activities"})
 	cfg := strings.Replace(mustRead(t, h.config), "    account: main\n", "    account: main\n    run_on_start: true\n", 1)
 	cfg = strings.Replace(cfg, "log: {level: warn}", "log: {level: info, format: json}", 1)
 	if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd, out := startDaemon(t, "run", "--config", h.config)
-	waitFor(t, "the startup run", 20*time.Second, func() bool { return strings.Contains(out.String(), "starting a run at startup") })
-	time.Sleep(1500 * time.Millisecond) // a few pages in: 8 pages of 200 leads at 150ms each
+	select {
+	case <-gate.held: // a batch is committed and the run is waiting on the API
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the run never asked for its third page\n%s", out.String())
+	}
 	stopDaemon(t, cmd, out)
 	rows := h.query(`SELECT status, trigger, rows_upserted FROM sync.runs`)
 	if len(rows) != 1 || rows[0][0] != "cancelled" || rows[0][1] != "startup" {
 		t.Fatalf("runs = %v, want one cancelled startup run\n%s", rows, out.String())
 	}
-	// Whole batches only: the table holds exactly what the run recorded.
-	if got, want := h.count(`SELECT count(*) FROM close.leads`), rows[0][2].(int64); got != want {
-		t.Errorf("close.leads has %d rows, the cancelled run recorded %d", got, want)
+	// Whole batches only: the table holds exactly what the run recorded,
+	// which is the committed batch, not nothing and not everything.
+	committed := rows[0][2].(int64)
+	total := int64(h.fake.Count("activity"))
+	if committed == 0 || committed >= total {
+		t.Fatalf("the cancelled run recorded %d rows of %d: the test did not stop it after a committed batch\n%s", committed, total, out.String())
 	}
+	if got := h.count(`SELECT count(*) FROM close.activities`); got != committed {
+		t.Errorf("close.activities has %d rows, the cancelled run recorded %d", got, committed)
+	}
+	// The committed bookmark is the newest date_created stored (activities
+	// are walked in date_created order).
+	if n := h.count(`SELECT count(*) FROM sync.state s WHERE s.report = 'activities'
+		AND s.bookmark::TIMESTAMPTZ = (SELECT max(date_created) FROM close.activities)`); n != 1 {
+		t.Errorf("sync.state: %v, want the bookmark at the newest stored activity (%v)",
+			h.query(`SELECT report, bookmark FROM sync.state`), h.query(`SELECT max(date_created) FROM close.activities`))
+	}
+	// The next run resumes from that bookmark: it reads what is left (and
+	// the overlap), not the whole walk again, and ends with the full table.
 	h.sync()
-	if got := h.count(`SELECT count(*) FROM close.leads`); got != int64(h.fake.Count("lead")) {
-		t.Errorf("after the next sync close.leads has %d rows, fake has %d", got, h.fake.Count("lead"))
+	if got := h.count(`SELECT count(*) FROM close.activities`); got != total {
+		t.Errorf("after the next sync close.activities has %d rows, fake has %d", got, total)
 	}
+	if dup := h.count(`SELECT count(*) - count(DISTINCT id) FROM close.activities`); dup != 0 {
+		t.Errorf("close.activities: %d duplicate ids", dup)
+	}
+	next := h.count(`SELECT rows_extracted FROM sync.runs WHERE status = 'success' ORDER BY run_id DESC LIMIT 1`)
+	if next >= total || next < total-committed {
+		t.Errorf("the resumed run read %d activities; want the %d not yet stored, plus the overlap, fewer than all %d", next, total-committed, total)
+	}
+}
+
+// runnerBatchAge is pkg/schedule's maxBatchAge: a batch younger than this
+// and smaller than the batch size is not committed yet.
+const runnerBatchAge = 5 * time.Second
+
+// batchGate sits in front of the fake and paces one list path: the second
+// page is answered only after age (so the runner, whose batches commit by
+// size or by age, commits pages one and two when it receives it), and the
+// third is held, with held closed, until the client gives up on it or
+// open is called. Other requests pass through.
+type batchGate struct {
+	next    http.Handler
+	path    string
+	age     time.Duration
+	held    chan struct{}
+	release chan struct{}
+	mu      sync.Mutex
+	pages   int
+	once    sync.Once
+}
+
+func (g *batchGate) open() { g.once.Do(func() { close(g.release) }) }
+
+func (g *batchGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == g.path {
+		g.mu.Lock()
+		g.pages++
+		n := g.pages
+		g.mu.Unlock()
+		switch n {
+		case 2:
+			select {
+			case <-time.After(g.age):
+			case <-r.Context().Done():
+				return
+			}
+		case 3:
+			close(g.held)
+			select {
+			case <-r.Context().Done():
+				return
+			case <-g.release:
+			}
+		}
+	}
+	g.next.ServeHTTP(w, r)
 }
 
 // stopDaemon sends SIGTERM and requires a clean exit (0) within 40s.
@@ -238,7 +344,7 @@ func stopDaemon(t *testing.T, cmd *exec.Cmd, out *syncBuffer) {
 func readRunsRetry(t *testing.T, path string) (map[string]int, error) {
 	var runs map[string]int
 	var err error
-	waitFor(t, "a read-only open", 10*time.Second, func() bool {
+	waitFor(t, "a read-only open", time.Minute, func() bool {
 		runs, err = readRuns(path)
 		return err == nil
 	})

@@ -46,6 +46,11 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return fmt.Errorf("demo directory: %w", err)
 	}
+	// The demo's fake is as strict as the tests' (a small max_skip on every
+	// offset resource, nginx's HTML 502/503/504 pages, Basic auth only):
+	// closesync handles all of it, so the demo relaxes nothing and shows
+	// what a real organisation does, keyset restarts included. Its
+	// failure injection is simply off (no FailureRate, no rate limit).
 	fake := closefake.New(closefake.Options{Seed: *seed, Scale: *scale})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

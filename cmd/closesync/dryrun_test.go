@@ -11,6 +11,7 @@ import (
 )
 
 func TestSyncDryRunEstimatesWithoutWriting(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 29, Scale: 450}, "leads", "opportunities", "contacts", "users", "event_log", "reporting_sent_emails")
 	row := func(out, report string) []string {
 		t.Helper()

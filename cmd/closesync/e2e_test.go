@@ -133,6 +133,35 @@ func (h *harness) count(q string, args ...any) int64 {
 	}
 }
 
+// counts runs count queries on one read-only open of the file, in order:
+// opening the file costs far more than a count, so a check of every table
+// opens it once instead of once a table.
+func (h *harness) counts(qs ...string) []int64 {
+	h.t.Helper()
+	db, err := sql.Open("duckdb", h.db+"?access_mode=READ_ONLY")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer db.Close()
+	out := make([]int64, len(qs))
+	for i, q := range qs {
+		var v any
+		if err := db.QueryRow(q).Scan(&v); err != nil {
+			h.t.Fatalf("%s: %v", q, err)
+		}
+		switch n := v.(type) {
+		case int64:
+			out[i] = n
+		case *big.Int:
+			out[i] = n.Int64()
+		case nil:
+		default:
+			h.t.Fatalf("%s: not a count: %T", q, v)
+		}
+	}
+	return out
+}
+
 // truth computes the expected row count of every core table from the fake.
 func (h *harness) truth() map[string]int {
 	want := map[string]int{
@@ -168,8 +197,15 @@ func (h *harness) truth() map[string]int {
 
 func (h *harness) checkTruth() {
 	h.t.Helper()
-	for table, want := range h.truth() {
-		got := h.count(fmt.Sprintf(`SELECT count(*) FROM close.%s WHERE _deleted_at IS NULL`, table))
+	truth := h.truth()
+	var tables, qs []string
+	for table := range truth {
+		tables = append(tables, table)
+		qs = append(qs, fmt.Sprintf(`SELECT count(*) FROM close.%s WHERE _deleted_at IS NULL`, table))
+	}
+	got := h.counts(qs...)
+	for i, table := range tables {
+		want, got := truth[table], got[i]
 		if got != int64(want) {
 			h.t.Errorf("close.%s: %d rows, fake has %d", table, got, want)
 		}
@@ -180,6 +216,7 @@ func (h *harness) checkTruth() {
 }
 
 func TestSyncEqualsTruthAndIsIdempotent(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 7, Scale: 120})
 	out := h.sync()
 	for _, r := range coreReports {
@@ -218,6 +255,7 @@ func contains(list []string, s string) bool {
 }
 
 func TestIncrementalUpdatesAndChildren(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 3, Scale: 60})
 	h.sync()
 	leadID := h.fake.IDs("lead")[5]
@@ -260,6 +298,7 @@ func TestIncrementalUpdatesAndChildren(t *testing.T) {
 }
 
 func TestRetriesRateLimitsAndServerErrors(t *testing.T) {
+	t.Parallel()
 	// A tight rate limit (the client paces itself from the RateLimit header),
 	// one request in five failing with 502/503/504, and two 429s up front.
 	h := newHarness(t, closefake.Options{Seed: 5, Scale: 250, RateLimit: 10, FailureRate: 0.2}, "leads", "contacts", "activities", "users")
@@ -277,6 +316,7 @@ func TestRetriesRateLimitsAndServerErrors(t *testing.T) {
 }
 
 func TestBadKeyFailsWithoutPrintingIt(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 1, Scale: 5}, "leads", "users")
 	const badKey = "api_5ecretWr0ngKeyThatMustNeverBePrinted"
 	h.config = h.writeConfig(badKey, []string{"leads", "users"})
@@ -302,6 +342,7 @@ func TestBadKeyFailsWithoutPrintingIt(t *testing.T) {
 }
 
 func TestValidateReportsEveryProblem(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(path, []byte(`database: ./x.duckdb
@@ -326,6 +367,7 @@ jobs:
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 1, Scale: 5}, "leads")
 	tests := []struct {
 		args []string
@@ -351,6 +393,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestReportsAndHistoryOutput(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 2, Scale: 10}, "users")
 	code, out, _ := h.run("reports")
 	if code != 0 {
@@ -369,6 +412,7 @@ func TestReportsAndHistoryOutput(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"demo", "--dir", dir, "--scale", "40"}, &env{stdout: &out, stderr: &errb, getenv: os.Getenv})
@@ -398,6 +442,7 @@ func TestDemo(t *testing.T) {
 }
 
 func TestCustomFieldViewsFollowRenames(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 8, Scale: 60})
 	h.sync()
 	for _, table := range []string{"leads", "contacts", "opportunities", "activities"} {
@@ -468,6 +513,7 @@ func TestCustomFieldViewsFollowRenames(t *testing.T) {
 }
 
 func TestDeletesFromTheEventLog(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 11, Scale: 50})
 	h.sync()
 	// The deleted lead has children of every kind, so that each cascade is
@@ -546,6 +592,7 @@ func TestDeletesFromTheEventLog(t *testing.T) {
 }
 
 func TestDeepPaginationPastMaxSkip(t *testing.T) {
+	t.Parallel()
 	// Every resource refuses _skip past 150: far below the data's size.
 	h := newHarness(t, closefake.Options{Seed: 12, Scale: 400, MaxSkip: map[string]int{"*": 150}},
 		"leads", "opportunities", "tasks", "activities", "activities_call", "event_log", "contacts")
@@ -609,6 +656,7 @@ var dimensionKinds = map[string]string{
 }
 
 func TestConfigurationReportsEqualTruth(t *testing.T) {
+	t.Parallel()
 	var reports []string
 	for r := range dimensionKinds {
 		reports = append(reports, r)
@@ -639,6 +687,7 @@ func TestConfigurationReportsEqualTruth(t *testing.T) {
 }
 
 func TestOrganizationAndSelfReports(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 14, Scale: 30}, "organizations", "users_self", "users_self_email_accounts")
 	h.sync()
 	users := h.fake.Count("user")
@@ -674,6 +723,7 @@ func TestOrganizationAndSelfReports(t *testing.T) {
 }
 
 func TestAccessErrorsFailOnlyTheirReport(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 15, Scale: 20, Deny: map[string]int{
 		"/event/": http.StatusBadRequest, "/user/": http.StatusForbidden, "/sequence/": http.StatusPaymentRequired}},
 		"event_log", "users", "sequences", "leads")
@@ -697,6 +747,7 @@ func TestAccessErrorsFailOnlyTheirReport(t *testing.T) {
 }
 
 func TestHelpPrintsUsageOnce(t *testing.T) {
+	t.Parallel()
 	for _, c := range commands {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), []string{c.name, "--help"}, &env{stdout: &out, stderr: &errb, getenv: os.Getenv})

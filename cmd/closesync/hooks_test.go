@@ -22,6 +22,7 @@ import (
 // report and the created ids in batches, then only updated ids after a
 // change; the snapshot is a readable copy of what was synced.
 func TestSyncNotifiesAndPublishesASnapshot(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	type msg struct {
 		Event string `json:"event"`

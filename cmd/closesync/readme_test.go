@@ -34,6 +34,7 @@ func reportsMarkdown() string {
 // TestReadmeReportsTable fails when README's table of reports is not the
 // catalog's; `go test ./cmd/closesync -run ReadmeReports -update` rewrites it.
 func TestReadmeReportsTable(t *testing.T) {
+	t.Parallel()
 	const path = "../../README.md"
 	body, err := os.ReadFile(path)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 // its 30 days): `sync --reconcile` lists ids only and marks exactly the
 // rows whose objects are gone, then `deletes: hard` removes them.
 func TestReconcileMarksWhatTheEventLogCannotTell(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 31, Scale: 80, MaxSkip: map[string]int{"*": 100}},
 		"leads", "contacts", "opportunities", "tasks", "activities")
 	h.sync()

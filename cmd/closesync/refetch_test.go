@@ -11,6 +11,7 @@ import (
 // attribution window: the activity walk cannot see them, the event log
 // can, and the run after the event landed re-reads exactly those notes.
 func TestEditedOldActivitiesAreReRead(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 37, Scale: 60}, "activities", "activities_notes", "event_log")
 	h.sync()
 	var notes []string

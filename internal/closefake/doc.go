@@ -23,11 +23,14 @@
 // # Behaviour
 //
 //   - Authentication: HTTP Basic with the key as username and an empty
-//     password, or Bearer with the key; otherwise 401 with Werkzeug's text.
+//     password, and nothing else (a Bearer header or a key in the query
+//     is a 401 like a wrong key), with Werkzeug's text.
 //   - Paths need their trailing slash: without it a known path redirects
 //     (301, or 308 for non-GET) and an unknown one is a 404.
 //   - Offset lists answer {"data", "has_more"}, enforce each endpoint's
-//     maximum _limit and the resource's max_skip with the real 400 texts,
+//     maximum _limit and the resource's max_skip with the real 400 texts
+//     (by default a small cap per resource, 150 to 250, so that every deep
+//     walk meets one; Options.MaxSkip overrides),
 //     and accept only the filters and _order_by fields Close documents for
 //     them; unknown parameters are ignored, as Close's framework does
 //     (Options.StrictFilters makes them a 400 instead). _fields works on
@@ -72,5 +75,6 @@
 // Tests read the truth (Objects, Object, Count, IDs) and change it
 // (Update, Create, Delete, MergeLeads) to exercise incremental sync; each
 // change stamps date_updated with Options.Now and logs events as Close
-// does. FailNext and Options.FailureRate inject errors.
+// does. FailNext and Options.FailureRate inject errors; a 502, 503 or 504
+// is nginx's HTML page, as Close's gateway answers, never the API's JSON.
 package closefake

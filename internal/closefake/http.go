@@ -63,6 +63,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeErr(w http.ResponseWriter, e *apiError) { writeJSON(w, e.status, e.body) }
 
+// nginxTitles are the status lines of nginx's built-in error pages.
+var nginxTitles = map[int]string{
+	http.StatusBadGateway:         "502 Bad Gateway",
+	http.StatusServiceUnavailable: "503 Service Temporarily Unavailable",
+	http.StatusGatewayTimeout:     "504 Gateway Time-out",
+}
+
+// writeGatewayError answers a 502, 503 or 504 as Close does: they come
+// from the nginx in front of the API, as its built-in HTML page, not as
+// the API's JSON.
+func writeGatewayError(w http.ResponseWriter, status int) {
+	title := nginxTitles[status]
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n", title, title)
+}
+
 // ServeHTTP serves the API under /api/v1. In order: latency, the trailing
 // slash redirect (before authentication, as Werkzeug's routing does),
 // authentication, injected failures (FailNext, FailureRate), Options.Deny,
@@ -111,6 +128,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status := s.injectedFailure(); status != 0 {
 		if status == http.StatusTooManyRequests {
 			s.limiter.tooMany(w, group, 1)
+			return
+		}
+		if _, ok := nginxTitles[status]; ok {
+			writeGatewayError(w, status)
 			return
 		}
 		writeErr(w, errorf(status, "%s", http.StatusText(status)))
@@ -201,13 +222,12 @@ func paramString(v any) string {
 	return fmt.Sprint(v)
 }
 
-// authorized accepts HTTP Basic with the key as username and an empty
-// password, or a Bearer token equal to the key.
+// authorized accepts only what Close accepts for an API key: HTTP Basic
+// with the key as username and an empty password. A Bearer header (Close
+// takes Bearer only for OAuth access tokens, never for an API key) or a
+// key in the query string is refused like a wrong key.
 func (s *Server) authorized(r *http.Request) bool {
 	h := r.Header.Get("Authorization")
-	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
-		return tok == s.opts.APIKey
-	}
 	enc, ok := strings.CutPrefix(h, "Basic ")
 	if !ok {
 		return false

@@ -91,9 +91,34 @@ func (s *Server) paging(q url.Values, path, resource string, maxLimit int) (skip
 	return skip, limit, nil
 }
 
+// strictMaxSkip is each offset resource's max_skip unless Options.MaxSkip
+// sets one. Close varies it per resource and publishes none; the only one
+// seen (250000, on /activity/email/) is far past what a test reaches, so
+// the fake is stricter than any Close resource is known to be: small caps,
+// different per resource (a client must read the number from the 400, not
+// assume one), below the page size on /lead/ (a cap can be smaller than a
+// page). Every other offset resource has defaultMaxSkip.
+var strictMaxSkip = map[string]int{
+	"/lead/":        150, // pages of 200: the second page is already refused
+	"/contact/":     250, // Airbyte's GET /contact/?_skip=2100 fails, as it does on Close
+	"/opportunity/": 250,
+	"/task/":        250,
+	"/activity/":    200, // every /activity/<type>/ too
+	"/user/":        250,
+}
+
+// defaultMaxSkip is the max_skip of an offset resource strictMaxSkip does
+// not name (custom fields, custom objects, configuration collections).
+const defaultMaxSkip = 250
+
 func (s *Server) maxSkip(path, resource string) int {
 	for _, k := range []string{path, resource, "*"} {
 		if v, ok := s.opts.MaxSkip[k]; ok && k != "" {
+			return v
+		}
+	}
+	for _, k := range []string{path, resource} {
+		if v, ok := strictMaxSkip[k]; ok && k != "" {
 			return v
 		}
 	}

@@ -91,11 +91,66 @@ func TestLimitsAndSkipCaps(t *testing.T) {
 			}
 		})
 	}
-	// The default max_skip is 250000.
-	_, c = newTest(t, Options{Seed: 1, Scale: 3})
+	// "*" overrides the strict per-resource defaults as well.
+	_, c = newTest(t, Options{Seed: 1, Scale: 3, MaxSkip: map[string]int{"*": 250000}})
 	if r := c.get("/activity/email/", url.Values{"_skip": {"250100"}}); r.code != 400 ||
 		r.body["error"] != "The skip you set is larger than the maximum skip for this resource (max_skip = 250000). Please refine your search query." {
-		t.Errorf("default max_skip: %d %s", r.code, r.raw)
+		t.Errorf("max_skip 250000: %d %s", r.code, r.raw)
+	}
+	if r := c.get("/contact/", url.Values{"_skip": {"2100"}}); r.code != 200 {
+		t.Errorf("max_skip 250000, _skip 2100: %d %s", r.code, r.raw)
+	}
+}
+
+// TestStrictMaxSkipOnEveryOffsetResource: by default every offset list
+// has a small max_skip of its own (Close's are per resource and
+// unpublished), so a deep walk in any test meets it: the last allowed
+// _skip is answered, the next one is Close's 400. Airbyte's contacts
+// failure (GET /contact/?_skip=2100) reproduces.
+func TestStrictMaxSkipOnEveryOffsetResource(t *testing.T) {
+	_, c := newTest(t, Options{Seed: 1, Scale: 3})
+	want := map[string]int{"/lead/": 150, "/contact/": 250, "/opportunity/": 250, "/task/": 250, "/activity/": 200,
+		"/activity/email/": 200, "/activity/call/": 200, "/user/": 250, "/custom_field/lead/": 250, "/pipeline/": 250}
+	var offset []string
+	for path, rt := range routes {
+		if rt.spec != nil && (rt.spec.maxLimit > 0 || path == "/lead/") {
+			offset = append(offset, path)
+		}
+	}
+	if len(offset) < 20 {
+		t.Fatalf("only %d offset resources: %v", len(offset), offset)
+	}
+	for _, path := range offset {
+		t.Run(path, func(t *testing.T) {
+			q := url.Values{}
+			if path == "/custom_object/" {
+				q.Set("lead_id", "lead_x")
+			}
+			// Find the cap: the first refused _skip of 50, 100, ... 550.
+			var refused int
+			for skip := 50; skip <= 550; skip += 50 {
+				q.Set("_skip", itoa(skip))
+				r := c.get(path, q)
+				if r.code == 200 {
+					continue
+				}
+				msg := fmt.Sprintf(msgMaxSkip, skip-50)
+				if r.code != 400 || r.body["error"] != msg {
+					t.Fatalf("_skip %d: %d %s, want 400 %q", skip, r.code, r.raw, msg)
+				}
+				refused = skip
+				break
+			}
+			if refused == 0 {
+				t.Fatalf("_skip 550 answered: no strict max_skip")
+			}
+			if w, ok := want[path]; ok && refused-50 != w {
+				t.Errorf("max_skip %d, want %d", refused-50, w)
+			}
+		})
+	}
+	if r := c.get("/contact/", url.Values{"_skip": {"2100"}}); r.code != 400 || !strings.Contains(fmt.Sprint(r.body["error"]), "max_skip = 250") {
+		t.Errorf("GET /contact/?_skip=2100: %d %s", r.code, r.raw)
 	}
 }
 

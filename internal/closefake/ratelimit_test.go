@@ -1,10 +1,12 @@
 package closefake
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -66,6 +68,11 @@ func TestInjectedFailures(t *testing.T) {
 	if got := s.Requests(); got != 4 {
 		t.Errorf("Requests() = %d, want 4", got)
 	}
+	// A 400 or 500 of the API itself stays JSON.
+	s.FailNext(1, http.StatusInternalServerError)
+	if r := c.get("/lead/", nil); r.code != 500 || r.header.Get("Content-Type") != "application/json" || r.body["error"] == nil {
+		t.Errorf("injected 500: %d %q %s", r.code, r.header.Get("Content-Type"), r.raw)
+	}
 	// FailureRate: a deterministic sequence of 502/503/504 per seed,
 	// independent of the data's random numbers.
 	sequence := func() []int {
@@ -78,6 +85,7 @@ func TestInjectedFailures(t *testing.T) {
 	}
 	a, b := sequence(), sequence()
 	failures := 0
+	seen := map[int]bool{}
 	for i := range a {
 		if a[i] != b[i] {
 			t.Fatalf("failure sequences differ at %d: %v vs %v", i, a, b)
@@ -86,12 +94,47 @@ func TestInjectedFailures(t *testing.T) {
 		case 200:
 		case 502, 503, 504:
 			failures++
+			seen[a[i]] = true
 		default:
 			t.Fatalf("status %d", a[i])
 		}
 	}
-	if failures < 8 || failures > 32 {
-		t.Errorf("%d failures of 40 at rate 0.5", failures)
+	if failures < 8 || failures > 32 || len(seen) != 3 {
+		t.Errorf("%d failures of 40 at rate 0.5, statuses %v", failures, seen)
+	}
+}
+
+// TestGatewayErrorsAreNginxPages: Close's 502, 503 and 504 come from the
+// nginx in front of the API, as its built-in HTML page (text/html), not
+// as the API's JSON; FailNext and FailureRate answer them so.
+func TestGatewayErrorsAreNginxPages(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		title  string
+	}{
+		{502, "502 Bad Gateway"},
+		{503, "503 Service Temporarily Unavailable"},
+		{504, "504 Gateway Time-out"},
+	} {
+		t.Run(tt.title, func(t *testing.T) {
+			s, c := newTest(t, Options{Seed: 1, Scale: 3})
+			s.FailNext(1, tt.status)
+			r := c.get("/lead/", nil)
+			want := "<html>\r\n<head><title>" + tt.title + "</title></head>\r\n<body>\r\n<center><h1>" + tt.title +
+				"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+			if r.code != tt.status || r.header.Get("Content-Type") != "text/html" || string(r.raw) != want {
+				t.Errorf("%d %q %q, want %d text/html %q", r.code, r.header.Get("Content-Type"), r.raw, tt.status, want)
+			}
+			if json.Valid(r.raw) {
+				t.Error("a gateway error page is JSON")
+			}
+		})
+	}
+	// FailureRate's failures are the same pages.
+	_, c := newTest(t, Options{Seed: 7, Scale: 5, FailureRate: 1})
+	r := c.get("/user/", nil)
+	if r.code < 502 || r.code > 504 || r.header.Get("Content-Type") != "text/html" || !strings.Contains(string(r.raw), "<center>nginx</center>") {
+		t.Errorf("FailureRate: %d %q %s", r.code, r.header.Get("Content-Type"), r.raw)
 	}
 }
 

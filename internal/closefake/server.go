@@ -15,7 +15,6 @@ const DefaultAPIKey = "api_demo0000000000000000000000"
 
 const (
 	defaultScale   = 100
-	defaultMaxSkip = 250000                   // the only max_skip Close has been seen to send
 	eventRetention = 30 * 24 * time.Hour      // the event log keeps 30 days
 	dataSpan       = 2 * 365 * 24 * time.Hour // generated dates lie in [now-dataSpan, now]
 )
@@ -38,8 +37,11 @@ type Options struct {
 	// it. Rate limiting uses the real clock.
 	Now func() time.Time
 	// MaxSkip caps _skip per resource ("/lead/", "/activity/", or an exact
-	// path such as "/activity/call/"); the key "*" sets the default, which
-	// is otherwise 250000.
+	// path such as "/activity/call/"); the key "*" sets it for every
+	// resource not named. Unset, each offset resource has a small cap of
+	// its own (strictMaxSkip, 150 to 250): Close's caps vary per resource
+	// and are not published, so the fake takes the strict reading and
+	// every deep walk meets one.
 	MaxSkip map[string]int
 	// RateLimit is the token bucket size and refill per second of each
 	// endpoint group (method and first path segment); 0 means unlimited,
@@ -47,8 +49,9 @@ type Options struct {
 	RateLimit int
 	// Latency is added to every response.
 	Latency time.Duration
-	// FailureRate is the fraction of requests answered 502, 503 or 504,
-	// drawn from a generator seeded by Seed and used for nothing else.
+	// FailureRate is the fraction of requests answered 502, 503 or 504
+	// (nginx's HTML pages, as FailNext sends them), drawn from a generator
+	// seeded by Seed and used for nothing else.
 	FailureRate float64
 	// Deny answers every request to a path ("/event/") with a status, as
 	// Close does for what a key or plan may not read: 403, 402 (plan limit),
@@ -245,8 +248,9 @@ func (s *Server) Requests() int64 { return s.requests.Load() }
 
 // FailNext makes the next n requests (any path, after authentication)
 // answer status. A 429 comes with the RateLimit and Retry-After headers
-// and the JSON body of a real rate limit; other statuses with
-// {"error": <status text>}.
+// and the JSON body of a real rate limit; a 502, 503 or 504 is nginx's
+// HTML error page (Content-Type text/html), as Close's gateway sends it;
+// other statuses are {"error": <status text>}.
 func (s *Server) FailNext(n, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

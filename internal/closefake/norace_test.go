@@ -1,5 +1,0 @@
-//go:build !race
-
-package closefake
-
-const raceEnabled = false
