@@ -281,8 +281,8 @@ func (s *Store) appendRows(table string, fill func(a *duckdb.Appender) error) er
 }
 
 // putBookmark saves the report's bookmark for (account, organization). A
-// bookmark from before closesync kept one per organization (organization_id
-// ”) is the account's old one: it goes once the account has its own.
+// bookmark from before closesync kept one per organization (empty
+// organization_id) is the account's old one: it goes once the account has its own.
 func (s *Store) putBookmark(ctx context.Context, run Run, bookmark string) error {
 	_, err := s.conn.ExecContext(ctx, `INSERT INTO sync.state (account, organization_id, report, bookmark, run_id, updated_at)
 		VALUES (?, ?, ?, ?, ?, now())

@@ -95,7 +95,7 @@ func (s *Store) AddDeleted(ctx context.Context, id int64, n int64) error {
 
 // Bookmark returns the stored state of (account, organization, report); ok
 // is false before the first committed batch. A bookmark the account saved
-// before closesync kept one per organization (organization_id ”) counts
+// before closesync kept one per organization (empty organization_id) counts
 // until the account saves its own; another organization's never does.
 func (s *Store) Bookmark(ctx context.Context, account, org, report string) (string, bool, error) {
 	s.mu.Lock()
