@@ -61,45 +61,19 @@ func TestEveryReportEqualsTruth(t *testing.T) {
 
 func everyReportEqualsTruth(t *testing.T, roots []string) {
 	h := newHarness(t, closefake.Options{Seed: 21, Scale: 60}, roots...)
-	want := h.truth()
-	for report, kind := range dimensionKinds {
-		want[report] = h.fake.Count(kind)
-	}
-	byType := map[string]int{}
-	for _, a := range h.fake.Objects("activity") {
-		byType[fmt.Sprint(a["_type"])]++
-	}
-	for report, typ := range activityTypes {
-		want[report] = byType[typ]
-	}
-	users := h.fake.Count("user")
-	inactive := (users + 2) / 4
-	for report, n := range map[string]int{
-		"organizations": 1, "organizations_memberships": users - inactive, "organizations_inactive_memberships": inactive,
-		"organizations_lead_statuses": h.fake.Count("lead_status"), "organizations_opportunity_statuses": h.fake.Count("opportunity_status"),
-		"organizations_invoices": 0, "users_self": 1, "users_self_organizations": 1, "users_self_memberships": 1,
-		"users_self_email_signatures": 1, "users_self_sip_numbers": 1, "users_self_email_accounts": 3,
-		"custom_objects": h.fake.Count("custom_object"),
-	} {
-		want[report] = n
-	}
-	// The reports are read a day at a time over the last 365 days and today.
+	want := h.catalogTruth()
 	var metrics []map[string]any
 	h.get("/report/activity/metrics/", &struct{ Data *[]map[string]any }{&metrics})
-	want["reporting_activity"] = 366 * users * len(metrics)
 	since := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -365)
 	var calls, sent int
-	templates := map[string]bool{}
 	for _, a := range h.fake.Objects("activity") {
 		if a["_type"] == "Call" && !mustTime(t, a["date_created"]).Before(since) {
 			calls++
 		}
 		if a["_type"] == "Email" && a["direction"] == "outgoing" && !mustTime(t, a["date_sent"]).Before(since) {
 			sent++
-			templates[mustTime(t, a["date_sent"]).Format(time.DateOnly)+fmt.Sprint(a["template_id"])] = true
 		}
 	}
-	want["reporting_sent_emails"] = 3 * len(templates) // sent, opened and replied per day and template
 
 	for round := 1; round <= 2; round++ {
 		h.sync()
@@ -162,7 +136,7 @@ func everyReportEqualsTruth(t *testing.T, roots []string) {
 func (h *harness) get(path string, out any) {
 	h.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/api/v1"+path, nil)
-	req.SetBasicAuth(closefake.DefaultAPIKey, "")
+	req.SetBasicAuth(h.key, "")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
@@ -180,4 +154,45 @@ func mustTime(t *testing.T, v any) time.Time {
 		t.Fatalf("fake timestamp %v: %v", v, err)
 	}
 	return ts
+}
+
+// catalogTruth is the row count of every table of the catalog as the fake
+// holds it now (reporting tables: over the last 365 days and today).
+func (h *harness) catalogTruth() map[string]int {
+	t := h.t
+	want := h.truth()
+	for report, kind := range dimensionKinds {
+		want[report] = h.fake.Count(kind)
+	}
+	byType := map[string]int{}
+	for _, a := range h.fake.Objects("activity") {
+		byType[fmt.Sprint(a["_type"])]++
+	}
+	for report, typ := range activityTypes {
+		want[report] = byType[typ]
+	}
+	users := h.fake.Count("user")
+	inactive := (users + 2) / 4
+	for report, n := range map[string]int{
+		"organizations": 1, "organizations_memberships": users - inactive, "organizations_inactive_memberships": inactive,
+		"organizations_lead_statuses": h.fake.Count("lead_status"), "organizations_opportunity_statuses": h.fake.Count("opportunity_status"),
+		"organizations_invoices": 0, "users_self": 1, "users_self_organizations": 1, "users_self_memberships": 1,
+		"users_self_email_signatures": 1, "users_self_sip_numbers": 1, "users_self_email_accounts": 3,
+		"custom_objects": h.fake.Count("custom_object"),
+	} {
+		want[report] = n
+	}
+	// The reports are read a day at a time over the last 365 days and today.
+	var metrics []map[string]any
+	h.get("/report/activity/metrics/", &struct{ Data *[]map[string]any }{&metrics})
+	want["reporting_activity"] = 366 * users * len(metrics)
+	since := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -365)
+	templates := map[string]bool{}
+	for _, a := range h.fake.Objects("activity") {
+		if a["_type"] == "Email" && a["direction"] == "outgoing" && !mustTime(t, a["date_sent"]).Before(since) {
+			templates[mustTime(t, a["date_sent"]).Format(time.DateOnly)+fmt.Sprint(a["template_id"])] = true
+		}
+	}
+	want["reporting_sent_emails"] = 3 * len(templates) // sent, opened and replied per day and template
+	return want
 }

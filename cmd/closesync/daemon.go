@@ -218,6 +218,7 @@ func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger, ob
 	if err != nil {
 		return nil, err
 	}
+	cs.withOrganizations(jobs)
 	byName := map[string]config.Job{}
 	for _, j := range cfg.Jobs {
 		byName[j.Name] = j

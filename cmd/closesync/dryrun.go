@@ -15,6 +15,7 @@ import (
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schedule"
 )
 
 // dryRun prints what `sync` would read, per job and report: the filters or
@@ -33,7 +34,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 	if err != nil {
 		return err
 	}
-	bookmarks := func(account, report string) (string, error) { return "", nil }
+	bookmarks := func(job schedule.Job, report string) (string, error) { return "", nil }
 	if _, err := os.Stat(cfg.Database); err == nil {
 		store, err := load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, ReadOnly: true,
 			LockTimeout: cfg.LockTimeout})
@@ -41,8 +42,16 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 			return err
 		}
 		defer store.Close()
-		bookmarks = func(account, report string) (string, error) {
-			b, _, err := store.Bookmark(ctx, account, report)
+		bookmarks = func(job schedule.Job, report string) (string, error) {
+			// Bookmarks are the account's organization's.
+			org := job.Params["organization_id"]
+			if find := cs.organization(job.Account); org == "" && find != nil {
+				var err error
+				if org, err = find(ctx); err != nil {
+					return "", fmt.Errorf("job %s: tell the organization of account %s: %w", job.Name, job.Account, err)
+				}
+			}
+			b, _, err := store.Bookmark(ctx, job.Account, org, report)
 			return b, err
 		}
 	}
@@ -52,7 +61,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 	for _, job := range jobs {
 		c := cs.byAccount[job.Account]
 		for _, rr := range job.Reports {
-			bm, err := bookmarks(job.Account, rr.Report.Name)
+			bm, err := bookmarks(job, rr.Report.Name)
 			if err != nil {
 				return err
 			}

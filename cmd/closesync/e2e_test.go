@@ -30,6 +30,7 @@ var coreReports = []string{"leads", "contacts", "opportunities", "tasks", "users
 type harness struct {
 	t      *testing.T
 	fake   *closefake.Server
+	key    string // the fake's API key
 	srv    *httptest.Server
 	dir    string
 	db     string
@@ -46,6 +47,7 @@ func newHarness(t *testing.T, opts closefake.Options, reports ...string) *harnes
 	if key == "" {
 		key = closefake.DefaultAPIKey
 	}
+	h.key = key
 	h.config = h.writeConfig(key, reports)
 	return h
 }

@@ -67,6 +67,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	if err != nil {
 		return err
 	}
+	cs.withOrganizations(jobs)
 	hooks, err := newRunHooks(cfg, log, nil)
 	if err != nil {
 		return err

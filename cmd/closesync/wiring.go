@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -109,6 +110,50 @@ func isTerminal(w any) bool {
 // share one rate-limit budget.
 type clients struct {
 	byAccount map[string]*closeapi.Client
+	orgs      map[string]*orgOnce
+}
+
+// orgOnce caches an account's organization as /me/ tells it: one request
+// per client, retried on the next call only if it failed.
+type orgOnce struct {
+	mu sync.Mutex
+	id string
+}
+
+// organization returns the discovery of the account's Close organization
+// (the first of /me/'s organizations: a key belongs to one), for the
+// jobs that set no organization_id.
+func (cs *clients) organization(account string) func(ctx context.Context) (string, error) {
+	c, o := cs.byAccount[account], cs.orgs[account]
+	if c == nil || o == nil {
+		return nil
+	}
+	return func(ctx context.Context) (string, error) {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if o.id != "" {
+			return o.id, nil
+		}
+		var me struct {
+			Organizations []struct {
+				ID string `json:"id"`
+			} `json:"organizations"`
+		}
+		if err := c.Get(ctx, "/me/", nil, &me); err != nil {
+			return "", fmt.Errorf("GET /me/: %w", err)
+		}
+		if len(me.Organizations) > 0 {
+			o.id = me.Organizations[0].ID
+		}
+		return o.id, nil
+	}
+}
+
+// withOrganizations lets each job discover its account's organization.
+func (cs *clients) withOrganizations(jobs []schedule.Job) {
+	for i := range jobs {
+		jobs[i].Organization = cs.organization(jobs[i].Account)
+	}
 }
 
 // apiObserver receives every Close API response (the status endpoint's
@@ -119,7 +164,7 @@ type apiObserver interface {
 
 func newClients(cfg *config.Config, log *zap.Logger, obs apiObserver) (*clients, error) {
 	budgets := map[string]*closeapi.Budget{}
-	cs := &clients{byAccount: map[string]*closeapi.Client{}}
+	cs := &clients{byAccount: map[string]*closeapi.Client{}, orgs: map[string]*orgOnce{}}
 	for _, a := range cfg.Accounts {
 		key, err := a.ResolveKey()
 		if err != nil {
@@ -145,6 +190,7 @@ func newClients(cfg *config.Config, log *zap.Logger, obs apiObserver) (*clients,
 			return nil, usageError{fmt.Errorf("account %q: %w", a.Name, err)}
 		}
 		cs.byAccount[a.Name] = c
+		cs.orgs[a.Name] = &orgOnce{}
 	}
 	return cs, nil
 }

@@ -65,6 +65,9 @@ func (s *Server) generate() {
 	now := s.now()
 	g := &gen{s: s, r: s.rng, now: now, start: now.Add(-dataSpan), defs: map[string][]customDef{}, actTypeDefs: map[string][]customDef{}}
 	s.orgID = s.newID("orga")
+	if s.opts.OrganizationID != "" {
+		s.orgID = s.opts.OrganizationID
+	}
 	g.makeUsers()
 	g.statuses()
 	g.customFields()

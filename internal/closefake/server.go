@@ -31,6 +31,10 @@ type Options struct {
 	Scale int
 	// APIKey is the accepted key (default DefaultAPIKey).
 	APIKey string
+	// OrganizationID, when set, is the organisation's id instead of the
+	// one drawn from Seed (every other id stays the same): two fakes with
+	// one Seed are then two organisations whose object ids collide.
+	OrganizationID string
 	// Now is the fake's clock (default time.Now). Generated dates lie in
 	// the two years before it, mutations stamp date_updated with it, the
 	// event log keeps the 30 days before it and search cursors expire on

@@ -70,7 +70,11 @@ type Changes struct {
 type Run struct {
 	ID      int64
 	Account string
-	// Report is the state key: one bookmark per (Account, Report).
+	// Org is the Close organization the rows come from: they carry it in
+	// organization_id, and replace, deletes and reconcile touch only its
+	// rows.
+	Org string
+	// Report is the state key: one bookmark per (Account, Org, Report).
 	Report string
 }
 
@@ -90,16 +94,17 @@ const stageDDL = `CREATE TEMP TABLE IF NOT EXISTS _stage (
 // to the table's shadow, started by StartReplace and swapped in by
 // FinishReplace.
 func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode Mode, b Batch, c Counters) (int64, error) {
+	t = t.WithOrg()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var written int64
 	err := s.inTx(ctx, func() error {
 		var ch Changes
 		var collect *Changes
-		if b.Changes != nil && len(t.Key) == 1 && mode != Replace {
+		if b.Changes != nil && len(t.IDKey()) == 1 && mode != Replace {
 			collect = &ch
 		}
-		n, err := s.writeBatch(ctx, t, mode, b.Records, run.ID, collect)
+		n, err := s.writeBatch(ctx, t, mode, b.Records, run, collect)
 		if err != nil {
 			return err
 		}
@@ -131,7 +136,7 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode Mode, b
 	return written, nil
 }
 
-func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode Mode, recs []Record, runID int64, changes *Changes) (int64, error) {
+func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode Mode, recs []Record, run Run, changes *Changes) (int64, error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
@@ -146,9 +151,9 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode Mode, recs 
 	}
 	target := qualified(s.schema, t.Name)
 	if mode == Replace {
-		target = shadowName(s.schema, t.Name)
+		target = shadowName(s.schema, t.Name, run.Org)
 	}
-	typed := dedupeSQL(t, typedSelectSQL(t, "SELECT _raw, _custom, _tag, _parent, _pos, _seq FROM _stage"))
+	typed := dedupeSQL(t, typedSelectSQL(t, stageSourceSQL(run.Org)))
 	if _, err := s.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _typed AS "+typed); err != nil {
 		return 0, fmt.Errorf("type records: %w", err)
 	}
@@ -176,40 +181,43 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode Mode, recs 
 			return 0, err
 		}
 	}
-	res, err := s.conn.ExecContext(ctx, insertSQL(target, t, "_typed", mode != Append), runID)
+	res, err := s.conn.ExecContext(ctx, insertSQL(target, t, "_typed", mode != Append), run.ID)
 	if err != nil {
 		return 0, fmt.Errorf("upsert into %s: %w", target, err)
 	}
 	n, _ := res.RowsAffected()
 	for _, ch := range t.Children {
-		if err := s.writeChildren(ctx, t, ch, mode, runID); err != nil {
+		if err := s.writeChildren(ctx, t, ch, mode, run); err != nil {
 			return 0, err
 		}
 	}
 	return n, nil
 }
 
-// writeChildren replaces the child rows of every parent in _typed.
-func (s *Store) writeChildren(ctx context.Context, parent schema.Table, ch schema.Child, mode Mode, runID int64) error {
+// writeChildren replaces the child rows of every parent in _typed (all of
+// the run's organization).
+func (s *Store) writeChildren(ctx context.Context, parent schema.Table, ch schema.Child, mode Mode, run Run) error {
 	pc, _ := ch.Table.ParentColumn()
 	target := qualified(s.schema, ch.Table.Name)
 	if mode == Replace {
-		target = shadowName(s.schema, ch.Table.Name)
+		target = shadowName(s.schema, ch.Table.Name, run.Org)
 	}
+	parentKey := parent.IDKey()[0]
 	if mode != Append {
-		q := fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM _typed)", target, quoteIdent(pc.Name), quoteIdent(parent.Key[0]))
+		q := fmt.Sprintf("DELETE FROM %s WHERE %s AND %s IN (SELECT %s FROM _typed)", target, orgIs("", run.Org),
+			quoteIdent(pc.Name), quoteIdent(parentKey))
 		if _, err := s.conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("clear %s: %w", ch.Table.Name, err)
 		}
 	}
-	src := childSourceSQL(parent.Key[0], ch.Field, "_typed")
+	src := childSourceSQL(parentKey, ch.Field, "_typed", run.Org)
 	if hasCustom(ch.Table) {
 		src = customFromRawSQL(src)
 	}
 	if _, err := s.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _ctyped AS "+typedSelectSQL(ch.Table, src)); err != nil {
 		return fmt.Errorf("flatten %s: %w", ch.Table.Name, err)
 	}
-	if _, err := s.conn.ExecContext(ctx, insertSQL(target, ch.Table, "_ctyped", false), runID); err != nil {
+	if _, err := s.conn.ExecContext(ctx, insertSQL(target, ch.Table, "_ctyped", false), run.ID); err != nil {
 		return fmt.Errorf("insert %s: %w", ch.Table.Name, err)
 	}
 	return nil
@@ -218,8 +226,9 @@ func (s *Store) writeChildren(ctx context.Context, parent schema.Table, ch schem
 // checkKeys fails the batch when a record lacks its key: an API response of
 // an unexpected shape must not silently vanish.
 func (s *Store) checkKeys(ctx context.Context, t schema.Table) error {
-	conds := make([]string, len(t.Key))
-	for i, k := range t.Key {
+	key := t.IDKey() // organization_id is the run's, never missing
+	conds := make([]string, len(key))
+	for i, k := range key {
 		conds[i] = quoteIdent(k) + " IS NULL"
 	}
 	var n int64
@@ -234,7 +243,7 @@ func (s *Store) checkKeys(ctx context.Context, t schema.Table) error {
 		if sample != nil {
 			ex = *sample
 		}
-		return fmt.Errorf("%d record(s) without key %s, e.g. %s", n, strings.Join(t.Key, ", "), ex)
+		return fmt.Errorf("%d record(s) without key %s, e.g. %s", n, strings.Join(key, ", "), ex)
 	}
 	return nil
 }
@@ -278,29 +287,41 @@ func (s *Store) appendRows(table string, fill func(a *duckdb.Appender) error) er
 	})
 }
 
+// putBookmark saves the report's bookmark for (account, organization). A
+// bookmark from before closesync kept one per organization (empty
+// organization_id) is the account's old one: it goes once the account has its own.
 func (s *Store) putBookmark(ctx context.Context, run Run, bookmark string) error {
-	_, err := s.conn.ExecContext(ctx, `INSERT INTO sync.state (account, report, bookmark, run_id, updated_at)
-		VALUES (?, ?, ?, ?, now())
-		ON CONFLICT (account, report) DO UPDATE SET bookmark = EXCLUDED.bookmark, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at`,
-		run.Account, run.Report, bookmark, run.ID)
+	_, err := s.conn.ExecContext(ctx, `INSERT INTO sync.state (account, organization_id, report, bookmark, run_id, updated_at)
+		VALUES (?, ?, ?, ?, ?, now())
+		ON CONFLICT (account, organization_id, report) DO UPDATE SET bookmark = EXCLUDED.bookmark, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at`,
+		run.Account, run.Org, run.Report, bookmark, run.ID)
+	if err == nil && run.Org != "" {
+		_, err = s.conn.ExecContext(ctx, "DELETE FROM sync.state WHERE account = ? AND report = ? AND organization_id = ''", run.Account, run.Report)
+	}
 	if err != nil {
 		return fmt.Errorf("save bookmark: %w", err)
 	}
 	return nil
 }
 
-// shadowName is where Replace mode builds a table before swapping it in.
-func shadowName(schemaName, table string) string {
-	return qualified("sync", "_replace_"+schemaName+"_"+table)
+// shadowName is where Replace mode builds a table of one organization
+// before swapping it in; two organizations' replaces never share one.
+func shadowName(schemaName, table, org string) string {
+	name := "_replace_" + schemaName + "_" + table
+	if org != "" {
+		name += "_" + org
+	}
+	return qualified("sync", name)
 }
 
-// StartReplace creates empty shadow tables for t and its children, dropping
-// any left by an interrupted run.
-func (s *Store) StartReplace(ctx context.Context, t schema.Table) error {
+// StartReplace creates empty shadow tables for t and its children for the
+// organization org, dropping any left by an interrupted run.
+func (s *Store) StartReplace(ctx context.Context, t schema.Table, org string) error {
+	t = t.WithOrg()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, tt := range withChildren(t) {
-		shadow := shadowName(s.schema, tt.Name)
+		shadow := shadowName(s.schema, tt.Name, org)
 		if _, err := s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+shadow); err != nil {
 			return fmt.Errorf("start replace of %s: %w", tt.Name, err)
 		}
@@ -313,30 +334,33 @@ func (s *Store) StartReplace(ctx context.Context, t schema.Table) error {
 }
 
 // FinishReplace swaps the shadow contents into t and its children in one
-// transaction and drops the shadows. It returns the number of live rows that
-// disappeared (deleted at the source). The run's rows_upserted counts the
-// rows swapped in: until then (and if the swap never happens) a replace
-// has written nothing.
+// transaction and drops the shadows: the rows of the run's organization are
+// replaced, other organizations' rows stay. It returns the number of live
+// rows that disappeared (deleted at the source). The run's rows_upserted
+// counts the rows swapped in: until then (and if the swap never happens) a
+// replace has written nothing.
 func (s *Store) FinishReplace(ctx context.Context, run Run, t schema.Table) (int64, error) {
+	t = t.WithOrg()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var removed int64
 	err := s.inTx(ctx, func() error {
-		q := fmt.Sprintf("SELECT count(*) FROM %s t WHERE NOT EXISTS (SELECT 1 FROM %s n WHERE %s)",
-			qualified(s.schema, t.Name), shadowName(s.schema, t.Name), keyMatch(t, "t", "n"))
+		q := fmt.Sprintf("SELECT count(*) FROM %s t WHERE %s AND NOT EXISTS (SELECT 1 FROM %s n WHERE %s)",
+			qualified(s.schema, t.Name), orgIs("t", run.Org), shadowName(s.schema, t.Name, run.Org), keyMatch(t, "t", "n"))
 		if err := s.conn.QueryRowContext(ctx, q).Scan(&removed); err != nil {
 			return err
 		}
 		var swapped int64
-		if err := s.conn.QueryRowContext(ctx, "SELECT count(*) FROM "+shadowName(s.schema, t.Name)).Scan(&swapped); err != nil {
+		if err := s.conn.QueryRowContext(ctx, "SELECT count(*) FROM "+shadowName(s.schema, t.Name, run.Org)).Scan(&swapped); err != nil {
 			return err
 		}
 		for _, tt := range withChildren(t) {
-			target, shadow := qualified(s.schema, tt.Name), shadowName(s.schema, tt.Name)
-			if _, err := s.conn.ExecContext(ctx, "DELETE FROM "+target); err != nil {
+			target, shadow := qualified(s.schema, tt.Name), shadowName(s.schema, tt.Name, run.Org)
+			if _, err := s.conn.ExecContext(ctx, "DELETE FROM "+target+" WHERE "+orgIs("", run.Org)); err != nil {
 				return err
 			}
-			if _, err := s.conn.ExecContext(ctx, "INSERT INTO "+target+" SELECT * FROM "+shadow); err != nil {
+			cols := identList(storedColumns(tt))
+			if _, err := s.conn.ExecContext(ctx, "INSERT INTO "+target+" ("+cols+") SELECT "+cols+" FROM "+shadow); err != nil {
 				return err
 			}
 			if _, err := s.conn.ExecContext(ctx, "DROP TABLE "+shadow); err != nil {
@@ -364,9 +388,9 @@ func withChildren(t schema.Table) []schema.Table {
 // collectChanges sorts the keys about to be written into created (not yet
 // stored) and updated.
 func (s *Store) collectChanges(ctx context.Context, target string, t schema.Table, ch *Changes) error {
-	key := quoteIdent(t.Key[0])
-	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT CAST(%s AS VARCHAR), EXISTS (SELECT 1 FROM %s t WHERE t.%s = _typed.%s)
-		FROM _typed ORDER BY 1`, key, target, key, key))
+	key := quoteIdent(t.IDKey()[0])
+	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT CAST(%s AS VARCHAR), EXISTS (SELECT 1 FROM %s t WHERE %s)
+		FROM _typed ORDER BY 1`, key, target, keyMatch(t, "t", "_typed")))
 	if err != nil {
 		return fmt.Errorf("collect changed keys: %w", err)
 	}

@@ -13,7 +13,7 @@ func TestApplyReportsCreatedAndUpdatedKeys(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	if err := s.EnsureTable(ctx, contacts, load.Upsert); err != nil {
+	if err := s.EnsureTable(ctx, contacts, load.Upsert, ""); err != nil {
 		t.Fatal(err)
 	}
 	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})

@@ -31,7 +31,7 @@ func TestChildRowsKeepTheirCustomFields(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "c.duckdb"))
 	defer s.Close()
 	ctx := context.Background()
-	if err := s.EnsureTable(ctx, leads, load.Upsert); err != nil {
+	if err := s.EnsureTable(ctx, leads, load.Upsert, ""); err != nil {
 		t.Fatal(err)
 	}
 	run := load.Run{ID: 1, Account: "a", Report: "leads"}

@@ -27,18 +27,19 @@ type DeleteRule struct {
 // marked keep their time; tables not created yet are skipped. It runs in
 // one transaction and returns the number of rows marked, which it adds to
 // the run's rows_deleted; deletedIDs, when set, receives the keys of the
-// rows it marked in the reports' own tables (child rows go with them).
+// rows it marked in the reports' own tables (child rows go with them). Only
+// the events and rows of the run's organization are considered.
 func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, rules []DeleteRule, deletedIDs *[]string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tables, err := s.tableNames(ctx)
+	tables, err := s.orgTables(ctx)
 	if err != nil {
 		return 0, err
 	}
 	if !tables[eventTable] {
 		return 0, nil
 	}
-	events := qualified(s.schema, eventTable)
+	events := fmt.Sprintf("(SELECT * FROM %s WHERE %s)", qualified(s.schema, eventTable), orgIs("", run.Org))
 	mergeSources := fmt.Sprintf(`SELECT json_extract_string(meta, '$.merge_source_lead_id') AS id, min(date_created) AS at FROM %s
 		WHERE action = 'merged' AND object_type = 'lead' AND json_extract_string(meta, '$.merge_source_lead_id') IS NOT NULL GROUP BY 1`, events)
 	// Leads deleted outright: their contacts, opportunities, tasks and
@@ -54,18 +55,20 @@ func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, ru
 			if !tables[r.Table.Name] {
 				continue
 			}
-			target := qualified(s.schema, r.Table.Name)
+			t := r.Table.WithOrg()
+			target := qualified(s.schema, t.Name)
 			deleted := fmt.Sprintf(`SELECT object_id AS id, min(date_created) AS at FROM %s
 				WHERE action = 'deleted' AND object_type LIKE %s GROUP BY 1`, events, quoteString(r.ObjectType))
 			if r.ObjectType == "lead" {
 				deleted = deletedLeads
 			}
-			key := quoteIdent(r.Table.Key[0])
+			key := quoteIdent(t.IDKey()[0])
+			org := orgIs(target, run.Org)
 			marks := []string{fmt.Sprintf(`UPDATE %s SET _deleted_at = d.at FROM (%s) d
-				WHERE %s.%s = d.id AND %s._deleted_at IS NULL`, target, deleted, target, key, target)}
+				WHERE %s.%s = d.id AND %s AND %s._deleted_at IS NULL`, target, deleted, target, key, org, target)}
 			if r.LeadColumn != "" {
 				marks = append(marks, fmt.Sprintf(`UPDATE %s SET _deleted_at = d.at FROM (%s) d
-					WHERE %s.%s = d.id AND %s._deleted_at IS NULL`, target, cascading, target, quoteIdent(r.LeadColumn), target))
+					WHERE %s.%s = d.id AND %s AND %s._deleted_at IS NULL`, target, cascading, target, quoteIdent(r.LeadColumn), org, target))
 			}
 			for _, q := range marks {
 				n, err := s.mark(ctx, q, key, &ids)
@@ -74,7 +77,7 @@ func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, ru
 				}
 				total += n
 			}
-			n, err := s.cascadeToChildren(ctx, r.Table, tables)
+			n, err := s.cascadeToChildren(ctx, t, tables, run.Org)
 			if err != nil {
 				return fmt.Errorf("apply deletes to %s: %w", r.Table.Name, err)
 			}
@@ -112,10 +115,12 @@ func (s *Store) mark(ctx context.Context, q, key string, ids *[]string, args ...
 	return n, rows.Err()
 }
 
-// cascadeToChildren gives the child rows of t's marked rows their
-// parent's _deleted_at; child tables not created yet are skipped.
-func (s *Store) cascadeToChildren(ctx context.Context, t schema.Table, tables map[string]bool) (int64, error) {
-	target, key := qualified(s.schema, t.Name), quoteIdent(t.Key[0])
+// cascadeToChildren gives the child rows of t's marked rows of the
+// organization org their parent's _deleted_at; child tables not created
+// yet are skipped.
+func (s *Store) cascadeToChildren(ctx context.Context, t schema.Table, tables map[string]bool, org string) (int64, error) {
+	t = t.WithOrg()
+	target, key := qualified(s.schema, t.Name), quoteIdent(t.IDKey()[0])
 	var total int64
 	for _, ch := range t.Children {
 		if !tables[ch.Table.Name] {
@@ -124,8 +129,8 @@ func (s *Store) cascadeToChildren(ctx context.Context, t schema.Table, tables ma
 		pc, _ := ch.Table.ParentColumn()
 		child := qualified(s.schema, ch.Table.Name)
 		res, err := s.conn.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET _deleted_at = p._deleted_at FROM %s p
-			WHERE %s.%s = p.%s AND p._deleted_at IS NOT NULL AND %s._deleted_at IS NULL`,
-			child, target, child, quoteIdent(pc.Name), key, child))
+			WHERE %s.%s = p.%s AND %s.%s = p.%s AND %s AND p._deleted_at IS NOT NULL AND %s._deleted_at IS NULL`,
+			child, target, child, quoteIdent(pc.Name), key, child, quoteIdent(schema.ColOrg), quoteIdent(schema.ColOrg), orgIs("p", org), child))
 		if err != nil {
 			return total, fmt.Errorf("%s: %w", ch.Table.Name, err)
 		}

@@ -16,20 +16,23 @@ import (
 // a row written while the ids were being listed is never taken for a
 // deleted one. It runs in one transaction, adds the count to the run's
 // rows_deleted and returns it; deletedIDs, when set, receives the keys.
+// Only the rows of the run's organization are considered: ids is that
+// organization's listing.
 func (s *Store) Reconcile(ctx context.Context, run Run, t schema.Table, ids []string, listedFrom time.Time, deletedIDs *[]string) (int64, error) {
-	if len(t.Key) != 1 {
+	t = t.WithOrg()
+	if len(t.IDKey()) != 1 {
 		return 0, fmt.Errorf("reconcile %s: needs a one-column key", t.Name)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tables, err := s.tableNames(ctx)
+	tables, err := s.orgTables(ctx)
 	if err != nil {
 		return 0, err
 	}
 	if !tables[t.Name] {
 		return 0, nil
 	}
-	target, key := qualified(s.schema, t.Name), quoteIdent(t.Key[0])
+	target, key := qualified(s.schema, t.Name), quoteIdent(t.IDKey()[0])
 	var total int64
 	var marked []string
 	err = s.inTx(ctx, func() error {
@@ -39,13 +42,13 @@ func (s *Store) Reconcile(ctx context.Context, run Run, t schema.Table, ids []st
 		if err := s.appendIDs(ids); err != nil {
 			return fmt.Errorf("stage ids: %w", err)
 		}
-		q := fmt.Sprintf(`UPDATE %s SET _deleted_at = now() WHERE _deleted_at IS NULL AND _synced_at < ?
-			AND %s NOT IN (SELECT id FROM _seen)`, target, key)
+		q := fmt.Sprintf(`UPDATE %s SET _deleted_at = now() WHERE _deleted_at IS NULL AND _synced_at < ? AND %s
+			AND %s NOT IN (SELECT id FROM _seen)`, target, orgIs("", run.Org), key)
 		if _, err := s.mark(ctx, q, key, &marked, listedFrom); err != nil {
 			return fmt.Errorf("reconcile %s: %w", t.Name, err)
 		}
 		total = int64(len(marked))
-		n, err := s.cascadeToChildren(ctx, t, tables)
+		n, err := s.cascadeToChildren(ctx, t, tables, run.Org)
 		if err != nil {
 			return fmt.Errorf("reconcile %s: %w", t.Name, err)
 		}
@@ -77,12 +80,13 @@ func (s *Store) appendIDs(ids []string) error {
 	})
 }
 
-// PurgeDeleted removes the soft-deleted rows of the tables (children
-// first) for `deletes: hard`, in one transaction, and returns how many.
-func (s *Store) PurgeDeleted(ctx context.Context, tables []schema.Table) (int64, error) {
+// PurgeDeleted removes the soft-deleted rows of the organization org from
+// the tables (children first) for `deletes: hard`, in one transaction, and
+// returns how many. Another organization's job may keep its deleted rows.
+func (s *Store) PurgeDeleted(ctx context.Context, org string, tables []schema.Table) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	have, err := s.tableNames(ctx)
+	have, err := s.orgTables(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -93,7 +97,7 @@ func (s *Store) PurgeDeleted(ctx context.Context, tables []schema.Table) (int64,
 				if !have[name] {
 					continue
 				}
-				res, err := s.conn.ExecContext(ctx, "DELETE FROM "+qualified(s.schema, name)+" WHERE _deleted_at IS NOT NULL")
+				res, err := s.conn.ExecContext(ctx, "DELETE FROM "+qualified(s.schema, name)+" WHERE _deleted_at IS NOT NULL AND "+orgIs("", org))
 				if err != nil {
 					return fmt.Errorf("purge %s: %w", name, err)
 				}

@@ -16,13 +16,17 @@ const (
 	StatusCancelled = "cancelled"
 )
 
-// runColumns are the columns of sync.runs, in DESIGN.md's order.
+// runColumns are the columns of sync.runs, in DESIGN.md's order, then
+// organization_id (0002_organization.sql).
 var runColumns = []string{"run_id", "job", "report", "account", "trigger", "started_at", "finished_at", "status",
-	"rows_extracted", "rows_upserted", "rows_deleted", "requests", "retries", "error"}
+	"rows_extracted", "rows_upserted", "rows_deleted", "requests", "retries", "error", "organization_id"}
 
 // RunInfo describes a run being started.
 type RunInfo struct {
 	Job, Report, Account, Trigger string
+	// Org is the organization of the account ("" when it could not be
+	// told: the run then fails).
+	Org string
 }
 
 // RunRow is one row of sync.runs.
@@ -41,6 +45,7 @@ type RunRow struct {
 	Requests      int64      `json:"requests"`
 	Retries       int64      `json:"retries"`
 	Error         string     `json:"error,omitempty"`
+	Org           string     `json:"organization_id,omitempty"`
 }
 
 // BeginRun records a running run and returns its id.
@@ -48,9 +53,13 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var id int64
-	err := s.conn.QueryRowContext(ctx, `INSERT INTO sync.runs (run_id, job, report, account, trigger, started_at, status)
-		VALUES (nextval('sync.run_id_seq'), ?, ?, ?, ?, now(), 'running') RETURNING run_id`,
-		info.Job, info.Report, info.Account, info.Trigger).Scan(&id)
+	var org any
+	if info.Org != "" {
+		org = info.Org
+	}
+	err := s.conn.QueryRowContext(ctx, `INSERT INTO sync.runs (run_id, job, report, account, trigger, started_at, status, organization_id)
+		VALUES (nextval('sync.run_id_seq'), ?, ?, ?, ?, now(), 'running', ?) RETURNING run_id`,
+		info.Job, info.Report, info.Account, info.Trigger, org).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("begin run of %s/%s: %w", info.Job, info.Report, err)
 	}
@@ -84,13 +93,16 @@ func (s *Store) AddDeleted(ctx context.Context, id int64, n int64) error {
 	return err
 }
 
-// Bookmark returns the stored state of (account, report); ok is false before
-// the first committed batch.
-func (s *Store) Bookmark(ctx context.Context, account, report string) (string, bool, error) {
+// Bookmark returns the stored state of (account, organization, report); ok
+// is false before the first committed batch. A bookmark the account saved
+// before closesync kept one per organization (empty organization_id) counts
+// until the account saves its own; another organization's never does.
+func (s *Store) Bookmark(ctx context.Context, account, org, report string) (string, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var b string
-	err := s.conn.QueryRowContext(ctx, "SELECT bookmark FROM sync.state WHERE account = ? AND report = ?", account, report).Scan(&b)
+	err := s.conn.QueryRowContext(ctx, `SELECT bookmark FROM sync.state WHERE account = ? AND report = ? AND organization_id IN (?, '')
+		ORDER BY organization_id DESC LIMIT 1`, account, report, org).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -116,7 +128,7 @@ func queryRuns(ctx context.Context, q queryer, limit int) ([]RunRow, error) {
 		limit = 20
 	}
 	rows, err := q.QueryContext(ctx, `SELECT run_id, job, report, account, trigger, started_at, finished_at, status,
-		rows_extracted, rows_upserted, rows_deleted, requests, retries, coalesce(error, '')
+		rows_extracted, rows_upserted, rows_deleted, requests, retries, coalesce(error, ''), coalesce(organization_id, '')
 		FROM sync.runs ORDER BY run_id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read run history: %w", err)
@@ -127,7 +139,7 @@ func queryRuns(ctx context.Context, q queryer, limit int) ([]RunRow, error) {
 		var r RunRow
 		var fin sql.NullTime
 		if err := rows.Scan(&r.RunID, &r.Job, &r.Report, &r.Account, &r.Trigger, &r.StartedAt, &fin, &r.Status,
-			&r.RowsExtracted, &r.RowsUpserted, &r.RowsDeleted, &r.Requests, &r.Retries, &r.Error); err != nil {
+			&r.RowsExtracted, &r.RowsUpserted, &r.RowsDeleted, &r.Requests, &r.Retries, &r.Error, &r.Org); err != nil {
 			return nil, fmt.Errorf("read run history: %w", err)
 		}
 		if fin.Valid {
@@ -197,12 +209,13 @@ func (s *Store) lastSuccessAt(ctx context.Context, column, job, report string) (
 // event's date_updated of the activity (data.date_updated; the event's
 // own date_updated when Close kept no data) not after the stored row's
 // date_updated. So the event log a first sync stores, which names edits
-// the first sync has read already, costs no request. Without the event
-// table (the job does not sync event_log) there are none.
-func (s *Store) UpdatedActivities(ctx context.Context, eventTable, activityTable, typ string, storedSince, createdBefore time.Time) ([]string, error) {
+// the first sync has read already, costs no request. Only the events of the
+// organization org count. Without the event table (the job does not sync
+// event_log) there are none.
+func (s *Store) UpdatedActivities(ctx context.Context, eventTable, activityTable, org, typ string, storedSince, createdBefore time.Time) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tables, err := s.tableNames(ctx)
+	tables, err := s.orgTables(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -211,16 +224,16 @@ func (s *Store) UpdatedActivities(ctx context.Context, eventTable, activityTable
 	}
 	newer := ""
 	if tables[activityTable] {
-		newer = fmt.Sprintf(`AND NOT EXISTS (SELECT 1 FROM %s a WHERE a.id = e.object_id
+		newer = fmt.Sprintf(`AND NOT EXISTS (SELECT 1 FROM %s a WHERE a.id = e.object_id AND a.organization_id = e.organization_id
 			AND coalesce(TRY_CAST(json_extract_string(e.data, '$.date_updated') AS TIMESTAMPTZ), e.date_updated) <= a.date_updated)`,
 			qualified(s.schema, activityTable))
 	}
 	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT object_id FROM %s e
-		WHERE action = 'updated' AND object_type LIKE 'activity%%' AND _synced_at >= ?
+		WHERE %s AND action = 'updated' AND object_type LIKE 'activity%%' AND _synced_at >= ?
 		AND (? = '' OR json_extract_string(data, '$._type') = ?)
 		AND TRY_CAST(json_extract_string(data, '$.date_created') AS TIMESTAMPTZ) < ?
 		%s
-		ORDER BY 1`, qualified(s.schema, eventTable), newer), storedSince, typ, typ, createdBefore)
+		ORDER BY 1`, qualified(s.schema, eventTable), orgIs("e", org), newer), storedSince, typ, typ, createdBefore)
 	if err != nil {
 		return nil, fmt.Errorf("read updated activities from %s: %w", eventTable, err)
 	}

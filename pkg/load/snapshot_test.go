@@ -16,7 +16,7 @@ func TestPublishSnapshotIsAConsistentReadOnlyCopy(t *testing.T) {
 	dir := t.TempDir()
 	src, dst := filepath.Join(dir, "crm.duckdb"), filepath.Join(dir, "snap.duckdb")
 	s := open(t, src)
-	if err := s.EnsureTable(ctx, contacts, load.Upsert); err != nil {
+	if err := s.EnsureTable(ctx, contacts, load.Upsert, ""); err != nil {
 		t.Fatal(err)
 	}
 	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})

@@ -73,7 +73,7 @@ func transformSpec(t schema.Table) string {
 
 // columnExpr is the SQL producing a column's typed value from the staging
 // subquery, whose columns are j (the json_transform struct), _custom, _tag,
-// _parent and _pos.
+// _parent, _pos and _org.
 func columnExpr(c schema.Column) string {
 	switch c.Source {
 	case schema.FromCustom:
@@ -84,6 +84,8 @@ func columnExpr(c schema.Column) string {
 		return "_pos"
 	case schema.FromTag:
 		return "_tag"
+	case schema.FromOrg:
+		return "_org"
 	}
 	ref := "j"
 	for _, p := range strings.Split(c.JSONPath(), ".") {
@@ -150,7 +152,7 @@ func childColumn(field string) string { return "_child_" + field }
 
 // typedSelectSQL selects the typed columns, _raw and one JSON[] column per
 // child array from a source query exposing _raw (VARCHAR), _custom, _tag,
-// _parent, _pos and _seq.
+// _parent, _pos, _seq and _org (the organization the rows came from).
 func typedSelectSQL(t schema.Table, source string) string {
 	childFields := map[string]bool{}
 	for _, ch := range t.Children {
@@ -169,7 +171,7 @@ func typedSelectSQL(t schema.Table, source string) string {
 	for _, ch := range t.Children {
 		fmt.Fprintf(&b, "j.%s AS %s, ", quoteIdent(ch.Field), quoteIdent(childColumn(ch.Field)))
 	}
-	fmt.Fprintf(&b, "_raw::JSON AS %s, _seq FROM (SELECT json_transform(_raw, %s) AS j, _raw, _custom, _tag, _parent, _pos, _seq FROM (%s))",
+	fmt.Fprintf(&b, "_raw::JSON AS %s, _seq FROM (SELECT json_transform(_raw, %s) AS j, _raw, _custom, _tag, _parent, _pos, _seq, _org FROM (%s))",
 		quoteIdent(schema.ColRaw), quoteString(transformSpec(t)), source)
 	return b.String()
 }
@@ -225,11 +227,37 @@ func insertSQL(target string, t schema.Table, src string, upsert bool) string {
 }
 
 // childSourceSQL flattens the child array column of each parent row in the
-// temp table parents into (_raw, _custom, _tag, _parent, _pos, _seq) rows.
-func childSourceSQL(parentKey string, field string, parents string) string {
-	return fmt.Sprintf(`SELECT unnest(arr)::VARCHAR AS _raw, NULL::VARCHAR AS _custom, NULL::VARCHAR AS _tag, _parent, unnest(range(len(arr)))::INTEGER AS _pos, 0 AS _seq
+// temp table parents into (_raw, _custom, _tag, _parent, _pos, _seq, _org)
+// rows.
+func childSourceSQL(parentKey string, field string, parents, org string) string {
+	return fmt.Sprintf(`SELECT unnest(arr)::VARCHAR AS _raw, NULL::VARCHAR AS _custom, NULL::VARCHAR AS _tag, _parent, unnest(range(len(arr)))::INTEGER AS _pos, 0 AS _seq, %s AS _org
 FROM (SELECT %s AS _parent, coalesce(%s, []::JSON[]) AS arr FROM %s)`,
-		quoteIdent(parentKey), quoteIdent(childColumn(field)), parents)
+		quoteString(org), quoteIdent(parentKey), quoteIdent(childColumn(field)), parents)
+}
+
+// stageSourceSQL is the source of typedSelectSQL for the staged batch of
+// the organization org.
+func stageSourceSQL(org string) string {
+	return "SELECT _raw, _custom, _tag, _parent, _pos, _seq, " + quoteString(org) + " AS _org FROM _stage"
+}
+
+// orgIs is the condition "alias.organization_id = org" (alias may be "").
+func orgIs(alias, org string) string {
+	col := quoteIdent(schema.ColOrg)
+	if alias != "" {
+		col = alias + "." + col
+	}
+	return col + " = " + quoteString(org)
+}
+
+// storedColumns are the columns of t as stored: its own, then the system
+// columns.
+func storedColumns(t schema.Table) []string {
+	names := columnNames(t)
+	for _, c := range systemColumns {
+		names = append(names, c.Name)
+	}
+	return names
 }
 
 // customFromRawSQL fills _custom of a source's rows from their own _raw:
@@ -241,7 +269,7 @@ func customFromRawSQL(source string) string {
 	return fmt.Sprintf(`SELECT _raw, (SELECT CASE WHEN count(*) > 0 THEN json_group_object(substr(k, 8),
 	json_extract(_raw::JSON, '$."' || k || '"'))::VARCHAR END
 	FROM unnest(json_keys(_raw::JSON)) AS u(k) WHERE starts_with(k, 'custom.') AND NOT contains(k, '"')) AS _custom,
-	_tag, _parent, _pos, _seq FROM (%s)`, source)
+	_tag, _parent, _pos, _seq, _org FROM (%s)`, source)
 }
 
 // hasCustom reports whether t has a custom column.

@@ -27,7 +27,7 @@ func TestLoadedFromMigratesAndResets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := old.EnsureTable(ctx, contacts, load.Upsert); err != nil {
+	if err := old.EnsureTable(ctx, contacts, load.Upsert, ""); err != nil {
 		t.Fatal(err)
 	}
 	id, err := old.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
@@ -74,7 +74,7 @@ func TestLoadedFromMigratesAndResets(t *testing.T) {
 	if r.Bookmark != "2024-03-01T00:00:00Z" || len(r.Dropped) != 2 || r.Dropped[0].Rows != 1 || r.Dropped[1].Rows != 1 {
 		t.Errorf("reset: %+v", r)
 	}
-	if bm, ok, _ := s.Bookmark(ctx, "main", "contacts"); ok {
+	if bm, ok, _ := s.Bookmark(ctx, "main", "", "contacts"); ok {
 		t.Errorf("bookmark %q still stored", bm)
 	}
 	if got := dump(t, s, "SELECT count(*) FROM close.contacts UNION ALL SELECT count(*) FROM close.contacts_emails"); len(got) != 2 || got[0] != "0" || got[1] != "0" {

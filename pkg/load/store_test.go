@@ -87,7 +87,7 @@ func TestApplyUpsertDedupeAndOrder(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	if err := s.EnsureTable(ctx, contacts, load.Upsert); err != nil {
+	if err := s.EnsureTable(ctx, contacts, load.Upsert, ""); err != nil {
 		t.Fatal(err)
 	}
 	id, err := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
@@ -128,7 +128,7 @@ func TestApplyUpsertDedupeAndOrder(t *testing.T) {
 			if got := dump(t, s, "SELECT contact_id, _position, email FROM close.contacts_emails ORDER BY 1, 2"); strings.Join(got, ",") != strings.Join(st.emails, ",") {
 				t.Errorf("emails = %v, want %v", got, st.emails)
 			}
-			bm, ok, err := s.Bookmark(ctx, "main", "contacts")
+			bm, ok, err := s.Bookmark(ctx, "main", "", "contacts")
 			if err != nil || !ok || bm != "bm-"+st.name {
 				t.Errorf("bookmark = %q %v %v", bm, ok, err)
 			}
@@ -154,7 +154,7 @@ func TestApplyRejectsRecordsWithoutKeyAndKeepsPriorRows(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	s.EnsureTable(ctx, contacts, load.Upsert)
+	s.EnsureTable(ctx, contacts, load.Upsert, "")
 	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
 	run := load.Run{ID: id, Account: "main", Report: "contacts"}
 	if _, err := s.Apply(ctx, run, contacts, load.Upsert, load.Batch{Records: []load.Record{rec("c1", "a", 1, "2024-01-01T00:00:00Z")}, Bookmark: "b1"}, load.Counters{}); err != nil {
@@ -167,7 +167,7 @@ func TestApplyRejectsRecordsWithoutKeyAndKeepsPriorRows(t *testing.T) {
 	if got := dump(t, s, "SELECT id FROM close.contacts ORDER BY id"); strings.Join(got, ",") != "c1" {
 		t.Errorf("rows after failed batch = %v, want only c1 (batch rolled back whole)", got)
 	}
-	if bm, _, _ := s.Bookmark(ctx, "main", "contacts"); bm != "b1" {
+	if bm, _, _ := s.Bookmark(ctx, "main", "", "contacts"); bm != "b1" {
 		t.Errorf("bookmark = %q, want b1 (not advanced by the failed batch)", bm)
 	}
 }
@@ -176,7 +176,7 @@ func TestAppendKeepsDistinctVersions(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	if err := s.EnsureTable(ctx, contacts, load.Append); err != nil {
+	if err := s.EnsureTable(ctx, contacts, load.Append, ""); err != nil {
 		t.Fatal(err)
 	}
 	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
@@ -196,7 +196,7 @@ func TestAppendKeepsDistinctVersions(t *testing.T) {
 	// A table made for append cannot silently switch to upsert.
 	s2 := open(t, filepath.Join(t.TempDir(), "u.duckdb"))
 	defer s2.Close()
-	if err := s.EnsureTable(ctx, contacts, load.Upsert); err == nil || !strings.Contains(err.Error(), "mode append") {
+	if err := s.EnsureTable(ctx, contacts, load.Upsert, ""); err == nil || !strings.Contains(err.Error(), "mode append") {
 		t.Errorf("mode switch err = %v", err)
 	}
 }
@@ -205,14 +205,14 @@ func TestReplaceSwapsAtomically(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	s.EnsureTable(ctx, contacts, load.Replace)
+	s.EnsureTable(ctx, contacts, load.Replace, "")
 	for i, set := range [][]load.Record{
 		{rec("c1", "a", 1, "2024-01-01T00:00:00Z", "a@x"), rec("c2", "b", 1, "2024-01-01T00:00:00Z", "b@x")},
 		{rec("c2", "b2", 2, "2024-01-02T00:00:00Z")},
 	} {
 		id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
 		run := load.Run{ID: id, Account: "main", Report: "contacts"}
-		if err := s.StartReplace(ctx, contacts); err != nil {
+		if err := s.StartReplace(ctx, contacts, ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Apply(ctx, run, contacts, load.Replace, load.Batch{Records: set}, load.Counters{}); err != nil {

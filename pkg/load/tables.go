@@ -2,22 +2,31 @@ package load
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/closesync/closesync/pkg/schema"
 )
 
 // EnsureTable creates t and its child tables when missing, adds columns the
 // catalog gained since they were created, and checks that an existing table
-// was made for the same mode (an append table has no primary key).
-func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode Mode) error {
+// is closesync's and was made for the same mode (an append table has no
+// primary key). Every table carries organization_id (schema.Table.WithOrg);
+// a table written before closesync kept it is upgraded in place, its rows
+// attributed to the organization its records name in _raw, else to org,
+// the organization of the account syncing it now.
+func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode Mode, org string) error {
+	t = t.WithOrg()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m, ok := s.ensured[t.Name]; ok && m == mode {
 		return nil
 	}
 	for _, tt := range withChildren(t) {
-		if err := s.ensureOne(ctx, tt, mode); err != nil {
+		if err := s.ensureOne(ctx, tt, mode, org); err != nil {
 			return err
 		}
 	}
@@ -25,7 +34,7 @@ func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode Mode) erro
 	return nil
 }
 
-func (s *Store) ensureOne(ctx context.Context, t schema.Table, mode Mode) error {
+func (s *Store) ensureOne(ctx context.Context, t schema.Table, mode Mode, org string) error {
 	name := s.schema + "." + t.Name
 	cols, exists, err := s.tableColumns(ctx, t.Name)
 	if err != nil {
@@ -37,18 +46,30 @@ func (s *Store) ensureOne(ctx context.Context, t schema.Table, mode Mode) error 
 		}
 		return nil
 	}
-	var pk int
-	if err := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_constraints()
-		WHERE database_name = current_database() AND schema_name = ? AND table_name = ? AND constraint_type = 'PRIMARY KEY'`,
-		s.schema, t.Name).Scan(&pk); err != nil {
+	var missing []string
+	for _, c := range []string{schema.ColRaw, schema.ColSyncedAt} {
+		if _, ok := cols[c]; !ok {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("table %s exists but is not a closesync table (it has no %s column): refusing to write into it; "+
+			"set another schema: in the config (e.g. schema: closesync) or move the table away", name, strings.Join(missing, " or "))
+	}
+	pk, err := s.primaryKey(ctx, t.Name)
+	if err != nil {
 		return fmt.Errorf("inspect %s: %w", name, err)
 	}
 	switch {
-	case mode == Append && pk > 0:
+	case mode == Append && pk != nil:
 		return fmt.Errorf("table %s was created for mode upsert or replace and cannot take mode append: drop it or use another schema", name)
-	case mode != Append && pk == 0:
+	case mode != Append && pk == nil:
 		return fmt.Errorf("table %s was created for mode append (no primary key) and cannot take mode %s: drop it or use another schema", name, mode)
+	case pk != nil && !slices.Equal(pk, t.Key) && !slices.Equal(pk, t.IDKey()):
+		return fmt.Errorf("table %s has primary key (%s) where closesync's is (%s): it is not closesync's table for this report; "+
+			"set another schema: in the config or move the table away", name, strings.Join(pk, ", "), strings.Join(t.Key, ", "))
 	}
+	_, hadOrg := cols[schema.ColOrg]
 	for _, c := range append(append([]schema.Column{}, t.Columns...), systemColumns...) {
 		if _, ok := cols[c.Name]; ok {
 			continue
@@ -58,6 +79,80 @@ func (s *Store) ensureOne(ctx context.Context, t schema.Table, mode Mode) error 
 			return fmt.Errorf("add column %s to %s: %w", c.Name, name, err)
 		}
 		s.log.Sugar().Infow("added column", "table", name, "column", c.Name)
+	}
+	if pk != nil && !slices.Equal(pk, t.Key) || !hadOrg {
+		return s.migrateOrg(ctx, t, pk != nil, org)
+	}
+	return nil
+}
+
+// migrateOrg upgrades a table written before closesync kept organization_id
+// (the column is there now, maybe empty): the column is filled, and the
+// primary key, which DuckDB cannot alter, is rebuilt with it by copying the
+// table, all in one transaction.
+func (s *Store) migrateOrg(ctx context.Context, t schema.Table, withKey bool, org string) error {
+	name := s.schema + "." + t.Name
+	target := qualified(s.schema, t.Name)
+	fill := fmt.Sprintf("coalesce(%s, json_extract_string(%s, '$.organization_id'), %s)",
+		quoteIdent(schema.ColOrg), quoteIdent(schema.ColRaw), quoteString(org))
+	err := s.inTx(ctx, func() error {
+		if !withKey {
+			_, err := s.conn.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET %s = %s", target, quoteIdent(schema.ColOrg), fill))
+			return err
+		}
+		tmp := "_migrate_" + t.Name
+		ddl := strings.Replace(createTableSQL(s.schema, t, true), qualified(s.schema, t.Name), qualified(s.schema, tmp), 1)
+		if _, err := s.conn.ExecContext(ctx, ddl); err != nil {
+			return err
+		}
+		cols := storedColumns(t)
+		sel := make([]string, len(cols))
+		for i, c := range cols {
+			sel[i] = quoteIdent(c)
+			if c == schema.ColOrg {
+				sel[i] = fill
+			}
+		}
+		if _, err := s.conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s",
+			qualified(s.schema, tmp), identList(cols), strings.Join(sel, ", "), target)); err != nil {
+			return err
+		}
+		if _, err := s.conn.ExecContext(ctx, "DROP TABLE "+target); err != nil {
+			return err
+		}
+		_, err := s.conn.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s RENAME TO %s", qualified(s.schema, tmp), quoteIdent(t.Name)))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("upgrade %s to one row per organization (organization_id %q): %w", name, org, err)
+	}
+	s.log.Sugar().Infow("table upgraded: rows carry organization_id, which leads the primary key", "table", name, "organization_id", org)
+	return nil
+}
+
+// primaryKey returns the columns of the table's primary key, nil if it has
+// none.
+func (s *Store) primaryKey(ctx context.Context, table string) ([]string, error) {
+	var cols []string
+	err := s.conn.QueryRowContext(ctx, `SELECT constraint_column_names FROM duckdb_constraints()
+		WHERE database_name = current_database() AND schema_name = ? AND table_name = ? AND constraint_type = 'PRIMARY KEY'`,
+		s.schema, table).Scan(&listScanner{&cols})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return cols, err
+}
+
+// listScanner scans a DuckDB VARCHAR[] into a string slice.
+type listScanner struct{ out *[]string }
+
+func (l *listScanner) Scan(v any) error {
+	items, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("not a list: %T", v)
+	}
+	for _, it := range items {
+		*l.out = append(*l.out, fmt.Sprint(it))
 	}
 	return nil
 }
@@ -78,4 +173,25 @@ func (s *Store) tableColumns(ctx context.Context, table string) (map[string]stri
 		cols[n] = ty
 	}
 	return cols, len(cols) > 0, rows.Err()
+}
+
+// orgTables names the data tables that carry organization_id. A table
+// written before closesync kept it gains it when its report next runs;
+// until then deletes, reconcile and views pass it by.
+func (s *Store) orgTables(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.conn.QueryContext(ctx, `SELECT table_name FROM duckdb_columns()
+		WHERE database_name = current_database() AND schema_name = ? AND column_name = ?`, s.schema, schema.ColOrg)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[n] = true
+	}
+	return out, rows.Err()
 }

@@ -24,8 +24,8 @@ var customTargets = map[string][]string{
 }
 
 type customField struct {
-	id, name, typ, objectType string
-	multi                     bool
+	id, name, typ, objectType, org string
+	multi                          bool
 }
 
 // RefreshCustomViews (re)creates <table>_custom for every table with a
@@ -33,6 +33,11 @@ type customField struct {
 // named by the field's current name in custom_fields. A renamed field
 // renames its column and a deleted one drops it; the data is never
 // rewritten. Tables and custom_fields that do not exist yet are skipped.
+//
+// Custom field ids belong to an organization: with several in the file, a
+// row's values are read with its own organization's definitions, and the
+// columns are the union of all organizations' fields, one column per name
+// (and type) however many organizations define it.
 func (s *Store) RefreshCustomViews(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -40,7 +45,11 @@ func (s *Store) RefreshCustomViews(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !tables["custom_fields"] {
+	withOrg, err := s.orgTables(ctx)
+	if err != nil {
+		return err
+	}
+	if !tables["custom_fields"] || !withOrg["custom_fields"] {
 		return nil
 	}
 	fields, err := s.customFields(ctx)
@@ -58,7 +67,7 @@ func (s *Store) RefreshCustomViews(ctx context.Context) error {
 		if strings.HasPrefix(table, "activities_") {
 			types = customTargets["activities"]
 		}
-		if types == nil {
+		if types == nil || !withOrg[table] {
 			continue
 		}
 		cols, _, err := s.tableColumns(ctx, table)
@@ -100,8 +109,8 @@ func (s *Store) tableNames(ctx context.Context) (map[string]bool, error) {
 
 func (s *Store) customFields(ctx context.Context) ([]customField, error) {
 	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT id, coalesce(name, id), coalesce(type, 'text'),
-		coalesce(object_type, ''), coalesce(accepts_multiple_values, false)
-		FROM %s WHERE _deleted_at IS NULL ORDER BY name, id`, qualified(s.schema, "custom_fields")))
+		coalesce(object_type, ''), coalesce(accepts_multiple_values, false), organization_id
+		FROM %s WHERE _deleted_at IS NULL ORDER BY name, id, organization_id`, qualified(s.schema, "custom_fields")))
 	if err != nil {
 		return nil, fmt.Errorf("read custom field definitions: %w", err)
 	}
@@ -109,7 +118,7 @@ func (s *Store) customFields(ctx context.Context) ([]customField, error) {
 	var out []customField
 	for rows.Next() {
 		var f customField
-		if err := rows.Scan(&f.id, &f.name, &f.typ, &f.objectType, &f.multi); err != nil {
+		if err := rows.Scan(&f.id, &f.name, &f.typ, &f.objectType, &f.multi, &f.org); err != nil {
 			return nil, err
 		}
 		out = append(out, f)
@@ -117,26 +126,65 @@ func (s *Store) customFields(ctx context.Context) ([]customField, error) {
 	return out, rows.Err()
 }
 
-// customViewSQL builds the view; fields arrive sorted by (name, id), so
-// collisions resolve the same way every time: the first keeps the name, a
-// later one (or one clashing with a table column) gets its id appended.
-func customViewSQL(schemaName, table string, cols map[string]string, fields []customField, types []string) string {
-	taken := map[string]bool{}
-	for c := range cols {
-		taken[strings.ToLower(c)] = true
+// viewColumn is one column of a custom view: the fields of each
+// organization that it shows.
+type viewColumn struct {
+	name   string
+	fields []customField // one per organization, all of one type
+}
+
+// takes reports whether f can share the column: same type, and no field of
+// its organization in it yet.
+func (c *viewColumn) takes(f customField) bool {
+	for _, g := range c.fields {
+		if g.org == f.org || g.typ != f.typ || g.multi != f.multi {
+			return false
+		}
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s AS SELECT t.*", qualified(schemaName, table+"_custom"))
+	return true
+}
+
+// customViewSQL builds the view; fields arrive sorted by (name, id,
+// organization), so collisions resolve the same way every time: the first
+// keeps the name, and so do other organizations' fields of that name and
+// type (their values come from the same column); a later one of the same
+// organization, another type, or one clashing with a table column gets its
+// id appended (and its organization, should that clash too).
+func customViewSQL(schemaName, table string, cols map[string]string, fields []customField, types []string) string {
+	taken := map[string]*viewColumn{}
+	for c := range cols {
+		taken[strings.ToLower(c)] = nil
+	}
+	var order []*viewColumn
 	for _, f := range fields {
 		if !contains(types, f.objectType) {
 			continue
 		}
-		name := sanitizeColumn(f.name)
-		if name == "" || taken[strings.ToLower(name)] {
-			name = strings.TrimSpace(name + " (" + f.id + ")")
+		base := sanitizeColumn(f.name)
+		for _, name := range []string{base, strings.TrimSpace(base + " (" + f.id + ")"), strings.TrimSpace(base + " (" + f.id + ", " + f.org + ")")} {
+			if name == "" {
+				continue
+			}
+			c, ok := taken[strings.ToLower(name)]
+			if !ok {
+				c = &viewColumn{name: name}
+				taken[strings.ToLower(name)] = c
+				order = append(order, c)
+			} else if c == nil || !c.takes(f) {
+				continue
+			}
+			c.fields = append(c.fields, f)
+			break
 		}
-		taken[strings.ToLower(name)] = true
-		fmt.Fprintf(&b, ", %s AS %s", customExpr(f), quoteIdent(name))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s AS SELECT t.*", qualified(schemaName, table+"_custom"))
+	for _, c := range order {
+		b.WriteString(", CASE t.organization_id")
+		for _, f := range c.fields {
+			fmt.Fprintf(&b, " WHEN %s THEN %s", quoteString(f.org), customExpr(f))
+		}
+		fmt.Fprintf(&b, " END AS %s", quoteIdent(c.name))
 	}
 	fmt.Fprintf(&b, " FROM %s t", qualified(schemaName, table))
 	return b.String()

@@ -22,8 +22,8 @@ func TestCustomViews(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	s.EnsureTable(ctx, contacts, load.Upsert)
-	s.EnsureTable(ctx, customFieldsTable, load.Replace)
+	s.EnsureTable(ctx, contacts, load.Upsert, "")
+	s.EnsureTable(ctx, customFieldsTable, load.Replace, "")
 	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "x", Account: "main", Trigger: "manual"})
 	run := load.Run{ID: id, Account: "main", Report: "x"}
 	def := func(id, name, typ string, multi bool, objType string) load.Record {
@@ -31,7 +31,7 @@ func TestCustomViews(t *testing.T) {
 	}
 	setFields := func(recs ...load.Record) {
 		t.Helper()
-		if err := s.StartReplace(ctx, customFieldsTable); err != nil {
+		if err := s.StartReplace(ctx, customFieldsTable, ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Apply(ctx, run, customFieldsTable, load.Replace, load.Batch{Records: recs}, load.Counters{}); err != nil {
@@ -81,8 +81,8 @@ func TestCustomObjectsView(t *testing.T) {
 	defer s.Close()
 	objects := schema.Table{Name: "custom_objects", Key: []string{"id"}, Columns: []schema.Column{{Name: "id", Type: schema.Varchar},
 		{Name: "custom_object_type_id", Type: schema.Varchar}, {Name: "custom", Type: schema.JSON, Source: schema.FromCustom}}}
-	s.EnsureTable(ctx, objects, load.Upsert)
-	s.EnsureTable(ctx, customFieldsTable, load.Replace)
+	s.EnsureTable(ctx, objects, load.Upsert, "")
+	s.EnsureTable(ctx, customFieldsTable, load.Replace, "")
 	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "x", Account: "main", Trigger: "manual"})
 	run := load.Run{ID: id, Account: "main", Report: "x"}
 	if _, err := s.Apply(ctx, run, objects, load.Upsert, load.Batch{Records: []load.Record{{
@@ -93,7 +93,7 @@ func TestCustomObjectsView(t *testing.T) {
 	def := func(id, name, typ, objType string) load.Record {
 		return load.Record{Raw: []byte(fmt.Sprintf(`{"id":%q,"name":%q,"type":%q}`, id, name, typ)), Tag: objType}
 	}
-	if err := s.StartReplace(ctx, customFieldsTable); err != nil {
+	if err := s.StartReplace(ctx, customFieldsTable, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Apply(ctx, run, customFieldsTable, load.Replace, load.Batch{Records: []load.Record{

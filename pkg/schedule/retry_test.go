@@ -21,7 +21,7 @@ import (
 // for another mode).
 type ensureFails struct{ *memStore }
 
-func (ensureFails) EnsureTable(context.Context, schema.Table, load.Mode) error {
+func (ensureFails) EnsureTable(context.Context, schema.Table, load.Mode, string) error {
 	return errors.New("table close.users was created for mode append (no primary key) and cannot take mode upsert")
 }
 

@@ -16,11 +16,11 @@ import (
 
 // Store is what a run needs from the database (*load.Store).
 type Store interface {
-	EnsureTable(ctx context.Context, t schema.Table, mode load.Mode) error
+	EnsureTable(ctx context.Context, t schema.Table, mode load.Mode, org string) error
 	BeginRun(ctx context.Context, info load.RunInfo) (int64, error)
-	Bookmark(ctx context.Context, account, report string) (string, bool, error)
+	Bookmark(ctx context.Context, account, org, report string) (string, bool, error)
 	Apply(ctx context.Context, run load.Run, t schema.Table, mode load.Mode, b load.Batch, c load.Counters) (int64, error)
-	StartReplace(ctx context.Context, t schema.Table) error
+	StartReplace(ctx context.Context, t schema.Table, org string) error
 	FinishReplace(ctx context.Context, run load.Run, t schema.Table) (int64, error)
 	FinishRun(ctx context.Context, id int64, status string, c load.Counters, errMsg string) error
 }
@@ -64,6 +64,10 @@ type Job struct {
 	// HardDeletes removes rows deleted in Close instead of keeping them
 	// with _deleted_at (config deletes: hard).
 	HardDeletes bool
+	// Organization tells the account's Close organization when Params
+	// names none (from /me/, asked once per account). Every row the job
+	// writes carries it. Nil: Params' or "".
+	Organization func(ctx context.Context) (string, error)
 }
 
 // ReportRun is one report of a job with its options.
@@ -125,6 +129,28 @@ type Runner struct {
 	breaker breaker // accounts whose remaining reports are skipped
 }
 
+// withOrg returns the job with Params["organization_id"] set to the
+// account's organization, which every row the job writes carries.
+func (r *Runner) withOrg(ctx context.Context, job Job) (Job, error) {
+	if job.Params["organization_id"] != "" || job.Organization == nil {
+		return job, nil
+	}
+	org, err := job.Organization(ctx)
+	if err != nil {
+		return job, fmt.Errorf("tell the organization of account %s: %w", job.Account, err)
+	}
+	if org == "" {
+		return job, fmt.Errorf("account %s: /me/ names no organization: set organization_id on the account", job.Account)
+	}
+	params := map[string]string{}
+	for k, v := range job.Params {
+		params[k] = v
+	}
+	params["organization_id"] = org
+	job.Params = params
+	return job, nil
+}
+
 // DefaultBatchRows bounds a transaction; at about 2 KB a lead it keeps a
 // batch near 10 MB.
 const DefaultBatchRows = 5000
@@ -169,7 +195,9 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 	log := r.Log.With(zap.String("job", job.Name), zap.String("report", rep.Name), zap.String("account", job.Account))
 	start := time.Now()
 	res := Result{Job: job.Name, Report: rep.Name, Account: job.Account, Started: start}
-	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger})
+	job, orgErr := r.withOrg(ctx, job)
+	org := job.Params["organization_id"]
+	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger, Org: org})
 	if err != nil {
 		res.Status, res.Err = load.StatusFailed, err
 		log.Error("run could not start", zap.Error(err))
@@ -178,7 +206,10 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 	res.RunID = id
 	log = log.With(zap.Int64("run_id", id))
 	stats := &closeapi.Stats{}
-	err = r.runReport(closeapi.WithStats(ctx, stats), job, rr, id, stats, &res, log)
+	err = orgErr
+	if err == nil {
+		err = r.runReport(closeapi.WithStats(ctx, stats), job, rr, id, stats, &res, log)
+	}
 	r.finish(ctx, &res, stats, err, log)
 	if res.Status == load.StatusSuccess && rep.Name == eventLogReport {
 		if d, ok := r.Store.(deleter); ok {
@@ -186,14 +217,14 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 			if r.CollectChanges {
 				ids = &res.Deletions
 			}
-			n, err := d.ApplyDeletes(ctx, load.Run{ID: id, Account: job.Account, Report: rep.Name}, rep.Table.Name, deleteRules(), ids)
+			n, err := d.ApplyDeletes(ctx, load.Run{ID: id, Account: job.Account, Org: org, Report: rep.Name}, rep.Table.Name, deleteRules(), ids)
 			if err != nil {
 				// The events are stored; the next event_log run applies them.
 				log.Error("deletes from the event log not applied", zap.Error(err))
 			}
 			res.Deleted = n
 			if err == nil && job.HardDeletes {
-				r.purge(ctx, log)
+				r.purge(ctx, org, log)
 			}
 		}
 	}
@@ -223,23 +254,24 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 
 func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64, stats *closeapi.Stats, res *Result, log *zap.Logger) error {
 	rep := rr.Report
+	org := job.Params["organization_id"]
 	ext, err := r.Extract(job.Account)
 	if err != nil {
 		return configError{err}
 	}
-	if err := r.Store.EnsureTable(ctx, rep.Table, rr.Mode); err != nil {
+	if err := r.Store.EnsureTable(ctx, rep.Table, rr.Mode, org); err != nil {
 		return configError{err}
 	}
 	req := extract.Request{Report: rep, StartDate: job.StartDate, Window: rr.Window, Now: time.Now(), Params: job.Params,
 		Warn: func(msg string) { log.Warn(msg) }}
 	if rr.Mode != load.Replace {
 		// A replaced table is rebuilt from a full read: no bookmark.
-		bm, _, err := r.Store.Bookmark(ctx, job.Account, rep.Name)
+		bm, _, err := r.Store.Bookmark(ctx, job.Account, org, rep.Name)
 		if err != nil {
 			return err
 		}
 		req.Bookmark = bm
-	} else if err := r.Store.StartReplace(ctx, rep.Table); err != nil {
+	} else if err := r.Store.StartReplace(ctx, rep.Table, org); err != nil {
 		return err
 	}
 	windowRequest(rr, &req)
@@ -249,7 +281,7 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		req.Refetch = ids
 		log.Info("re-reading activities edited after their attribution window", zap.Int("activities", len(ids)))
 	}
-	run := load.Run{ID: id, Account: job.Account, Report: rep.Name}
+	run := load.Run{ID: id, Account: job.Account, Org: org, Report: rep.Name}
 	// Pages are committed in groups: each transaction has a fixed cost, and
 	// the newest-version check scans the table, so one per API page would
 	// make a large first sync quadratic. A group is flushed by size or age,
@@ -317,7 +349,7 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		return err
 	}
 	if rr.Mode == load.Replace {
-		if err := r.confirmEmpty(ctx, rep, res, log, func() error {
+		if err := r.confirmEmpty(ctx, rep, org, res, log, func() error {
 			if err := ext(ctx, req, emit); err != nil {
 				return err
 			}
@@ -336,7 +368,7 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 // rowCounter is implemented by stores that can say how many live rows a
 // table holds (*load.Store), for the zero-row replace guard.
 type rowCounter interface {
-	StoredRows(ctx context.Context, t schema.Table) (int64, error)
+	StoredRows(ctx context.Context, t schema.Table, org string) (int64, error)
 }
 
 // confirmEmpty is the zero-row replace guard. A full refresh that read no
@@ -349,7 +381,7 @@ type rowCounter interface {
 // twice and the table is emptied (with a warning); if it has records, they
 // are what is swapped in. A second read that fails fails the run, and the
 // old rows stay.
-func (r *Runner) confirmEmpty(ctx context.Context, rep *extract.Report, res *Result, log *zap.Logger, reread func() error) error {
+func (r *Runner) confirmEmpty(ctx context.Context, rep *extract.Report, org string, res *Result, log *zap.Logger, reread func() error) error {
 	if res.Extract > 0 {
 		return nil
 	}
@@ -357,7 +389,7 @@ func (r *Runner) confirmEmpty(ctx context.Context, rep *extract.Report, res *Res
 	if !ok {
 		return nil
 	}
-	stored, err := rc.StoredRows(ctx, rep.Table)
+	stored, err := rc.StoredRows(ctx, rep.Table, org)
 	if err != nil || stored == 0 {
 		return err
 	}
@@ -409,7 +441,7 @@ type reconciler interface {
 
 // purger is implemented by stores that remove soft-deleted rows.
 type purger interface {
-	PurgeDeleted(ctx context.Context, tables []schema.Table) (int64, error)
+	PurgeDeleted(ctx context.Context, org string, tables []schema.Table) (int64, error)
 }
 
 // TriggerReconcile marks the runs of the reconciliation pass.
@@ -439,7 +471,9 @@ func (r *Runner) RunReconcile(ctx context.Context, job Job) []Result {
 		out = append(out, res)
 	}
 	if job.HardDeletes {
-		r.purge(ctx, r.Log.With(zap.String("job", job.Name)))
+		if job, err := r.withOrg(ctx, job); err == nil {
+			r.purge(ctx, job.Params["organization_id"], r.Log.With(zap.String("job", job.Name)))
+		}
 	}
 	return out
 }
@@ -454,7 +488,9 @@ func (r *Runner) reconcileReport(ctx context.Context, job Job, rr ReportRun) Res
 		res.Status, res.Err = load.StatusFailed, errors.New("this store cannot reconcile")
 		return res
 	}
-	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: TriggerReconcile})
+	job, orgErr := r.withOrg(ctx, job)
+	org := job.Params["organization_id"]
+	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: TriggerReconcile, Org: org})
 	if err != nil {
 		res.Status, res.Err = load.StatusFailed, err
 		return res
@@ -462,6 +498,9 @@ func (r *Runner) reconcileReport(ctx context.Context, job Job, rr ReportRun) Res
 	res.RunID = id
 	stats := &closeapi.Stats{}
 	err = func() error {
+		if orgErr != nil {
+			return orgErr
+		}
 		ext, err := r.Extract(job.Account)
 		if err != nil {
 			return err
@@ -480,7 +519,7 @@ func (r *Runner) reconcileReport(ctx context.Context, job Job, rr ReportRun) Res
 		if r.CollectChanges {
 			deleted = &res.Deletions
 		}
-		n, err := rc.Reconcile(ctx, load.Run{ID: id, Account: job.Account, Report: rep.Name}, rep.Table, ids, start, deleted)
+		n, err := rc.Reconcile(ctx, load.Run{ID: id, Account: job.Account, Org: org, Report: rep.Name}, rep.Table, ids, start, deleted)
 		res.Extract, res.Deleted = int64(len(ids)), n
 		return err
 	}()
@@ -495,9 +534,10 @@ func (r *Runner) reconcileReport(ctx context.Context, job Job, rr ReportRun) Res
 	return res
 }
 
-// purge removes the soft-deleted rows of every deletable table (deletes:
-// hard); a failure is logged, and the rows stay marked until the next try.
-func (r *Runner) purge(ctx context.Context, log *zap.Logger) {
+// purge removes the organization's soft-deleted rows of every deletable
+// table (deletes: hard); a failure is logged, and the rows stay marked until
+// the next try.
+func (r *Runner) purge(ctx context.Context, org string, log *zap.Logger) {
 	p, ok := r.Store.(purger)
 	if !ok {
 		return
@@ -506,7 +546,7 @@ func (r *Runner) purge(ctx context.Context, log *zap.Logger) {
 	for _, rule := range deleteRules() {
 		tables = append(tables, rule.Table)
 	}
-	n, err := p.PurgeDeleted(ctx, tables)
+	n, err := p.PurgeDeleted(ctx, org, tables)
 	if err != nil {
 		log.Error("hard deletes not applied; the rows stay marked deleted", zap.Error(err))
 		return
@@ -520,7 +560,7 @@ func (r *Runner) purge(ctx context.Context, log *zap.Logger) {
 // stored event log reports edited.
 type activityEdits interface {
 	LastSuccessStart(ctx context.Context, job, report string) (time.Time, error)
-	UpdatedActivities(ctx context.Context, eventTable, activityTable, typ string, storedSince, createdBefore time.Time) ([]string, error)
+	UpdatedActivities(ctx context.Context, eventTable, activityTable, org, typ string, storedSince, createdBefore time.Time) ([]string, error)
 }
 
 // editedActivities lists, for an activity report with a bookmark, the
@@ -545,5 +585,5 @@ func (r *Runner) editedActivities(ctx context.Context, job Job, rr ReportRun, re
 	if rr.Window > 0 {
 		window = rr.Window
 	}
-	return st.UpdatedActivities(ctx, eventLogReport, rr.Report.Table.Name, typ, since, from.Add(-window-rr.Report.Strategy.Overlap))
+	return st.UpdatedActivities(ctx, eventLogReport, rr.Report.Table.Name, job.Params["organization_id"], typ, since, from.Add(-window-rr.Report.Strategy.Overlap))
 }

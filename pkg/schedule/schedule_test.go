@@ -40,14 +40,14 @@ func newMemStore() *memStore {
 	return &memStore{finished: map[int64]string{}, errs: map[int64]string{}}
 }
 
-func (m *memStore) EnsureTable(context.Context, schema.Table, load.Mode) error { return nil }
+func (m *memStore) EnsureTable(context.Context, schema.Table, load.Mode, string) error { return nil }
 func (m *memStore) BeginRun(context.Context, load.RunInfo) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.nextID++
 	return m.nextID, nil
 }
-func (m *memStore) Bookmark(context.Context, string, string) (string, bool, error) {
+func (m *memStore) Bookmark(context.Context, string, string, string) (string, bool, error) {
 	return "", false, nil
 }
 func (m *memStore) Apply(_ context.Context, _ load.Run, _ schema.Table, _ load.Mode, b load.Batch, _ load.Counters) (int64, error) {
@@ -60,7 +60,7 @@ func (m *memStore) Apply(_ context.Context, _ load.Run, _ schema.Table, _ load.M
 	m.marks = append(m.marks, b.Bookmark)
 	return int64(len(b.Records)), nil
 }
-func (m *memStore) StartReplace(context.Context, schema.Table) error { return nil }
+func (m *memStore) StartReplace(context.Context, schema.Table, string) error { return nil }
 func (m *memStore) FinishReplace(context.Context, load.Run, schema.Table) (int64, error) {
 	return 0, nil
 }

@@ -41,6 +41,9 @@ const (
 	// does not put in the object itself, such as the object type a custom
 	// field definition was listed under.
 	FromTag
+	// FromOrg is the organization the row came from: the id of the Close
+	// organization of the account that synced it (see WithOrg).
+	FromOrg
 )
 
 // Column is one typed column of a data table.
@@ -113,7 +116,67 @@ const (
 	ColRunID    = "_run_id"
 	ColDeleted  = "_deleted_at"
 	ColPosition = "_position"
+	// ColOrg is the organization column every data table has (WithOrg).
+	ColOrg = "organization_id"
 )
+
+// WithOrg returns the table as closesync stores it: with the column
+// organization_id holding the organization the row came from, first in the
+// primary key, so that two organizations synced into one file never share
+// a row (their statuses, users and custom fields are their own). A column
+// organization_id the records carry themselves (reporting rows, statuses)
+// takes the account's organization instead, which is the same id; a child
+// whose parent key is the organization id keeps it. Children get the same
+// treatment.
+func (t Table) WithOrg() Table {
+	out := t
+	out.Columns = make([]Column, 0, len(t.Columns)+1)
+	has := false
+	for _, c := range t.Columns {
+		if c.Name == ColOrg {
+			has = true
+			if c.Source == FromJSON {
+				c = Column{Name: ColOrg, Type: Varchar, Source: FromOrg}
+			}
+		}
+		out.Columns = append(out.Columns, c)
+	}
+	if !has {
+		out.Columns = append([]Column{{Name: ColOrg, Type: Varchar, Source: FromOrg}}, out.Columns...)
+	}
+	if len(t.Key) == 0 || !containsName(t.Key, ColOrg) {
+		out.Key = append([]string{ColOrg}, t.Key...)
+	}
+	if len(t.Children) > 0 {
+		out.Children = make([]Child, len(t.Children))
+		for i, ch := range t.Children {
+			ch.Table = ch.Table.WithOrg()
+			out.Children[i] = ch
+		}
+	}
+	return out
+}
+
+// IDKey is the key without organization_id: the columns that name a row
+// within its organization (["id"] for most tables).
+func (t Table) IDKey() []string {
+	var out []string
+	for _, k := range t.Key {
+		if k != ColOrg {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func containsName(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
 
 var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
