@@ -12,18 +12,22 @@ import (
 	"github.com/closesync/closesync/pkg/load"
 )
 
-// TestLoadedFromMigratesAndResets: a file written before loaded_from (only
-// the first migration) gains the column with NULL values; SetLoadedFrom
+// TestLoadedFromMigratesAndResets: a file written before loaded_from (the
+// migrations before it) gains the column with NULL values; SetLoadedFrom
 // fills it once (onlyUnset) or overwrites it; ResetReport forgets the
 // state and, with drop, empties the table and its child table in one go.
 func TestLoadedFromMigratesAndResets(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "t.duckdb")
-	first, err := fs.ReadFile(closesync.SQL, "sql/0001_sync.sql")
-	if err != nil {
-		t.Fatal(err)
+	before := fstest.MapFS{}
+	for _, name := range []string{"sql/0001_sync.sql", "sql/0002_organization.sql"} {
+		b, err := fs.ReadFile(closesync.SQL, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[name] = &fstest.MapFile{Data: b}
 	}
-	old, err := load.Open(ctx, load.Options{Path: path, Migrations: fstest.MapFS{"sql/0001_sync.sql": {Data: first}}})
+	old, err := load.Open(ctx, load.Options{Path: path, Migrations: before})
 	if err != nil {
 		t.Fatal(err)
 	}

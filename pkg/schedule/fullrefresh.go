@@ -57,7 +57,14 @@ func (r *Runner) reconcileListed(ctx context.Context, job Job, rr ReportRun, ids
 		res.Status, res.Err = load.StatusFailed, errors.New("this store cannot reconcile")
 		return res
 	}
-	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: TriggerReconcile})
+	// The full refresh resolved the organization already (cached).
+	job, err := r.withOrg(ctx, job)
+	if err != nil {
+		res.Status, res.Err = load.StatusFailed, err
+		return res
+	}
+	org := job.Params["organization_id"]
+	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: TriggerReconcile, Org: org})
 	if err != nil {
 		res.Status, res.Err = load.StatusFailed, err
 		return res
@@ -67,7 +74,7 @@ func (r *Runner) reconcileListed(ctx context.Context, job Job, rr ReportRun, ids
 	if r.CollectChanges {
 		deleted = &res.Deletions
 	}
-	n, err := rc.Reconcile(ctx, load.Run{ID: id, Account: job.Account, Report: rep.Name}, rep.Table, ids, listedFrom, deleted)
+	n, err := rc.Reconcile(ctx, load.Run{ID: id, Account: job.Account, Org: org, Report: rep.Name}, rep.Table, ids, listedFrom, deleted)
 	res.Extract, res.Deleted = int64(len(ids)), n
 	r.finish(ctx, &res, &closeapi.Stats{}, err, log)
 	log.Info("reconcile from the full refresh's listing finished", zap.String("status", res.Status),

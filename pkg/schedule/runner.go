@@ -197,9 +197,18 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 	res := Result{Job: job.Name, Report: rep.Name, Account: job.Account, Started: start}
 	job, orgErr := r.withOrg(ctx, job)
 	org := job.Params["organization_id"]
-	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger, Org: org})
+	beginCtx := ctx
+	if orgErr != nil {
+		// The organization could not be told (a job's timeout may have
+		// ended ctx meanwhile): the failed run is still recorded, as
+		// FinishRun records a cancelled one.
+		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		beginCtx = c
+	}
+	id, err := r.Store.BeginRun(beginCtx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger, Org: org})
 	if err != nil {
-		res.Status, res.Err = load.StatusFailed, err
+		res.Status, res.Err = load.StatusFailed, namedDeadline(ctx, err)
 		log.Error("run could not start", zap.Error(err))
 		return res
 	}
@@ -407,19 +416,24 @@ func (r *Runner) confirmEmpty(ctx context.Context, rep *extract.Report, org stri
 
 // finish records a run's outcome in res and sync.runs: its status from err
 // (cancelled when the run's own context ended it), counters and duration.
+// namedDeadline names the deadline that ended ctx (a job's timeout) in err,
+// rather than a bare "context deadline exceeded".
+func namedDeadline(ctx context.Context, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+			return fmt.Errorf("%w: %w", cause, err)
+		}
+	}
+	return err
+}
+
 func (r *Runner) finish(ctx context.Context, res *Result, stats *closeapi.Stats, err error, log *zap.Logger) {
 	res.Requests, res.Retries = stats.Requests.Load(), stats.Retries.Load()
 	res.Duration = time.Since(res.Started)
 	res.Status = load.StatusSuccess
 	msg := ""
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-			// Name the deadline (a job's timeout) rather than a bare
-			// "context deadline exceeded".
-			if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
-				err = fmt.Errorf("%w: %w", cause, err)
-			}
-		}
+		err = namedDeadline(ctx, err)
 		res.Err, res.Status, msg = err, load.StatusFailed, err.Error()
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			res.Status = load.StatusCancelled
