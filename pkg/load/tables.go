@@ -179,19 +179,6 @@ func (s *Store) tableColumns(ctx context.Context, table string) (map[string]stri
 // written before closesync kept it gains it when its report next runs;
 // until then deletes, reconcile and views pass it by.
 func (s *Store) orgTables(ctx context.Context) (map[string]bool, error) {
-	rows, err := s.conn.QueryContext(ctx, `SELECT table_name FROM duckdb_columns()
+	return s.nameSet(ctx, `SELECT table_name FROM duckdb_columns()
 		WHERE database_name = current_database() AND schema_name = ? AND column_name = ?`, s.schema, schema.ColOrg)
-	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out[n] = true
-	}
-	return out, rows.Err()
 }

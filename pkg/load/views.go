@@ -90,8 +90,13 @@ func (s *Store) RefreshCustomViews(ctx context.Context) error {
 }
 
 func (s *Store) tableNames(ctx context.Context) (map[string]bool, error) {
-	rows, err := s.conn.QueryContext(ctx, `SELECT table_name FROM duckdb_tables()
+	return s.nameSet(ctx, `SELECT table_name FROM duckdb_tables()
 		WHERE database_name = current_database() AND schema_name = ?`, s.schema)
+}
+
+// nameSet runs a query of one text column and returns its values as a set.
+func (s *Store) nameSet(ctx context.Context, q string, args ...any) (map[string]bool, error) {
+	rows, err := s.conn.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
