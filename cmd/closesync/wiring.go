@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -39,15 +38,6 @@ func loadConfigFor(path string, needs config.Needs) (*config.Config, error) {
 		return nil, usageError{err}
 	}
 	return cfg, nil
-}
-
-// indent prints each joined error on its own indented line.
-func indent(err error) error {
-	lines := strings.Split(err.Error(), "\n")
-	for i, l := range lines {
-		lines[i] = "  " + l
-	}
-	return errors.New(strings.Join(lines, "\n"))
 }
 
 // newLogger builds the process logger: console on a terminal or when the

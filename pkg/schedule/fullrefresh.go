@@ -2,12 +2,10 @@ package schedule
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 )
@@ -47,37 +45,10 @@ func (r *Runner) RunFullRefresh(ctx context.Context, job Job) []Result {
 }
 
 // reconcileListed marks the rows of rr's table whose objects a complete
-// listing begun at listedFrom did not name, as a reconcile run of its own.
+// listing begun at listedFrom did not name, as a reconcile run of its own
+// that makes no request.
 func (r *Runner) reconcileListed(ctx context.Context, job Job, rr ReportRun, ids []string, listedFrom time.Time) Result {
-	rep := rr.Report
-	log := r.Log.With(zap.String("job", job.Name), zap.String("report", rep.Name), zap.String("account", job.Account))
-	res := Result{Job: job.Name, Report: rep.Name, Account: job.Account, Started: time.Now()}
-	rc, ok := r.Store.(reconciler)
-	if !ok {
-		res.Status, res.Err = load.StatusFailed, errors.New("this store cannot reconcile")
-		return res
-	}
-	// The full refresh resolved the organization already (cached).
-	job, err := r.withOrg(ctx, job)
-	if err != nil {
-		res.Status, res.Err = load.StatusFailed, err
-		return res
-	}
-	org := job.Params["organization_id"]
-	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: TriggerReconcile, Org: org})
-	if err != nil {
-		res.Status, res.Err = load.StatusFailed, err
-		return res
-	}
-	res.RunID = id
-	var deleted *[]string
-	if r.CollectChanges {
-		deleted = &res.Deletions
-	}
-	n, err := rc.Reconcile(ctx, load.Run{ID: id, Account: job.Account, Org: org, Report: rep.Name}, rep.Table, ids, listedFrom, deleted)
-	res.Extract, res.Deleted = int64(len(ids)), n
-	r.finish(ctx, &res, &closeapi.Stats{}, err, log)
-	log.Info("reconcile from the full refresh's listing finished", zap.String("status", res.Status),
-		zap.Int64("ids_listed", res.Extract), zap.Int64("rows_deleted", res.Deleted))
-	return res
+	return r.reconcile(ctx, job, rr, listedFrom, func(context.Context, Job, *zap.Logger) ([]string, error) {
+		return ids, nil
+	})
 }

@@ -493,10 +493,35 @@ func (r *Runner) RunReconcile(ctx context.Context, job Job) []Result {
 }
 
 func (r *Runner) reconcileReport(ctx context.Context, job Job, rr ReportRun) Result {
+	start := time.Now()
+	return r.reconcile(ctx, job, rr, start, func(ctx context.Context, job Job, log *zap.Logger) ([]string, error) {
+		ext, err := r.Extract(job.Account)
+		if err != nil {
+			return nil, err
+		}
+		var ids []string
+		req := extract.Request{Report: rr.Report, StartDate: job.StartDate, Now: start, Params: job.Params, IDsOnly: true,
+			Warn: func(msg string) { log.Warn(msg) }}
+		if err := ext(ctx, req, func(b extract.Batch) error {
+			page, err := extract.RecordIDs(rr.Report, b)
+			ids = append(ids, page...)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("list ids: %w", err)
+		}
+		return ids, nil
+	})
+}
+
+// reconcile is one reconcile run of rr: list (given a context that counts
+// its requests) names every object that exists, in a listing begun at
+// listedFrom, and the rows of the job's organization it did not name are
+// marked deleted. A listing that fails marks nothing.
+func (r *Runner) reconcile(ctx context.Context, job Job, rr ReportRun, listedFrom time.Time,
+	list func(ctx context.Context, job Job, log *zap.Logger) ([]string, error)) Result {
 	rep := rr.Report
 	log := r.Log.With(zap.String("job", job.Name), zap.String("report", rep.Name), zap.String("account", job.Account))
-	start := time.Now()
-	res := Result{Job: job.Name, Report: rep.Name, Account: job.Account, Started: start}
+	res := Result{Job: job.Name, Report: rep.Name, Account: job.Account, Started: time.Now()}
 	rc, ok := r.Store.(reconciler)
 	if !ok {
 		res.Status, res.Err = load.StatusFailed, errors.New("this store cannot reconcile")
@@ -515,25 +540,15 @@ func (r *Runner) reconcileReport(ctx context.Context, job Job, rr ReportRun) Res
 		if orgErr != nil {
 			return orgErr
 		}
-		ext, err := r.Extract(job.Account)
+		ids, err := list(closeapi.WithStats(ctx, stats), job, log)
 		if err != nil {
 			return err
-		}
-		var ids []string
-		req := extract.Request{Report: rep, StartDate: job.StartDate, Now: start, Params: job.Params, IDsOnly: true,
-			Warn: func(msg string) { log.Warn(msg) }}
-		if err := ext(closeapi.WithStats(ctx, stats), req, func(b extract.Batch) error {
-			page, err := extract.RecordIDs(rep, b)
-			ids = append(ids, page...)
-			return err
-		}); err != nil {
-			return fmt.Errorf("list ids: %w", err)
 		}
 		var deleted *[]string
 		if r.CollectChanges {
 			deleted = &res.Deletions
 		}
-		n, err := rc.Reconcile(ctx, load.Run{ID: id, Account: job.Account, Org: org, Report: rep.Name}, rep.Table, ids, start, deleted)
+		n, err := rc.Reconcile(ctx, load.Run{ID: id, Account: job.Account, Org: org, Report: rep.Name}, rep.Table, ids, listedFrom, deleted)
 		res.Extract, res.Deleted = int64(len(ids)), n
 		return err
 	}()
