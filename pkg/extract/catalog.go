@@ -119,6 +119,10 @@ type Report struct {
 	MayBeEmpty bool
 	// Day reads one day of a Daily report.
 	Day DayFunc
+	// After lists the steps the pipeline runs for this report besides
+	// loading it (see Step); register adds RefreshCustomViews to every
+	// report with Custom.
+	After []Step
 }
 
 // Endpoint describes where the report's data comes from, for humans.
@@ -163,6 +167,9 @@ func register(reports ...*Report) {
 			if r.Method == Full {
 				r.DefaultMode = "replace"
 			}
+		}
+		if r.Custom && !r.Has(RefreshCustomViews) {
+			r.After = append(r.After, RefreshCustomViews)
 		}
 		catalog[r.Name] = r
 		for _, ch := range r.Table.Children {

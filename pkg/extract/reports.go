@@ -233,12 +233,13 @@ func init() {
 		&Report{
 			Name: "activities", Sources: src("/activity/"), Paging: Offset, PageSize: 100, Method: Incremental,
 			Strategy: activityStrategy, Custom: true, DeletedBy: anyObject, LeadCascade: "lead_id",
+			After: []Step{RefetchEdited},
 			Doc: "Every activity type (Stitch's `activities`): created since the bookmark minus the attribution window " +
 				"(`attribution_window`, default 24h), so calls and emails that change after creation are re-read.",
 			Table: table("activities", activityBase),
 		},
 		&Report{
-			Name: "custom_fields", Paging: Offset, PageSize: 1000, Method: Full,
+			Name: "custom_fields", Paging: Offset, PageSize: 1000, Method: Full, After: []Step{RefreshCustomViews},
 			Sources: []Source{{Path: "/custom_field/lead/", Tag: "lead"}, {Path: "/custom_field/contact/", Tag: "contact"},
 				{Path: "/custom_field/opportunity/", Tag: "opportunity"}, {Path: "/custom_field/activity/", Tag: "activity"},
 				{Path: "/custom_field/custom_object_type/", Tag: "custom_object"}, {Path: "/custom_field/shared/", Tag: "shared"}},
@@ -251,6 +252,7 @@ func init() {
 		&Report{
 			Name: "event_log", Sources: src("/event/"), Paging: Cursor, PageSize: 50, Method: Incremental,
 			Strategy: Strategy{Filter: ParamFilter, Field: "date_updated", Overlap: defaultOverlap, Lag: eventLag},
+			After:    []Step{ApplyEventDeletes, PurgeDeleted},
 			Doc: "The event log (`/event/`, 30 days of history): every create, update, delete and merge. The bookmark stays " +
 				"5 minutes behind now, as Close advises, because events become visible out of order.",
 			Table: table("event_log", []schema.Column{ts("date_created"), ts("date_updated"), str("organization_id"), str("user_id"),
@@ -266,7 +268,7 @@ func init() {
 		register(&Report{
 			Name: "activities_" + at.report, Sources: src("/activity/" + at.path + "/"), Paging: Offset, PageSize: 100,
 			Method: Incremental, Strategy: activityStrategy, Custom: true, Doc: doc,
-			DeletedBy: anyObject, LeadCascade: "lead_id",
+			DeletedBy: anyObject, LeadCascade: "lead_id", After: []Step{RefetchEdited},
 			Table: table("activities_"+at.report, cols(activityBase, at.extra)),
 		})
 	}
