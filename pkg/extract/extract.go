@@ -65,8 +65,11 @@ type Request struct {
 	// Params fill {organization_id} and {user_id} in source paths; missing
 	// ones are discovered from /me/.
 	Params map[string]string
-	// IDsOnly lists only the key of every object that exists now (for
-	// reconciliation): no filter but the start date, no bookmark.
+	// IDsOnly lists only the key of every object that exists now, for
+	// reconciliation (Report.Reconcilable): the walk reads from the start
+	// date without bookmark or window, asks only for the key and the fields
+	// it orders by, and emits those partial records with their IDs, never
+	// a bookmark (see ids.go).
 	IDsOnly bool
 	// Refetch names objects to read again one by one after the walk, for
 	// changes the walk's filter cannot see (activities the event log reports
