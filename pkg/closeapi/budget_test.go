@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/closesync/closesync/internal/retry"
 )
 
 // rateLimitedServer reports remaining=0 (reset 5s) on the first /lead/
@@ -122,7 +124,7 @@ func TestBudgetWaitRealClock(t *testing.T) {
 		start := time.Now()
 		var done atomic.Bool
 		go func() {
-			release, waited, err := b.acquire(context.Background(), "GET lead", realClock{}, time.Minute)
+			release, waited, err := b.acquire(context.Background(), "GET lead", retry.RealClock{}, time.Minute)
 			if err != nil || waited != 5*time.Second {
 				t.Errorf("acquire: waited %v, %v", waited, err)
 				return
@@ -144,7 +146,7 @@ func TestBudgetWaitRealClock(t *testing.T) {
 		b.observe("GET lead", RateLimit{Remaining: 0, Reset: time.Hour}, time.Now())
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, _, err := b.acquire(ctx, "GET lead", realClock{}, time.Hour)
+		_, _, err := b.acquire(ctx, "GET lead", retry.RealClock{}, time.Hour)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("acquire = %v, want the caller's deadline", err)
 		}

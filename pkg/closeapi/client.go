@@ -15,6 +15,8 @@ import (
 	"unicode"
 
 	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/internal/retry"
 )
 
 // Defaults for Config.
@@ -157,7 +159,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.UserAgent = DefaultUserAgent
 	}
 	rt := &retryTransport{next: cfg.Transport, budget: cfg.Budget, maxAttempts: cfg.MaxAttempts, base: cfg.BaseBackoff,
-		maxBackoff: cfg.MaxBackoff, maxWait: cfg.MaxRetryWait, timeout: cfg.Timeout, log: cfg.Logger, clock: realClock{},
+		maxBackoff: cfg.MaxBackoff, maxWait: cfg.MaxRetryWait, timeout: cfg.Timeout, log: cfg.Logger, clock: retry.RealClock{},
 		onResponse: cfg.OnResponse}
 	return &Client{
 		base:    u,

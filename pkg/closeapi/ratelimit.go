@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/closesync/closesync/internal/retry"
 )
 
 // RateLimit is what a response says of the rate limit closest to being hit.
@@ -24,10 +26,8 @@ type RateLimit struct {
 // X-Rate-Limit-Limit/-Remaining/-Reset headers (reset fractional, e.g.
 // 14.510896). It reports false when no header names the remaining count.
 func ParseRateLimit(h http.Header) (RateLimit, bool) {
-	if v := h.Get("RateLimit"); v != "" {
-		if rl, ok := parseRateLimitField(v); ok {
-			return rl, true
-		}
+	if f := parseRateLimitField(h.Get("RateLimit")); f.hasRemaining {
+		return f.RateLimit, true
 	}
 	if rl, ok := parseSplitHeaders(h, "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"); ok {
 		return rl, true
@@ -35,29 +35,36 @@ func ParseRateLimit(h http.Header) (RateLimit, bool) {
 	return parseSplitHeaders(h, "X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset")
 }
 
-// parseRateLimitField parses "limit=100, remaining=0, reset=1".
-func parseRateLimitField(v string) (RateLimit, bool) {
-	var rl RateLimit
-	haveRemaining := false
+// rateLimitField is a parsed RateLimit header, saying which of its keys
+// it had.
+type rateLimitField struct {
+	RateLimit
+	hasRemaining, hasReset bool
+}
+
+// parseRateLimitField parses "limit=100, remaining=0, reset=1" (or the
+// draft-RFC r= and t= keys); the last of a repeated key wins.
+func parseRateLimitField(v string) rateLimitField {
+	var f rateLimitField
 	for _, item := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
 		k, val, ok := strings.Cut(strings.TrimSpace(item), "=")
 		if !ok {
 			continue
 		}
-		f, ok := parseNumber(val)
+		n, ok := parseNumber(val)
 		if !ok {
 			continue
 		}
 		switch strings.ToLower(strings.TrimSpace(k)) {
 		case "limit":
-			rl.Limit = int(f)
+			f.Limit = int(n)
 		case "remaining", "r":
-			rl.Remaining, haveRemaining = int(f), true
+			f.Remaining, f.hasRemaining = int(n), true
 		case "reset", "t":
-			rl.Reset = seconds(f)
+			f.Reset, f.hasReset = seconds(n), true
 		}
 	}
-	return rl, haveRemaining
+	return f
 }
 
 func parseSplitHeaders(h http.Header, limit, remaining, reset string) (RateLimit, bool) {
@@ -133,14 +140,9 @@ func jsonSeconds(raw json.RawMessage) (time.Duration, bool) {
 }
 
 // maxSeconds bounds parsed waits so a silly value cannot overflow.
-const maxSeconds = 24 * 60 * 60
+const maxSeconds = 24 * time.Hour
 
-func seconds(f float64) time.Duration {
-	if f <= 0 || math.IsNaN(f) {
-		return 0
-	}
-	return time.Duration(math.Min(f, maxSeconds) * float64(time.Second))
-}
+func seconds(f float64) time.Duration { return retry.Seconds(f, maxSeconds) }
 
 // rateLimitWait is how long a 429 asks to wait, first positive of: the
 // RateLimit header's reset, Retry-After (seconds or HTTP date),
@@ -150,18 +152,11 @@ func seconds(f float64) time.Duration {
 // transport then backs off on its own).
 func rateLimitWait(h http.Header, body []byte, now time.Time) (time.Duration, bool) {
 	named := false
-	if v := h.Get("RateLimit"); v != "" {
-		for _, item := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
-			k, val, _ := strings.Cut(strings.TrimSpace(item), "=")
-			if k = strings.ToLower(strings.TrimSpace(k)); k == "reset" || k == "t" {
-				if f, ok := parseNumber(val); ok {
-					if d := seconds(f); d > 0 {
-						return d, true
-					}
-					named = true
-				}
-			}
+	if f := parseRateLimitField(h.Get("RateLimit")); f.hasReset {
+		if f.Reset > 0 {
+			return f.Reset, true
 		}
+		named = true
 	}
 	if d, ok := retryAfter(h, now); ok {
 		if d > 0 {
@@ -181,19 +176,10 @@ func rateLimitWait(h http.Header, body []byte, now time.Time) (time.Duration, bo
 	return d, ok || named
 }
 
-// retryAfter parses Retry-After: delay-seconds or an HTTP date.
+// retryAfter parses Retry-After: delay-seconds or an HTTP date, at most
+// maxSeconds.
 func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if f, ok := parseNumber(v); ok {
-		return seconds(f), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
+	return retry.ParseRetryAfter(h.Get("Retry-After"), now, maxSeconds)
 }
 
 // Budget is the shared request budget of one API key. Close limits each
@@ -246,7 +232,7 @@ func (b *Budget) Remaining(group string) (int, bool) {
 // acquire waits until the group may send and a concurrency slot is free,
 // and returns the function releasing the slot and how long it waited for
 // the group. Each single wait is at most maxWait.
-func (b *Budget) acquire(ctx context.Context, group string, clk clock, maxWait time.Duration) (release func(), waited time.Duration, err error) {
+func (b *Budget) acquire(ctx context.Context, group string, clk retry.Clock, maxWait time.Duration) (release func(), waited time.Duration, err error) {
 	for {
 		wait := b.reserve(group, clk.Now())
 		if wait <= 0 {
@@ -333,32 +319,4 @@ func endpointGroup(method, path string) string {
 		p = p[:i]
 	}
 	return method + " " + p
-}
-
-// clock is time as the transport and budget see it; tests substitute a
-// fake one so backoff never really sleeps.
-type clock interface {
-	Now() time.Time
-	// Sleep waits d or until ctx is done, returning ctx.Err() then.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-// Sleep is a timer in a select with ctx.Done(), so cancellation ends a
-// backoff at once.
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/internal/retry"
 )
 
 // Stats counts a run's traffic. Attach it to a context with WithStats;
@@ -80,7 +82,7 @@ type retryTransport struct {
 	maxWait     time.Duration
 	timeout     time.Duration
 	log         *zap.Logger
-	clock       clock
+	clock       retry.Clock
 	onResponse  func(group string, status int, rl RateLimit, hasRL bool)
 }
 
@@ -270,22 +272,14 @@ func (t *retryTransport) classify(ctx, actx context.Context, err error) error {
 
 // backoff is full jitter: uniform in [0, min(maxBackoff, base*2^(n-1))].
 func (t *retryTransport) backoff(attempt int) time.Duration {
-	ceiling := t.base << min(attempt-1, 30)
-	if ceiling <= 0 || ceiling > t.maxBackoff {
-		ceiling = t.maxBackoff
-	}
-	return time.Duration(rand.Int64N(int64(ceiling) + 1))
+	return retry.Backoff{Base: t.base, Max: t.maxBackoff}.Full(attempt)
 }
 
 // rateLimitBackoff is the wait after a 429 that asked for none: "equal
 // jitter", uniform in [c/2, c] for the backoff ceiling c, so that retries
 // of a rate-limited request always back off.
 func (t *retryTransport) rateLimitBackoff(attempt int) time.Duration {
-	ceiling := t.base << min(attempt-1, 30)
-	if ceiling <= 0 || ceiling > t.maxBackoff {
-		ceiling = t.maxBackoff
-	}
-	return ceiling/2 + time.Duration(rand.Int64N(int64(ceiling/2)+1))
+	return retry.Backoff{Base: t.base, Max: t.maxBackoff}.Equal(attempt)
 }
 
 // doneBody ends the attempt (timeout context, concurrency slot) when the

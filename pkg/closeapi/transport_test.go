@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/closesync/closesync/internal/retry"
 )
 
 func TestRetry(t *testing.T) {
@@ -208,7 +210,7 @@ func TestCancelDuringWait(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			seq := &sequence{replies: []reply{tt.reply}}
 			c, _ := newTestClient(t, seq, Config{BaseBackoff: time.Hour, MaxBackoff: time.Hour, MaxRetryWait: time.Hour})
-			c.rt.clock = realClock{} // really wait, so that only cancellation ends it
+			c.rt.clock = retry.RealClock{} // really wait, so that only cancellation ends it
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var err error
