@@ -305,9 +305,9 @@ func (b *Budget) block(group string, d time.Duration, now time.Time) {
 	}
 }
 
-// endpointGroup names the rate-limit bucket of a request from its URL
-// path, for requests that did not come through a Client: the method and
-// the first path segment after /api/v1/.
+// endpointGroup names the rate-limit bucket of a request: the method and
+// the first segment of its path, which is relative to the base URL (a
+// Client's "/lead/") or a URL path (everything up to "/api/v1/" dropped).
 func endpointGroup(method, path string) string {
 	p := strings.Trim(path, "/")
 	if i := strings.Index(p, "api/v1/"); i >= 0 {

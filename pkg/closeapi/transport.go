@@ -43,6 +43,7 @@ type reqState struct {
 	readOnly bool
 	group    string
 	attempts int
+	body     []byte // the last attempt's body, when it failed (non-2xx) and was read
 }
 
 type reqStateKey struct{}
@@ -113,6 +114,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.Body = body
 		}
 		resp, body, err := t.attempt(r, group, stats, retryable)
+		st.body = body
 
 		var wait time.Duration
 		serverWait := false
@@ -189,8 +191,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // attempt sends req once: it waits on the budget, applies the per-attempt
 // timeout, records the response's rate-limit state and counts the attempt.
 // A response to a retryable request, and any 429/5xx response, comes back
-// with its body already read into memory (and also returned as body); any
-// other response streams, holding its concurrency slot until closed.
+// with its body already read into memory, a failure's (at most maxDrain
+// bytes of it) also returned as body; any other response streams, holding
+// its concurrency slot until closed.
 func (t *retryTransport) attempt(req *http.Request, group string, stats *Stats, buffer bool) (*http.Response, []byte, error) {
 	ctx := req.Context()
 	release, waited, err := t.budget.acquire(ctx, group, t.clock, t.maxWait)
@@ -230,13 +233,14 @@ func (t *retryTransport) attempt(req *http.Request, group string, stats *Stats, 
 	if resp.StatusCode == http.StatusTooManyRequests && stats != nil {
 		stats.RateLimited.Add(1)
 	}
-	failed := retryableStatus(resp.StatusCode)
-	if !buffer && !failed {
+	switch {
+	case retryableStatus(resp.StatusCode), buffer && !success(resp.StatusCode):
+		// read below: the retry needs it, or the caller's error
+	case buffer:
+		return t.bufferSuccess(ctx, actx, resp, done)
+	default:
 		resp.Body = &doneBody{ReadCloser: resp.Body, done: done}
 		return resp, nil, nil
-	}
-	if !failed {
-		return t.bufferSuccess(ctx, actx, resp, done)
 	}
 	limit := int64(maxDrain) // enough for any error message; the rest is dropped
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
