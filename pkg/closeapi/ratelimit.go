@@ -2,6 +2,7 @@ package closeapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -194,8 +195,12 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 // its reset instead of running into 429s; a 429 blocks its group for the
 // wait the server asked for. It is safe for concurrent use.
 type Budget struct {
-	sem chan struct{}
+	sem   chan struct{}
+	state *budgetState // shared by a key's budgets in a Budgets registry
+}
 
+// budgetState is what Close said of each endpoint group.
+type budgetState struct {
 	mu     sync.Mutex
 	groups map[string]*groupState
 }
@@ -210,19 +215,64 @@ type groupState struct {
 // NewBudget returns a budget allowing maxConcurrency requests in flight
 // (DefaultMaxConcurrency when <= 0).
 func NewBudget(maxConcurrency int) *Budget {
+	return newBudget(maxConcurrency, &budgetState{groups: map[string]*groupState{}})
+}
+
+func newBudget(maxConcurrency int, state *budgetState) *Budget {
 	if maxConcurrency <= 0 {
 		maxConcurrency = DefaultMaxConcurrency
 	}
-	return &Budget{sem: make(chan struct{}, maxConcurrency), groups: map[string]*groupState{}}
+	return &Budget{sem: make(chan struct{}, maxConcurrency), state: state}
+}
+
+// Budgets is a process's registry of Budgets, one per API key, so that
+// every generation of clients (a reload builds new ones) shares what Close
+// said of the key's limits. Create one per process and pass it to every
+// build of the clients. It is safe for concurrent use.
+type Budgets struct {
+	mu   sync.Mutex
+	keys map[[sha256.Size]byte]*Budget // by a hash of the key: the registry holds no key
+}
+
+// NewBudgets returns an empty registry.
+func NewBudgets() *Budgets {
+	return &Budgets{keys: map[[sha256.Size]byte]*Budget{}}
+}
+
+// For returns the budget of apiKey (surrounding whitespace trimmed, as
+// New does) allowing maxConcurrency requests in flight
+// (DefaultMaxConcurrency when <= 0). Calls for one key with one
+// concurrency return the same Budget. A call naming another concurrency
+// (a reload changed it) returns a new Budget with that many slots, which
+// shares the key's endpoint-group state (remaining counts, resets, 429
+// blocks) with the old one and replaces it in the registry.
+func (r *Budgets) For(apiKey string, maxConcurrency int) *Budget {
+	if maxConcurrency <= 0 {
+		maxConcurrency = DefaultMaxConcurrency
+	}
+	id := sha256.Sum256([]byte(strings.TrimSpace(apiKey)))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.keys[id]
+	switch {
+	case b == nil:
+		b = NewBudget(maxConcurrency)
+	case cap(b.sem) != maxConcurrency:
+		b = newBudget(maxConcurrency, b.state)
+	default:
+		return b
+	}
+	r.keys[id] = b
+	return b
 }
 
 // Remaining reports the requests the endpoint group (e.g. "GET lead") has
 // left, as last reported by Close and counted down since; false when no
 // response has reported it or its window has reset.
 func (b *Budget) Remaining(group string) (int, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	g, ok := b.groups[group]
+	b.state.mu.Lock()
+	defer b.state.mu.Unlock()
+	g, ok := b.state.groups[group]
 	if !ok || !g.known {
 		return 0, false
 	}
@@ -255,9 +305,9 @@ func (b *Budget) acquire(ctx context.Context, group string, clk retry.Clock, max
 // reserve takes one request from the group's budget, or returns how long
 // to wait before asking again.
 func (b *Budget) reserve(group string, now time.Time) time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	g := b.groups[group]
+	b.state.mu.Lock()
+	defer b.state.mu.Unlock()
+	g := b.state.groups[group]
 	if g == nil {
 		return 0
 	}
@@ -279,26 +329,26 @@ func (b *Budget) reserve(group string, now time.Time) time.Duration {
 }
 
 func (b *Budget) group(name string) *groupState {
-	g := b.groups[name]
+	g := b.state.groups[name]
 	if g == nil {
 		g = &groupState{}
-		b.groups[name] = g
+		b.state.groups[name] = g
 	}
 	return g
 }
 
 // observe records a response's rate-limit state for the group.
 func (b *Budget) observe(group string, rl RateLimit, now time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.state.mu.Lock()
+	defer b.state.mu.Unlock()
 	g := b.group(group)
 	g.known, g.remaining, g.resetAt = true, rl.Remaining, now.Add(rl.Reset)
 }
 
 // block keeps the group from sending for d (after a 429).
 func (b *Budget) block(group string, d time.Duration, now time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.state.mu.Lock()
+	defer b.state.mu.Unlock()
 	g := b.group(group)
 	if until := now.Add(d); until.After(g.blocked) {
 		g.blocked = until
