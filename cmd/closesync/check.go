@@ -29,7 +29,7 @@ const checkTimeout = 30 * time.Second
 // an error of the config (exit 2); a check that could not be made (Close
 // unreachable, 5xx) fails (exit 1). Nothing is synced.
 func checkAccounts(ctx context.Context, cfg *config.Config, e *env) error {
-	cs, err := newClients(cfg, zap.NewNop(), nil)
+	cs, err := newClients(cfg, closeapi.NewBudgets(), zap.NewNop(), nil)
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 	}
 	defer log.Sync()
 	obs := &probeObserver{remaining: map[string]int{}}
-	cs, err := newClients(cfg, log, obs)
+	cs, err := newClients(cfg, closeapi.NewBudgets(), log, obs)
 	if err != nil {
 		return err
 	}

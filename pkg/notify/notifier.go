@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/internal/retry"
 )
 
 // Notifier delivers run summaries to one webhook from a single background
@@ -101,7 +103,7 @@ func newNotifier(cfg Config, log *zap.Logger, client *http.Client, h hooks) (*No
 		client = defaultClient()
 	}
 	if h.sleep == nil {
-		h.sleep = sleep
+		h.sleep = retry.Sleep
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -299,20 +301,5 @@ func (n *Notifier) next() (pending, bool) {
 		case <-n.closing:
 		case <-n.ctx.Done():
 		}
-	}
-}
-
-// sleep waits d, or less if ctx is done first.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

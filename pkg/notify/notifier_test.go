@@ -17,6 +17,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/closesync/closesync/internal/retry"
 )
 
 // hook is a test webhook on loopback. It records every request, then
@@ -506,7 +508,7 @@ func TestCloseInterruptsBackoff(t *testing.T) {
 	sleeping := make(chan time.Duration, 1)
 	realSleep := func(ctx context.Context, d time.Duration) error {
 		sleeping <- d
-		return sleep(ctx, d)
+		return retry.Sleep(ctx, d)
 	}
 	n, _ := newTestNotifier(t, Config{URL: h.srv.URL, Delay: 50 * time.Second}, hooks{sleep: realSleep})
 	n.Notify(failedRun(1), Changes{})
