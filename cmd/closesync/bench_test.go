@@ -21,7 +21,7 @@ import (
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
-	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/pipeline"
 )
 
 // BenchmarkSyncLeads measures closesync's whole path for leads: HTTP pages on
@@ -48,7 +48,7 @@ func BenchmarkSyncLeads(b *testing.B) {
 			}
 			rep, _ := extract.Lookup("leads")
 			ctx := context.Background()
-			syncOnce := func(dir string) (schedule.Result, time.Duration, uint64) {
+			syncOnce := func(dir string) (pipeline.Result, time.Duration, uint64) {
 				st, err := load.Open(ctx, load.Options{Path: filepath.Join(dir, "bench.duckdb"), Migrations: closesync.SQL})
 				if err != nil {
 					b.Fatal(err)
@@ -59,12 +59,12 @@ func BenchmarkSyncLeads(b *testing.B) {
 				var peak uint64
 				stop := samplePeakHeap(&peak)
 				start := time.Now()
-				r := &schedule.Runner{Store: st, Log: zap.NewNop(), Extract: func(string) (schedule.ExtractFunc, error) {
+				r := &pipeline.Runner{Store: st, Log: zap.NewNop(), Extract: func(string) (pipeline.ExtractFunc, error) {
 					return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
 						return extract.Extract(ctx, client, req, emit)
 					}, nil
 				}}
-				res := r.RunReport(ctx, schedule.Job{Name: "bench", Account: "bench"}, schedule.ReportRun{Report: rep, Mode: load.Upsert}, "manual")
+				res := r.RunReport(ctx, pipeline.Job{Name: "bench", Account: "bench"}, pipeline.ReportRun{Report: rep, Mode: load.Upsert}, "manual")
 				d := time.Since(start)
 				stop()
 				// A keyset restart re-reads the leads that share its

@@ -15,7 +15,7 @@ import (
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
-	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/pipeline"
 )
 
 // checkTimeout bounds each request of validate --check.
@@ -245,7 +245,7 @@ func (p probe) run(ctx context.Context, c *closeapi.Client) error {
 
 // probesOf lists the requests that show whether the key reads rep: one per
 // source, the first page of one object.
-func probesOf(rep *extract.Report, j schedule.Job, who identity) []probe {
+func probesOf(rep *extract.Report, j pipeline.Job, who identity) []probe {
 	params := map[string]string{"organization_id": j.Params["organization_id"], "user_id": j.Params["user_id"]}
 	if params["organization_id"] == "" {
 		params["organization_id"] = who.OrgID

@@ -18,6 +18,7 @@ import (
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/schedule"
 	"github.com/closesync/closesync/pkg/status"
 )
@@ -73,7 +74,7 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		}, nil
 	}, log)
 	sds := newSDStatus(cfg, pool, log)
-	pool.OnResult = func(trigger string, r schedule.Result) {
+	pool.OnResult = func(trigger string, r pipeline.Result) {
 		sds.observe(r)
 		current.Load().observe(trigger, r)
 	}
@@ -248,7 +249,7 @@ func buildScheduler(cfg *config.Config, pool *schedule.Pool, budgets *closeapi.B
 				continue
 			}
 			one := j
-			one.Reports = []schedule.ReportRun{rr}
+			one.Reports = []pipeline.ReportRun{rr}
 			sj = append(sj, schedule.ScheduledJob{Job: one, Schedule: spec, Location: loc, Timeout: c.Timeout, Entry: j.Name + "/" + rr.Report.Name,
 				RunOnStart: c.RunOnStart, CatchUp: c.CatchesUp(), Retry: retryOf(c)})
 		}
@@ -307,7 +308,7 @@ func (r runNower) RunNow(job string) error {
 	return err
 }
 
-func statusRun(trigger string, r schedule.Result) status.Run {
+func statusRun(trigger string, r pipeline.Result) status.Run {
 	out := status.Run{RunID: r.RunID, Job: r.Job, Report: r.Report, Trigger: trigger, Status: r.Status, Started: r.Started,
 		Duration: r.Duration.Seconds(), Rows: r.Rows, Extract: r.Extract, Deleted: r.Deleted, Requests: r.Requests, Retries: r.Retries}
 	if r.Err != nil {

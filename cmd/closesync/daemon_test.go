@@ -278,7 +278,7 @@ func TestDaemonStopsMidRunAtABatchBoundary(t *testing.T) {
 	}
 }
 
-// runnerBatchAge is pkg/schedule's maxBatchAge: a batch younger than this
+// runnerBatchAge is load.DefaultBatchAge: a batch younger than this
 // and smaller than the batch size is not committed yet.
 const runnerBatchAge = 5 * time.Second
 

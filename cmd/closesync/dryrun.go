@@ -15,7 +15,7 @@ import (
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
-	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -35,7 +35,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 	if err != nil {
 		return err
 	}
-	bookmarks := func(job schedule.Job, report string) (string, error) { return "", nil }
+	bookmarks := func(job pipeline.Job, report string) (string, error) { return "", nil }
 	if _, err := os.Stat(cfg.Database); err == nil {
 		store, err := load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, ReadOnly: true,
 			LockTimeout: cfg.LockTimeout})
@@ -43,7 +43,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 			return err
 		}
 		defer store.Close()
-		bookmarks = func(job schedule.Job, report string) (string, error) {
+		bookmarks = func(job pipeline.Job, report string) (string, error) {
 			// Bookmarks are the account's organization's.
 			org := job.Params["organization_id"]
 			if find := cs.organization(job.Account); org == "" && find != nil {

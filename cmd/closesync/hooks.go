@@ -9,7 +9,7 @@ import (
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/notify"
-	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/status"
 )
 
@@ -52,7 +52,7 @@ func (h *runHooks) wantsChanges() bool {
 }
 
 // observe records a finished report run.
-func (h *runHooks) observe(trigger string, r schedule.Result) {
+func (h *runHooks) observe(trigger string, r pipeline.Result) {
 	if r.Status == load.StatusSuccess {
 		h.wrote.Store(true)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
-	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/pipeline"
 )
 
 // reread is what sync --full-refresh or --since/--until asks of the
@@ -62,7 +62,7 @@ func parseReread(full bool, since, until string, reports []string, dry, reconcil
 
 // apply marks the jobs' report runs; a window on a report that is read
 // whole every run is refused.
-func (w reread) apply(jobs []schedule.Job) error {
+func (w reread) apply(jobs []pipeline.Job) error {
 	for i := range jobs {
 		for k := range jobs[i].Reports {
 			rr := &jobs[i].Reports[k]
@@ -80,9 +80,9 @@ func (w reread) apply(jobs []schedule.Job) error {
 func (w reread) trigger(def string) string {
 	switch {
 	case w.fullRefresh:
-		return schedule.TriggerFullRefresh
+		return pipeline.TriggerFullRefresh
 	case !w.since.IsZero():
-		return schedule.TriggerBackfill
+		return pipeline.TriggerBackfill
 	}
 	return def
 }
@@ -91,10 +91,10 @@ func (w reread) trigger(def string) string {
 func (w reread) note(out io.Writer, res triggered) {
 	rep, ok := extract.Lookup(res.Report)
 	switch res.trigger {
-	case schedule.TriggerBackfill:
+	case pipeline.TriggerBackfill:
 		fmt.Fprintf(out, "         backfill: start_date is earlier than %s was first loaded from; that range was read (the bookmark stays)\n", res.Report)
 		return
-	case schedule.TriggerReconcile:
+	case pipeline.TriggerReconcile:
 		fmt.Fprintf(out, "         reconcile: from the full refresh's listing of %d ids, no extra request\n", res.Extract)
 		return
 	}
@@ -129,13 +129,13 @@ func orNone(s string) string {
 // triggered is a result with the trigger of its run when that is not the
 // command's own ("" otherwise).
 type triggered struct {
-	schedule.Result
+	pipeline.Result
 	trigger string
 }
 
 // withFollowups lists each result followed by the run it led to, if any
 // (a widened start_date's backfill, a full refresh's reconcile).
-func withFollowups(results []schedule.Result) []triggered {
+func withFollowups(results []pipeline.Result) []triggered {
 	var out []triggered
 	for _, r := range results {
 		out = append(out, triggered{Result: r})

@@ -15,6 +15,7 @@ import (
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/schedule"
 )
 
@@ -55,8 +56,8 @@ func (s *sdStatus) setConfig(cfg *config.Config) {
 }
 
 // wrap marks a report running when its extraction starts.
-func (s *sdStatus) wrap(inner func(string) (schedule.ExtractFunc, error)) func(string) (schedule.ExtractFunc, error) {
-	return func(account string) (schedule.ExtractFunc, error) {
+func (s *sdStatus) wrap(inner func(string) (pipeline.ExtractFunc, error)) func(string) (pipeline.ExtractFunc, error) {
+	return func(account string) (pipeline.ExtractFunc, error) {
 		ext, err := inner(account)
 		if err != nil {
 			return nil, err
@@ -103,7 +104,7 @@ func (s *sdStatus) jobOf(account, report string) string {
 }
 
 // observe takes a finished report run (Pool.OnResult).
-func (s *sdStatus) observe(r schedule.Result) {
+func (s *sdStatus) observe(r pipeline.Result) {
 	s.mu.Lock()
 	s.running = slices.DeleteFunc(s.running, func(x runningReport) bool {
 		return x.account == r.Account && (x.report == r.Report || slices.Contains(strings.Split(x.job, ", "), r.Job))

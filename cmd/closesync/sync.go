@@ -12,6 +12,7 @@ import (
 
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/schedule"
 )
 
@@ -44,7 +45,7 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 		return dryRun(ctx, cfg, jobs, reports, e)
 	}
 	if *reconcile {
-		return syncJobs(ctx, cfg, jobs, reports, schedule.TriggerReconcile, e)
+		return syncJobs(ctx, cfg, jobs, reports, pipeline.TriggerReconcile, e)
 	}
 	return syncJobs(ctx, cfg, jobs, reports, rr.trigger("manual"), e, rr)
 }
@@ -100,7 +101,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 			closeStore()
 		}
 	}()
-	runner := &schedule.Runner{Store: store, Extract: cs.extractor, Log: log, CollectChanges: hooks.wantsChanges()}
+	runner := &pipeline.Runner{Store: store, Extract: cs.extractor, Log: log, CollectChanges: hooks.wantsChanges()}
 	if isTerminal(e.stderr) {
 		runner.Progress = newProgress(e.stderr)
 	}
@@ -113,13 +114,13 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	for _, job := range jobs {
 		ctx, cancel := schedule.WithTimeout(ctx, job.Name, timeouts[job.Name])
 		run := runner.RunJob
-		if trigger == schedule.TriggerReconcile {
-			run = func(ctx context.Context, job schedule.Job, _ string) []schedule.Result {
+		if trigger == pipeline.TriggerReconcile {
+			run = func(ctx context.Context, job pipeline.Job, _ string) []pipeline.Result {
 				return runner.RunReconcile(ctx, job)
 			}
 		}
-		if trigger == schedule.TriggerFullRefresh {
-			run = func(ctx context.Context, job schedule.Job, _ string) []schedule.Result {
+		if trigger == pipeline.TriggerFullRefresh {
+			run = func(ctx context.Context, job pipeline.Job, _ string) []pipeline.Result {
 				return runner.RunFullRefresh(ctx, job)
 			}
 		}
@@ -146,7 +147,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 
 // startJobs starts the logger and resolves the selected jobs, for sync
 // and its dry run. The caller syncs the logger.
-func startJobs(cfg *config.Config, onlyJobs, onlyReports []string, e *env) (*zap.Logger, []schedule.Job, error) {
+func startJobs(cfg *config.Config, onlyJobs, onlyReports []string, e *env) (*zap.Logger, []pipeline.Job, error) {
 	log, err := startLogger(cfg, e)
 	if err != nil {
 		return nil, nil, err
@@ -159,7 +160,7 @@ func startJobs(cfg *config.Config, onlyJobs, onlyReports []string, e *env) (*zap
 	return log, jobs, nil
 }
 
-func printResult(w io.Writer, r schedule.Result) {
+func printResult(w io.Writer, r pipeline.Result) {
 	line := fmt.Sprintf("%-8s %s/%s: %d rows written from %d extracted, %d requests", r.Status, r.Job, r.Report, r.Rows, r.Extract, r.Requests)
 	if r.Retries > 0 {
 		line += fmt.Sprintf(" (%d retried)", r.Retries)

@@ -16,7 +16,7 @@ import (
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
-	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/pipeline"
 )
 
 // loadConfig loads and validates the config of a command that calls Close
@@ -140,7 +140,7 @@ func (cs *clients) organization(account string) func(ctx context.Context) (strin
 }
 
 // withOrganizations lets each job discover its account's organization.
-func (cs *clients) withOrganizations(jobs []schedule.Job) {
+func (cs *clients) withOrganizations(jobs []pipeline.Job) {
 	for i := range jobs {
 		jobs[i].Organization = cs.organization(jobs[i].Account)
 	}
@@ -188,7 +188,7 @@ func newClients(cfg *config.Config, registry *closeapi.Budgets, log *zap.Logger,
 	return cs, nil
 }
 
-func (cs *clients) extractor(account string) (schedule.ExtractFunc, error) {
+func (cs *clients) extractor(account string) (pipeline.ExtractFunc, error) {
 	c, ok := cs.byAccount[account]
 	if !ok {
 		return nil, fmt.Errorf("no account named %q", account)
@@ -202,7 +202,7 @@ func (cs *clients) extractor(account string) (schedule.ExtractFunc, error) {
 // replaced by their parent (written with it), each report once per job.
 // onlyJobs and onlyReports filter (empty: all); unknown names are usage
 // errors naming the valid choices.
-func resolveJobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]schedule.Job, error) {
+func resolveJobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, error) {
 	var jobNames []string
 	for _, j := range cfg.Jobs {
 		jobNames = append(jobNames, j.Name)
@@ -221,7 +221,7 @@ func resolveJobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]schedule
 	for _, a := range cfg.Accounts {
 		orgOf[a.Name] = a.OrganizationID
 	}
-	var out []schedule.Job
+	var out []pipeline.Job
 	matched := map[string]bool{}
 	for _, j := range cfg.Jobs {
 		if len(onlyJobs) > 0 && !slices.Contains(onlyJobs, j.Name) {
@@ -231,7 +231,7 @@ func resolveJobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]schedule
 		if org == "" {
 			org = orgOf[j.Account]
 		}
-		job := schedule.Job{Name: j.Name, Account: j.Account, StartDate: j.StartDate.Time,
+		job := pipeline.Job{Name: j.Name, Account: j.Account, StartDate: j.StartDate.Time,
 			Params: map[string]string{"organization_id": org, "user_id": j.UserID}, HardDeletes: j.Deletes == "hard"}
 		seen := map[string]bool{}
 		for _, ref := range j.Reports {
@@ -256,7 +256,7 @@ func resolveJobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]schedule
 			if err != nil {
 				return nil, usagef("jobs %s: report %s: %v", j.Name, ref.Name, err)
 			}
-			job.Reports = append(job.Reports, schedule.ReportRun{Report: root, Mode: mode, Window: ref.AttributionWindow})
+			job.Reports = append(job.Reports, pipeline.ReportRun{Report: root, Mode: mode, Window: ref.AttributionWindow})
 		}
 		if len(job.Reports) > 0 {
 			out = append(out, job)

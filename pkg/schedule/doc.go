@@ -1,8 +1,6 @@
-// Package schedule runs jobs: it turns each configured report into a run
-// (a sync.runs row), streams the extractor's batches into the loader, and
-// records the outcome. A failed report never stops the job's other reports.
-//
-// Outcomes: a cancelled context ends the run as "cancelled" (not an error);
-// any other error ends it as "failed" with the error text, which never holds
-// an API key (pkg/closeapi keeps keys out of its errors).
+// Package schedule starts runs: the cron of each config generation
+// (Scheduler), the Pool that outlives a reload (no job overlaps itself, one
+// database handle shared by concurrent runs and closed between them) and
+// job-level retries of the reports that failed with a temporary error
+// (pipeline.Temporary). What one run of one report does is pkg/pipeline.
 package schedule

@@ -14,6 +14,7 @@ import (
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -63,19 +64,19 @@ func TestJobRetryOnlyRetriesWhatARetryCanFix(t *testing.T) {
 				return newMemStore(), func() error { return nil }, nil
 			}, zap.NewNop())
 			var tries atomic.Int32
-			pool.OnResult = func(_ string, r Result) {
+			pool.OnResult = func(_ string, r pipeline.Result) {
 				tries.Add(1)
 				if r.Status != load.StatusFailed {
 					t.Errorf("run %+v did not fail", r)
 				}
 			}
-			extractFn := func(string) (ExtractFunc, error) {
+			extractFn := func(string) (pipeline.ExtractFunc, error) {
 				if tt.noAccount {
 					return nil, errors.New(`no account named "a"`)
 				}
 				return func(context.Context, extract.Request, func(extract.Batch) error) error { return tt.err }, nil
 			}
-			job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: load.Upsert}}},
+			job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users"), Mode: load.Upsert}}},
 				Retry: Retry{Attempts: 2, Delay: time.Millisecond}}
 			if err := pool.RunNow(job, extractFn, TriggerSchedule); err != nil {
 				t.Fatal(err)

@@ -2,9 +2,7 @@ package schedule
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -71,22 +70,35 @@ func (m *memStore) FinishRun(_ context.Context, id int64, status string, _ load.
 	return nil
 }
 
-func pages(n, size int, mark string) ExtractFunc {
-	return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
-		for p := 0; p < n; p++ {
-			b := extract.Batch{Page: p + 1}
-			for i := 0; i < size; i++ {
-				b.Records = append(b.Records, extract.Record{Raw: json.RawMessage(fmt.Sprintf(`{"id":"x%d_%d"}`, p, i))})
-			}
-			if p == n-1 {
-				b.Bookmark, _ = schema.ParseBookmark(mark)
-			}
-			if err := emit(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+// The rest of Store: nothing stored, nothing to do.
+func (m *memStore) LastSuccessStart(context.Context, string, string) (time.Time, error) {
+	return time.Time{}, nil
+}
+func (m *memStore) StoredRows(context.Context, schema.Table, string) (int64, error) { return 0, nil }
+func (m *memStore) ApplyDeletes(context.Context, load.Run, string, []load.DeleteRule, *[]string) (int64, error) {
+	return 0, nil
+}
+func (m *memStore) Reconcile(context.Context, load.Run, schema.Table, []string, time.Time, *[]string) (int64, error) {
+	return 0, nil
+}
+func (m *memStore) PurgeDeleted(context.Context, string, []schema.Table) (int64, error) {
+	return 0, nil
+}
+func (m *memStore) RefreshCustomViews(context.Context) error { return nil }
+func (m *memStore) UpdatedActivities(context.Context, string, string, string, string, time.Time, time.Time) ([]string, error) {
+	return nil, nil
+}
+func (m *memStore) LoadedFrom(context.Context, string, string) (time.Time, bool, error) {
+	return time.Time{}, false, nil
+}
+func (m *memStore) SetLoadedFrom(context.Context, string, string, time.Time, bool) (bool, error) {
+	return false, nil
+}
+func (m *memStore) SucceededBefore(context.Context, string, string, int64) (bool, error) {
+	return false, nil
+}
+func (m *memStore) Oldest(context.Context, schema.Table, string) (time.Time, bool, error) {
+	return time.Time{}, false, nil
 }
 
 func report(name string) *extract.Report {
@@ -97,51 +109,6 @@ func report(name string) *extract.Report {
 	return r
 }
 
-func TestRunJobGroupsPagesAndKeepsGoingAfterAFailure(t *testing.T) {
-	st := newMemStore()
-	boom := errors.New("API exploded")
-	r := &Runner{Store: st, Log: zap.NewNop(), BatchRows: 250, Extract: func(account string) (ExtractFunc, error) {
-		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
-			if req.Report.Name == "users" {
-				return boom
-			}
-			return pages(5, 100, "2026-01-02T00:00:00Z")(ctx, req, emit)
-		}, nil
-	}}
-	job := Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: load.Upsert}, {Report: report("leads"), Mode: load.Upsert}}}
-	res := r.RunJob(context.Background(), job, TriggerManual)
-	if res[0].Status != load.StatusFailed || !errors.Is(res[0].Err, boom) || st.errs[res[0].RunID] != "API exploded" {
-		t.Errorf("users = %+v (%q)", res[0], st.errs[res[0].RunID])
-	}
-	if res[1].Status != load.StatusSuccess || res[1].Rows != 500 {
-		t.Errorf("leads = %+v", res[1])
-	}
-	// 500 records in pages of 100 with 250 per transaction: 300, then 200
-	// with the bookmark of the last page.
-	if len(st.batches) != 2 || len(st.batches[0]) != 300 || len(st.batches[1]) != 200 || st.marks[0] != "" || st.marks[1] != "2026-01-02T00:00:00Z" {
-		t.Errorf("batches %d, marks %q", len(st.batches), st.marks)
-	}
-}
-
-func TestCancelledRunIsRecordedAsCancelled(t *testing.T) {
-	st := newMemStore()
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &Runner{Store: st, Log: zap.NewNop(), Extract: func(string) (ExtractFunc, error) {
-		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
-			cancel()
-			<-ctx.Done()
-			return fmt.Errorf("page 2: %w", ctx.Err())
-		}, nil
-	}}
-	res := r.RunJob(ctx, Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("leads")}, {Report: report("users")}}}, TriggerManual)
-	if res[0].Status != load.StatusCancelled || st.finished[res[0].RunID] != load.StatusCancelled {
-		t.Errorf("first = %+v", res[0])
-	}
-	if res[1].Status != load.StatusCancelled || res[1].RunID != 0 {
-		t.Errorf("second report should not start: %+v", res[1])
-	}
-}
-
 func TestPoolNeverOverlapsAJobAndClosesTheStoreAfterRuns(t *testing.T) {
 	var opens, closes atomic.Int32
 	release := make(chan struct{})
@@ -150,7 +117,7 @@ func TestPoolNeverOverlapsAJobAndClosesTheStoreAfterRuns(t *testing.T) {
 		opens.Add(1)
 		return newMemStore(), func() error { closes.Add(1); return nil }, nil
 	}, zap.NewNop())
-	extractFn := func(string) (ExtractFunc, error) {
+	extractFn := func(string) (pipeline.ExtractFunc, error) {
 		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
 			started <- struct{}{}
 			select {
@@ -161,7 +128,7 @@ func TestPoolNeverOverlapsAJobAndClosesTheStoreAfterRuns(t *testing.T) {
 			return nil
 		}, nil
 	}
-	job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users")}}}, Schedule: "@every 1h"}
+	job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users")}}}, Schedule: "@every 1h"}
 	if err := pool.RunNow(job, extractFn, TriggerManual); err != nil {
 		t.Fatal(err)
 	}
@@ -191,14 +158,14 @@ func TestStopCancelsRunsWithinGrace(t *testing.T) {
 		return newMemStore(), func() error { return nil }, nil
 	}, zap.NewNop())
 	started := make(chan struct{})
-	extractFn := func(string) (ExtractFunc, error) {
+	extractFn := func(string) (pipeline.ExtractFunc, error) {
 		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
 			close(started)
 			<-ctx.Done()
 			return ctx.Err()
 		}, nil
 	}
-	job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users")}}}}
+	job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users")}}}}
 	pool.RunNow(job, extractFn, TriggerManual)
 	<-started
 	if err := pool.Stop(5 * time.Second); err != nil {
@@ -211,11 +178,11 @@ func TestStopCancelsRunsWithinGrace(t *testing.T) {
 
 func TestSchedulerRejectsBadSpecs(t *testing.T) {
 	pool := NewPool(nil, zap.NewNop())
-	_, err := NewScheduler(pool, []ScheduledJob{{Job: Job{Name: "j"}, Schedule: "every tuesday"}}, nil)
+	_, err := NewScheduler(pool, []ScheduledJob{{Job: pipeline.Job{Name: "j"}, Schedule: "every tuesday"}}, nil)
 	if err == nil {
 		t.Fatal("bad spec accepted")
 	}
-	s, err := NewScheduler(pool, []ScheduledJob{{Job: Job{Name: "j"}, Schedule: "@every 1h", Location: time.UTC}}, nil)
+	s, err := NewScheduler(pool, []ScheduledJob{{Job: pipeline.Job{Name: "j"}, Schedule: "@every 1h", Location: time.UTC}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,13 +224,13 @@ func TestRetryRerunsOnlyFailedReportsWithTheRetryTrigger(t *testing.T) {
 			}, zap.NewNop())
 			var mu sync.Mutex
 			var got []string // report:trigger:status
-			pool.OnResult = func(trigger string, r Result) {
+			pool.OnResult = func(trigger string, r pipeline.Result) {
 				mu.Lock()
 				got = append(got, r.Report+":"+trigger+":"+r.Status)
 				mu.Unlock()
 			}
 			var tries atomic.Int32
-			extractFn := func(string) (ExtractFunc, error) {
+			extractFn := func(string) (pipeline.ExtractFunc, error) {
 				return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
 					if req.Report.Name == "users" && int(tries.Add(1)) <= tt.failures {
 						return errors.New("503 Service Unavailable")
@@ -271,7 +238,7 @@ func TestRetryRerunsOnlyFailedReportsWithTheRetryTrigger(t *testing.T) {
 					return nil
 				}, nil
 			}
-			job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users")}, {Report: report("lead_statuses")}}},
+			job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users")}, {Report: report("lead_statuses")}}},
 				Retry: Retry{Attempts: tt.attempts, Delay: time.Millisecond}}
 			if err := pool.RunNow(job, extractFn, TriggerSchedule); err != nil {
 				t.Fatal(err)
@@ -328,16 +295,16 @@ func TestStartupRunsOnStartAndCatchesUpMissedRunsOnce(t *testing.T) {
 			}, zap.NewNop())
 			var runs []string
 			var mu sync.Mutex
-			pool.OnResult = func(trigger string, r Result) {
+			pool.OnResult = func(trigger string, r pipeline.Result) {
 				mu.Lock()
 				runs = append(runs, trigger)
 				mu.Unlock()
 			}
-			extractFn := func(string) (ExtractFunc, error) {
+			extractFn := func(string) (pipeline.ExtractFunc, error) {
 				return func(context.Context, extract.Request, func(extract.Batch) error) error { return nil }, nil
 			}
 			job := tt.job
-			job.Job = Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users")}}}
+			job.Job = pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users")}}}
 			s, err := NewScheduler(pool, []ScheduledJob{job}, extractFn)
 			if err != nil {
 				t.Fatal(err)
@@ -363,7 +330,7 @@ func TestSchedulerSpecZoneWinsOverLocation(t *testing.T) {
 	}
 	pool := NewPool(nil, zap.NewNop())
 	for _, spec := range []string{"CRON_TZ=America/New_York 0 6 * * *", " CRON_TZ=America/New_York 0 6 * * *"} {
-		if _, err := NewScheduler(pool, []ScheduledJob{{Job: Job{Name: "j"}, Schedule: spec, Location: berlin}}, nil); err != nil {
+		if _, err := NewScheduler(pool, []ScheduledJob{{Job: pipeline.Job{Name: "j"}, Schedule: spec, Location: berlin}}, nil); err != nil {
 			t.Errorf("%q: %v", spec, err)
 		}
 	}

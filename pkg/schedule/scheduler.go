@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -15,11 +14,12 @@ import (
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 
-	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/pipeline"
 )
 
-// Trigger values recorded in sync.runs.
+// Trigger values recorded in sync.runs (the pipeline's own, such as
+// pipeline.TriggerReconcile, are in pkg/pipeline).
 const (
 	TriggerSchedule = "schedule"
 	TriggerManual   = "manual"
@@ -28,10 +28,19 @@ const (
 )
 
 // Retry re-runs the failed reports of a run that a retry can fix
-// (Retryable; not the cancelled ones).
+// (pipeline.Temporary; not the cancelled ones).
 type Retry struct {
 	Attempts int           // retries after the first try; 0: none
 	Delay    time.Duration // before each retry
+}
+
+// Store is what the pool's runs need from the database (*load.Store): the
+// pipeline's store and the run history catch-up reads.
+type Store interface {
+	pipeline.Store
+	// LastSuccess is when the job's reports last all succeeded (zero:
+	// never).
+	LastSuccess(ctx context.Context, job string, reports []string) (time.Time, error)
 }
 
 // Opener opens the database for a run. The returned func closes it.
@@ -39,7 +48,7 @@ type Opener func(ctx context.Context) (Store, func() error, error)
 
 // ScheduledJob is a job with its cron schedule.
 type ScheduledJob struct {
-	Job
+	pipeline.Job
 	Schedule string         // 5-field cron or a descriptor (@hourly, @every 1h)
 	Location *time.Location // nil: local time
 	Timeout  time.Duration  // 0: no limit
@@ -83,7 +92,7 @@ type Pool struct {
 	// OnResult, when set before the first run, is called with every
 	// finished report run (for metrics, the status endpoint and
 	// notifications).
-	OnResult func(trigger string, res Result)
+	OnResult func(trigger string, res pipeline.Result)
 	// collectChanges makes runs record the keys they create, update and
 	// delete (SetCollectChanges; it may change on reload).
 	collectChanges atomic.Bool
@@ -133,7 +142,7 @@ func (p *Pool) Running(job string) bool {
 }
 
 // RunNow starts a job in the background unless it is running (ErrRunning).
-func (p *Pool) RunNow(job ScheduledJob, extract func(string) (ExtractFunc, error), trigger string) error {
+func (p *Pool) RunNow(job ScheduledJob, extract func(string) (pipeline.ExtractFunc, error), trigger string) error {
 	if _, busy := p.running.LoadOrStore(job.key(), struct{}{}); busy {
 		return ErrRunning
 	}
@@ -147,7 +156,7 @@ func (p *Pool) RunNow(job ScheduledJob, extract func(string) (ExtractFunc, error
 }
 
 // tick is a scheduled start: skipped, and logged, while the job runs.
-func (p *Pool) tick(job ScheduledJob, extract func(string) (ExtractFunc, error)) {
+func (p *Pool) tick(job ScheduledJob, extract func(string) (pipeline.ExtractFunc, error)) {
 	if p.ctx.Err() != nil {
 		return
 	}
@@ -183,7 +192,7 @@ func WithTimeout(ctx context.Context, job string, d time.Duration) (context.Cont
 	return context.WithTimeoutCause(ctx, d, &TimeoutError{Job: job, After: d})
 }
 
-func (p *Pool) run(job ScheduledJob, extract func(string) (ExtractFunc, error), trigger string) {
+func (p *Pool) run(job ScheduledJob, extract func(string) (pipeline.ExtractFunc, error), trigger string) {
 	ctx, cancel := WithTimeout(p.ctx, job.key(), job.Timeout)
 	defer cancel()
 	failed := p.runOnce(ctx, job, extract, trigger)
@@ -208,23 +217,23 @@ func (p *Pool) run(job ScheduledJob, extract func(string) (ExtractFunc, error), 
 
 // runOnce runs the job's reports with the database open and returns the
 // ones that failed (and may succeed on a retry).
-func (p *Pool) runOnce(ctx context.Context, job ScheduledJob, extract func(string) (ExtractFunc, error), trigger string) []ReportRun {
+func (p *Pool) runOnce(ctx context.Context, job ScheduledJob, extract func(string) (pipeline.ExtractFunc, error), trigger string) []pipeline.ReportRun {
 	store, err := p.acquire(ctx)
 	if err != nil {
 		p.log.Error("job could not open the database", zap.String("job", job.Name), zap.Error(err))
 		return job.Reports
 	}
 	defer p.release()
-	r := &Runner{Store: store, Extract: extract, Log: p.log, CollectChanges: p.collectChanges.Load()}
+	r := &pipeline.Runner{Store: store, Extract: extract, Log: p.log, CollectChanges: p.collectChanges.Load()}
 	if job.Reconcile {
 		for _, res := range r.RunReconcile(ctx, job.Job) {
 			if p.OnResult != nil && res.RunID != 0 {
-				p.OnResult(TriggerReconcile, res)
+				p.OnResult(pipeline.TriggerReconcile, res)
 			}
 		}
 		return nil // the next pass tries again; no retry
 	}
-	var failed []ReportRun
+	var failed []pipeline.ReportRun
 	for i, res := range r.RunJob(ctx, job.Job, trigger) {
 		if p.OnResult != nil && res.RunID != 0 {
 			p.OnResult(trigger, res)
@@ -232,45 +241,11 @@ func (p *Pool) runOnce(ctx context.Context, job ScheduledJob, extract func(strin
 		if f := res.Followup; p.OnResult != nil && f != nil && f.RunID != 0 {
 			p.OnResult(res.FollowupTrigger, *f) // a widened start_date's backfill
 		}
-		if res.Status == load.StatusFailed && Retryable(res.Err) {
+		if res.Status == load.StatusFailed && pipeline.Temporary(res.Err) {
 			failed = append(failed, job.Reports[i])
 		}
 	}
 	return failed
-}
-
-// ErrConfig marks a run that failed on its configuration (the account or
-// the table its mode needs cannot be set up): running it again unchanged
-// fails the same way.
-var ErrConfig = errors.New("configuration error")
-
-// configError is a run's setup error, matching ErrConfig.
-type configError struct{ err error }
-
-func (e configError) Error() string        { return e.err.Error() }
-func (e configError) Unwrap() error        { return e.err }
-func (e configError) Is(target error) bool { return target == ErrConfig }
-
-// Retryable reports whether a failed run may succeed when it runs again
-// unchanged (job-level retry): not when Close rejected the request itself
-// (a 4xx: 401 key rejected, 402 plan, 403 forbidden, 404, a 400 other than
-// max_skip or an expired cursor) nor a configuration error; a 429, 5xx,
-// timeout, network failure or database error may pass later.
-func Retryable(err error) bool {
-	if err == nil || errors.Is(err, ErrConfig) {
-		return false
-	}
-	var ae *closeapi.APIError
-	if errors.As(err, &ae) {
-		switch {
-		case ae.Status == http.StatusRequestTimeout, ae.Status == http.StatusTooManyRequests, ae.Status >= 500:
-			return true
-		case errors.Is(ae, closeapi.ErrMaxSkip), errors.Is(ae, closeapi.ErrCursorExpired):
-			return true
-		}
-		return false
-	}
-	return true
 }
 
 func (p *Pool) acquire(ctx context.Context) (Store, error) {
@@ -304,14 +279,14 @@ func (p *Pool) release() {
 type Scheduler struct {
 	pool    *Pool
 	cron    *cron.Cron
-	extract func(string) (ExtractFunc, error)
+	extract func(string) (pipeline.ExtractFunc, error)
 	jobs    map[string]ScheduledJob
 	// intervals holds each entry's schedule interval, for catch-up.
 	intervals map[string]time.Duration
 }
 
 // NewScheduler schedules jobs in pool; Start begins.
-func NewScheduler(pool *Pool, jobs []ScheduledJob, extract func(string) (ExtractFunc, error)) (*Scheduler, error) {
+func NewScheduler(pool *Pool, jobs []ScheduledJob, extract func(string) (pipeline.ExtractFunc, error)) (*Scheduler, error) {
 	s := &Scheduler{pool: pool, extract: extract, jobs: map[string]ScheduledJob{}, intervals: map[string]time.Duration{},
 		// Recover first: a panicking run must not kill the daemon (cron's
 		// default chain does not recover, whatever its doc says).
@@ -383,11 +358,6 @@ func (s *Scheduler) Startup(now time.Time) {
 	}
 }
 
-// successReader is implemented by stores that keep run history.
-type successReader interface {
-	LastSuccess(ctx context.Context, job string, reports []string) (time.Time, error)
-}
-
 // lastSuccess reads when the entry's reports last all succeeded, sharing
 // the store with any run already started.
 func (p *Pool) lastSuccess(j ScheduledJob) (time.Time, error) {
@@ -396,15 +366,11 @@ func (p *Pool) lastSuccess(j ScheduledJob) (time.Time, error) {
 		return time.Time{}, err
 	}
 	defer p.release()
-	sr, ok := st.(successReader)
-	if !ok {
-		return time.Time{}, nil
-	}
 	names := make([]string, len(j.Reports))
 	for i, rr := range j.Reports {
 		names[i] = rr.Report.Name
 	}
-	return sr.LastSuccess(p.ctx, j.Name, names)
+	return st.LastSuccess(p.ctx, j.Name, names)
 }
 
 func lastText(t time.Time) string {

@@ -1,4 +1,4 @@
-package schedule
+package pipeline
 
 import (
 	"context"
@@ -9,29 +9,11 @@ import (
 
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
-	"github.com/closesync/closesync/pkg/schema"
 )
 
-// TriggerBackfill marks a run that reads a window (sync --since, or the
-// range a widened start_date added).
-const TriggerBackfill = "backfill"
-
-// eventLogRetention is how long Close keeps event log entries.
+// eventLogRetention is how long Close keeps event log entries (the report
+// that declares ApplyEventDeletes, eventLog).
 const eventLogRetention = 30 * 24 * time.Hour
-
-// loadedRange is implemented by stores that record where a report's loaded
-// range starts (*load.Store).
-type loadedRange interface {
-	LoadedFrom(ctx context.Context, account, report string) (time.Time, bool, error)
-	SetLoadedFrom(ctx context.Context, account, report string, from time.Time, onlyUnset bool) (bool, error)
-}
-
-// oldestRows is implemented by stores that can tell the oldest value loaded
-// and whether a report ran before (*load.Store).
-type oldestRows interface {
-	SucceededBefore(ctx context.Context, account, report string, id int64) (bool, error)
-	Oldest(ctx context.Context, t schema.Table, column string) (time.Time, bool, error)
-}
 
 // oldestLoaded derives where the loaded range of a report without a
 // recorded one starts: the oldest replication value among its rows, when
@@ -40,9 +22,9 @@ type oldestRows interface {
 // not derived: they adopt the configured start.
 func (r *Runner) oldestLoaded(ctx context.Context, job Job, rr ReportRun, res Result) (time.Time, bool) {
 	rep := rr.Report
-	st, ok := r.Store.(oldestRows)
+	st := r.Store
 	_, daily := rep.Walk.(extract.Daily)
-	if !ok || rep.Name == eventLogReport || daily || res.RunID == 0 {
+	if rep.Has(extract.ApplyEventDeletes) || daily || res.RunID == 0 {
 		return time.Time{}, false
 	}
 	if before, err := st.SucceededBefore(ctx, job.Account, rep.Name, res.RunID); err != nil || !before {
@@ -75,8 +57,8 @@ func windowRequest(rr ReportRun, req *extract.Request) {
 // reported in a warning instead. A full refresh records the start date.
 func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res Result, log *zap.Logger) *Result {
 	rep := rr.Report
-	st, ok := r.Store.(loadedRange)
-	if !ok || rep.Method != extract.Incremental || rr.Mode == load.Replace || !rr.Since.IsZero() || ctx.Err() != nil {
+	st := r.Store
+	if rep.Method != extract.Incremental || rr.Mode == load.Replace || !rr.Since.IsZero() || ctx.Err() != nil {
 		return nil
 	}
 	now := time.Now()
@@ -112,7 +94,7 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 	fix := fmt.Sprintf("closesync sync --since %s --until %s --job %s --report %s", start.Format(time.DateOnly),
 		from.Format(time.DateOnly), job.Name, rep.Name)
 	since := start
-	if rep.Name == eventLogReport {
+	if rep.Has(extract.ApplyEventDeletes) {
 		oldest := now.Add(-eventLogRetention)
 		if !from.After(oldest) {
 			log.Warn("start_date is earlier than event_log was first loaded from, but Close keeps events for 30 days only: "+

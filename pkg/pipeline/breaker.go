@@ -1,4 +1,4 @@
-package schedule
+package pipeline
 
 import (
 	"context"
@@ -27,7 +27,8 @@ type breaker struct {
 // SkippedError is the error of a report that was not run because an
 // earlier report of the run found its account unusable. It unwraps to that
 // report's error, so errors.Is(err, closeapi.ErrUnauthorized) holds for a
-// rejected key and Retryable answers as it would for the cause.
+// rejected key, and Temporary and StageOf answer as they would for the
+// cause.
 type SkippedError struct {
 	Account string
 	Report  string // the report that found it
@@ -72,15 +73,17 @@ func (b *breaker) tripped(account string) *SkippedError {
 // skipReport records a report that is not run: a run row, failed with why.
 func (r *Runner) skipReport(ctx context.Context, job Job, rr ReportRun, trigger string, why *SkippedError) Result {
 	log := r.Log.With(zap.String("job", job.Name), zap.String("report", rr.Report.Name), zap.String("account", job.Account))
-	res := Result{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Started: time.Now()}
+	s := &run{rr: rr, stats: &closeapi.Stats{}, log: log,
+		res: Result{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Started: time.Now()}}
 	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Trigger: trigger})
 	if err != nil {
-		res.Status, res.Err = load.StatusFailed, why
+		s.res.Status, s.res.Err = load.StatusFailed, why
 		log.Error("run could not start", zap.Error(err))
-		return res
+		return s.res
 	}
-	res.RunID = id
-	r.finish(ctx, &res, &closeapi.Stats{}, why, log.With(zap.Int64("run_id", id)))
+	s.res.RunID = id
+	s.log = log.With(zap.Int64("run_id", id))
+	r.finish(ctx, s, why)
 	log.Error("run skipped", zap.Int64("run_id", id), zap.Error(why))
-	return res
+	return s.res
 }

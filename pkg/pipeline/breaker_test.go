@@ -1,4 +1,4 @@
-package schedule
+package pipeline
 
 import (
 	"context"
@@ -51,7 +51,7 @@ func TestUnreachableAPIFailsTheAccountsOtherReportsAtOnce(t *testing.T) {
 	for run := 1; run <= 2; run++ {
 		st := newMemStore()
 		r := &Runner{Store: st, Log: zap.NewNop(), Extract: ext}
-		res := r.RunJob(context.Background(), job, TriggerManual)
+		res := r.RunJob(context.Background(), job, "manual")
 		if len(res) != len(names) {
 			t.Fatalf("%d results", len(res))
 		}
@@ -67,7 +67,7 @@ func TestUnreachableAPIFailsTheAccountsOtherReportsAtOnce(t *testing.T) {
 				!strings.Contains(msg, "connection refused") {
 				t.Errorf("run %d: %s: status %s, %d requests, err %v, run row %q", run, rs.Report, rs.Status, rs.Requests, rs.Err, msg)
 			}
-			if !Retryable(rs.Err) {
+			if !Temporary(rs.Err) {
 				t.Errorf("%s: an unreachable API is worth a job-level retry", rs.Report)
 			}
 		}

@@ -1,18 +1,11 @@
-package schedule
+package pipeline
 
 import (
 	"context"
-	"time"
-
-	"go.uber.org/zap"
 
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 )
-
-// TriggerFullRefresh marks a run that re-reads a report from its start date
-// (sync --full-refresh).
-const TriggerFullRefresh = "full_refresh"
 
 // RunFullRefresh re-reads each of the job's reports from the start date as
 // a first run would (trigger full_refresh), upserting over the rows there
@@ -42,13 +35,4 @@ func (r *Runner) RunFullRefresh(ctx context.Context, job Job) []Result {
 		out = append(out, res)
 	}
 	return out
-}
-
-// reconcileListed marks the rows of rr's table whose objects a complete
-// listing begun at listedFrom did not name, as a reconcile run of its own
-// that makes no request.
-func (r *Runner) reconcileListed(ctx context.Context, job Job, rr ReportRun, ids []string, listedFrom time.Time) Result {
-	return r.reconcile(ctx, job, rr, listedFrom, func(context.Context, Job, *zap.Logger) ([]string, error) {
-		return ids, nil
-	})
 }

@@ -1,0 +1,150 @@
+package load
+
+import (
+	"context"
+	"time"
+
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// Batching defaults. Pages are committed in groups: each transaction has a
+// fixed cost, and the newest-version check scans the table, so one
+// transaction per API page would make a large first sync quadratic. A group
+// is flushed by size or by age, so progress stays durable under a slow,
+// rate-limited API.
+const (
+	// DefaultBatchRows bounds a transaction; at about 2 KB a lead it keeps
+	// a batch near 10 MB.
+	DefaultBatchRows = 5000
+	// DefaultBatchAge flushes a partial batch so a slow run still commits
+	// progress.
+	DefaultBatchAge = 5 * time.Second
+)
+
+// Applier commits one batch (*Store).
+type Applier interface {
+	Apply(ctx context.Context, run Run, t schema.Table, mode Mode, b Batch, c Counters) (int64, error)
+}
+
+// BatchWriter groups the records of one run into batches and commits each
+// through an Applier: when it holds Rows records, or when its oldest
+// uncommitted work is Age old at the next Write. The bookmark of the last
+// Write goes with the batch that holds its records. It is not safe for
+// concurrent use.
+type BatchWriter struct {
+	apply Applier
+	run   Run
+	table schema.Table
+	mode  Mode
+
+	rows     int
+	age      time.Duration
+	counters func() Counters
+	changes  *Changes
+	flushed  func(BatchTotals)
+
+	pending   Batch
+	lastFlush time.Time
+	totals    BatchTotals
+}
+
+// BatchTotals is what a BatchWriter has committed so far.
+type BatchTotals struct {
+	Batches int   // transactions committed
+	Records int64 // records committed
+	Rows    int64 // rows written, as Apply counts them
+	// Bookmark is the last bookmark committed ("" if none).
+	Bookmark string
+}
+
+// BatchOption configures a BatchWriter.
+type BatchOption func(*BatchWriter)
+
+// WithBatchRows sets how many records one transaction commits at most
+// (n <= 0: DefaultBatchRows).
+func WithBatchRows(n int) BatchOption {
+	return func(w *BatchWriter) {
+		if n > 0 {
+			w.rows = n
+		}
+	}
+}
+
+// WithBatchAge sets how old a partial batch may grow before a Write commits
+// it (d <= 0: DefaultBatchAge).
+func WithBatchAge(d time.Duration) BatchOption {
+	return func(w *BatchWriter) {
+		if d > 0 {
+			w.age = d
+		}
+	}
+}
+
+// WithCounters reports the run's request counters, written with every
+// batch.
+func WithCounters(fn func() Counters) BatchOption {
+	return func(w *BatchWriter) { w.counters = fn }
+}
+
+// WithChanges collects the keys every committed batch created and updated
+// into ch (see Batch.Changes).
+func WithChanges(ch *Changes) BatchOption {
+	return func(w *BatchWriter) { w.changes = ch }
+}
+
+// WithFlushed calls fn with the totals after every committed batch.
+func WithFlushed(fn func(BatchTotals)) BatchOption {
+	return func(w *BatchWriter) { w.flushed = fn }
+}
+
+// NewBatchWriter returns a writer committing run's records into table t in
+// mode through a.
+func NewBatchWriter(a Applier, run Run, t schema.Table, mode Mode, opts ...BatchOption) *BatchWriter {
+	w := &BatchWriter{apply: a, run: run, table: t, mode: mode, rows: DefaultBatchRows, age: DefaultBatchAge,
+		counters: func() Counters { return Counters{} }}
+	for _, o := range opts {
+		o(w)
+	}
+	w.lastFlush = time.Now()
+	return w
+}
+
+// Write adds records, and bookmark when it is not empty, to the pending
+// batch, and commits the batch when it is full or old enough.
+func (w *BatchWriter) Write(ctx context.Context, recs []Record, bookmark string) error {
+	w.pending.Records = append(w.pending.Records, recs...)
+	if bookmark != "" {
+		w.pending.Bookmark = bookmark
+	}
+	if len(w.pending.Records) >= w.rows || time.Since(w.lastFlush) >= w.age {
+		return w.Flush(ctx)
+	}
+	return nil
+}
+
+// Flush commits the pending batch, if it holds records or a bookmark. A
+// batch that fails stays pending, so a later Flush tries it again.
+func (w *BatchWriter) Flush(ctx context.Context) error {
+	if len(w.pending.Records) == 0 && w.pending.Bookmark == "" {
+		return nil
+	}
+	w.pending.Changes = w.changes
+	n, err := w.apply.Apply(ctx, w.run, w.table, w.mode, w.pending, w.counters())
+	if err != nil {
+		return err
+	}
+	w.totals.Batches++
+	w.totals.Records += int64(len(w.pending.Records))
+	w.totals.Rows += n
+	if w.pending.Bookmark != "" {
+		w.totals.Bookmark = w.pending.Bookmark
+	}
+	w.pending, w.lastFlush = Batch{}, time.Now()
+	if w.flushed != nil {
+		w.flushed(w.totals)
+	}
+	return nil
+}
+
+// Totals returns what the writer has committed so far.
+func (w *BatchWriter) Totals() BatchTotals { return w.totals }

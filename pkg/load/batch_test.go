@@ -1,0 +1,92 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// applied records the batches a BatchWriter commits.
+type applied struct {
+	sizes []int
+	marks []string
+	err   error
+}
+
+func (a *applied) Apply(_ context.Context, _ Run, _ schema.Table, _ Mode, b Batch, _ Counters) (int64, error) {
+	if a.err != nil {
+		return 0, a.err
+	}
+	a.sizes = append(a.sizes, len(b.Records))
+	a.marks = append(a.marks, b.Bookmark)
+	return int64(len(b.Records)), nil
+}
+
+var _ Applier = (*Store)(nil)
+
+func recs(n int) []Record { return make([]Record, n) }
+
+// TestBatchWriterFlushesBySizeAndAge: a batch is committed when it holds
+// the configured rows, or at the first Write after it grew the configured
+// age; Flush commits the rest with the last bookmark.
+func TestBatchWriterFlushesBySizeAndAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &applied{}
+		var flushed []BatchTotals
+		w := NewBatchWriter(a, Run{}, schema.Table{}, Upsert, WithBatchRows(250),
+			WithFlushed(func(bt BatchTotals) { flushed = append(flushed, bt) }))
+		ctx := context.Background()
+		for i := 0; i < 5; i++ {
+			if err := w.Write(ctx, recs(100), ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// 300 rows: one batch; 200 pending.
+		time.Sleep(DefaultBatchAge)
+		if err := w.Write(ctx, recs(10), "bm1"); err != nil { // old enough: committed
+			t.Fatal(err)
+		}
+		if err := w.Write(ctx, nil, "bm2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(ctx); err != nil { // nothing pending: no batch
+			t.Fatal(err)
+		}
+		if !slices.Equal(a.sizes, []int{300, 210, 0}) || !slices.Equal(a.marks, []string{"", "bm1", "bm2"}) {
+			t.Errorf("batches %v, marks %q", a.sizes, a.marks)
+		}
+		want := BatchTotals{Batches: 3, Records: 510, Rows: 510, Bookmark: "bm2"}
+		if w.Totals() != want || len(flushed) != 3 || flushed[2] != want {
+			t.Errorf("totals %+v, flushed %+v", w.Totals(), flushed)
+		}
+	})
+}
+
+// TestBatchWriterDefaultsAndFailedBatch: the defaults are the named ones,
+// and a batch that fails stays pending for the next Flush.
+func TestBatchWriterDefaultsAndFailedBatch(t *testing.T) {
+	a := &applied{err: errors.New("disk full")}
+	w := NewBatchWriter(a, Run{}, schema.Table{}, Upsert, WithBatchRows(0), WithBatchAge(0))
+	if w.rows != DefaultBatchRows || w.age != DefaultBatchAge {
+		t.Errorf("rows %d, age %s", w.rows, w.age)
+	}
+	ctx := context.Background()
+	if err := w.Write(ctx, recs(DefaultBatchRows), "bm"); err == nil {
+		t.Fatal("a failed batch reported no error")
+	}
+	a.err = nil
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.sizes, []int{DefaultBatchRows}) || w.Totals().Bookmark != "bm" {
+		t.Errorf("batches %v, totals %+v", a.sizes, w.Totals())
+	}
+}

@@ -1,0 +1,271 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/load"
+)
+
+// Triggers of the runs the pipeline starts itself, recorded in sync.runs.
+const (
+	// TriggerReconcile marks the runs of the reconciliation pass.
+	TriggerReconcile = "reconcile"
+	// TriggerBackfill marks a run that reads a window (sync --since, or the
+	// range a widened start_date added).
+	TriggerBackfill = "backfill"
+	// TriggerFullRefresh marks a run that re-reads a report from its start
+	// date (sync --full-refresh).
+	TriggerFullRefresh = "full_refresh"
+)
+
+// ExtractFunc streams a report's batches (extract.Extract with a client).
+type ExtractFunc func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error
+
+// Job is a configured job resolved against the catalog.
+type Job struct {
+	Name      string
+	Account   string
+	StartDate time.Time
+	Reports   []ReportRun
+	// Params fill {organization_id} and {user_id} in report sources.
+	Params map[string]string
+	// HardDeletes removes rows deleted in Close instead of keeping them
+	// with _deleted_at (config deletes: hard).
+	HardDeletes bool
+	// Organization tells the account's Close organization when Params
+	// names none (from /me/, asked once per account). Every row the job
+	// writes carries it. Nil: Params' or "".
+	Organization func(ctx context.Context) (string, error)
+}
+
+// ReportRun is one report of a job with its options.
+type ReportRun struct {
+	Report *extract.Report // a root report (children are written with it)
+	Mode   load.Mode
+	Window time.Duration
+	// Since, Until and FullRefresh re-read part or all of the report
+	// without moving its bookmark back (see backfill.go).
+	Since, Until time.Time
+	FullRefresh  bool
+	// listed, when set, collects the ids of every record the walk read
+	// (a full refresh's listing, reconciled afterwards).
+	listed *[]string
+}
+
+// Result is the outcome of one report run.
+type Result struct {
+	RunID    int64
+	Job      string
+	Report   string
+	Account  string
+	Status   string
+	Rows     int64 // rows written (a replace: rows swapped in, 0 when it never was)
+	Extract  int64 // records extracted
+	Deleted  int64 // rows soft-deleted
+	Requests int64
+	Retries  int64
+	Started  time.Time
+	Duration time.Duration
+	Err      error
+	// Bookmark is the last bookmark the run committed ("" if none).
+	Bookmark string
+	// Changes are the keys the run created and updated, when the Runner
+	// collects them (committed batches only).
+	Changes load.Changes
+	// Deletions are the keys the run soft-deleted (its ApplyEventDeletes
+	// step, or a reconcile), when the Runner collects changes.
+	Deletions []string
+	// Followup is a run this one led to, recorded with FollowupTrigger: the
+	// backfill of a widened start_date, or a full refresh's reconcile.
+	Followup        *Result
+	FollowupTrigger string
+}
+
+// Runner runs jobs against one store.
+type Runner struct {
+	Store   Store
+	Extract func(account string) (ExtractFunc, error)
+	Log     *zap.Logger
+	// Progress, when set, is called after every committed batch.
+	Progress func(job, report string, rows int64)
+	// BatchRows is how many records one transaction commits at most
+	// (default load.DefaultBatchRows).
+	BatchRows int
+	// CollectChanges fills Result.Changes and Result.Deletions (for change
+	// notifications).
+	CollectChanges bool
+
+	breaker breaker // accounts whose remaining reports are skipped
+}
+
+// withOrg returns the job with Params["organization_id"] set to the
+// account's organization, which every row the job writes carries.
+func (r *Runner) withOrg(ctx context.Context, job Job) (Job, error) {
+	if job.Params["organization_id"] != "" || job.Organization == nil {
+		return job, nil
+	}
+	org, err := job.Organization(ctx)
+	if err != nil {
+		return job, fmt.Errorf("tell the organization of account %s: %w", job.Account, err)
+	}
+	if org == "" {
+		return job, fmt.Errorf("account %s: /me/ names no organization: set organization_id on the account", job.Account)
+	}
+	params := map[string]string{}
+	for k, v := range job.Params {
+		params[k] = v
+	}
+	params["organization_id"] = org
+	job.Params = params
+	return job, nil
+}
+
+// RunJob runs every report of the job in order. It returns one result per
+// report; a failed report does not stop the others, but cancellation does,
+// and so does an account found unusable (a rejected key, an unreachable
+// API): the account's remaining reports of this Runner fail at once with a
+// SkippedError, recorded in their run rows.
+func (r *Runner) RunJob(ctx context.Context, job Job, trigger string) []Result {
+	return r.eachReport(ctx, job, trigger, job.Reports, func(rr ReportRun) Result {
+		return r.RunReport(ctx, job, rr, trigger)
+	})
+}
+
+// eachReport runs run for each of reports in order, unless ctx has ended
+// (cancelled, without a run row) or the account was found unusable (a
+// skipped run).
+func (r *Runner) eachReport(ctx context.Context, job Job, trigger string, reports []ReportRun, run func(ReportRun) Result) []Result {
+	var out []Result
+	for _, rr := range reports {
+		if ctx.Err() != nil {
+			out = append(out, Result{Job: job.Name, Report: rr.Report.Name, Status: load.StatusCancelled, Err: context.Cause(ctx)})
+			continue
+		}
+		if why := r.breaker.tripped(job.Account); why != nil {
+			out = append(out, r.skipReport(ctx, job, rr, trigger, why))
+			continue
+		}
+		res := run(rr)
+		r.breaker.trip(job.Account, rr.Report.Name, res.Err)
+		out = append(out, res)
+	}
+	return out
+}
+
+// RunReport runs one report: a sync.runs row from start to finish, batches
+// committed with their bookmark, the report's declared steps, and the
+// outcome logged once.
+func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger string) Result {
+	s, ok := r.begin(ctx, job, rr, trigger)
+	if !ok {
+		return s.res
+	}
+	r.finish(ctx, s, s.do(ctx, r.walk))
+	if s.res.Status == load.StatusSuccess {
+		r.runSteps(ctx, s)
+	}
+	res := s.res
+	fields := []zap.Field{zap.String("status", res.Status), zap.Int64("rows_extracted", res.Extract), zap.Int64("rows_upserted", res.Rows),
+		zap.Int64("rows_deleted", res.Deleted),
+		zap.Int64("requests", res.Requests), zap.Int64("retries", res.Retries), zap.Duration("duration", res.Duration)}
+	switch res.Status {
+	case load.StatusFailed:
+		s.log.Error("run failed", append(fields, zap.String("stage", string(StageOf(res.Err))), zap.Error(res.Err))...)
+	default:
+		s.log.Info("run finished", fields...)
+	}
+	if b := r.backfillWidened(ctx, s.job, rr, res, s.log); b != nil {
+		res.Followup, res.FollowupTrigger = b, TriggerBackfill
+	}
+	return res
+}
+
+// run is one run in progress: the job with its organization told, the
+// sync.runs row it writes and the requests it made.
+type run struct {
+	job   Job
+	rr    ReportRun
+	org   string
+	row   load.Run
+	res   Result
+	stats *closeapi.Stats
+	log   *zap.Logger
+	// orgErr is why the organization could not be told: the run fails.
+	orgErr error
+}
+
+// begin is the start of every run: it tells the job's organization and
+// writes the run's sync.runs row. When the row cannot be written it
+// returns false, with the failed result.
+func (r *Runner) begin(ctx context.Context, job Job, rr ReportRun, trigger string) (*run, bool) {
+	rep := rr.Report
+	s := &run{rr: rr, stats: &closeapi.Stats{},
+		log: r.Log.With(zap.String("job", job.Name), zap.String("report", rep.Name), zap.String("account", job.Account)),
+		res: Result{Job: job.Name, Report: rep.Name, Account: job.Account, Started: time.Now()}}
+	s.job, s.orgErr = r.withOrg(ctx, job)
+	s.org = s.job.Params["organization_id"]
+	beginCtx := ctx
+	if s.orgErr != nil {
+		// The organization could not be told (a job's timeout may have
+		// ended ctx meanwhile): the failed run is still recorded, as
+		// FinishRun records a cancelled one.
+		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		beginCtx = c
+	}
+	id, err := r.Store.BeginRun(beginCtx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger, Org: s.org})
+	if err != nil {
+		s.res.Status, s.res.Err = load.StatusFailed, namedDeadline(ctx, &StageError{Stage: StageLoad, Report: rep.Name, Err: err})
+		s.log.Error("run could not start", zap.Error(err))
+		return s, false
+	}
+	s.res.RunID = id
+	s.row = load.Run{ID: id, Account: job.Account, Org: s.org, Report: rep.Name}
+	s.log = s.log.With(zap.Int64("run_id", id))
+	return s, true
+}
+
+// do runs the body of a begun run with a context counting its requests.
+func (s *run) do(ctx context.Context, body func(ctx context.Context, s *run) error) error {
+	if s.orgErr != nil {
+		return staged(StageExtract, s.rr.Report.Name, s.orgErr)
+	}
+	return body(closeapi.WithStats(ctx, s.stats), s)
+}
+
+// counters are the run's request counters so far.
+func (s *run) counters() load.Counters {
+	return load.Counters{Requests: s.stats.Requests.Load(), Retries: s.stats.Retries.Load()}
+}
+
+// finish records a run's outcome in its result and sync.runs: its status
+// from err (cancelled when the run's own context ended it), counters and
+// duration.
+func (r *Runner) finish(ctx context.Context, s *run, err error) {
+	res := &s.res
+	c := s.counters()
+	res.Requests, res.Retries = c.Requests, c.Retries
+	res.Duration = time.Since(res.Started)
+	res.Status = load.StatusSuccess
+	msg := ""
+	if err != nil {
+		err = namedDeadline(ctx, err)
+		res.Err, res.Status, msg = err, load.StatusFailed, err.Error()
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			res.Status = load.StatusCancelled
+		}
+	}
+	if ferr := r.Store.FinishRun(ctx, res.RunID, res.Status, c, msg); ferr != nil {
+		s.log.Error("run outcome could not be recorded", zap.Error(ferr))
+		if res.Err == nil {
+			res.Err, res.Status = &StageError{Stage: StageLoad, Report: res.Report, Err: ferr}, load.StatusFailed
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package pipeline
+
+import (
+	"context"
+
+	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// step is a post-load step: what it does, and what the log says when it
+// fails. A step that fails does not fail the run: the data has landed, and
+// the next run of the report does the step again.
+type step struct {
+	run    func(r *Runner, ctx context.Context, s *run) error
+	failed string
+}
+
+// steps are the post-load steps by their declaration (extract.Step).
+// RefetchEdited is not among them: it feeds the walk (refetchEdited).
+var steps = map[extract.Step]step{
+	// The events are stored; the next run of the report applies them.
+	extract.ApplyEventDeletes:  {(*Runner).applyEventDeletes, "deletes from the event log not applied"},
+	extract.PurgeDeleted:       {(*Runner).purgeStep, "hard deletes not applied; the rows stay marked deleted"},
+	extract.RefreshCustomViews: {(*Runner).refreshViews, "custom field views not refreshed"},
+}
+
+// runSteps runs the report's declared steps in order, after a successful
+// load. PurgeDeleted is skipped when an earlier step failed (deletes that
+// were not applied leave nothing to purge).
+func (r *Runner) runSteps(ctx context.Context, s *run) {
+	failed := false
+	for _, name := range s.rr.Report.After {
+		st, ok := steps[name]
+		if !ok || (name == extract.PurgeDeleted && failed) {
+			continue
+		}
+		if err := st.run(r, ctx, s); err != nil {
+			failed = true
+			err = &StageError{Stage: StageStep, Report: s.rr.Report.Name, Err: err}
+			s.log.Error(st.failed, zap.String("step", string(name)), zap.Error(err))
+		}
+	}
+}
+
+// eventLog is the report whose stored events tell deletions and edits: the
+// one that declares ApplyEventDeletes (nil if none does).
+func eventLog() *extract.Report {
+	for _, r := range extract.Catalog() {
+		if r.Has(extract.ApplyEventDeletes) {
+			return r
+		}
+	}
+	return nil
+}
+
+// deleteRules are the catalog's declarations of which events delete what.
+func deleteRules() []load.DeleteRule {
+	var rules []load.DeleteRule
+	for _, r := range extract.Catalog() {
+		if r.DeletedBy != "" {
+			rules = append(rules, load.DeleteRule{Table: r.Table, ObjectType: r.DeletedBy, LeadColumn: r.LeadCascade})
+		}
+	}
+	return rules
+}
+
+// applyEventDeletes soft-deletes (and cascades) the rows whose deletion
+// events the run stored in the report's table.
+func (r *Runner) applyEventDeletes(ctx context.Context, s *run) error {
+	var ids *[]string
+	if r.CollectChanges {
+		ids = &s.res.Deletions
+	}
+	n, err := r.Store.ApplyDeletes(ctx, s.row, s.rr.Report.Table.Name, deleteRules(), ids)
+	s.res.Deleted = n
+	return err
+}
+
+// purgeStep removes soft-deleted rows when the job keeps none.
+func (r *Runner) purgeStep(ctx context.Context, s *run) error {
+	if !s.job.HardDeletes {
+		return nil
+	}
+	return r.purge(ctx, s.org, s.log)
+}
+
+// purge removes the organization's soft-deleted rows of every deletable
+// table (deletes: hard); the rows stay marked until the next try when it
+// fails.
+func (r *Runner) purge(ctx context.Context, org string, log *zap.Logger) error {
+	var tables []schema.Table
+	for _, rule := range deleteRules() {
+		tables = append(tables, rule.Table)
+	}
+	n, err := r.Store.PurgeDeleted(ctx, org, tables)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.Info("deleted rows removed (deletes: hard)", zap.Int64("rows", n))
+	}
+	return nil
+}
+
+// refreshViews rebuilds the <table>_custom views.
+func (r *Runner) refreshViews(ctx context.Context, _ *run) error {
+	return r.Store.RefreshCustomViews(ctx)
+}
+
+// refetchEdited is the RefetchEdited step, before the walk: the records
+// the event log reports edited since the report last ran, and that the
+// walk will not read, are read too (req.Refetch). A lookup that fails is
+// a warning: they are read when their next edit falls in the window.
+func (r *Runner) refetchEdited(ctx context.Context, s *run, req *extract.Request) {
+	ids, err := r.editedActivities(ctx, s, *req)
+	if err != nil {
+		s.log.Warn("edited activities not looked up; they are read when their next edit falls in the window",
+			zap.Error(&StageError{Stage: StageStep, Report: s.rr.Report.Name, Err: err}))
+		return
+	}
+	if len(ids) > 0 {
+		req.Refetch = ids
+		s.log.Info("re-reading activities edited after their attribution window", zap.Int("activities", len(ids)))
+	}
+}
+
+// editedActivities lists, for an activity report with a bookmark, the
+// activities the event log reports edited since the report last ran and
+// that its walk will not read (created before the walk's window), so that
+// edits older than the attribution window are seen too.
+func (r *Runner) editedActivities(ctx context.Context, s *run, req extract.Request) ([]string, error) {
+	rep, rr := s.rr.Report, s.rr
+	typ, ok := rep.ActivityType()
+	events := eventLog()
+	if !ok || events == nil || req.Bookmark.IsZero() || rr.Mode == load.Replace || req.FullRefresh {
+		return nil, nil
+	}
+	since, err := r.Store.LastSuccessStart(ctx, s.job.Name, rep.Name)
+	if err != nil || since.IsZero() {
+		return nil, err
+	}
+	// What the walk reads starts at From: the edits it will not see are
+	// of activities created before that.
+	from := rep.Strategy.From(req.Bookmark, req.StartDate, req.Now, rr.Window)
+	return r.Store.UpdatedActivities(ctx, events.Table.Name, rep.Table.Name, s.org, typ, since, from)
+}

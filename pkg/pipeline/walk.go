@@ -1,0 +1,148 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// walk is the body of an ordinary run: the table set up, the bookmark read
+// (or a replace's shadow begun), the report's batches streamed into a
+// batch writer, and a replace swapped in.
+func (r *Runner) walk(ctx context.Context, s *run) error {
+	rep, rr := s.rr.Report, s.rr
+	ext, err := r.Extract(s.job.Account)
+	if err != nil {
+		return &StageError{Stage: StageExtract, Report: rep.Name, Err: configError{err}}
+	}
+	if err := r.Store.EnsureTable(ctx, rep.Table, rr.Mode, s.org); err != nil {
+		return &StageError{Stage: StageLoad, Report: rep.Name, Err: configError{err}}
+	}
+	req := extract.Request{Report: rep, StartDate: s.job.StartDate, Window: rr.Window, Now: time.Now(), Params: s.job.Params,
+		Warn: func(msg string) { s.log.Warn(msg) }}
+	if rr.Mode != load.Replace {
+		// A replaced table is rebuilt from a full read: no bookmark.
+		bm, _, err := r.Store.Bookmark(ctx, s.job.Account, s.org, rep.Name)
+		if err != nil {
+			return &StageError{Stage: StageLoad, Report: rep.Name, Err: err}
+		}
+		if req.Bookmark, err = schema.ParseBookmark(bm); err != nil {
+			return &StageError{Stage: StageLoad, Report: rep.Name, Err: fmt.Errorf("%s: stored %w", rep.Name, err)}
+		}
+	} else if err := r.Store.StartReplace(ctx, rep.Table, s.org); err != nil {
+		return &StageError{Stage: StageLoad, Report: rep.Name, Err: err}
+	}
+	windowRequest(rr, &req)
+	if rep.Has(extract.RefetchEdited) {
+		r.refetchEdited(ctx, s, &req)
+	}
+	opts := []load.BatchOption{load.WithBatchRows(r.BatchRows), load.WithCounters(s.counters),
+		load.WithFlushed(func(t load.BatchTotals) {
+			if r.Progress != nil {
+				r.Progress(s.job.Name, rep.Name, t.Rows)
+			}
+		})}
+	if r.CollectChanges {
+		opts = append(opts, load.WithChanges(&s.res.Changes))
+	}
+	w := load.NewBatchWriter(r.Store, s.row, rep.Table, rr.Mode, opts...)
+	// totals copies what the writer committed into the result; a replace's
+	// rows count only once swapped in.
+	totals := func() {
+		t := w.Totals()
+		s.res.Extract, s.res.Bookmark = t.Records, t.Bookmark
+		if rr.Mode != load.Replace {
+			s.res.Rows = t.Rows
+		}
+	}
+	defer totals()
+	flush := func() error {
+		defer totals()
+		return staged(StageLoad, rep.Name, w.Flush(ctx))
+	}
+	emit := func(b extract.Batch) error {
+		if rr.listed != nil {
+			ids, err := extract.RecordIDs(rep, b)
+			if err != nil {
+				return &StageError{Stage: StageExtract, Report: rep.Name, Err: err}
+			}
+			*rr.listed = append(*rr.listed, ids...)
+		}
+		recs := make([]load.Record, len(b.Records))
+		for i, rec := range b.Records {
+			recs[i] = load.Record{Raw: rec.Raw, Custom: rec.Custom, Tag: rec.Tag}
+		}
+		bookmark := b.Bookmark.String()
+		if rr.Mode == load.Replace {
+			bookmark = ""
+		}
+		return staged(StageLoad, rep.Name, w.Write(ctx, recs, bookmark))
+	}
+	if err := ext(ctx, req, emit); err != nil {
+		// Whole pages already read are valid data with a valid bookmark:
+		// keep them unless the run was cancelled.
+		if ctx.Err() == nil {
+			if ferr := flush(); ferr != nil {
+				s.log.Warn("could not save the pages read before the error", zap.Error(ferr))
+			}
+		}
+		return staged(StageExtract, rep.Name, err)
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if rr.Mode != load.Replace {
+		return nil
+	}
+	if err := r.confirmEmpty(ctx, s, func() error {
+		if err := ext(ctx, req, emit); err != nil {
+			return staged(StageExtract, rep.Name, err)
+		}
+		return flush()
+	}); err != nil {
+		return err
+	}
+	if _, err := r.Store.FinishReplace(ctx, s.row, rep.Table); err != nil {
+		return &StageError{Stage: StageLoad, Report: rep.Name, Err: fmt.Errorf("replace %s: %w", rep.Name, err)}
+	}
+	s.res.Rows = w.Totals().Rows
+	return nil
+}
+
+// confirmEmpty is the zero-row replace guard. A full refresh that read no
+// record would empty its table, and a gateway or a backend in trouble can
+// answer a well-formed empty page. So when the read found nothing and the
+// table has live rows, the whole listing is read once more (reread: one
+// request per source when it is empty again) into the same shadow. The
+// replace goes ahead only when that second read is again a well-formed
+// listing: if it is empty again, the endpoint has answered an empty page
+// twice and the table is emptied (with a warning); if it has records, they
+// are what is swapped in. A second read that fails fails the run, and the
+// old rows stay.
+func (r *Runner) confirmEmpty(ctx context.Context, s *run, reread func() error) error {
+	rep := s.rr.Report
+	if s.res.Extract > 0 {
+		return nil
+	}
+	stored, err := r.Store.StoredRows(ctx, rep.Table, s.org)
+	if err != nil || stored == 0 {
+		return staged(StageLoad, rep.Name, err)
+	}
+	s.log.Warn("the full refresh read no records where the table has rows; reading it again before replacing",
+		zap.Int64("stored_rows", stored))
+	if err := reread(); err != nil {
+		return &StageError{Stage: StageOf(err), Report: rep.Name,
+			Err: fmt.Errorf("%s read no records where close.%s has %d; reading it again failed, the rows stay: %w",
+				rep.Name, rep.Table.Name, stored, err)}
+	}
+	if s.res.Extract == 0 {
+		s.log.Warn("the endpoint answered an empty listing twice: the table is emptied", zap.Int64("rows_removed", stored))
+	}
+	return nil
+}
