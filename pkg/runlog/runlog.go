@@ -76,3 +76,12 @@ func (r Run) Duration() time.Duration {
 	}
 	return r.FinishedAt.Sub(r.StartedAt)
 }
+
+// ErrorText is the run's error message: Error as stored, else Err's text
+// ("" for a run without an error).
+func (r Run) ErrorText() string {
+	if r.Error == "" && r.Err != nil {
+		return r.Err.Error()
+	}
+	return r.Error
+}
