@@ -11,7 +11,6 @@ import (
 	"time"
 
 	closesync "github.com/closesync/closesync"
-	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
@@ -120,13 +119,13 @@ type probeObserver struct {
 	remaining map[string]int
 }
 
-func (o *probeObserver) APIResponse(account, group string, status int, rl closeapi.RateLimit, hasRL bool) {
-	if !hasRL {
+func (o *probeObserver) APIResponse(account, group string, status, remaining int, hasRemaining bool) {
+	if !hasRemaining {
 		return
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.remaining[account] = rl.Remaining
+	o.remaining[account] = remaining
 }
 
 func (o *probeObserver) snapshot() map[string]int {

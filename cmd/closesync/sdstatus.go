@@ -14,7 +14,7 @@ import (
 
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
-	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schedule"
 )
 
@@ -110,9 +110,9 @@ func (s *sdStatus) observe(r schedule.Result) {
 	})
 	key := r.Job + "/" + r.Report
 	switch r.Status {
-	case load.StatusSuccess:
+	case runlog.Success:
 		delete(s.failed, key)
-	case load.StatusFailed:
+	case runlog.Failed:
 		msg := "failed"
 		if r.Err != nil {
 			msg = r.Err.Error()

@@ -149,7 +149,7 @@ func (cs *clients) withOrganizations(jobs []schedule.Job) {
 // apiObserver receives every Close API response (the status endpoint's
 // metrics).
 type apiObserver interface {
-	APIResponse(account, group string, status int, rl closeapi.RateLimit, hasRL bool)
+	APIResponse(account, group string, status, remaining int, hasRemaining bool)
 }
 
 func newClients(cfg *config.Config, log *zap.Logger, obs apiObserver) (*clients, error) {
@@ -169,7 +169,7 @@ func newClients(cfg *config.Config, log *zap.Logger, obs apiObserver) (*clients,
 		if obs != nil {
 			account := a.Name
 			onResponse = func(group string, status int, rl closeapi.RateLimit, hasRL bool) {
-				obs.APIResponse(account, group, status, rl, hasRL)
+				obs.APIResponse(account, group, status, rl.Remaining, hasRL)
 			}
 		}
 		c, err := closeapi.New(closeapi.Config{

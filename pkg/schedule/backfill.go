@@ -9,12 +9,9 @@ import (
 
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
 )
-
-// TriggerBackfill marks a run that reads a window (sync --since, or the
-// range a widened start_date added).
-const TriggerBackfill = "backfill"
 
 // eventLogRetention is how long Close keeps event log entries.
 const eventLogRetention = 30 * 24 * time.Hour
@@ -41,10 +38,10 @@ type oldestRows interface {
 func (r *Runner) oldestLoaded(ctx context.Context, job Job, rr ReportRun, res Result) (time.Time, bool) {
 	rep := rr.Report
 	st, ok := r.Store.(oldestRows)
-	if !ok || rep.Name == eventLogReport || rep.Paging == extract.Daily || res.RunID == 0 {
+	if !ok || rep.Name == eventLogReport || rep.Paging == extract.Daily || res.ID == 0 {
 		return time.Time{}, false
 	}
-	if before, err := st.SucceededBefore(ctx, job.Account, rep.Name, res.RunID); err != nil || !before {
+	if before, err := st.SucceededBefore(ctx, job.Account, rep.Name, res.ID); err != nil || !before {
 		return time.Time{}, false
 	}
 	t, ok, err := st.Oldest(ctx, rep.Table, rep.Strategy.Field)
@@ -82,7 +79,7 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 	start := rep.StartOf(job.StartDate, now)
 	if rr.FullRefresh {
 		// Everything since the start date was read again.
-		if res.Status == load.StatusSuccess {
+		if res.Status == runlog.Success {
 			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, start, false); err != nil {
 				log.Warn("loaded range not recorded", zap.Error(err))
 			}
@@ -105,7 +102,7 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 		}
 		log.Info("no loaded range recorded (a file from an older closesync): it starts at the oldest row loaded", zap.Time("loaded_from", from))
 	}
-	if !start.Before(from) || res.Status != load.StatusSuccess {
+	if !start.Before(from) || res.Status != runlog.Success {
 		return nil
 	}
 	fix := fmt.Sprintf("closesync sync --since %s --until %s --job %s --report %s", start.Format(time.DateOnly),
@@ -132,8 +129,8 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 		zap.Time("since", since), zap.Time("until", from))
 	bf := rr
 	bf.Since, bf.Until = since, from
-	b := r.RunReport(ctx, job, bf, TriggerBackfill)
-	if b.Status != load.StatusSuccess {
+	b := r.RunReport(ctx, job, bf, runlog.Backfill)
+	if b.Status != runlog.Success {
 		log.Error("backfill of the widened start_date failed; the next run tries again, or run: "+fix, zap.Error(b.Err))
 		return &b
 	}

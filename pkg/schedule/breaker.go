@@ -11,6 +11,7 @@ import (
 
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // breaker remembers, per account, a failure that every further request of
@@ -70,16 +71,16 @@ func (b *breaker) tripped(account string) *SkippedError {
 }
 
 // skipReport records a report that is not run: a run row, failed with why.
-func (r *Runner) skipReport(ctx context.Context, job Job, rr ReportRun, trigger string, why *SkippedError) Result {
+func (r *Runner) skipReport(ctx context.Context, job Job, rr ReportRun, trigger runlog.Trigger, why *SkippedError) Result {
 	log := r.Log.With(zap.String("job", job.Name), zap.String("report", rr.Report.Name), zap.String("account", job.Account))
-	res := Result{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Started: time.Now()}
+	res := Result{Run: runlog.Run{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Trigger: trigger, StartedAt: time.Now()}}
 	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Trigger: trigger})
 	if err != nil {
-		res.Status, res.Err = load.StatusFailed, why
+		res.Status, res.Err = runlog.Failed, why
 		log.Error("run could not start", zap.Error(err))
 		return res
 	}
-	res.RunID = id
+	res.ID = id
 	r.finish(ctx, &res, &closeapi.Stats{}, why, log.With(zap.Int64("run_id", id)))
 	log.Error("run skipped", zap.Int64("run_id", id), zap.Error(why))
 	return res

@@ -14,6 +14,7 @@ import (
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -63,9 +64,9 @@ func TestJobRetryOnlyRetriesWhatARetryCanFix(t *testing.T) {
 				return newMemStore(), func() error { return nil }, nil
 			}, zap.NewNop())
 			var tries atomic.Int32
-			pool.OnResult = func(_ string, r Result) {
+			pool.OnResult = func(r Result) {
 				tries.Add(1)
-				if r.Status != load.StatusFailed {
+				if r.Status != runlog.Failed {
 					t.Errorf("run %+v did not fail", r)
 				}
 			}
@@ -77,7 +78,7 @@ func TestJobRetryOnlyRetriesWhatARetryCanFix(t *testing.T) {
 			}
 			job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: load.Upsert}}},
 				Retry: Retry{Attempts: 2, Delay: time.Millisecond}}
-			if err := pool.RunNow(job, extractFn, TriggerSchedule); err != nil {
+			if err := pool.RunNow(job, extractFn, runlog.Schedule); err != nil {
 				t.Fatal(err)
 			}
 			waitIdle(t, pool, "j")

@@ -11,6 +11,7 @@ import (
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -22,7 +23,7 @@ type Store interface {
 	Apply(ctx context.Context, run load.Run, t schema.Table, mode load.Mode, b load.Batch, c load.Counters) (int64, error)
 	StartReplace(ctx context.Context, t schema.Table, org string) error
 	FinishReplace(ctx context.Context, run load.Run, t schema.Table) (int64, error)
-	FinishRun(ctx context.Context, id int64, status string, c load.Counters, errMsg string) error
+	FinishRun(ctx context.Context, id int64, status runlog.Status, c load.Counters, errMsg string) error
 }
 
 // eventLogReport is the report whose deletion events soft-delete rows.
@@ -84,33 +85,20 @@ type ReportRun struct {
 	listed *[]string
 }
 
-// Result is the outcome of one report run.
+// Result is the outcome of one report run: its run record (RowsUpserted
+// of a replace counts the rows swapped in, 0 when it never was) and what
+// the run hands on.
 type Result struct {
-	RunID    int64
-	Job      string
-	Report   string
-	Account  string
-	Status   string
-	Rows     int64 // rows written (a replace: rows swapped in, 0 when it never was)
-	Extract  int64 // records extracted
-	Deleted  int64 // rows soft-deleted
-	Requests int64
-	Retries  int64
-	Started  time.Time
-	Duration time.Duration
-	Err      error
-	// Bookmark is the last bookmark the run committed ("" if none).
-	Bookmark string
+	runlog.Run
 	// Changes are the keys the run created and updated, when the Runner
 	// collects them (committed batches only).
 	Changes load.Changes
 	// Deletions are the keys the event log run soft-deleted, when the
 	// Runner collects changes.
 	Deletions []string
-	// Followup is a run this one led to, recorded with FollowupTrigger: the
+	// Followup is a run this one led to (its own Trigger tells which): the
 	// backfill of a widened start_date, or a full refresh's reconcile.
-	Followup        *Result
-	FollowupTrigger string
+	Followup *Result
 }
 
 // Runner runs jobs against one store.
@@ -170,11 +158,11 @@ func (r *Runner) batchRows() int {
 // and so does an account found unusable (a rejected key, an unreachable
 // API): the account's remaining reports of this Runner fail at once with a
 // SkippedError, recorded in their run rows.
-func (r *Runner) RunJob(ctx context.Context, job Job, trigger string) []Result {
+func (r *Runner) RunJob(ctx context.Context, job Job, trigger runlog.Trigger) []Result {
 	var out []Result
 	for _, rr := range job.Reports {
 		if ctx.Err() != nil {
-			out = append(out, Result{Job: job.Name, Report: rr.Report.Name, Status: load.StatusCancelled, Err: context.Cause(ctx)})
+			out = append(out, Result{Run: runlog.Run{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Trigger: trigger, Status: runlog.Cancelled, Err: context.Cause(ctx)}})
 			continue
 		}
 		if why := r.breaker.tripped(job.Account); why != nil {
@@ -190,11 +178,11 @@ func (r *Runner) RunJob(ctx context.Context, job Job, trigger string) []Result {
 
 // RunReport runs one report: a sync.runs row from start to finish, batches
 // committed with their bookmark, and the outcome logged once.
-func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger string) Result {
+func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger runlog.Trigger) Result {
 	rep := rr.Report
 	log := r.Log.With(zap.String("job", job.Name), zap.String("report", rep.Name), zap.String("account", job.Account))
 	start := time.Now()
-	res := Result{Job: job.Name, Report: rep.Name, Account: job.Account, Started: start}
+	res := Result{Run: runlog.Run{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger, StartedAt: start}}
 	job, orgErr := r.withOrg(ctx, job)
 	org := job.Params["organization_id"]
 	beginCtx := ctx
@@ -208,11 +196,11 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 	}
 	id, err := r.Store.BeginRun(beginCtx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger, Org: org})
 	if err != nil {
-		res.Status, res.Err = load.StatusFailed, namedDeadline(ctx, err)
+		res.Status, res.Err = runlog.Failed, namedDeadline(ctx, err)
 		log.Error("run could not start", zap.Error(err))
 		return res
 	}
-	res.RunID = id
+	res.ID = id
 	log = log.With(zap.Int64("run_id", id))
 	stats := &closeapi.Stats{}
 	err = orgErr
@@ -220,7 +208,7 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 		err = r.runReport(closeapi.WithStats(ctx, stats), job, rr, id, stats, &res, log)
 	}
 	r.finish(ctx, &res, stats, err, log)
-	if res.Status == load.StatusSuccess && rep.Name == eventLogReport {
+	if res.Status == runlog.Success && rep.Name == eventLogReport {
 		if d, ok := r.Store.(deleter); ok {
 			var ids *[]string
 			if r.CollectChanges {
@@ -231,13 +219,13 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 				// The events are stored; the next event_log run applies them.
 				log.Error("deletes from the event log not applied", zap.Error(err))
 			}
-			res.Deleted = n
+			res.RowsDeleted = n
 			if err == nil && job.HardDeletes {
 				r.purge(ctx, org, log)
 			}
 		}
 	}
-	if res.Status == load.StatusSuccess && (rep.Custom || rep.Name == "custom_fields") {
+	if res.Status == runlog.Success && (rep.Custom || rep.Name == "custom_fields") {
 		if vr, ok := r.Store.(viewRefresher); ok {
 			// The data landed; a view that cannot be rebuilt is logged, not
 			// a failed run.
@@ -246,17 +234,17 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 			}
 		}
 	}
-	fields := []zap.Field{zap.String("status", res.Status), zap.Int64("rows_extracted", res.Extract), zap.Int64("rows_upserted", res.Rows),
-		zap.Int64("rows_deleted", res.Deleted),
-		zap.Int64("requests", res.Requests), zap.Int64("retries", res.Retries), zap.Duration("duration", res.Duration)}
+	fields := []zap.Field{zap.String("status", string(res.Status)), zap.Int64("rows_extracted", res.RowsExtracted), zap.Int64("rows_upserted", res.RowsUpserted),
+		zap.Int64("rows_deleted", res.RowsDeleted),
+		zap.Int64("requests", res.Requests), zap.Int64("retries", res.Retries), zap.Duration("duration", res.Duration())}
 	switch res.Status {
-	case load.StatusFailed:
+	case runlog.Failed:
 		log.Error("run failed", append(fields, zap.Error(res.Err))...)
 	default:
 		log.Info("run finished", fields...)
 	}
 	if b := r.backfillWidened(ctx, job, rr, res, log); b != nil {
-		res.Followup, res.FollowupTrigger = b, TriggerBackfill
+		res.Followup = b
 	}
 	return res
 }
@@ -312,15 +300,18 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		if rr.Mode == load.Replace {
 			staged += n
 		} else {
-			res.Rows += n
+			res.RowsUpserted += n
 		}
-		res.Extract += int64(len(pending.Records))
+		res.RowsExtracted += int64(len(pending.Records))
 		if pending.Bookmark != "" {
-			res.Bookmark = pending.Bookmark
+			// A bookmark that is no time is stored all the same, not reported.
+			if bm, err := schema.ParseBookmark(pending.Bookmark); err == nil {
+				res.Bookmark = bm
+			}
 		}
 		pending, lastFlush = load.Batch{}, time.Now()
 		if r.Progress != nil {
-			r.Progress(job.Name, rep.Name, res.Rows+staged)
+			r.Progress(job.Name, rep.Name, res.RowsUpserted+staged)
 		}
 		return nil
 	}
@@ -369,7 +360,7 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		if _, err := r.Store.FinishReplace(ctx, run, rep.Table); err != nil {
 			return fmt.Errorf("replace %s: %w", rep.Name, err)
 		}
-		res.Rows = staged
+		res.RowsUpserted = staged
 	}
 	return nil
 }
@@ -391,7 +382,7 @@ type rowCounter interface {
 // are what is swapped in. A second read that fails fails the run, and the
 // old rows stay.
 func (r *Runner) confirmEmpty(ctx context.Context, rep *extract.Report, org string, res *Result, log *zap.Logger, reread func() error) error {
-	if res.Extract > 0 {
+	if res.RowsExtracted > 0 {
 		return nil
 	}
 	rc, ok := r.Store.(rowCounter)
@@ -408,7 +399,7 @@ func (r *Runner) confirmEmpty(ctx context.Context, rep *extract.Report, org stri
 		return fmt.Errorf("%s read no records where close.%s has %d; reading it again failed, the rows stay: %w",
 			rep.Name, rep.Table.Name, stored, err)
 	}
-	if res.Extract == 0 {
+	if res.RowsExtracted == 0 {
 		log.Warn("the endpoint answered an empty listing twice: the table is emptied", zap.Int64("rows_removed", stored))
 	}
 	return nil
@@ -429,20 +420,21 @@ func namedDeadline(ctx context.Context, err error) error {
 
 func (r *Runner) finish(ctx context.Context, res *Result, stats *closeapi.Stats, err error, log *zap.Logger) {
 	res.Requests, res.Retries = stats.Requests.Load(), stats.Retries.Load()
-	res.Duration = time.Since(res.Started)
-	res.Status = load.StatusSuccess
+	finished := time.Now()
+	res.FinishedAt = &finished
+	res.Status = runlog.Success
 	msg := ""
 	if err != nil {
 		err = namedDeadline(ctx, err)
-		res.Err, res.Status, msg = err, load.StatusFailed, err.Error()
+		res.Err, res.Status, msg = err, runlog.Failed, err.Error()
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			res.Status = load.StatusCancelled
+			res.Status = runlog.Cancelled
 		}
 	}
-	if ferr := r.Store.FinishRun(ctx, res.RunID, res.Status, load.Counters{Requests: res.Requests, Retries: res.Retries}, msg); ferr != nil {
+	if ferr := r.Store.FinishRun(ctx, res.ID, res.Status, load.Counters{Requests: res.Requests, Retries: res.Retries}, msg); ferr != nil {
 		log.Error("run outcome could not be recorded", zap.Error(ferr))
 		if res.Err == nil {
-			res.Err, res.Status = ferr, load.StatusFailed
+			res.Err, res.Status = ferr, runlog.Failed
 		}
 	}
 }
@@ -458,9 +450,6 @@ type purger interface {
 	PurgeDeleted(ctx context.Context, org string, tables []schema.Table) (int64, error)
 }
 
-// TriggerReconcile marks the runs of the reconciliation pass.
-const TriggerReconcile = "reconcile"
-
 // RunReconcile lists the ids of each of the job's reports that Close
 // deletes and soft-deletes the rows whose objects no longer exist: the
 // deletions the event log cannot tell (older than its 30 days, or missed
@@ -473,11 +462,11 @@ func (r *Runner) RunReconcile(ctx context.Context, job Job) []Result {
 			continue
 		}
 		if ctx.Err() != nil {
-			out = append(out, Result{Job: job.Name, Report: rr.Report.Name, Status: load.StatusCancelled, Err: ctx.Err()})
+			out = append(out, Result{Run: runlog.Run{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Trigger: runlog.Reconcile, Status: runlog.Cancelled, Err: ctx.Err()}})
 			continue
 		}
 		if why := r.breaker.tripped(job.Account); why != nil {
-			out = append(out, r.skipReport(ctx, job, rr, TriggerReconcile, why))
+			out = append(out, r.skipReport(ctx, job, rr, runlog.Reconcile, why))
 			continue
 		}
 		res := r.reconcileReport(ctx, job, rr)
@@ -521,20 +510,20 @@ func (r *Runner) reconcile(ctx context.Context, job Job, rr ReportRun, listedFro
 	list func(ctx context.Context, job Job, log *zap.Logger) ([]string, error)) Result {
 	rep := rr.Report
 	log := r.Log.With(zap.String("job", job.Name), zap.String("report", rep.Name), zap.String("account", job.Account))
-	res := Result{Job: job.Name, Report: rep.Name, Account: job.Account, Started: time.Now()}
+	res := Result{Run: runlog.Run{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: runlog.Reconcile, StartedAt: time.Now()}}
 	rc, ok := r.Store.(reconciler)
 	if !ok {
-		res.Status, res.Err = load.StatusFailed, errors.New("this store cannot reconcile")
+		res.Status, res.Err = runlog.Failed, errors.New("this store cannot reconcile")
 		return res
 	}
 	job, orgErr := r.withOrg(ctx, job)
 	org := job.Params["organization_id"]
-	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: TriggerReconcile, Org: org})
+	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: runlog.Reconcile, Org: org})
 	if err != nil {
-		res.Status, res.Err = load.StatusFailed, err
+		res.Status, res.Err = runlog.Failed, err
 		return res
 	}
-	res.RunID = id
+	res.ID = id
 	stats := &closeapi.Stats{}
 	err = func() error {
 		if orgErr != nil {
@@ -549,12 +538,12 @@ func (r *Runner) reconcile(ctx context.Context, job Job, rr ReportRun, listedFro
 			deleted = &res.Deletions
 		}
 		n, err := rc.Reconcile(ctx, load.Run{ID: id, Account: job.Account, Org: org, Report: rep.Name}, rep.Table, ids, listedFrom, deleted)
-		res.Extract, res.Deleted = int64(len(ids)), n
+		res.RowsExtracted, res.RowsDeleted = int64(len(ids)), n
 		return err
 	}()
 	r.finish(ctx, &res, stats, err, log)
-	fields := []zap.Field{zap.String("status", res.Status), zap.Int64("ids_listed", res.Extract), zap.Int64("rows_deleted", res.Deleted),
-		zap.Int64("requests", res.Requests), zap.Duration("duration", res.Duration)}
+	fields := []zap.Field{zap.String("status", string(res.Status)), zap.Int64("ids_listed", res.RowsExtracted), zap.Int64("rows_deleted", res.RowsDeleted),
+		zap.Int64("requests", res.Requests), zap.Duration("duration", res.Duration())}
 	if res.Err != nil {
 		log.Error("reconcile finished", append(fields, zap.Error(res.Err))...)
 	} else {

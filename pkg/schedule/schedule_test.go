@@ -15,6 +15,7 @@ import (
 
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -24,7 +25,7 @@ var _ Store = (*load.Store)(nil)
 type memStore struct {
 	mu       sync.Mutex
 	nextID   int64
-	finished map[int64]string
+	finished map[int64]runlog.Status
 	errs     map[int64]string
 	batches  [][]load.Record
 	marks    []string
@@ -37,7 +38,7 @@ func (m *memStore) LastSuccess(context.Context, string, []string) (time.Time, er
 }
 
 func newMemStore() *memStore {
-	return &memStore{finished: map[int64]string{}, errs: map[int64]string{}}
+	return &memStore{finished: map[int64]runlog.Status{}, errs: map[int64]string{}}
 }
 
 func (m *memStore) EnsureTable(context.Context, schema.Table, load.Mode, string) error { return nil }
@@ -64,7 +65,7 @@ func (m *memStore) StartReplace(context.Context, schema.Table, string) error { r
 func (m *memStore) FinishReplace(context.Context, load.Run, schema.Table) (int64, error) {
 	return 0, nil
 }
-func (m *memStore) FinishRun(_ context.Context, id int64, status string, _ load.Counters, msg string) error {
+func (m *memStore) FinishRun(_ context.Context, id int64, status runlog.Status, _ load.Counters, msg string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.finished[id], m.errs[id] = status, msg
@@ -109,11 +110,11 @@ func TestRunJobGroupsPagesAndKeepsGoingAfterAFailure(t *testing.T) {
 		}, nil
 	}}
 	job := Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: load.Upsert}, {Report: report("leads"), Mode: load.Upsert}}}
-	res := r.RunJob(context.Background(), job, TriggerManual)
-	if res[0].Status != load.StatusFailed || !errors.Is(res[0].Err, boom) || st.errs[res[0].RunID] != "API exploded" {
-		t.Errorf("users = %+v (%q)", res[0], st.errs[res[0].RunID])
+	res := r.RunJob(context.Background(), job, runlog.Manual)
+	if res[0].Status != runlog.Failed || !errors.Is(res[0].Err, boom) || st.errs[res[0].ID] != "API exploded" {
+		t.Errorf("users = %+v (%q)", res[0], st.errs[res[0].ID])
 	}
-	if res[1].Status != load.StatusSuccess || res[1].Rows != 500 {
+	if res[1].Status != runlog.Success || res[1].RowsUpserted != 500 {
 		t.Errorf("leads = %+v", res[1])
 	}
 	// 500 records in pages of 100 with 250 per transaction: 300, then 200
@@ -133,11 +134,11 @@ func TestCancelledRunIsRecordedAsCancelled(t *testing.T) {
 			return fmt.Errorf("page 2: %w", ctx.Err())
 		}, nil
 	}}
-	res := r.RunJob(ctx, Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("leads")}, {Report: report("users")}}}, TriggerManual)
-	if res[0].Status != load.StatusCancelled || st.finished[res[0].RunID] != load.StatusCancelled {
+	res := r.RunJob(ctx, Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("leads")}, {Report: report("users")}}}, runlog.Manual)
+	if res[0].Status != runlog.Cancelled || st.finished[res[0].ID] != runlog.Cancelled {
 		t.Errorf("first = %+v", res[0])
 	}
-	if res[1].Status != load.StatusCancelled || res[1].RunID != 0 {
+	if res[1].Status != runlog.Cancelled || res[1].ID != 0 {
 		t.Errorf("second report should not start: %+v", res[1])
 	}
 }
@@ -162,11 +163,11 @@ func TestPoolNeverOverlapsAJobAndClosesTheStoreAfterRuns(t *testing.T) {
 		}, nil
 	}
 	job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users")}}}, Schedule: "@every 1h"}
-	if err := pool.RunNow(job, extractFn, TriggerManual); err != nil {
+	if err := pool.RunNow(job, extractFn, runlog.Manual); err != nil {
 		t.Fatal(err)
 	}
 	<-started
-	if err := pool.RunNow(job, extractFn, TriggerManual); !errors.Is(err, ErrRunning) {
+	if err := pool.RunNow(job, extractFn, runlog.Manual); !errors.Is(err, ErrRunning) {
 		t.Errorf("second start while running: %v", err)
 	}
 	pool.tick(job, extractFn) // a scheduled tick while running is skipped, not queued
@@ -199,7 +200,7 @@ func TestStopCancelsRunsWithinGrace(t *testing.T) {
 		}, nil
 	}
 	job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users")}}}}
-	pool.RunNow(job, extractFn, TriggerManual)
+	pool.RunNow(job, extractFn, runlog.Manual)
 	<-started
 	if err := pool.Stop(5 * time.Second); err != nil {
 		t.Fatal(err)
@@ -219,7 +220,7 @@ func TestSchedulerRejectsBadSpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RunNow("nope", TriggerManual); err == nil {
+	if err := s.RunNow("nope", runlog.Manual); err == nil {
 		t.Error("unknown job accepted")
 	}
 }
@@ -257,9 +258,9 @@ func TestRetryRerunsOnlyFailedReportsWithTheRetryTrigger(t *testing.T) {
 			}, zap.NewNop())
 			var mu sync.Mutex
 			var got []string // report:trigger:status
-			pool.OnResult = func(trigger string, r Result) {
+			pool.OnResult = func(r Result) {
 				mu.Lock()
-				got = append(got, r.Report+":"+trigger+":"+r.Status)
+				got = append(got, r.Report+":"+string(r.Trigger)+":"+string(r.Status))
 				mu.Unlock()
 			}
 			var tries atomic.Int32
@@ -273,7 +274,7 @@ func TestRetryRerunsOnlyFailedReportsWithTheRetryTrigger(t *testing.T) {
 			}
 			job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users")}, {Report: report("lead_statuses")}}},
 				Retry: Retry{Attempts: tt.attempts, Delay: time.Millisecond}}
-			if err := pool.RunNow(job, extractFn, TriggerSchedule); err != nil {
+			if err := pool.RunNow(job, extractFn, runlog.Schedule); err != nil {
 				t.Fatal(err)
 			}
 			waitIdle(t, pool, "j")
@@ -326,11 +327,11 @@ func TestStartupRunsOnStartAndCatchesUpMissedRunsOnce(t *testing.T) {
 				st.last = tt.last
 				return st, func() error { return nil }, nil
 			}, zap.NewNop())
-			var runs []string
+			var runs []runlog.Trigger
 			var mu sync.Mutex
-			pool.OnResult = func(trigger string, r Result) {
+			pool.OnResult = func(r Result) {
 				mu.Lock()
-				runs = append(runs, trigger)
+				runs = append(runs, r.Trigger)
 				mu.Unlock()
 			}
 			extractFn := func(string) (ExtractFunc, error) {
@@ -346,7 +347,7 @@ func TestStartupRunsOnStartAndCatchesUpMissedRunsOnce(t *testing.T) {
 			waitIdle(t, pool, "j")
 			mu.Lock()
 			defer mu.Unlock()
-			if tt.wantRun != (len(runs) == 1) || len(runs) > 1 || (len(runs) == 1 && runs[0] != TriggerStartup) {
+			if tt.wantRun != (len(runs) == 1) || len(runs) > 1 || (len(runs) == 1 && runs[0] != runlog.Startup) {
 				t.Errorf("startup runs %v, want run: %v", runs, tt.wantRun)
 			}
 		})
