@@ -185,6 +185,7 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger r
 	res := Result{Run: runlog.Run{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger, StartedAt: start}}
 	job, orgErr := r.withOrg(ctx, job)
 	org := job.Params["organization_id"]
+	res.Org = org
 	beginCtx := ctx
 	if orgErr != nil {
 		// The organization could not be told (a job's timeout may have
@@ -518,6 +519,7 @@ func (r *Runner) reconcile(ctx context.Context, job Job, rr ReportRun, listedFro
 	}
 	job, orgErr := r.withOrg(ctx, job)
 	org := job.Params["organization_id"]
+	res.Org = org
 	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: runlog.Reconcile, Org: org})
 	if err != nil {
 		res.Status, res.Err = runlog.Failed, err
