@@ -29,7 +29,7 @@ const checkTimeout = 30 * time.Second
 // an error of the config (exit 2); a check that could not be made (Close
 // unreachable, 5xx) fails (exit 1). Nothing is synced.
 func checkAccounts(ctx context.Context, cfg *config.Config, e *env) error {
-	cs, err := newClients(cfg, zap.NewNop(), nil)
+	cs, err := newClients(cfg, closeapi.NewBudgets(), zap.NewNop(), nil)
 	if err != nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func (p probe) run(ctx context.Context, c *closeapi.Client) error {
 	var out json.RawMessage
 	switch {
 	case p.day != nil:
-		_, err := p.day.Day(ctx, c, time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1), p.dc)
+		_, err := p.day.Walk.(extract.Daily).Day(ctx, c, time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1), p.dc)
 		return err
 	case p.method == "POST":
 		return c.Post(ctx, p.path, p.body, &out)
@@ -259,7 +259,7 @@ func probesOf(rep *extract.Report, j schedule.Job, who identity) []probe {
 		}
 		return s
 	}
-	if rep.Paging == extract.Daily {
+	if _, daily := rep.Walk.(extract.Daily); daily {
 		return []probe{{day: rep, dc: &extract.DayContext{OrganizationID: params["organization_id"], UserID: j.Params["user_id"]}}}
 	}
 	var out []probe
@@ -270,7 +270,7 @@ func probesOf(rep *extract.Report, j schedule.Job, who identity) []probe {
 				q.Add(k, fill(v))
 			}
 		}
-		if rep.Paging == extract.Search {
+		if _, search := rep.Walk.(extract.Search); search {
 			obj := q.Get("object_type")
 			out = append(out, probe{method: "POST", path: "/data/search/", body: map[string]any{
 				"query":   map[string]any{"type": "and", "queries": []any{map[string]any{"type": "object_type", "object_type": obj}}},
@@ -280,7 +280,7 @@ func probesOf(rep *extract.Report, j schedule.Job, who identity) []probe {
 			continue
 		}
 		q.Set("_fields", "id")
-		if rep.Paging != extract.Object {
+		if _, object := rep.Walk.(extract.Object); !object {
 			q.Set("_limit", "1")
 		}
 		out = append(out, probe{method: "GET", path: fill(s.Path), q: q})

@@ -15,6 +15,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 	"go.uber.org/zap"
 
+	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/runlog"
@@ -82,7 +83,10 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 	if st != nil {
 		obs = st
 	}
-	sched, err := buildScheduler(cfg, pool, log, obs, sds)
+	// One registry for the process: every reload's clients share each
+	// key's rate budget with the clients they replace.
+	budgets := closeapi.NewBudgets()
+	sched, err := buildScheduler(cfg, pool, budgets, log, obs, sds)
 	if err != nil {
 		return err
 	}
@@ -147,7 +151,7 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 			return nil
 		case <-hup:
 			sdNotify(log, daemon.SdNotifyReloading)
-			next, nextHooks, err := reload(*cfgPath, pool, log, st, obs, sds)
+			next, nextHooks, err := reload(*cfgPath, pool, budgets, log, st, obs, sds)
 			if err != nil {
 				log.Error("reload failed: keeping the running config", zap.String("config", *cfgPath), zap.Error(err))
 			} else {
@@ -176,12 +180,12 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 
 // reload loads and validates the config and builds its scheduler; on any
 // error the caller keeps the running one.
-func reload(path string, pool *schedule.Pool, log *zap.Logger, st *status.Status, obs apiObserver, sds *sdStatus) (*schedule.Scheduler, *runHooks, error) {
+func reload(path string, pool *schedule.Pool, budgets *closeapi.Budgets, log *zap.Logger, st *status.Status, obs apiObserver, sds *sdStatus) (*schedule.Scheduler, *runHooks, error) {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	sched, err := buildScheduler(cfg, pool, log, obs, sds)
+	sched, err := buildScheduler(cfg, pool, budgets, log, obs, sds)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -210,12 +214,12 @@ func forceExitOnSecondSignal(log *zap.Logger) {
 
 // buildScheduler builds the config's scheduler; sds (STATUS=) sees each
 // report start.
-func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger, obs apiObserver, sds *sdStatus) (*schedule.Scheduler, error) {
+func buildScheduler(cfg *config.Config, pool *schedule.Pool, budgets *closeapi.Budgets, log *zap.Logger, obs apiObserver, sds *sdStatus) (*schedule.Scheduler, error) {
 	jobs, err := resolveJobs(cfg, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := newClients(cfg, log, obs)
+	cs, err := newClients(cfg, budgets, log, obs)
 	if err != nil {
 		return nil, err
 	}

@@ -11,10 +11,12 @@ import (
 	"time"
 
 	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // dryRun prints what `sync` would read, per job and report: the filters or
@@ -29,7 +31,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 	}
 	defer log.Sync()
 	obs := &probeObserver{remaining: map[string]int{}}
-	cs, err := newClients(cfg, log, obs)
+	cs, err := newClients(cfg, closeapi.NewBudgets(), log, obs)
 	if err != nil {
 		return err
 	}
@@ -66,10 +68,13 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 			}
 			req := extract.Request{Report: rr.Report, StartDate: job.StartDate, Window: rr.Window, Params: job.Params, Now: time.Now()}
 			if rr.Mode != load.Replace {
-				req.Bookmark = bm
+				req.Bookmark, err = schema.ParseBookmark(bm)
 			}
 			start := time.Now()
-			p, err := extract.PlanRun(ctx, c, req)
+			var p extract.Plan
+			if err == nil {
+				p, err = extract.PlanRun(ctx, c, req)
+			}
 			if err != nil {
 				failed = errors.Join(failed, err)
 				fmt.Fprintf(tw, "%s\t%s\t%s\t(error: %v)\t\t\t\n", job.Name, rr.Report.Name, rr.Mode, err)

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schedule"
@@ -63,7 +64,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	if err := w.apply(jobs); err != nil {
 		return err
 	}
-	cs, err := newClients(cfg, log, nil)
+	cs, err := newClients(cfg, closeapi.NewBudgets(), log, nil)
 	if err != nil {
 		return err
 	}

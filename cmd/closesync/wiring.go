@@ -152,7 +152,10 @@ type apiObserver interface {
 	APIResponse(account, group string, status, remaining int, hasRemaining bool)
 }
 
-func newClients(cfg *config.Config, log *zap.Logger, obs apiObserver) (*clients, error) {
+// newClients builds the config's clients; each API key's budget comes from
+// the process's registry, the first account naming a key setting its
+// concurrency.
+func newClients(cfg *config.Config, registry *closeapi.Budgets, log *zap.Logger, obs apiObserver) (*clients, error) {
 	budgets := map[string]*closeapi.Budget{}
 	cs := &clients{byAccount: map[string]*closeapi.Client{}, orgs: map[string]*orgOnce{}}
 	for _, a := range cfg.Accounts {
@@ -162,7 +165,7 @@ func newClients(cfg *config.Config, log *zap.Logger, obs apiObserver) (*clients,
 		}
 		b, ok := budgets[key]
 		if !ok {
-			b = closeapi.NewBudget(a.MaxConcurrency)
+			b = registry.For(key, a.MaxConcurrency)
 			budgets[key] = b
 		}
 		var onResponse func(string, int, closeapi.RateLimit, bool)

@@ -100,12 +100,10 @@ func bufferBody(r io.Reader, limit int64) (io.Reader, error) {
 	return io.MultiReader(readers...), nil
 }
 
-// headRecorder keeps the first bytes read through it (for error messages)
-// and the first read error.
+// headRecorder keeps the first bytes read through it, for error messages.
 type headRecorder struct {
 	r    io.Reader
 	head []byte
-	err  error
 }
 
 const headBytes = 512
@@ -115,18 +113,7 @@ func (h *headRecorder) Read(p []byte) (int, error) {
 	if room := headBytes - len(h.head); room > 0 {
 		h.head = append(h.head, p[:min(n, room)]...)
 	}
-	if err != nil && h.err == nil {
-		h.err = err
-	}
 	return n, err
-}
-
-// readFailed reports the reader's error, io.EOF aside.
-func (h *headRecorder) readFailed() error {
-	if h.err == nil || h.err == io.EOF {
-		return nil
-	}
-	return h.err
 }
 
 // quoteHead is the start of a body for an error message: at most 200

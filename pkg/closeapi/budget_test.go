@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/closesync/closesync/internal/retry"
 )
 
 // rateLimitedServer reports remaining=0 (reset 5s) on the first /lead/
@@ -122,7 +124,7 @@ func TestBudgetWaitRealClock(t *testing.T) {
 		start := time.Now()
 		var done atomic.Bool
 		go func() {
-			release, waited, err := b.acquire(context.Background(), "GET lead", realClock{}, time.Minute)
+			release, waited, err := b.acquire(context.Background(), "GET lead", retry.RealClock{}, time.Minute)
 			if err != nil || waited != 5*time.Second {
 				t.Errorf("acquire: waited %v, %v", waited, err)
 				return
@@ -144,7 +146,7 @@ func TestBudgetWaitRealClock(t *testing.T) {
 		b.observe("GET lead", RateLimit{Remaining: 0, Reset: time.Hour}, time.Now())
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, _, err := b.acquire(ctx, "GET lead", realClock{}, time.Hour)
+		_, _, err := b.acquire(ctx, "GET lead", retry.RealClock{}, time.Hour)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("acquire = %v, want the caller's deadline", err)
 		}
@@ -184,4 +186,71 @@ func TestBackoffRealClock(t *testing.T) {
 			t.Errorf("returned after %v", el)
 		}
 	})
+}
+
+// TestBudgetsShareOneBudgetPerKey: two clients built from the registry for
+// one key (as two generations of clients are, across a reload) share one
+// budget, so the second sees what the first spent.
+func TestBudgetsShareOneBudgetPerKey(t *testing.T) {
+	r := NewBudgets()
+	srv := &rateLimitedServer{}
+	first, _ := newTestClient(t, srv, Config{Account: "a", Budget: r.For(testKey, 2)})
+	second, fc := newTestClient(t, srv, Config{Account: "a", Budget: r.For(" "+testKey+"\n", 2)})
+	if first.Budget() != second.Budget() {
+		t.Fatal("one key, two budgets")
+	}
+	if r.For("api_anotherKey", 2) == first.Budget() {
+		t.Error("another key shares the budget")
+	}
+	if err := first.Get(context.Background(), "/lead/", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Get(context.Background(), "/lead/", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s := fc.Sleeps(); len(s) != 1 || s[0] != 5*time.Second {
+		t.Errorf("second client sleeps %v, want [5s] (the first spent the shared group)", s)
+	}
+}
+
+// TestBudgetsNewConcurrencyKeepsState: a reload that changes a key's
+// concurrency gets a budget with the new bound and the old group state.
+func TestBudgetsNewConcurrencyKeepsState(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	r := NewBudgets()
+	old := r.For(testKey, 2)
+	old.observe("GET lead", RateLimit{Limit: 10, Remaining: 3, Reset: 10 * time.Second}, now)
+	old.block("GET contact", 4*time.Second, now)
+	b := r.For(testKey, 5)
+	if b == old || cap(b.sem) != 5 {
+		t.Fatalf("concurrency %d, want a new budget of 5", cap(b.sem))
+	}
+	if n, ok := b.Remaining("GET lead"); !ok || n != 3 {
+		t.Errorf("Remaining = %d, %v; want 3, true (kept)", n, ok)
+	}
+	if d := b.reserve("GET contact", now); d != 4*time.Second {
+		t.Errorf("blocked group waits %v, want 4s (kept)", d)
+	}
+	if r.For(testKey, 5) != b {
+		t.Error("the registry did not keep the new budget")
+	}
+	if d := NewBudgets().For(testKey, 0); cap(d.sem) != DefaultMaxConcurrency {
+		t.Errorf("concurrency 0 gives %d slots, want the default", cap(d.sem))
+	}
+}
+
+// TestBudgetsConcurrentUse runs For from many goroutines (under -race).
+func TestBudgetsConcurrentUse(t *testing.T) {
+	r := NewBudgets()
+	var wg sync.WaitGroup
+	got := make([]*Budget, 16)
+	for i := range got {
+		wg.Go(func() { got[i] = r.For(testKey, 3) })
+	}
+	wg.Wait()
+	for i, b := range got {
+		if b != got[0] {
+			t.Fatalf("call %d got another budget", i)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package closeapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -15,6 +16,8 @@ import (
 	"unicode"
 
 	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/internal/retry"
 )
 
 // Defaults for Config.
@@ -80,6 +83,38 @@ func (cfg Config) String() string {
 // GoString is String, so %#v does not print the key either.
 func (cfg Config) GoString() string { return cfg.String() }
 
+// withDefaults fills in the zero fields: the defaults above, a private
+// Budget, a clone of http.DefaultTransport, a no-op logger.
+func (cfg Config) withDefaults() Config {
+	setDefault(&cfg.BaseURL, DefaultBaseURL)
+	setDefault(&cfg.MaxConcurrency, DefaultMaxConcurrency)
+	setDefault(&cfg.Timeout, DefaultTimeout)
+	setDefault(&cfg.MaxAttempts, DefaultMaxAttempts)
+	setDefault(&cfg.BaseBackoff, DefaultBaseBackoff)
+	setDefault(&cfg.MaxBackoff, DefaultMaxBackoff)
+	setDefault(&cfg.MaxRetryWait, DefaultMaxRetryWait)
+	setDefault(&cfg.UserAgent, DefaultUserAgent)
+	if cfg.Budget == nil {
+		cfg.Budget = NewBudget(cfg.MaxConcurrency)
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	return cfg
+}
+
+// setDefault sets *v to def when it is zero or negative (for a string:
+// empty).
+func setDefault[T cmp.Ordered](v *T, def T) {
+	var zero T
+	if *v <= zero {
+		*v = def
+	}
+}
+
 // Client calls the Close API for one account. It is safe for concurrent
 // use; its requests share the Budget of its API key.
 type Client struct {
@@ -108,9 +143,7 @@ func New(cfg Config) (*Client, error) {
 	if strings.IndexFunc(key, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		return nil, fmt.Errorf("%s: API key contains whitespace or control characters", name)
 	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
-	}
+	cfg = cfg.withDefaults()
 	if len(key) >= 8 && strings.Contains(cfg.BaseURL, key) {
 		return nil, fmt.Errorf("%s: base URL must not contain the API key", name)
 	}
@@ -126,38 +159,8 @@ func New(cfg Config) (*Client, error) {
 	case u.RawQuery != "" || u.Fragment != "":
 		return nil, fmt.Errorf("%s: base URL %q must not have a query or fragment", name, u.Redacted())
 	}
-	if cfg.MaxConcurrency <= 0 {
-		cfg.MaxConcurrency = DefaultMaxConcurrency
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = DefaultMaxAttempts
-	}
-	if cfg.BaseBackoff <= 0 {
-		cfg.BaseBackoff = DefaultBaseBackoff
-	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = DefaultMaxBackoff
-	}
-	if cfg.MaxRetryWait <= 0 {
-		cfg.MaxRetryWait = DefaultMaxRetryWait
-	}
-	if cfg.Budget == nil {
-		cfg.Budget = NewBudget(cfg.MaxConcurrency)
-	}
-	if cfg.Transport == nil {
-		cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = zap.NewNop()
-	}
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = DefaultUserAgent
-	}
 	rt := &retryTransport{next: cfg.Transport, budget: cfg.Budget, maxAttempts: cfg.MaxAttempts, base: cfg.BaseBackoff,
-		maxBackoff: cfg.MaxBackoff, maxWait: cfg.MaxRetryWait, timeout: cfg.Timeout, log: cfg.Logger, clock: realClock{},
+		maxBackoff: cfg.MaxBackoff, maxWait: cfg.MaxRetryWait, timeout: cfg.Timeout, log: cfg.Logger, clock: retry.RealClock{},
 		onResponse: cfg.OnResponse}
 	return &Client{
 		base:    u,
@@ -183,14 +186,14 @@ func (c *Client) Budget() *Budget { return c.budget }
 // ensured) with query q and decodes the JSON response into out (nil:
 // discard). Retried as described in the package documentation.
 func (c *Client) Get(ctx context.Context, path string, q url.Values, out any) error {
-	return c.do(ctx, http.MethodGet, path, q, nil, out, true)
+	return c.do(ctx, http.MethodGet, path, q, nil, out)
 }
 
 // Post POSTs body as JSON to a read-only endpoint (/data/search/,
 // /report/...) and decodes the response into out. Such POSTs are retried
 // like GETs; do not use Post for anything that changes data.
 func (c *Client) Post(ctx context.Context, path string, body, out any) error {
-	return c.do(ctx, http.MethodPost, path, nil, body, out, true)
+	return c.do(ctx, http.MethodPost, path, nil, body, out)
 }
 
 // Me returns GET /me/, the credential probe: an error matching
@@ -212,13 +215,11 @@ func apiPath(path string) string {
 	return "/" + p + "/"
 }
 
-// groupOf is the endpoint group of a request: method and first segment.
-func groupOf(method, rel string) string {
-	seg, _, _ := strings.Cut(strings.TrimPrefix(rel, "/"), "/")
-	return method + " " + seg
-}
-
-func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any, readOnly bool) error {
+// do sends one request through the retrying transport. Every request a
+// Client makes is read-only (GETs and the search/report POSTs), so the
+// transport may retry it and hands back its body read into memory: a
+// failure's as reqState.body, a success's as resp.Body.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
 	rel := apiPath(path)
 	var payload []byte
 	if body != nil {
@@ -227,7 +228,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 			return fmt.Errorf("%s %s: encode body: %w", method, rel, err)
 		}
 	}
-	st := &reqState{readOnly: readOnly, group: groupOf(method, rel)}
+	st := &reqState{readOnly: true, group: endpointGroup(method, rel)}
 	ctx = context.WithValue(ctx, reqStateKey{}, st)
 
 	u := *c.base
@@ -256,28 +257,21 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		return fmt.Errorf("%s %s: %w", method, rel, scrubURLError(err))
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxDrain))
-		if err != nil && ctx.Err() != nil {
-			return fmt.Errorf("%s %s: read response: %w", method, rel, ctx.Err())
-		}
-		e := newAPIError(c.account, method, rel, resp, data, c.rt.clock.Now(), c.redact)
+	if !success(resp.StatusCode) {
+		e := newAPIError(c.account, method, rel, resp, st.body, c.rt.clock.Now(), c.redact)
 		e.Attempts = st.attempts
 		return e
 	}
-	return c.decode(ctx, method, rel, resp, out)
+	return c.decode(method, rel, resp, out)
 }
 
-// decode reads a successful response into out while it streams: never
-// more than maxBodyBytes (a longer body fails with ErrTooLarge at the cap,
-// before any more is read), page types token by token with their shape
-// checked (ErrNotAPage), anything else with one json.Decoder. An empty
-// body is an error whenever out wants a value, unless the status is 204.
-func (c *Client) decode(ctx context.Context, method, rel string, resp *http.Response, out any) error {
-	if resp.ContentLength > maxBodyBytes {
-		return fmt.Errorf("%s %s: %w", method, rel, &tooLargeError{limit: maxBodyBytes})
-	}
-	h := &headRecorder{r: newCappedReader(resp.Body, maxBodyBytes)}
+// decode reads a successful response into out from the memory the
+// transport read it into (refusing it past maxBodyBytes): page types token
+// by token with their shape checked (ErrNotAPage), anything else with one
+// json.Decoder. An empty body is an error whenever out wants a value,
+// unless the status is 204.
+func (c *Client) decode(method, rel string, resp *http.Response, out any) error {
+	h := &headRecorder{r: resp.Body}
 	var err error
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		_, err = io.Copy(io.Discard, h)
@@ -290,12 +284,6 @@ func (c *Client) decode(ctx context.Context, method, rel string, resp *http.Resp
 				err = fmt.Errorf("data after the JSON value")
 			}
 		}
-	}
-	if rerr := h.readFailed(); rerr != nil {
-		if ctx.Err() != nil {
-			rerr = ctx.Err()
-		}
-		return fmt.Errorf("%s %s: read response: %w", method, rel, rerr)
 	}
 	if err == nil {
 		return nil

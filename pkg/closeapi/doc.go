@@ -27,7 +27,8 @@
 // bounds the requests in flight and remembers, per endpoint group ("GET
 // lead", "POST data", ...), what the last RateLimit header said: when a
 // group has nothing left, its requests wait for the reset rather than
-// provoking 429s.
+// provoking 429s. A Budgets registry, created once per process, hands out
+// each key's Budget, so that clients rebuilt by a reload keep it.
 //
 // Attach a Stats to a context with WithStats to count a run's attempts,
 // retries and 429s.

@@ -86,10 +86,18 @@ func (e *APIError) Is(target error) bool {
 	case ErrMaxSkip:
 		return e.Status == http.StatusBadRequest && isSkipCap(e.Message)
 	case ErrCursorExpired:
-		m := strings.ToLower(e.Message)
-		return e.Status == http.StatusBadRequest && strings.Contains(m, "cursor") && strings.Contains(m, "expire")
+		return e.badCursor(false)
 	}
 	return false
+}
+
+// badCursor reports whether e is a 400 complaining about a cursor: that it
+// expired or, with invalid, that it is invalid (which a search walk that
+// sent a cursor takes for expiry too).
+func (e *APIError) badCursor(invalid bool) bool {
+	m := strings.ToLower(e.Message)
+	return e.Status == http.StatusBadRequest && strings.Contains(m, "cursor") &&
+		(strings.Contains(m, "expire") || invalid && strings.Contains(m, "invalid"))
 }
 
 // MaxSkipError is returned by ListOffset when Close refuses a _skip past
@@ -355,6 +363,9 @@ func Unreachable(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
 }
+
+// success reports whether s is a 2xx status.
+func success(s int) bool { return s >= 200 && s <= 299 }
 
 func retryableStatus(s int) bool {
 	switch s {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 )
 
 // Page is one page of a list response. Data holds the raw JSON objects as
@@ -45,14 +44,11 @@ func (c *Client) ListOffset(ctx context.Context, path string, q url.Values, limi
 		skip = n
 	}
 	for n := 1; ; n++ {
-		qq := cloneQuery(q)
-		if limit > 0 {
-			qq.Set("_limit", strconv.Itoa(limit))
-		}
-		qq.Del("_skip")
+		at := ""
 		if skip > 0 {
-			qq.Set("_skip", strconv.Itoa(skip))
+			at = strconv.Itoa(skip)
 		}
+		qq := pageQuery(q, limit, "_skip", at)
 		body := pageBody{shape: shapeOffset}
 		if err := c.Get(ctx, path, qq, &body); err != nil {
 			var ae *APIError
@@ -88,36 +84,19 @@ func skipCapped(msg string, page int) bool {
 // the cursor_next field (null is fine) fails with ErrNotAPage. A _cursor in
 // q is the starting cursor.
 func (c *Client) ListCursor(ctx context.Context, path string, q url.Values, limit int, fn func(Page) error) error {
-	cursor := q.Get("_cursor")
-	for n := 1; ; n++ {
-		qq := cloneQuery(q)
-		if limit > 0 {
-			qq.Set("_limit", strconv.Itoa(limit))
-		}
-		qq.Del("_cursor")
-		if cursor != "" {
-			qq.Set("_cursor", cursor)
-		}
+	fetch := func(n int, cursor string) (Page, string, error) {
 		body := pageBody{shape: shapeCursor}
-		if err := c.Get(ctx, path, qq, &body); err != nil {
-			return fmt.Errorf("page %d: %w", n, err)
+		if err := c.Get(ctx, path, pageQuery(q, limit, "_cursor", cursor), &body); err != nil {
+			return Page{}, "", fmt.Errorf("page %d: %w", n, err)
 		}
 		p := Page{Data: body.Data, TotalResults: body.TotalResults, Number: n}
 		if body.CursorNext != nil {
 			p.CursorNext = *body.CursorNext
 		}
-		p.HasMore = p.CursorNext != ""
-		if err := fn(p); err != nil {
-			return err
-		}
-		if p.CursorNext == "" {
-			return nil
-		}
-		if p.CursorNext == cursor {
-			return fmt.Errorf("GET %s page %d: cursor_next did not advance", apiPath(path), n)
-		}
-		cursor = p.CursorNext
+		return p, p.CursorNext, nil
 	}
+	stuck := func(n int) error { return fmt.Errorf("GET %s page %d: cursor_next did not advance", apiPath(path), n) }
+	return walkCursor(q.Get("_cursor"), fetch, stuck, fn)
 }
 
 // Search walks POST /data/search/ (Advanced Filtering): it sends body
@@ -129,8 +108,7 @@ func (c *Client) ListCursor(ctx context.Context, path string, q url.Values, limi
 // matching ErrCursorExpired, and the caller should re-query from where it
 // got to.
 func (c *Client) Search(ctx context.Context, body map[string]any, fn func(Page) error) error {
-	cursor, _ := body["cursor"].(string)
-	for n := 1; ; n++ {
+	fetch := func(n int, cursor string) (Page, string, error) {
 		b := maps.Clone(body)
 		if b == nil {
 			b = map[string]any{}
@@ -141,40 +119,64 @@ func (c *Client) Search(ctx context.Context, body map[string]any, fn func(Page) 
 		}
 		resp := pageBody{shape: shapeSearch}
 		if err := c.Post(ctx, "/data/search/", b, &resp); err != nil {
-			if cursor != "" && !errors.Is(err, ErrCursorExpired) && cursorRejected(err) {
-				return fmt.Errorf("search page %d: %w: %w", n, ErrCursorExpired, err)
+			var ae *APIError
+			if cursor != "" && !errors.Is(err, ErrCursorExpired) && errors.As(err, &ae) && ae.badCursor(true) {
+				return Page{}, "", fmt.Errorf("search page %d: %w: %w", n, ErrCursorExpired, err)
 			}
-			return fmt.Errorf("search page %d: %w", n, err)
+			return Page{}, "", fmt.Errorf("search page %d: %w", n, err)
 		}
 		p := Page{Data: resp.Data, TotalResults: resp.TotalResults, Number: n}
 		if resp.Cursor != nil {
 			p.Cursor = *resp.Cursor
 		}
-		p.HasMore = p.Cursor != ""
+		return p, p.Cursor, nil
+	}
+	stuck := func(n int) error { return fmt.Errorf("search page %d: cursor did not advance", n) }
+	cursor, _ := body["cursor"].(string)
+	return walkCursor(cursor, fetch, stuck, fn)
+}
+
+// walkCursor is the loop of the cursor-paged walks: fetch gets page n
+// (from 1) sending cursor ("" for none) and returns it with its next
+// cursor; fn sees each page, HasMore set when a next cursor exists, until
+// there is none. A next cursor equal to the one sent fails with stuck(n).
+func walkCursor(cursor string, fetch func(n int, cursor string) (Page, string, error),
+	stuck func(n int) error, fn func(Page) error) error {
+	for n := 1; ; n++ {
+		p, next, err := fetch(n, cursor)
+		if err != nil {
+			return err
+		}
+		p.HasMore = next != ""
 		if err := fn(p); err != nil {
 			return err
 		}
-		if p.Cursor == "" {
+		if next == "" {
 			return nil
 		}
-		if p.Cursor == cursor {
-			return fmt.Errorf("search page %d: cursor did not advance", n)
+		if next == cursor {
+			return stuck(n)
 		}
-		cursor = p.Cursor
+		cursor = next
 	}
 }
 
-// cursorRejected: a 400 complaining about the cursor we sent.
-func cursorRejected(err error) bool {
-	var ae *APIError
-	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
-		return false
+// pageQuery is q for one page: a copy with _limit set (when limit > 0)
+// and the paging key set to value (removed when value is empty).
+func pageQuery(q url.Values, limit int, key, value string) url.Values {
+	qq := CloneQuery(q)
+	if limit > 0 {
+		qq.Set("_limit", strconv.Itoa(limit))
 	}
-	m := strings.ToLower(ae.Message)
-	return strings.Contains(m, "cursor") && (strings.Contains(m, "expire") || strings.Contains(m, "invalid"))
+	qq.Del(key)
+	if value != "" {
+		qq.Set(key, value)
+	}
+	return qq
 }
 
-func cloneQuery(q url.Values) url.Values {
+// CloneQuery returns a deep copy of q, never nil.
+func CloneQuery(q url.Values) url.Values {
 	out := make(url.Values, len(q)+2)
 	for k, v := range q {
 		out[k] = append([]string(nil), v...)

@@ -2,6 +2,7 @@ package closeapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/closesync/closesync/internal/retry"
 )
 
 // RateLimit is what a response says of the rate limit closest to being hit.
@@ -24,10 +27,8 @@ type RateLimit struct {
 // X-Rate-Limit-Limit/-Remaining/-Reset headers (reset fractional, e.g.
 // 14.510896). It reports false when no header names the remaining count.
 func ParseRateLimit(h http.Header) (RateLimit, bool) {
-	if v := h.Get("RateLimit"); v != "" {
-		if rl, ok := parseRateLimitField(v); ok {
-			return rl, true
-		}
+	if f := parseRateLimitField(h.Get("RateLimit")); f.hasRemaining {
+		return f.RateLimit, true
 	}
 	if rl, ok := parseSplitHeaders(h, "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"); ok {
 		return rl, true
@@ -35,29 +36,36 @@ func ParseRateLimit(h http.Header) (RateLimit, bool) {
 	return parseSplitHeaders(h, "X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset")
 }
 
-// parseRateLimitField parses "limit=100, remaining=0, reset=1".
-func parseRateLimitField(v string) (RateLimit, bool) {
-	var rl RateLimit
-	haveRemaining := false
+// rateLimitField is a parsed RateLimit header, saying which of its keys
+// it had.
+type rateLimitField struct {
+	RateLimit
+	hasRemaining, hasReset bool
+}
+
+// parseRateLimitField parses "limit=100, remaining=0, reset=1" (or the
+// draft-RFC r= and t= keys); the last of a repeated key wins.
+func parseRateLimitField(v string) rateLimitField {
+	var f rateLimitField
 	for _, item := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
 		k, val, ok := strings.Cut(strings.TrimSpace(item), "=")
 		if !ok {
 			continue
 		}
-		f, ok := parseNumber(val)
+		n, ok := parseNumber(val)
 		if !ok {
 			continue
 		}
 		switch strings.ToLower(strings.TrimSpace(k)) {
 		case "limit":
-			rl.Limit = int(f)
+			f.Limit = int(n)
 		case "remaining", "r":
-			rl.Remaining, haveRemaining = int(f), true
+			f.Remaining, f.hasRemaining = int(n), true
 		case "reset", "t":
-			rl.Reset = seconds(f)
+			f.Reset, f.hasReset = seconds(n), true
 		}
 	}
-	return rl, haveRemaining
+	return f
 }
 
 func parseSplitHeaders(h http.Header, limit, remaining, reset string) (RateLimit, bool) {
@@ -133,14 +141,9 @@ func jsonSeconds(raw json.RawMessage) (time.Duration, bool) {
 }
 
 // maxSeconds bounds parsed waits so a silly value cannot overflow.
-const maxSeconds = 24 * 60 * 60
+const maxSeconds = 24 * time.Hour
 
-func seconds(f float64) time.Duration {
-	if f <= 0 || math.IsNaN(f) {
-		return 0
-	}
-	return time.Duration(math.Min(f, maxSeconds) * float64(time.Second))
-}
+func seconds(f float64) time.Duration { return retry.Seconds(f, maxSeconds) }
 
 // rateLimitWait is how long a 429 asks to wait, first positive of: the
 // RateLimit header's reset, Retry-After (seconds or HTTP date),
@@ -150,18 +153,11 @@ func seconds(f float64) time.Duration {
 // transport then backs off on its own).
 func rateLimitWait(h http.Header, body []byte, now time.Time) (time.Duration, bool) {
 	named := false
-	if v := h.Get("RateLimit"); v != "" {
-		for _, item := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
-			k, val, _ := strings.Cut(strings.TrimSpace(item), "=")
-			if k = strings.ToLower(strings.TrimSpace(k)); k == "reset" || k == "t" {
-				if f, ok := parseNumber(val); ok {
-					if d := seconds(f); d > 0 {
-						return d, true
-					}
-					named = true
-				}
-			}
+	if f := parseRateLimitField(h.Get("RateLimit")); f.hasReset {
+		if f.Reset > 0 {
+			return f.Reset, true
 		}
+		named = true
 	}
 	if d, ok := retryAfter(h, now); ok {
 		if d > 0 {
@@ -181,19 +177,10 @@ func rateLimitWait(h http.Header, body []byte, now time.Time) (time.Duration, bo
 	return d, ok || named
 }
 
-// retryAfter parses Retry-After: delay-seconds or an HTTP date.
+// retryAfter parses Retry-After: delay-seconds or an HTTP date, at most
+// maxSeconds.
 func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if f, ok := parseNumber(v); ok {
-		return seconds(f), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
+	return retry.ParseRetryAfter(h.Get("Retry-After"), now, maxSeconds)
 }
 
 // Budget is the shared request budget of one API key. Close limits each
@@ -208,8 +195,12 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 // its reset instead of running into 429s; a 429 blocks its group for the
 // wait the server asked for. It is safe for concurrent use.
 type Budget struct {
-	sem chan struct{}
+	sem   chan struct{}
+	state *budgetState // shared by a key's budgets in a Budgets registry
+}
 
+// budgetState is what Close said of each endpoint group.
+type budgetState struct {
 	mu     sync.Mutex
 	groups map[string]*groupState
 }
@@ -224,19 +215,64 @@ type groupState struct {
 // NewBudget returns a budget allowing maxConcurrency requests in flight
 // (DefaultMaxConcurrency when <= 0).
 func NewBudget(maxConcurrency int) *Budget {
+	return newBudget(maxConcurrency, &budgetState{groups: map[string]*groupState{}})
+}
+
+func newBudget(maxConcurrency int, state *budgetState) *Budget {
 	if maxConcurrency <= 0 {
 		maxConcurrency = DefaultMaxConcurrency
 	}
-	return &Budget{sem: make(chan struct{}, maxConcurrency), groups: map[string]*groupState{}}
+	return &Budget{sem: make(chan struct{}, maxConcurrency), state: state}
+}
+
+// Budgets is a process's registry of Budgets, one per API key, so that
+// every generation of clients (a reload builds new ones) shares what Close
+// said of the key's limits. Create one per process and pass it to every
+// build of the clients. It is safe for concurrent use.
+type Budgets struct {
+	mu   sync.Mutex
+	keys map[[sha256.Size]byte]*Budget // by a hash of the key: the registry holds no key
+}
+
+// NewBudgets returns an empty registry.
+func NewBudgets() *Budgets {
+	return &Budgets{keys: map[[sha256.Size]byte]*Budget{}}
+}
+
+// For returns the budget of apiKey (surrounding whitespace trimmed, as
+// New does) allowing maxConcurrency requests in flight
+// (DefaultMaxConcurrency when <= 0). Calls for one key with one
+// concurrency return the same Budget. A call naming another concurrency
+// (a reload changed it) returns a new Budget with that many slots, which
+// shares the key's endpoint-group state (remaining counts, resets, 429
+// blocks) with the old one and replaces it in the registry.
+func (r *Budgets) For(apiKey string, maxConcurrency int) *Budget {
+	if maxConcurrency <= 0 {
+		maxConcurrency = DefaultMaxConcurrency
+	}
+	id := sha256.Sum256([]byte(strings.TrimSpace(apiKey)))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.keys[id]
+	switch {
+	case b == nil:
+		b = NewBudget(maxConcurrency)
+	case cap(b.sem) != maxConcurrency:
+		b = newBudget(maxConcurrency, b.state)
+	default:
+		return b
+	}
+	r.keys[id] = b
+	return b
 }
 
 // Remaining reports the requests the endpoint group (e.g. "GET lead") has
 // left, as last reported by Close and counted down since; false when no
 // response has reported it or its window has reset.
 func (b *Budget) Remaining(group string) (int, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	g, ok := b.groups[group]
+	b.state.mu.Lock()
+	defer b.state.mu.Unlock()
+	g, ok := b.state.groups[group]
 	if !ok || !g.known {
 		return 0, false
 	}
@@ -246,7 +282,7 @@ func (b *Budget) Remaining(group string) (int, bool) {
 // acquire waits until the group may send and a concurrency slot is free,
 // and returns the function releasing the slot and how long it waited for
 // the group. Each single wait is at most maxWait.
-func (b *Budget) acquire(ctx context.Context, group string, clk clock, maxWait time.Duration) (release func(), waited time.Duration, err error) {
+func (b *Budget) acquire(ctx context.Context, group string, clk retry.Clock, maxWait time.Duration) (release func(), waited time.Duration, err error) {
 	for {
 		wait := b.reserve(group, clk.Now())
 		if wait <= 0 {
@@ -269,9 +305,9 @@ func (b *Budget) acquire(ctx context.Context, group string, clk clock, maxWait t
 // reserve takes one request from the group's budget, or returns how long
 // to wait before asking again.
 func (b *Budget) reserve(group string, now time.Time) time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	g := b.groups[group]
+	b.state.mu.Lock()
+	defer b.state.mu.Unlock()
+	g := b.state.groups[group]
 	if g == nil {
 		return 0
 	}
@@ -293,35 +329,35 @@ func (b *Budget) reserve(group string, now time.Time) time.Duration {
 }
 
 func (b *Budget) group(name string) *groupState {
-	g := b.groups[name]
+	g := b.state.groups[name]
 	if g == nil {
 		g = &groupState{}
-		b.groups[name] = g
+		b.state.groups[name] = g
 	}
 	return g
 }
 
 // observe records a response's rate-limit state for the group.
 func (b *Budget) observe(group string, rl RateLimit, now time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.state.mu.Lock()
+	defer b.state.mu.Unlock()
 	g := b.group(group)
 	g.known, g.remaining, g.resetAt = true, rl.Remaining, now.Add(rl.Reset)
 }
 
 // block keeps the group from sending for d (after a 429).
 func (b *Budget) block(group string, d time.Duration, now time.Time) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.state.mu.Lock()
+	defer b.state.mu.Unlock()
 	g := b.group(group)
 	if until := now.Add(d); until.After(g.blocked) {
 		g.blocked = until
 	}
 }
 
-// endpointGroup names the rate-limit bucket of a request from its URL
-// path, for requests that did not come through a Client: the method and
-// the first path segment after /api/v1/.
+// endpointGroup names the rate-limit bucket of a request: the method and
+// the first segment of its path, which is relative to the base URL (a
+// Client's "/lead/") or a URL path (everything up to "/api/v1/" dropped).
 func endpointGroup(method, path string) string {
 	p := strings.Trim(path, "/")
 	if i := strings.Index(p, "api/v1/"); i >= 0 {
@@ -333,32 +369,4 @@ func endpointGroup(method, path string) string {
 		p = p[:i]
 	}
 	return method + " " + p
-}
-
-// clock is time as the transport and budget see it; tests substitute a
-// fake one so backoff never really sleeps.
-type clock interface {
-	Now() time.Time
-	// Sleep waits d or until ctx is done, returning ctx.Err() then.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-// Sleep is a timer in a select with ctx.Done(), so cancellation ends a
-// backoff at once.
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -124,8 +124,8 @@ func TestEndpointGroups(t *testing.T) {
 	}
 	for _, tt := range tests {
 		rel := apiPath(tt.path)
-		if got := groupOf(tt.method, rel); got != tt.client {
-			t.Errorf("groupOf(%s %s) = %q, want %q", tt.method, rel, got, tt.client)
+		if got := endpointGroup(tt.method, rel); got != tt.client {
+			t.Errorf("endpointGroup(%s %s) = %q, want %q", tt.method, rel, got, tt.client)
 		}
 		if got := endpointGroup(tt.method, "/api/v1"+rel); got != tt.url {
 			t.Errorf("endpointGroup(%s /api/v1%s) = %q, want %q", tt.method, rel, got, tt.url)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/internal/retry"
 )
 
 // Stats counts a run's traffic. Attach it to a context with WithStats;
@@ -41,6 +43,7 @@ type reqState struct {
 	readOnly bool
 	group    string
 	attempts int
+	body     []byte // the last attempt's body, when it failed (non-2xx) and was read
 }
 
 type reqStateKey struct{}
@@ -80,7 +83,7 @@ type retryTransport struct {
 	maxWait     time.Duration
 	timeout     time.Duration
 	log         *zap.Logger
-	clock       clock
+	clock       retry.Clock
 	onResponse  func(group string, status int, rl RateLimit, hasRL bool)
 }
 
@@ -111,6 +114,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.Body = body
 		}
 		resp, body, err := t.attempt(r, group, stats, retryable)
+		st.body = body
 
 		var wait time.Duration
 		serverWait := false
@@ -187,8 +191,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // attempt sends req once: it waits on the budget, applies the per-attempt
 // timeout, records the response's rate-limit state and counts the attempt.
 // A response to a retryable request, and any 429/5xx response, comes back
-// with its body already read into memory (and also returned as body); any
-// other response streams, holding its concurrency slot until closed.
+// with its body already read into memory, a failure's (at most maxDrain
+// bytes of it) also returned as body; any other response streams, holding
+// its concurrency slot until closed.
 func (t *retryTransport) attempt(req *http.Request, group string, stats *Stats, buffer bool) (*http.Response, []byte, error) {
 	ctx := req.Context()
 	release, waited, err := t.budget.acquire(ctx, group, t.clock, t.maxWait)
@@ -228,13 +233,14 @@ func (t *retryTransport) attempt(req *http.Request, group string, stats *Stats, 
 	if resp.StatusCode == http.StatusTooManyRequests && stats != nil {
 		stats.RateLimited.Add(1)
 	}
-	failed := retryableStatus(resp.StatusCode)
-	if !buffer && !failed {
+	switch {
+	case retryableStatus(resp.StatusCode), buffer && !success(resp.StatusCode):
+		// read below: the retry needs it, or the caller's error
+	case buffer:
+		return t.bufferSuccess(ctx, actx, resp, done)
+	default:
 		resp.Body = &doneBody{ReadCloser: resp.Body, done: done}
 		return resp, nil, nil
-	}
-	if !failed {
-		return t.bufferSuccess(ctx, actx, resp, done)
 	}
 	limit := int64(maxDrain) // enough for any error message; the rest is dropped
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
@@ -270,22 +276,14 @@ func (t *retryTransport) classify(ctx, actx context.Context, err error) error {
 
 // backoff is full jitter: uniform in [0, min(maxBackoff, base*2^(n-1))].
 func (t *retryTransport) backoff(attempt int) time.Duration {
-	ceiling := t.base << min(attempt-1, 30)
-	if ceiling <= 0 || ceiling > t.maxBackoff {
-		ceiling = t.maxBackoff
-	}
-	return time.Duration(rand.Int64N(int64(ceiling) + 1))
+	return retry.Backoff{Base: t.base, Max: t.maxBackoff}.Full(attempt)
 }
 
 // rateLimitBackoff is the wait after a 429 that asked for none: "equal
 // jitter", uniform in [c/2, c] for the backoff ceiling c, so that retries
 // of a rate-limited request always back off.
 func (t *retryTransport) rateLimitBackoff(attempt int) time.Duration {
-	ceiling := t.base << min(attempt-1, 30)
-	if ceiling <= 0 || ceiling > t.maxBackoff {
-		ceiling = t.maxBackoff
-	}
-	return ceiling/2 + time.Duration(rand.Int64N(int64(ceiling/2)+1))
+	return retry.Backoff{Base: t.base, Max: t.maxBackoff}.Equal(attempt)
 }
 
 // doneBody ends the attempt (timeout context, concurrency slot) when the

@@ -3,6 +3,7 @@ package closeapi
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/closesync/closesync/internal/retry"
 )
 
 func TestRetry(t *testing.T) {
@@ -182,15 +185,27 @@ func TestWritePostNotRetried(t *testing.T) {
 	seq := &sequence{replies: []reply{{503, nil, `{"error": "down"}`}, {200, nil, `{}`}}}
 	c, fc := newTestClient(t, seq, Config{})
 	stats := &Stats{}
-	err := c.do(WithStats(context.Background(), stats), http.MethodPost, "/lead/", nil, map[string]any{"name": "x"}, nil, false)
-	var ae *APIError
-	if !errors.As(err, &ae) || ae.Status != 503 || ae.Attempts != 1 {
-		t.Fatalf("err = %v, want one 503", err)
+	// A Client sends only read-only requests; a POST not marked read-only
+	// (reqState.readOnly false) is a write, as from another user of the
+	// transport.
+	st := &reqState{group: "POST lead"}
+	ctx := context.WithValue(WithStats(context.Background(), stats), reqStateKey{}, st)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String()+"/lead/", strings.NewReader(`{"name": "x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || st.attempts != 1 {
+		t.Fatalf("status %d after %d attempts, want one 503", resp.StatusCode, st.attempts)
 	}
 	if seq.n.Load() != 1 || stats.Retries.Load() != 0 || len(fc.Sleeps()) != 0 {
 		t.Errorf("write POST retried: %d requests, %d retries", seq.n.Load(), stats.Retries.Load())
 	}
-	if !Temporary(err) {
+	if !Temporary(newAPIError("main", http.MethodPost, "/lead/", resp, st.body, fc.Now(), c.redact)) {
 		t.Error("a 503 is temporary even when not retried here")
 	}
 }
@@ -208,7 +223,7 @@ func TestCancelDuringWait(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			seq := &sequence{replies: []reply{tt.reply}}
 			c, _ := newTestClient(t, seq, Config{BaseBackoff: time.Hour, MaxBackoff: time.Hour, MaxRetryWait: time.Hour})
-			c.rt.clock = realClock{} // really wait, so that only cancellation ends it
+			c.rt.clock = retry.RealClock{} // really wait, so that only cancellation ends it
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var err error
@@ -414,10 +429,25 @@ func TestStreamedResponseReleasesSlot(t *testing.T) {
 	defer cancel()
 	for i := 0; i < 3; i++ {
 		var out map[string]string
-		if err := c.do(ctx, http.MethodPost, "/lead/", nil, map[string]any{"name": "x"}, &out, false); err != nil || out["id"] != "lead_1" {
+		if err := postWrite(ctx, c, "/lead/", `{"name": "x"}`, &out); err != nil || out["id"] != "lead_1" {
 			t.Fatalf("write %d: %v %v (slot not released?)", i, out, err)
 		}
 	}
+}
+
+// postWrite sends a write (a POST not marked read-only) through c's
+// transport and decodes the response into out.
+func postWrite(ctx context.Context, c *Client, path, body string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String()+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 // TestZeroWaitBacksOff: a 429 (or 503) that asks for a wait of zero must

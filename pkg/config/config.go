@@ -14,6 +14,7 @@ import (
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
 
+	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/notify"
 )
 
@@ -23,8 +24,8 @@ const (
 	DefaultSchema         = "close"
 	DefaultLogLevel       = "info"
 	DefaultLogFormat      = "auto"
-	DefaultBaseURL        = "https://api.close.com/api/v1"
-	DefaultMaxConcurrency = 4
+	DefaultBaseURL        = closeapi.DefaultBaseURL
+	DefaultMaxConcurrency = closeapi.DefaultMaxConcurrency
 	DefaultJobTimeout     = 6 * time.Hour
 )
 

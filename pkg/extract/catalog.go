@@ -9,24 +9,6 @@ import (
 	"github.com/closesync/closesync/pkg/schema"
 )
 
-// Paging is how an endpoint pages its results.
-type Paging string
-
-// Paging kinds.
-const (
-	// Offset pages with _skip/_limit/has_more.
-	Offset Paging = "offset"
-	// Cursor pages with _cursor/cursor_next (the event log).
-	Cursor Paging = "cursor"
-	// Single returns everything in one response (statuses, pipelines).
-	Single Paging = "single"
-	// Object is a single object rather than a list (/me/, /organization/{id}/).
-	Object Paging = "object"
-	// Daily asks an aggregate reporting endpoint for one UTC day at a time
-	// (Report.Day).
-	Daily Paging = "daily"
-)
-
 // Method is how a report is replicated.
 type Method string
 
@@ -95,10 +77,11 @@ type Source struct {
 
 // Report is one entry of the catalog.
 type Report struct {
-	Name     string
-	Sources  []Source
-	Paging   Paging
-	PageSize int
+	Name    string
+	Sources []Source
+	// Walk is how the report's sources are read: the paging style, with
+	// its page size (Offset, Cursor, Search, Daily, Single, Object).
+	Walk     Walker
 	Method   Method
 	Strategy Strategy
 	Table    schema.Table
@@ -117,8 +100,10 @@ type Report struct {
 	LeadCascade string
 	// MayBeEmpty documents a report that can rightly have no rows.
 	MayBeEmpty bool
-	// Day reads one day of a Daily report.
-	Day DayFunc
+	// Activity is the _type of the activities the report holds (Call,
+	// Email ...), AllActivities for the report of every type, "" when it
+	// holds no activities.
+	Activity string
 	// After lists the steps the pipeline runs for this report besides
 	// loading it (see Step); register adds RefreshCustomViews to every
 	// report with Custom.

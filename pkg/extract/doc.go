@@ -2,9 +2,12 @@
 // streams the resulting records in batches.
 //
 // The catalog (Catalog, Lookup) is data: each Report declares its endpoint,
-// fixed parameters, pagination kind, page size, table shape (pkg/schema),
-// replication method and incremental strategy. Adding a report is a
-// declaration, not new code.
+// fixed parameters, its walker (the paging style with its page size: see
+// Walker), table shape (pkg/schema), replication method, incremental
+// strategy and post-load steps. Adding a report is a declaration, not new
+// code; adding a paging style is one walker file (walk_*.go) and its test.
+// Extract and PlanRun call the report's walker; Strategy.From is the one
+// statement of where an incremental read starts.
 //
 // Incremental reads filter on a mutable field (date_updated) but sort by an
 // immutable one (date_created) wherever the API allows it: an offset walk
@@ -17,9 +20,9 @@
 // re-read harmless.
 //
 // Objects that no list endpoint returns across leads (custom objects) are
-// read with Advanced Filtering (POST /data/search/, Paging Search): cursor
+// read with Advanced Filtering (POST /data/search/, the Search walker): cursor
 // walks sorted by date_updated, re-queried from where they got to when a
-// cursor expires or a walk reaches Close's 10,000-object cap (search.go).
+// cursor expires or a walk reaches Close's 10,000-object cap (walk_search.go).
 //
 // The package knows nothing of DuckDB: it hands each batch to an emit
 // callback and returns when the report is exhausted, an error occurs, or the

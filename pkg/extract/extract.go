@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // Client is what extraction needs from the Close client (*closeapi.Client).
@@ -39,16 +39,21 @@ type Record struct {
 // bookmark.
 type Batch struct {
 	Records  []Record
-	Bookmark string
+	Bookmark schema.Bookmark
 	// Page is the 1-based page number within the run, for error messages.
 	Page int
+	// IDs is the key of each record, in order, for reports that can be
+	// reconciled ("" for a record without one); nil otherwise. The walk
+	// reads it while it decodes the record (see RecordIDs).
+	IDs []string
 }
 
 // Request is one extraction of one report.
 type Request struct {
 	Report *Report
-	// Bookmark is the state the last successful run committed ("" at first).
-	Bookmark string
+	// Bookmark is the state the last successful run committed (zero at
+	// first).
+	Bookmark schema.Bookmark
 	// StartDate bounds the first run of an incremental report (zero: all).
 	StartDate time.Time
 	// Window overrides the report's attribution window when non-zero.
@@ -60,8 +65,11 @@ type Request struct {
 	// Params fill {organization_id} and {user_id} in source paths; missing
 	// ones are discovered from /me/.
 	Params map[string]string
-	// IDsOnly lists only the key of every object that exists now (for
-	// reconciliation): no filter but the start date, no bookmark.
+	// IDsOnly lists only the key of every object that exists now, for
+	// reconciliation (Report.Reconcilable): the walk reads from the start
+	// date without bookmark or window, asks only for the key and the fields
+	// it orders by, and emits those partial records with their IDs, never
+	// a bookmark (see ids.go).
 	IDsOnly bool
 	// Refetch names objects to read again one by one after the walk, for
 	// changes the walk's filter cannot see (activities the event log reports
@@ -78,115 +86,103 @@ type Request struct {
 	FullRefresh bool
 }
 
-// Extract reads the report and hands each page to emit, in order. It stops
-// at the first error from the API or from emit, or when ctx is done.
+// Extract reads the report with its walker (Report.Walk) and hands each
+// page to emit, in order. It stops at the first error from the API or from
+// emit, or when ctx is done.
 func Extract(ctx context.Context, c Client, req Request, emit func(Batch) error) error {
 	r := req.Report
 	if r.Parent != "" {
 		return fmt.Errorf("report %s is written with %s: extract %s instead", r.Name, r.Parent, r.Parent)
 	}
-	if req.Now.IsZero() {
-		req.Now = time.Now()
+	if req.IDsOnly && !r.Reconcilable() {
+		return fmt.Errorf("report %s cannot be reconciled: only listings and searches of objects Close deletes can", r.Name)
 	}
-	x := &run{req: req, emit: emit}
-	if req.IDsOnly {
-		return idsOnly(ctx, c, req, emit)
+	if r.Walk == nil {
+		return fmt.Errorf("report %s declares no walker", r.Name)
 	}
-	if r.Paging == Daily {
-		return x.daily(ctx, c)
-	}
-	if r.Paging == Search {
-		return x.search(ctx, c)
-	}
-	q, err := x.query()
-	if err != nil {
-		return err
-	}
-	for _, s := range r.Sources {
-		s, err := x.resolve(ctx, c, s)
-		if err != nil {
-			return fmt.Errorf("%s: %w", r.Name, err)
-		}
-		params := cloneValues(s.Params)
-		for k, v := range q {
-			params[k] = v
-		}
-		if err := x.list(ctx, c, s, params); err != nil {
-			return fmt.Errorf("%s: %w", r.Name, err)
-		}
-	}
-	if len(req.Refetch) > 0 {
-		if err := x.refetch(ctx, c); err != nil {
-			return fmt.Errorf("%s: %w", r.Name, err)
-		}
-	}
-	if r.Method == Incremental {
-		if b := x.bookmark(); b != "" && b != req.Bookmark && b != x.emitted {
-			return emit(Batch{Bookmark: b, Page: x.page + 1})
-		}
-	}
-	return nil
+	return r.Walk.Walk(ctx, c, req, emit)
 }
 
+// run is the state of one walk of one report, shared by the walkers: what
+// it has emitted, the newest replication value it has read, and the
+// placeholder values it has resolved.
 type run struct {
 	req     Request
 	emit    func(Batch) error
 	page    int
 	maxSeen time.Time
-	emitted string            // the last bookmark handed to emit
-	lastKey string            // the keyset field of the last record read
+	emitted schema.Bookmark   // the last bookmark handed to emit
 	params  map[string]string // resolved placeholders
 }
 
-// query builds the incremental filter parameters.
+// newRun starts a walk of req. An IDsOnly request lists from the start
+// date with no bookmark and no window, and hands on only batches with
+// records, without bookmarks (see ids.go).
+func newRun(req Request, emit func(Batch) error) *run {
+	if req.Now.IsZero() {
+		req.Now = time.Now()
+	}
+	if req.IDsOnly {
+		req.Bookmark, req.Window = schema.Bookmark{}, 0
+		if next := emit; next != nil {
+			emit = func(b Batch) error {
+				if len(b.Records) == 0 {
+					return nil
+				}
+				b.Bookmark = schema.Bookmark{}
+				return next(b)
+			}
+		}
+	}
+	return &run{req: req, emit: emit}
+}
+
+// Date formats Close's filters take.
+const (
+	// filterTime is a date parameter filter's and a search's precision.
+	filterTime = "2006-01-02T15:04:05.000000"
+	// filterMinute is the legacy lead query's precision.
+	filterMinute = "2006-01-02T15:04"
+)
+
+// from is where an incremental walk starts: a backfill window's or full
+// refresh's start, else the strategy's read-from rule (Strategy.From).
+func (x *run) from() time.Time {
+	if ws, ok := x.windowStart(); ok {
+		return ws
+	}
+	r := x.req.Report
+	if b := x.req.Bookmark; futureBookmark(b, x.req.Now) {
+		x.warn(fmt.Sprintf("%s: stored bookmark %s is in the future; ignoring it and reading from the start date", r.Name, b))
+	}
+	return r.Strategy.From(x.req.Bookmark, x.req.StartDate, x.req.Now, x.req.Window)
+}
+
+// query builds the incremental filter parameters of a listing.
 func (x *run) query() (url.Values, error) {
 	r, q := x.req.Report, url.Values{}
 	if r.Method != Incremental {
 		return q, nil
 	}
 	st := r.Strategy
-	from := x.req.StartDate
-	b, ok, err := x.resumePoint(x.req.Now.Add(time.Minute))
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		from = b
-	}
-	if !from.IsZero() {
-		window := st.Window
-		if x.req.Window > 0 {
-			window = x.req.Window
-		}
-		// The attribution window re-reads recent records only on later runs;
-		// the first run starts exactly at start_date.
-		if x.req.Bookmark != "" {
-			from = from.Add(-st.Overlap - window)
-		}
-		if from.Before(x.req.StartDate) {
-			from = x.req.StartDate
-		}
-	}
-	if ws, ok := x.windowStart(); ok {
-		from = ws
-	}
+	from := x.from()
 	switch st.Filter {
 	case LeadQuery:
 		qs := "sort:created"
 		if !x.req.Until.IsZero() {
 			// Minute precision: the until minute is read too (an upsert).
-			qs = fmt.Sprintf(`%s <= "%s" %s`, st.Field, x.req.Until.UTC().Format("2006-01-02T15:04"), qs)
+			qs = fmt.Sprintf(`%s <= "%s" %s`, st.Field, x.req.Until.UTC().Format(filterMinute), qs)
 		}
 		if !from.IsZero() {
-			qs = fmt.Sprintf(`%s >= "%s" %s`, st.Field, from.UTC().Format("2006-01-02T15:04"), qs)
+			qs = fmt.Sprintf(`%s >= "%s" %s`, st.Field, from.UTC().Format(filterMinute), qs)
 		}
 		q.Set("query", qs)
 	case ParamFilter:
 		if !from.IsZero() {
-			q.Set(st.Field+"__gte", from.UTC().Format("2006-01-02T15:04:05.000000"))
+			q.Set(st.Field+"__gte", from.UTC().Format(filterTime))
 		}
 		if !x.req.Until.IsZero() {
-			q.Set(st.Field+"__lt", x.req.Until.UTC().Format("2006-01-02T15:04:05.000000"))
+			q.Set(st.Field+"__lt", x.req.Until.UTC().Format(filterTime))
 		}
 		if st.OrderBy != "" {
 			q.Set("_order_by", st.OrderBy)
@@ -197,156 +193,143 @@ func (x *run) query() (url.Values, error) {
 	return q, nil
 }
 
-func (x *run) list(ctx context.Context, c Client, s Source, q url.Values) error {
-	r := x.req.Report
-	handle := func(p closeapi.Page) error {
-		b, err := x.pageBatch(p.Data, s.Tag)
-		if err != nil {
-			return err
-		}
-		if r.Method == Incremental && r.Strategy.Ordered {
-			b.Bookmark = x.bookmark()
-			x.emitted = b.Bookmark
-		}
-		if err := x.emit(b); err != nil {
-			return fmt.Errorf("page %d: %w", x.page, err)
-		}
-		return nil
+// sourceQuery is what one resolved source is asked: its own parameters,
+// the filter q and, when listing ids, the fields that takes (_fields).
+func (x *run) sourceQuery(s Source, q url.Values) url.Values {
+	out := merge(s.Params, q)
+	if x.req.IDsOnly {
+		out.Set("_fields", strings.Join(x.idFields(), ","))
 	}
-	switch r.Paging {
-	case Offset:
-		if r.Method == Incremental && r.Strategy.Keyset != "" {
-			return x.keysetWalk(ctx, c, s, q, handle)
-		}
-		return c.ListOffset(ctx, s.Path, q, r.PageSize, handle)
-	case Cursor:
-		return c.ListCursor(ctx, s.Path, q, r.PageSize, handle)
-	case Object:
-		// An object with an id, or ErrNotAPage: a 200 that is an error
-		// object, an HTML page or empty must not replace the table.
-		var obj closeapi.Object
-		if err := c.Get(ctx, s.Path, q, &obj); err != nil {
-			return err
-		}
-		return handle(closeapi.Page{Data: []json.RawMessage{obj.Raw}})
-	case Single:
-		var resp closeapi.SinglePage // a data array, or ErrNotAPage
-		if err := c.Get(ctx, s.Path, q, &resp); err != nil {
-			return err
-		}
-		return handle(closeapi.Page{Data: resp.Data})
-	}
-	return fmt.Errorf("unknown paging %q", r.Paging)
+	return out
 }
 
-// resumePoint is the stored bookmark as a time; ok is false when there is
-// none, or when it is after limit (a clock gone wrong, or a foreign file):
-// then it is ignored, with a warning, and the run reads from the start date.
-func (x *run) resumePoint(limit time.Time) (b time.Time, ok bool, err error) {
+// walkSources reads every source of a listing report with read, given
+// the source resolved and its query, then the objects to refetch, then
+// commits the final bookmark. It is the walk of every paging style but
+// Search and Daily.
+func (x *run) walkSources(ctx context.Context, c Client, read func(s Source, q url.Values) error) error {
 	r := x.req.Report
-	if x.req.Bookmark == "" {
-		return time.Time{}, false, nil
-	}
-	b, err = parseTime(x.req.Bookmark)
+	q, err := x.query()
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("%s: stored bookmark %q is not a time: %w", r.Name, x.req.Bookmark, err)
+		return err
 	}
-	if b.After(limit) {
-		x.warn(fmt.Sprintf("%s: stored bookmark %s is in the future; ignoring it and reading from the start date", r.Name, x.req.Bookmark))
-		return time.Time{}, false, nil
+	for _, s := range r.Sources {
+		s, err := x.resolve(ctx, c, s)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
+		}
+		if err := read(s, x.sourceQuery(s, q)); err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
+		}
 	}
-	return b, true, nil
+	if len(x.req.Refetch) > 0 {
+		if err := x.refetch(ctx, c); err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
+		}
+	}
+	if r.Method == Incremental {
+		return x.finish()
+	}
+	return nil
+}
+
+// finish emits the run's bookmark when no batch carried it yet.
+func (x *run) finish() error {
+	b := x.bookmark()
+	if b.IsZero() || same(b, x.req.Bookmark) || same(b, x.emitted) {
+		return nil
+	}
+	return x.emit(Batch{Bookmark: b, Page: x.page + 1})
+}
+
+// estimateSources is the plan of a listing report: count estimates each
+// resolved source from its query, or says the endpoint does not count
+// (known false), which leaves the estimate unknown.
+func (x *run) estimateSources(ctx context.Context, c Client,
+	count func(c Client, s Source, q url.Values) (records, requests int, known bool, err error)) (Plan, error) {
+	r := x.req.Report
+	p := Plan{Report: r.Name, Records: -1, Requests: -1}
+	q, err := x.query()
+	if err != nil {
+		return p, err
+	}
+	p.Window = describeQuery(r, q)
+	probe := &countingClient{Client: c}
+	records, requests := 0, 0
+	for _, s := range r.Sources {
+		s, err := x.resolve(ctx, probe, s)
+		if err != nil {
+			return p, fmt.Errorf("%s: %w", r.Name, err)
+		}
+		n, m, known, err := count(probe, s, x.sourceQuery(s, q))
+		if err != nil {
+			return p, err
+		}
+		if !known {
+			p.Probes = probe.n
+			return p, nil
+		}
+		records, requests = records+n, requests+m
+	}
+	p.Records, p.Requests, p.Probes = records, requests, probe.n
+	return p, nil
+}
+
+// handler is a listing's page callback for the records of source tag.
+func (x *run) handler(tag string) func(closeapi.Page) error {
+	return func(p closeapi.Page) error {
+		_, err := x.handlePage(p, tag)
+		return err
+	}
+}
+
+// handlePage emits one page of a listing as the run's next batch, with
+// the bookmark when the walk is in bookmark order, and returns the last
+// keyset value it read ("" when none).
+func (x *run) handlePage(p closeapi.Page, tag string) (lastKey string, err error) {
+	r := x.req.Report
+	b, seen, err := x.pageBatch(p.Data, tag)
+	if err != nil {
+		return "", err
+	}
+	for _, s := range seen {
+		if s.key != "" {
+			lastKey = s.key
+		}
+	}
+	if r.Method == Incremental && r.Strategy.Ordered {
+		b.Bookmark = x.bookmark()
+		x.emitted = b.Bookmark
+	}
+	if err := x.emit(b); err != nil {
+		return "", fmt.Errorf("page %d: %w", x.page, err)
+	}
+	return lastKey, nil
+}
+
+// seen is what a walk reads of one record besides the record itself.
+type seen struct {
+	id  string    // the one-column key, when the run lists ids
+	key string    // the Strategy.Keyset value
+	at  time.Time // the Strategy.Field value; zero when absent
 }
 
 // pageBatch turns a page of objects into the run's next batch.
-func (x *run) pageBatch(data []json.RawMessage, tag string) (Batch, error) {
+func (x *run) pageBatch(data []json.RawMessage, tag string) (Batch, []seen, error) {
 	x.page++
 	b := Batch{Records: make([]Record, 0, len(data)), Page: x.page}
+	all := make([]seen, 0, len(data))
 	for i, raw := range data {
-		rec, err := x.record(raw, tag)
+		rec, s, err := x.record(raw, tag)
 		if err != nil {
-			return b, fmt.Errorf("page %d record %d: %w", x.page, i, err)
+			return b, nil, fmt.Errorf("page %d record %d: %w", x.page, i, err)
 		}
-		b.Records = append(b.Records, rec)
-	}
-	return b, nil
-}
-
-// restartEvery is how many records a keyset walk reads before it restarts
-// from the last key seen. Close's max_skip varies by resource and is not
-// published (250,000 was seen for emails), so the walk restarts long before
-// any plausible cap, and again at once if a max_skip 400 names a smaller one.
-const restartEvery = 10000
-
-// errRestart stops one offset listing so the walk can restart.
-var errRestart = errors.New("restart the walk from the last key")
-
-// keysetWalk pages through an offset listing sorted by the strategy's
-// immutable Keyset field, restarting it with <key> >= last value seen
-// whenever _skip would near the resource's max_skip. Records at the restart
-// boundary are read twice, which upserts make harmless; no record is
-// skipped, whatever the size of the organisation.
-func (x *run) keysetWalk(ctx context.Context, c Client, s Source, q url.Values, handle func(closeapi.Page) error) error {
-	r := x.req.Report
-	key := r.Strategy.Keyset
-	every := restartEvery
-	var from string // the key the current listing starts at
-	for {
-		var last string
-		var read int
-		err := c.ListOffset(ctx, s.Path, x.keysetQuery(q, from), r.PageSize, func(p closeapi.Page) error {
-			if err := handle(p); err != nil {
-				return err
-			}
-			read += len(p.Data)
-			if n := len(p.Data); n > 0 {
-				last = x.lastKey
-			}
-			if p.HasMore && read+r.PageSize > every {
-				return errRestart
-			}
-			return nil
-		})
-		var mse *closeapi.MaxSkipError
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, errRestart):
-		case errors.As(err, &mse) && last != "":
-			if mse.Max > r.PageSize {
-				every = mse.Max
-			} else {
-				every = max(read, r.PageSize)
-			}
-		default:
-			return err
+		b.Records, all = append(b.Records, rec), append(all, s)
+		if x.wantIDs() {
+			b.IDs = append(b.IDs, s.id)
 		}
-		if last == "" || last == from {
-			return fmt.Errorf("more than %d records share %s %s: cannot page past the API's max_skip", every, key, from)
-		}
-		from = last
 	}
-}
-
-// keysetQuery adds the restart condition to the walk's query.
-func (x *run) keysetQuery(q url.Values, from string) url.Values {
-	if from == "" {
-		return q
-	}
-	out := cloneValues(q)
-	key := x.req.Report.Strategy.Keyset
-	t, err := parseTime(from)
-	if err != nil {
-		return out
-	}
-	if x.req.Report.Strategy.Filter == LeadQuery {
-		// The legacy query compares at minute precision: the records of the
-		// boundary minute are read again.
-		out.Set("query", fmt.Sprintf(`%s >= "%s" %s`, key, t.UTC().Format("2006-01-02T15:04"), out.Get("query")))
-		return out
-	}
-	out.Set(key+"__gte", t.UTC().Format("2006-01-02T15:04:05.000000"))
-	return out
+	return b, all, nil
 }
 
 // placeholders are the ids a source path or parameter may name.
@@ -434,55 +417,66 @@ func (x *run) ids(ctx context.Context, c Client) (map[string]string, error) {
 	return x.params, nil
 }
 
-// record derives the custom column and tracks the replication field.
-func (x *run) record(raw json.RawMessage, tag string) (Record, error) {
+// record decodes one object, once: it derives the custom column, the
+// key when the run lists ids, and the keyset and replication values,
+// tracking the newest replication value seen.
+func (x *run) record(raw json.RawMessage, tag string) (Record, seen, error) {
 	r := x.req.Report
 	rec := Record{Raw: raw, Tag: tag}
-	if !r.Custom && r.Method != Incremental {
-		return rec, nil
+	var s seen
+	custom := x.custom()
+	if !custom && r.Method != Incremental && !x.wantIDs() {
+		return rec, s, nil
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return rec, fmt.Errorf("not a JSON object: %w (%.120s)", err, raw)
+		return rec, s, fmt.Errorf("not a JSON object: %w (%.120s)", err, raw)
 	}
-	if r.Custom {
+	if custom {
 		rec.Custom = customFields(obj)
 	}
 	if k := r.Strategy.Keyset; k != "" {
-		var v string
-		if json.Unmarshal(obj[k], &v) == nil {
-			x.lastKey = v
-		}
+		_ = json.Unmarshal(obj[k], &s.key) // no key: the walk cannot restart here
+	}
+	if x.wantIDs() {
+		_ = json.Unmarshal(obj[r.Table.Key[0]], &s.id) // RecordIDs reports a missing one
 	}
 	if r.Method == Incremental {
-		if v, ok := obj[r.Strategy.Field]; ok {
-			var s string
-			if json.Unmarshal(v, &s) == nil && s != "" {
-				if t, err := parseTime(s); err == nil && t.After(x.maxSeen) {
+		var v string
+		if json.Unmarshal(obj[r.Strategy.Field], &v) == nil && v != "" {
+			if t, err := parseTime(v); err == nil {
+				s.at = t
+				if t.After(x.maxSeen) {
 					x.maxSeen = t
 				}
 			}
 		}
 	}
-	return rec, nil
+	return rec, s, nil
 }
+
+// custom reports whether the run collects custom fields.
+func (x *run) custom() bool { return x.req.Report.Custom && !x.req.IDsOnly }
 
 // bookmark is the state to commit: the newest replication value seen, never
 // later than the run's start (minus the report's lag), never behind the
 // previous bookmark.
-func (x *run) bookmark() string {
+func (x *run) bookmark() schema.Bookmark {
 	if x.maxSeen.IsZero() || !x.joinsBookmark() {
-		return ""
+		return schema.Bookmark{}
 	}
 	b := x.maxSeen
 	if limit := x.req.Now.Add(-x.req.Report.Strategy.Lag); b.After(limit) {
 		b = limit
 	}
-	if prev, err := parseTime(x.req.Bookmark); err == nil && b.Before(prev) {
+	if prev := x.req.Bookmark; !prev.IsZero() && b.Before(prev.Time()) {
 		return x.unmoved()
 	}
-	return b.UTC().Format(time.RFC3339Nano)
+	return schema.BookmarkAt(b)
 }
+
+// same reports whether two bookmarks are the same time.
+func same(a, b schema.Bookmark) bool { return a.Time().Equal(b.Time()) }
 
 func (x *run) warn(msg string) {
 	if x.req.Warn != nil {
@@ -535,10 +529,13 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unrecognised timestamp %q", s)
 }
 
-func cloneValues(v url.Values) url.Values {
+// merge copies parameter sets into a new one; later sets win per key.
+func merge(sets ...url.Values) url.Values {
 	out := url.Values{}
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
+	for _, v := range sets {
+		for k, vs := range v {
+			out[k] = append([]string(nil), vs...)
+		}
 	}
 	return out
 }

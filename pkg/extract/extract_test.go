@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // pagesClient serves canned pages and records the queries it was sent.
@@ -96,7 +97,7 @@ func TestIncrementalQueries(t *testing.T) {
 			rep, _ := Lookup(tt.report)
 			c := &pagesClient{}
 			var warned []string
-			err := Extract(context.Background(), c, Request{Report: rep, Bookmark: tt.bookmark, StartDate: start, Window: tt.window, Now: now,
+			err := Extract(context.Background(), c, Request{Report: rep, Bookmark: mark(tt.bookmark), StartDate: start, Window: tt.window, Now: now,
 				Warn: func(m string) { warned = append(warned, m) }}, func(Batch) error { return nil })
 			if err != nil {
 				t.Fatal(err)
@@ -138,10 +139,10 @@ func TestBookmarkCommittedOnlyAfterUnorderedWalk(t *testing.T) {
 	if len(batches) != 3 {
 		t.Fatalf("batches = %d, want 2 pages and a bookmark", len(batches))
 	}
-	if batches[0].Bookmark != "" || batches[1].Bookmark != "" {
-		t.Errorf("walk in creation order must not commit a bookmark per page: %q %q", batches[0].Bookmark, batches[1].Bookmark)
+	if batches[0].Bookmark.String() != "" || batches[1].Bookmark.String() != "" {
+		t.Errorf("walk in creation order must not commit a bookmark per page: %q %q", batches[0].Bookmark.String(), batches[1].Bookmark.String())
 	}
-	if got, want := batches[2].Bookmark, "2026-11-22T12:00:00Z"; got != want {
+	if got, want := batches[2].Bookmark.String(), "2026-11-22T12:00:00Z"; got != want {
 		t.Errorf("final bookmark = %q, want the run start %q (never later)", got, want)
 	}
 	if got := string(batches[0].Records[0].Custom); got != `{"cf_a":"x","cf_b":[1,2]}` {
@@ -161,7 +162,7 @@ func TestOrderedWalkBookmarksEveryBatch(t *testing.T) {
 	}}
 	var got []string
 	Extract(context.Background(), c, Request{Report: rep, Now: now}, func(b Batch) error {
-		got = append(got, b.Bookmark)
+		got = append(got, b.Bookmark.String())
 		return nil
 	})
 	if strings.Join(got, ",") != "2026-11-01T00:00:00Z,2026-11-02T00:00:00.5Z" {
@@ -174,8 +175,8 @@ func TestEventLogBookmarkLagsNow(t *testing.T) {
 	c := &pagesClient{pages: [][]string{{`{"id":"ev_1","date_updated":"2026-11-22T11:58:00+00:00"}`}}}
 	var last Batch
 	Extract(context.Background(), c, Request{Report: rep, Now: now}, func(b Batch) error { last = b; return nil })
-	if last.Bookmark != "2026-11-22T11:55:00Z" {
-		t.Errorf("bookmark = %q, want now-5m", last.Bookmark)
+	if last.Bookmark.String() != "2026-11-22T11:55:00Z" {
+		t.Errorf("bookmark = %q, want now-5m", last.Bookmark.String())
 	}
 }
 
@@ -183,13 +184,13 @@ func TestBookmarkNeverMovesBack(t *testing.T) {
 	rep, _ := Lookup("opportunities")
 	c := &pagesClient{pages: [][]string{{`{"id":"oppo_1","date_updated":"2026-11-20T10:29:00+00:00"}`}}}
 	var batches []Batch
-	Extract(context.Background(), c, Request{Report: rep, Bookmark: "2026-11-20T10:30:00Z", Now: now}, func(b Batch) error {
+	Extract(context.Background(), c, Request{Report: rep, Bookmark: mark("2026-11-20T10:30:00Z"), Now: now}, func(b Batch) error {
 		batches = append(batches, b)
 		return nil
 	})
 	for _, b := range batches {
-		if b.Bookmark != "" {
-			t.Errorf("bookmark moved to %q; the stored one was later", b.Bookmark)
+		if b.Bookmark.String() != "" {
+			t.Errorf("bookmark moved to %q; the stored one was later", b.Bookmark.String())
 		}
 	}
 }
@@ -251,4 +252,13 @@ func TestCatalogTablesAreValid(t *testing.T) {
 			t.Errorf("%s: no documentation", r.Name)
 		}
 	}
+}
+
+// mark is the bookmark a test's text names.
+func mark(s string) schema.Bookmark {
+	b, err := schema.ParseBookmark(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

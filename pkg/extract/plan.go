@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 )
 
 // Plan is what a run of a report would read, for `closesync sync
@@ -26,78 +25,17 @@ type Plan struct {
 	Probes int
 }
 
-// PlanRun estimates the run of req.Report without extracting anything.
+// PlanRun estimates the run of req.Report without extracting anything:
+// the estimate of the report's walker (Walker.Estimate).
 func PlanRun(ctx context.Context, c Client, req Request) (Plan, error) {
 	r := req.Report
 	if r.Parent != "" {
 		return Plan{}, fmt.Errorf("report %s is written with %s: plan %s instead", r.Name, r.Parent, r.Parent)
 	}
-	if req.Now.IsZero() {
-		req.Now = time.Now()
+	if r.Walk == nil {
+		return Plan{}, fmt.Errorf("report %s declares no walker", r.Name)
 	}
-	p := Plan{Report: r.Name, Records: -1, Requests: -1}
-	x := &run{req: req}
-	probe := &countingClient{Client: c}
-	if r.Paging == Daily {
-		from, today, err := x.dayRange()
-		if err != nil {
-			return p, err
-		}
-		days := int(today.Sub(from)/(24*time.Hour)) + 1
-		p.Window = fmt.Sprintf("days %s to %s (UTC)", from.Format(time.DateOnly), today.Format(time.DateOnly))
-		p.Requests = days + 1 // and /me/ or the metric listing
-		return p, nil
-	}
-	if r.Paging == Search {
-		from, err := x.searchFrom()
-		if err != nil {
-			return p, err
-		}
-		p.Window = "search " + r.Sources[0].Params.Get("object_type") + ", everything"
-		if !from.IsZero() {
-			p.Window = fmt.Sprintf("search %s, %s >= %s", r.Sources[0].Params.Get("object_type"), r.Strategy.Field, from.UTC().Format(time.RFC3339))
-		}
-		return p, nil // a search does not count without walking
-	}
-	q, err := x.query()
-	if err != nil {
-		return p, err
-	}
-	p.Window = describeQuery(r, q)
-	records, requests := 0, 0
-	for _, s := range r.Sources {
-		s, err := x.resolve(ctx, probe, s)
-		if err != nil {
-			return p, fmt.Errorf("%s: %w", r.Name, err)
-		}
-		switch r.Paging {
-		case Single, Object:
-			requests++
-			continue
-		case Cursor:
-			p.Probes = probe.n
-			return p, nil // the event log does not count
-		}
-		params := cloneValues(s.Params)
-		for k, v := range q {
-			params[k] = v
-		}
-		params.Set("_limit", "0")
-		var resp struct {
-			Total *int `json:"total_results"`
-		}
-		if err := probe.Get(ctx, s.Path, params, &resp); err != nil {
-			return p, fmt.Errorf("%s: count %s: %w", r.Name, s.Path, err)
-		}
-		if resp.Total == nil {
-			p.Probes = probe.n
-			return p, nil // this endpoint does not count
-		}
-		records += *resp.Total
-		requests += max(1, (*resp.Total+r.PageSize-1)/r.PageSize)
-	}
-	p.Records, p.Requests, p.Probes = records, requests, probe.n
-	return p, nil
+	return r.Walk.Estimate(ctx, c, req)
 }
 
 // describeQuery renders the filters a run sends, or "everything".

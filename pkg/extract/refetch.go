@@ -10,15 +10,6 @@ import (
 	"github.com/closesync/closesync/pkg/closeapi"
 )
 
-// activityTypeNames maps each activities_<report> to the _type its rows
-// have, for refetching the activities the event log reports edited.
-var activityTypeNames = map[string]string{
-	"call": "Call", "email_threads": "EmailThread", "emails": "Email", "lead_status_change": "LeadStatusChange",
-	"notes": "Note", "opportunity_status_change": "OpportunityStatusChange", "meeting": "Meeting", "sms": "SMS",
-	"created": "Created", "task_completed": "TaskCompleted", "whatsapp_message": "WhatsAppMessage",
-	"form_submission": "FormSubmission", "custom_activity": "Custom",
-}
-
 // refetchBatch is how many refetched records one batch carries.
 const refetchBatch = 100
 
@@ -57,11 +48,14 @@ func (x *run) refetch(ctx context.Context, c Client) error {
 		if err != nil {
 			return fmt.Errorf("refetch %s: %w", id, err)
 		}
-		rec, err := x.record(raw, s.Tag)
+		rec, seen, err := x.record(raw, s.Tag)
 		if err != nil {
 			return fmt.Errorf("refetch %s: %w", id, err)
 		}
 		b.Records = append(b.Records, rec)
+		if x.wantIDs() {
+			b.IDs = append(b.IDs, seen.id)
+		}
 		if len(b.Records) == refetchBatch {
 			if err := flush(); err != nil {
 				return err
@@ -71,16 +65,18 @@ func (x *run) refetch(ctx context.Context, c Client) error {
 	return flush()
 }
 
-// ActivityType is the _type of the report's activities: "" for every type
-// (activities), and ok false when the report holds no activities.
+// AllActivities is the Activity of the report that holds activities of
+// every type.
+const AllActivities = "*"
+
+// ActivityType is the _type of the report's activities (Report.Activity):
+// "" for every type, and ok false when the report holds no activities.
 func (r *Report) ActivityType() (typ string, ok bool) {
-	if r.Name == "activities" {
+	switch r.Activity {
+	case "":
+		return "", false
+	case AllActivities:
 		return "", true
 	}
-	for report, t := range activityTypeNames {
-		if r.Name == "activities_"+report {
-			return t, true
-		}
-	}
-	return "", false
+	return r.Activity, true
 }

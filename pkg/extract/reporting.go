@@ -51,9 +51,8 @@ func metricColumns() []schema.Column {
 
 var reportingReports = []*Report{
 	{
-		Name: "reporting_activity", Sources: src("/report/activity/"), Paging: Daily, Method: Incremental,
-		Strategy: Strategy{Field: "date", Window: defaultReportingWindow},
-		Day:      activityReportDay,
+		Name: "reporting_activity", Sources: src("/report/activity/"), Walk: Daily{Day: activityReportDay},
+		Method: Incremental, Strategy: Strategy{Field: "date", Window: defaultReportingWindow},
 		Doc: "Close's activity report (`POST /report/activity/`, type `comparison`) for every metric `GET /report/activity/metrics/` lists, " +
 			"one request per UTC day: one row per day, user and metric. Key (organization_id, date, user_id, metric). " +
 			"Each run re-reads the attribution window (default 7 days) before the last complete day; the first run starts at `start_date` " +
@@ -63,9 +62,8 @@ var reportingReports = []*Report{
 			Columns: cols([]schema.Column{str("organization_id"), date("date"), str("user_id"), str("user_name")}, metricColumns())},
 	},
 	{
-		Name: "reporting_sent_emails", Sources: src("/report/sent_emails/{organization_id}/"), Paging: Daily, Method: Incremental,
-		Strategy: Strategy{Field: "date", Window: defaultReportingWindow},
-		Day:      sentEmailsDay,
+		Name: "reporting_sent_emails", Sources: src("/report/sent_emails/{organization_id}/"), Walk: Daily{Day: sentEmailsDay},
+		Method: Incremental, Strategy: Strategy{Field: "date", Window: defaultReportingWindow},
 		Doc: "Close's sent-emails report (`GET /report/sent_emails/{org_id}/`, grouped by template), one request per UTC day " +
 			"(`date_start` = `date_end`): one row per day, template and numeric field of the entry (sent, opened, replied ...). " +
 			"Key (organization_id, date, user_id, template_id, metric); `user_id` is the job's `user_id` filter, empty for the whole " +
@@ -77,73 +75,6 @@ var reportingReports = []*Report{
 }
 
 func init() { register(reportingReports...) }
-
-// daily walks a Daily report from the day after its bookmark, less the
-// attribution window, through today. Each complete day is committed with
-// itself as the bookmark; today is read but never bookmarked.
-func (x *run) daily(ctx context.Context, c Client) error {
-	r := x.req.Report
-	from, today, err := x.dayRange()
-	if err != nil {
-		return err
-	}
-	ids, err := x.ids(ctx, c)
-	if err != nil {
-		return fmt.Errorf("%s: %w", r.Name, err)
-	}
-	if ids["organization_id"] == "" {
-		return fmt.Errorf("%s: no organization_id: set it on the job (/me/ names no organization)", r.Name)
-	}
-	dc := &DayContext{OrganizationID: ids["organization_id"], UserID: x.req.Params["user_id"]}
-	last := x.lastDay(today)
-	for day := from; !day.After(last); day = day.Add(24 * time.Hour) {
-		rows, err := r.Day(ctx, c, day, dc)
-		if err != nil {
-			return fmt.Errorf("%s day %s: %w", r.Name, day.Format(time.DateOnly), err)
-		}
-		x.page++
-		b := Batch{Page: x.page, Records: make([]Record, len(rows))}
-		for i, raw := range rows {
-			b.Records[i] = Record{Raw: raw}
-		}
-		if day.Before(today) && x.dayBookmark(day) {
-			b.Bookmark = day.Format(time.RFC3339)
-			x.emitted = b.Bookmark
-		}
-		if err := x.emit(b); err != nil {
-			return fmt.Errorf("%s day %s: %w", r.Name, day.Format(time.DateOnly), err)
-		}
-	}
-	return nil
-}
-
-// dayRange is the first and last UTC day a Daily report's run reads.
-func (x *run) dayRange() (from, today time.Time, err error) {
-	r := x.req.Report
-	today = x.req.Now.UTC().Truncate(24 * time.Hour)
-	from = today.Add(-defaultReportingStart)
-	if !x.req.StartDate.IsZero() {
-		from = x.req.StartDate.UTC().Truncate(24 * time.Hour)
-	}
-	b, ok, err := x.resumePoint(today)
-	if err != nil {
-		return from, today, err
-	}
-	if ok {
-		window := r.Strategy.Window
-		if x.req.Window > 0 {
-			window = x.req.Window
-		}
-		from = b.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour).Add(-window.Truncate(24 * time.Hour))
-	}
-	if ws, ok := x.windowStart(); ok {
-		from = today.Add(-defaultReportingStart)
-		if !ws.IsZero() {
-			from = ws.UTC().Truncate(24 * time.Hour)
-		}
-	}
-	return from, today, nil
-}
 
 // activityReportDay asks POST /report/activity/ for every metric, per user.
 func activityReportDay(ctx context.Context, c Client, day time.Time, dc *DayContext) ([]json.RawMessage, error) {

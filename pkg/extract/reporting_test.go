@@ -79,7 +79,7 @@ func TestReportingDaysAndBookmarks(t *testing.T) {
 			rep, _ := Lookup("reporting_sent_emails")
 			var batches []Batch
 			var warned bool
-			err := Extract(context.Background(), c, Request{Report: rep, Bookmark: tt.bookmark, StartDate: tt.start, Window: tt.window, Now: now,
+			err := Extract(context.Background(), c, Request{Report: rep, Bookmark: mark(tt.bookmark), StartDate: tt.start, Window: tt.window, Now: now,
 				Warn: func(string) { warned = true }}, func(b Batch) error { batches = append(batches, b); return nil })
 			if err != nil {
 				t.Fatal(err)
@@ -92,8 +92,8 @@ func TestReportingDaysAndBookmarks(t *testing.T) {
 			}
 			// Every complete day is its own bookmark; today never is.
 			last := batches[len(batches)-1]
-			if last.Bookmark != "" || batches[len(batches)-2].Bookmark != "2026-11-21T00:00:00Z" {
-				t.Errorf("bookmarks: yesterday %q, today %q", batches[len(batches)-2].Bookmark, last.Bookmark)
+			if last.Bookmark.String() != "" || batches[len(batches)-2].Bookmark.String() != "2026-11-21T00:00:00Z" {
+				t.Errorf("bookmarks: yesterday %q, today %q", batches[len(batches)-2].Bookmark.String(), last.Bookmark.String())
 			}
 			// Two entries give three non-null metrics and one more.
 			var rows []map[string]any

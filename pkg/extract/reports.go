@@ -119,37 +119,38 @@ var activityBase = cols([]schema.Column{
 	ts("activity_at"), custom(),
 }, audit)
 
-// activityTypes are the per-type activity endpoints: report suffix, path and
-// the columns that type adds to the common ones.
+// activityTypes are the per-type activity endpoints: report suffix, the
+// _type its activities have, path and the columns that type adds to the
+// common ones.
 var activityTypes = []struct {
-	report, path, doc string
-	extra             []schema.Column
+	report, typ, path, doc string
+	extra                  []schema.Column
 }{
-	{"call", "call", "", []schema.Column{str("direction"), str("status"), str("disposition"), i64("duration"), i64("voicemail_duration"),
+	{"call", "Call", "call", "", []schema.Column{str("direction"), str("status"), str("disposition"), i64("duration"), i64("voicemail_duration"),
 		str("phone"), str("local_phone"), str("remote_phone"), str("note"), str("recording_url"), boolean("has_recording"), f64("cost"),
 		str("source"), str("dialer_id"), str("sequence_id"), ts("date_answered")}},
-	{"email_threads", "emailthread", "Email threads (`_type` EmailThread): one row per conversation.",
+	{"email_threads", "EmailThread", "emailthread", "Email threads (`_type` EmailThread): one row per conversation.",
 		[]schema.Column{str("subject"), i64("n_emails"), js("participants"), js("latest_normalized_subject")}},
-	{"emails", "email", "", []schema.Column{str("direction"), str("status"), str("subject"), str("sender"), list("to"), list("cc"), list("bcc"),
+	{"emails", "Email", "email", "", []schema.Column{str("direction"), str("status"), str("subject"), str("sender"), list("to"), list("cc"), list("bcc"),
 		str("body_text"), str("thread_id"), str("template_id"), str("template_name"), ts("date_sent"), ts("date_scheduled"),
 		str("email_account_id"), boolean("has_reply"), js("opens"), js("attachments"), str("sequence_id")}},
-	{"lead_status_change", "status_change/lead", "", []schema.Column{str("old_status_id"), str("old_status_label"), str("old_status_type"),
+	{"lead_status_change", "LeadStatusChange", "status_change/lead", "", []schema.Column{str("old_status_id"), str("old_status_label"), str("old_status_type"),
 		str("new_status_id"), str("new_status_label"), str("new_status_type")}},
-	{"notes", "note", "", []schema.Column{str("note"), str("note_html"), str("title"), ts("pinned_at")}},
-	{"opportunity_status_change", "status_change/opportunity", "", []schema.Column{str("opportunity_id"), str("old_status_id"), str("old_status_label"),
+	{"notes", "Note", "note", "", []schema.Column{str("note"), str("note_html"), str("title"), ts("pinned_at")}},
+	{"opportunity_status_change", "OpportunityStatusChange", "status_change/opportunity", "", []schema.Column{str("opportunity_id"), str("old_status_id"), str("old_status_label"),
 		str("old_status_type"), str("new_status_id"), str("new_status_label"), str("new_status_type"), i64("opportunity_value"),
 		str("opportunity_value_currency"), str("opportunity_value_period"), i64("opportunity_confidence"), date("opportunity_date_won"),
 		str("old_pipeline_id"), str("new_pipeline_id")}},
-	{"meeting", "meeting", "", []schema.Column{str("title"), ts("starts_at"), ts("ends_at"), i64("duration"), str("status"), str("location"),
+	{"meeting", "Meeting", "meeting", "", []schema.Column{str("title"), ts("starts_at"), ts("ends_at"), i64("duration"), str("status"), str("location"),
 		js("attendees"), str("connected_account_id"), boolean("is_recurring")}},
-	{"sms", "sms", "", []schema.Column{str("text"), str("status"), str("direction"), str("local_phone"), str("remote_phone"),
+	{"sms", "SMS", "sms", "", []schema.Column{str("text"), str("status"), str("direction"), str("local_phone"), str("remote_phone"),
 		ts("date_sent"), ts("date_scheduled"), str("error_message"), str("source")}},
-	{"created", "created", "", []schema.Column{str("source")}},
-	{"task_completed", "task_completed", "", []schema.Column{str("task_id"), str("task_text"), str("task_assigned_to"), str("task_assigned_to_name")}},
-	{"whatsapp_message", "whatsapp_message", "", []schema.Column{str("direction"), str("message_markdown"), str("external_whatsapp_message_id"),
+	{"created", "Created", "created", "", []schema.Column{str("source")}},
+	{"task_completed", "TaskCompleted", "task_completed", "", []schema.Column{str("task_id"), str("task_text"), str("task_assigned_to"), str("task_assigned_to_name")}},
+	{"whatsapp_message", "WhatsAppMessage", "whatsapp_message", "", []schema.Column{str("direction"), str("message_markdown"), str("external_whatsapp_message_id"),
 		str("local_phone"), str("remote_phone")}},
-	{"form_submission", "form_submission", "", []schema.Column{str("form_id"), str("form_name"), js("form_data")}},
-	{"custom_activity", "custom", "Instances of custom activity types (`/activity/custom/`); `custom_activity_type_id` names the type. " +
+	{"form_submission", "FormSubmission", "form_submission", "", []schema.Column{str("form_id"), str("form_name"), js("form_data")}},
+	{"custom_activity", "Custom", "custom", "Instances of custom activity types (`/activity/custom/`); `custom_activity_type_id` names the type. " +
 		"Not named activities_custom: that is the name of the typed view of `activities`.", []schema.Column{str("custom_activity_type_id"),
 		str("status")}},
 }
@@ -169,7 +170,7 @@ var activityStrategy = Strategy{Filter: ParamFilter, Field: "date_created", Orde
 func init() {
 	register(
 		&Report{
-			Name: "leads", Sources: src("/lead/"), Paging: Offset, PageSize: 200, Method: Incremental,
+			Name: "leads", Sources: src("/lead/"), Walk: Offset{PageSize: 200}, Method: Incremental,
 			Strategy: Strategy{Filter: LeadQuery, Field: "date_updated", Overlap: defaultOverlap, Keyset: "date_created"},
 			Custom:   true, DeletedBy: "lead",
 			Doc: "Leads. `/lead/` has no date filter parameter, so the legacy `query` (`date_updated >= \"...\" sort:created`) selects " +
@@ -187,7 +188,7 @@ func init() {
 			),
 		},
 		&Report{
-			Name: "contacts", Sources: src("/data/search/", "object_type", "contact"), Paging: Search, PageSize: searchPageSize,
+			Name: "contacts", Sources: src("/data/search/", "object_type", "contact"), Walk: Search{},
 			Method: Incremental, Strategy: Strategy{Field: "date_updated", Overlap: defaultOverlap, Ordered: true}, Custom: true,
 			DeletedBy: "contact", LeadCascade: "lead_id",
 			Doc: "Contacts updated since the bookmark. `/contact/` accepts no date filter and stops at Close's `max_skip`, so closesync " +
@@ -202,44 +203,44 @@ func init() {
 			),
 		},
 		&Report{
-			Name: "opportunities", Sources: src("/opportunity/"), Paging: Offset, PageSize: 250, Method: Incremental,
+			Name: "opportunities", Sources: src("/opportunity/"), Walk: Offset{PageSize: 250}, Method: Incremental,
 			Strategy: updatedSince, Custom: true, DeletedBy: "opportunity", LeadCascade: "lead_id",
 			Doc:   "Opportunities updated since the bookmark (`date_updated__gte`), walked by `date_created`.",
 			Table: table("opportunities", opportunityColumns),
 		},
 		&Report{
-			Name: "tasks", Sources: src("/task/", "_type", "all"), Paging: Offset, PageSize: 1000, Method: Incremental,
+			Name: "tasks", Sources: src("/task/", "_type", "all"), Walk: Offset{PageSize: 1000}, Method: Incremental,
 			Strategy: updatedSince, DeletedBy: "task.%", LeadCascade: "lead_id",
 			Doc:   "Tasks of every `_type` (the API returns only `lead` tasks unless asked for `_type=all`).",
 			Table: table("tasks", taskColumns),
 		},
 		&Report{
-			Name: "users", Sources: src("/user/"), Paging: Offset, PageSize: 1000, Method: Full,
+			Name: "users", Sources: src("/user/"), Walk: Offset{PageSize: 1000}, Method: Full,
 			Doc: "Users of the organization.",
 			Table: table("users", []schema.Column{str("email"), str("first_name"), str("last_name"), str("image"),
 				list("organizations"), str("last_used_timezone"), ts("date_created"), ts("date_updated"), ts("email_verified_at")}),
 		},
 		&Report{
-			Name: "lead_statuses", Sources: src("/status/lead/"), Paging: Single, Method: Full,
+			Name: "lead_statuses", Sources: src("/status/lead/"), Walk: Single{}, Method: Full,
 			Doc:   "Lead statuses.",
 			Table: table("lead_statuses", []schema.Column{str("label"), str("organization_id")}),
 		},
 		&Report{
-			Name: "opportunity_statuses", Sources: src("/status/opportunity/"), Paging: Single, Method: Full,
+			Name: "opportunity_statuses", Sources: src("/status/opportunity/"), Walk: Single{}, Method: Full,
 			Doc: "Opportunity statuses with their pipeline.",
 			Table: table("opportunity_statuses", []schema.Column{str("label"), str("type"), str("pipeline_id"),
 				str("organization_id")}),
 		},
 		&Report{
-			Name: "activities", Sources: src("/activity/"), Paging: Offset, PageSize: 100, Method: Incremental,
+			Name: "activities", Sources: src("/activity/"), Walk: Offset{PageSize: 100}, Method: Incremental,
 			Strategy: activityStrategy, Custom: true, DeletedBy: anyObject, LeadCascade: "lead_id",
-			After: []Step{RefetchEdited},
+			Activity: AllActivities, After: []Step{RefetchEdited},
 			Doc: "Every activity type (Stitch's `activities`): created since the bookmark minus the attribution window " +
 				"(`attribution_window`, default 24h), so calls and emails that change after creation are re-read.",
 			Table: table("activities", activityBase),
 		},
 		&Report{
-			Name: "custom_fields", Paging: Offset, PageSize: 1000, Method: Full, After: []Step{RefreshCustomViews},
+			Name: "custom_fields", Walk: Offset{PageSize: 1000}, Method: Full, After: []Step{RefreshCustomViews},
 			Sources: []Source{{Path: "/custom_field/lead/", Tag: "lead"}, {Path: "/custom_field/contact/", Tag: "contact"},
 				{Path: "/custom_field/opportunity/", Tag: "opportunity"}, {Path: "/custom_field/activity/", Tag: "activity"},
 				{Path: "/custom_field/custom_object_type/", Tag: "custom_object"}, {Path: "/custom_field/shared/", Tag: "shared"}},
@@ -250,7 +251,7 @@ func init() {
 				str("custom_object_type_id"), js("editable_with_roles")}, audit)),
 		},
 		&Report{
-			Name: "event_log", Sources: src("/event/"), Paging: Cursor, PageSize: 50, Method: Incremental,
+			Name: "event_log", Sources: src("/event/"), Walk: Cursor{PageSize: 50}, Method: Incremental,
 			Strategy: Strategy{Filter: ParamFilter, Field: "date_updated", Overlap: defaultOverlap, Lag: eventLag},
 			After:    []Step{ApplyEventDeletes, PurgeDeleted},
 			Doc: "The event log (`/event/`, 30 days of history): every create, update, delete and merge. The bookmark stays " +
@@ -266,9 +267,9 @@ func init() {
 			doc = "Activities from `/activity/" + at.path + "/`, read like `activities`."
 		}
 		register(&Report{
-			Name: "activities_" + at.report, Sources: src("/activity/" + at.path + "/"), Paging: Offset, PageSize: 100,
+			Name: "activities_" + at.report, Sources: src("/activity/" + at.path + "/"), Walk: Offset{PageSize: 100},
 			Method: Incremental, Strategy: activityStrategy, Custom: true, Doc: doc,
-			DeletedBy: anyObject, LeadCascade: "lead_id", After: []Step{RefetchEdited},
+			DeletedBy: anyObject, LeadCascade: "lead_id", Activity: at.typ, After: []Step{RefetchEdited},
 			Table: table("activities_"+at.report, cols(activityBase, at.extra)),
 		})
 	}

@@ -2,6 +2,8 @@ package extract
 
 import (
 	"time"
+
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // Backfill windows and full refreshes (Request.Since, Until, FullRefresh).
@@ -32,16 +34,16 @@ func (x *run) joinsBookmark() bool {
 	if x.req.Since.IsZero() || x.req.FullRefresh {
 		return true
 	}
-	prev, err := parseTime(x.req.Bookmark)
-	return err == nil && !x.req.Since.After(prev)
+	prev := x.req.Bookmark
+	return !prev.IsZero() && !x.req.Since.After(prev.Time())
 }
 
 // unmoved is the bookmark of a run that read nothing past the stored one:
 // the stored one again for an ordinary run, none for a window or full
 // refresh, which then leaves the state as it was.
-func (x *run) unmoved() string {
+func (x *run) unmoved() schema.Bookmark {
 	if _, ok := x.windowStart(); ok {
-		return ""
+		return schema.Bookmark{}
 	}
 	return x.req.Bookmark
 }
@@ -56,8 +58,8 @@ func (x *run) dayBookmark(day time.Time) bool {
 	if !x.joinsBookmark() {
 		return false
 	}
-	prev, err := parseTime(x.req.Bookmark)
-	return err != nil || day.After(prev)
+	prev := x.req.Bookmark
+	return prev.IsZero() || day.After(prev.Time())
 }
 
 // lastDay is the last UTC day a Daily run reads: today, or the day before
@@ -86,7 +88,7 @@ func (x *run) searchUntil(body map[string]any, objType, field string) map[string
 	regular := map[string]any{"type": "regular_field", "object_type": objType, "field_name": field}
 	q["queries"] = append(queries, map[string]any{"type": "field_condition", "field": regular,
 		"condition": map[string]any{"type": "moment_range",
-			"before": map[string]any{"type": "fixed_utc", "value": x.req.Until.UTC().Format("2006-01-02T15:04:05.000000") + "+00:00"}}})
+			"before": map[string]any{"type": "fixed_utc", "value": x.req.Until.UTC().Format(filterTime) + "+00:00"}}})
 	return body
 }
 
@@ -98,11 +100,11 @@ var epoch = time.Unix(0, 0).UTC()
 // reading, as a time: start itself; when start is zero, the epoch (all),
 // or for Daily reports the default start before now.
 func (r *Report) StartOf(start, now time.Time) time.Time {
-	switch {
-	case !start.IsZero():
+	if !start.IsZero() {
 		return start.UTC()
-	case r.Paging == Daily:
-		return now.UTC().Truncate(24 * time.Hour).Add(-defaultReportingStart)
+	}
+	if _, daily := r.Walk.(Daily); daily {
+		return firstDay(now)
 	}
 	return epoch
 }

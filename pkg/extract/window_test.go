@@ -32,7 +32,7 @@ func TestWindowQueries(t *testing.T) {
 		t.Run(tt.report, func(t *testing.T) {
 			rep, _ := Lookup(tt.report)
 			c := &pagesClient{}
-			req := Request{Report: rep, Bookmark: bm, StartDate: start, Now: now, Since: tt.since, Until: tt.until, FullRefresh: tt.full}
+			req := Request{Report: rep, Bookmark: mark(bm), StartDate: start, Now: now, Since: tt.since, Until: tt.until, FullRefresh: tt.full}
 			if err := Extract(context.Background(), c, req, func(Batch) error { return nil }); err != nil {
 				t.Fatal(err)
 			}
@@ -68,10 +68,10 @@ func TestWindowBookmarks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &pagesClient{pages: page}
 			var marks []string
-			req := Request{Report: rep, Bookmark: tt.bookmark, Now: now, Since: tt.since, FullRefresh: tt.full}
+			req := Request{Report: rep, Bookmark: mark(tt.bookmark), Now: now, Since: tt.since, FullRefresh: tt.full}
 			if err := Extract(context.Background(), c, req, func(b Batch) error {
-				if b.Bookmark != "" {
-					marks = append(marks, b.Bookmark)
+				if b.Bookmark.String() != "" {
+					marks = append(marks, b.Bookmark.String())
 				}
 				return nil
 			}); err != nil {
@@ -91,12 +91,12 @@ func TestWindowDaysAndSearch(t *testing.T) {
 	c := &routeClient{get: map[string]string{"/me/": meBody, "/report/sent_emails/orga_1/": `{"data": []}`}}
 	rep, _ := Lookup("reporting_sent_emails")
 	var days, marks []string
-	req := Request{Report: rep, Bookmark: "2026-11-21T00:00:00Z", Now: now,
+	req := Request{Report: rep, Bookmark: mark("2026-11-21T00:00:00Z"), Now: now,
 		Since: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)}
 	if err := Extract(context.Background(), c, req, func(b Batch) error {
 		days = append(days, "x")
-		if b.Bookmark != "" {
-			marks = append(marks, b.Bookmark)
+		if b.Bookmark.String() != "" {
+			marks = append(marks, b.Bookmark.String())
 		}
 		return nil
 	}); err != nil {

@@ -7,11 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/internal/retry"
 )
 
 // userAgent identifies closesync to receivers.
@@ -118,37 +118,13 @@ func (n *Notifier) attempt(p pending) outcome {
 // doubled per attempt and capped at maxDelay, then "equal jitter", uniform
 // in [d/2, d], so that waits grow yet retries of many senders spread out.
 func (n *Notifier) backoff(attempt int) time.Duration {
-	d := n.cfg.Delay // at most maxDelay (Validate), so doubling cannot overflow
-	for i := 1; i < attempt && d < maxDelay; i++ {
-		d *= 2
-	}
-	d = min(d, maxDelay)
-	half := d / 2
-	return half + time.Duration(n.hooks.jitter(int64(d-half)+1))
+	return retry.Backoff{Base: n.cfg.Delay, Max: maxDelay, Rand: n.hooks.jitter}.Equal(attempt)
 }
 
 // retryAfter parses a Retry-After value, delay-seconds or an HTTP date,
 // capped at maxDelay so that a receiver cannot stall the queue.
 func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(maxDelay/time.Second) {
-			return maxDelay, true
-		}
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	} else {
-		return 0, false
-	}
-	return min(max(d, 0), maxDelay), true
+	return retry.ParseRetryAfter(v, now, maxDelay)
 }
 
 // redact drops the URL from net/http's errors ("Post \"https://...?token=

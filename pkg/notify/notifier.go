@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/closesync/closesync/internal/retry"
 	"github.com/closesync/closesync/pkg/runlog"
 )
 
@@ -103,7 +104,7 @@ func newNotifier(cfg Config, log *zap.Logger, client *http.Client, h hooks) (*No
 		client = defaultClient()
 	}
 	if h.sleep == nil {
-		h.sleep = sleep
+		h.sleep = retry.Sleep
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -301,20 +302,5 @@ func (n *Notifier) next() (pending, bool) {
 		case <-n.closing:
 		case <-n.ctx.Done():
 		}
-	}
-}
-
-// sleep waits d, or less if ctx is done first.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

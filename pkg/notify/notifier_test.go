@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/closesync/closesync/internal/retry"
 	"github.com/closesync/closesync/pkg/runlog"
 )
 
@@ -509,7 +510,7 @@ func TestCloseInterruptsBackoff(t *testing.T) {
 	sleeping := make(chan time.Duration, 1)
 	realSleep := func(ctx context.Context, d time.Duration) error {
 		sleeping <- d
-		return sleep(ctx, d)
+		return retry.Sleep(ctx, d)
 	}
 	n, _ := newTestNotifier(t, Config{URL: h.srv.URL, Delay: 50 * time.Second}, hooks{sleep: realSleep})
 	n.Notify(failedRun(1), Changes{})

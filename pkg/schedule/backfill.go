@@ -38,7 +38,8 @@ type oldestRows interface {
 func (r *Runner) oldestLoaded(ctx context.Context, job Job, rr ReportRun, res Result) (time.Time, bool) {
 	rep := rr.Report
 	st, ok := r.Store.(oldestRows)
-	if !ok || rep.Name == eventLogReport || rep.Paging == extract.Daily || res.ID == 0 {
+	_, daily := rep.Walk.(extract.Daily)
+	if !ok || rep.Name == eventLogReport || daily || res.ID == 0 {
 		return time.Time{}, false
 	}
 	if before, err := st.SucceededBefore(ctx, job.Account, rep.Name, res.ID); err != nil || !before {

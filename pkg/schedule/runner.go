@@ -268,7 +268,9 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		if err != nil {
 			return err
 		}
-		req.Bookmark = bm
+		if req.Bookmark, err = schema.ParseBookmark(bm); err != nil {
+			return fmt.Errorf("%s: stored %w", rep.Name, err)
+		}
 	} else if err := r.Store.StartReplace(ctx, rep.Table, org); err != nil {
 		return err
 	}
@@ -327,8 +329,8 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		for _, rec := range b.Records {
 			pending.Records = append(pending.Records, load.Record{Raw: rec.Raw, Custom: rec.Custom, Tag: rec.Tag})
 		}
-		if b.Bookmark != "" && rr.Mode != load.Replace {
-			pending.Bookmark = b.Bookmark
+		if !b.Bookmark.IsZero() && rr.Mode != load.Replace {
+			pending.Bookmark = b.Bookmark.String()
 		}
 		if len(pending.Records) >= r.batchRows() || time.Since(lastFlush) >= maxBatchAge {
 			return flush()
@@ -590,17 +592,14 @@ type activityEdits interface {
 func (r *Runner) editedActivities(ctx context.Context, job Job, rr ReportRun, req extract.Request) ([]string, error) {
 	typ, ok := rr.Report.ActivityType()
 	st, canAsk := r.Store.(activityEdits)
-	if !ok || !canAsk || req.Bookmark == "" || rr.Mode == load.Replace || req.FullRefresh {
+	if !ok || !canAsk || req.Bookmark.IsZero() || rr.Mode == load.Replace || req.FullRefresh {
 		return nil, nil
 	}
 	since, err := st.LastSuccessStart(ctx, job.Name, rr.Report.Name)
 	if err != nil || since.IsZero() {
 		return nil, err
 	}
-	from, err := time.Parse(time.RFC3339Nano, req.Bookmark)
-	if err != nil {
-		return nil, nil // the extraction reports a bad bookmark
-	}
+	from := req.Bookmark.Time()
 	window := rr.Report.Strategy.Window
 	if rr.Window > 0 {
 		window = rr.Window

@@ -180,18 +180,18 @@ func TestSearchWalkPagesAndBookmarks(t *testing.T) {
 	records, prev := 0, ""
 	for i, b := range batches {
 		records += len(b.Records)
-		if b.Bookmark != "" {
-			if b.Bookmark < prev {
-				t.Errorf("batch %d bookmark %s moved back from %s", i, b.Bookmark, prev)
+		if b.Bookmark.String() != "" {
+			if b.Bookmark.String() < prev {
+				t.Errorf("batch %d bookmark %s moved back from %s", i, b.Bookmark.String(), prev)
 			}
-			prev = b.Bookmark
+			prev = b.Bookmark.String()
 		}
 	}
 	if records != 450 || len(batches) != 3 {
 		t.Errorf("%d records in %d batches, want 450 in 3", records, len(batches))
 	}
 	// Every page moves the bookmark to its last (settled) date_updated.
-	if got, want := batches[0].Bookmark, base.Add(66*time.Second).Format(time.RFC3339Nano); got != want {
+	if got, want := batches[0].Bookmark.String(), base.Add(66*time.Second).Format(time.RFC3339Nano); got != want {
 		t.Errorf("first page's bookmark = %s, want %s", got, want)
 	}
 	if got, want := prev, base.Add(149*time.Second).Format(time.RFC3339Nano); got != want {
@@ -206,7 +206,7 @@ func TestSearchWalkPagesAndBookmarks(t *testing.T) {
 func TestSearchWalkIncremental(t *testing.T) {
 	base := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 	c := newSearchClient(customObjectsAt(30, base)...)
-	batches, err := extractCustomObjects(t, c, Request{Bookmark: "2026-11-20T08:00:05Z"})
+	batches, err := extractCustomObjects(t, c, Request{Bookmark: mark("2026-11-20T08:00:05Z")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,11 +215,11 @@ func TestSearchWalkIncremental(t *testing.T) {
 		t.Errorf("bound = %s", got)
 	}
 	for _, b := range batches {
-		if b.Bookmark != "" && b.Bookmark <= "2026-11-20T08:00:05Z" {
-			t.Errorf("bookmark %s does not move forward", b.Bookmark)
+		if b.Bookmark.String() != "" && b.Bookmark.String() <= "2026-11-20T08:00:05Z" {
+			t.Errorf("bookmark %s does not move forward", b.Bookmark.String())
 		}
 	}
-	if last := batches[len(batches)-1].Bookmark; last != "2026-11-20T08:00:09Z" {
+	if last := batches[len(batches)-1].Bookmark.String(); last != "2026-11-20T08:00:09Z" {
 		t.Errorf("bookmark = %s", last)
 	}
 	// A start date bounds the first run.
@@ -322,11 +322,11 @@ func TestSearchWalkIgnoresValuesChangedDuringTheRun(t *testing.T) {
 		t.Errorf("restart bound = %s, want the last settled value %s", got, want)
 	}
 	for _, b := range batches[:len(batches)-1] {
-		if b.Bookmark > now.Format(time.RFC3339Nano) {
-			t.Errorf("batch bookmark %s is past the run's start", b.Bookmark)
+		if b.Bookmark.String() > now.Format(time.RFC3339Nano) {
+			t.Errorf("batch bookmark %s is past the run's start", b.Bookmark.String())
 		}
 	}
-	if last := batches[len(batches)-1].Bookmark; last != now.Format(time.RFC3339Nano) {
+	if last := batches[len(batches)-1].Bookmark.String(); last != now.Format(time.RFC3339Nano) {
 		t.Errorf("final bookmark = %s, want the run's start", last)
 	}
 }

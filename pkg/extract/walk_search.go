@@ -15,9 +15,11 @@ import (
 )
 
 // Search reads POST /data/search/ (Advanced Filtering) for the object type
-// its one source names in Params ("object_type"), with cursor paging. Such
-// a report is incremental on Strategy.Field: see (*run).search.
-const Search Paging = "search"
+// its report's one source names in Params ("object_type"), with cursor
+// paging, incrementally on Strategy.Field: see Walk.
+type Search struct{}
+
+func (Search) listsEveryID() {}
 
 // Advanced Filtering limits (close-api.md §3.2).
 const (
@@ -55,7 +57,7 @@ var searchTypeLists = map[string]string{"custom_object": "/custom_object_type/"}
 // field definitions are listed (and shared fields associated with it).
 var searchFieldLists = map[string]string{"contact": "/custom_field/contact/"}
 
-// search reads a Search report: a cursor walk over the object type's
+// Walk reads a Search report: a cursor walk over the object type's
 // objects with date_updated (Strategy.Field) on or after the bookmark less
 // the overlap, sorted ascending by it.
 //
@@ -67,21 +69,15 @@ var searchFieldLists = map[string]string{"contact": "/custom_field/contact/"}
 // boundary are read twice, which upserts make harmless; none is skipped.
 // The same position is each batch's bookmark, and the last batch commits
 // the newest value read (never later than the run's start).
-func (x *run) search(ctx context.Context, c Client) error {
+func (Search) Walk(ctx context.Context, c Client, req Request, emit func(Batch) error) error {
+	x := newRun(req, emit)
 	r := x.req.Report
-	if len(r.Sources) != 1 {
-		return fmt.Errorf("%s: a search report reads exactly one source, not %d", r.Name, len(r.Sources))
-	}
-	s := r.Sources[0]
-	objType := s.Params.Get("object_type")
-	if objType == "" {
-		return fmt.Errorf("%s: search source %s names no object_type", r.Name, s.Path)
-	}
-	from, err := x.searchFrom() // its errors name the report
+	s, objType, err := searchSource(r)
 	if err != nil {
 		return err
 	}
-	fields, ok, err := searchFields(ctx, c, objType, r.Table)
+	from := x.from()
+	fields, ok, err := x.searchFields(ctx, c, objType)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.Name, err)
 	}
@@ -91,42 +87,62 @@ func (x *run) search(ctx context.Context, c Client) error {
 	if err := x.searchWalks(ctx, c, s, objType, fields, from); err != nil {
 		return fmt.Errorf("%s: %w", r.Name, err)
 	}
-	if b := x.bookmark(); b != "" && b != x.req.Bookmark && b != x.emitted {
-		return x.emit(Batch{Bookmark: b, Page: x.page + 1})
-	}
-	return nil
+	return x.finish()
 }
 
-// searchFrom is where the first walk starts: the bookmark less the overlap
-// (and the attribution window), else the start date; zero reads all.
-func (x *run) searchFrom() (time.Time, error) {
+// Estimate gives the search's filter only: a search does not count
+// without walking.
+func (Search) Estimate(_ context.Context, _ Client, req Request) (Plan, error) {
+	x := newRun(req, nil)
 	r := x.req.Report
-	if ws, ok := x.windowStart(); ok {
-		return ws, nil
-	}
-	from := x.req.StartDate
-	b, ok, err := x.resumePoint(x.req.Now.Add(time.Minute))
+	p := Plan{Report: r.Name, Records: -1, Requests: -1}
+	_, objType, err := searchSource(r)
 	if err != nil {
-		return time.Time{}, err
+		return p, err
 	}
-	if ok {
-		window := r.Strategy.Window
-		if x.req.Window > 0 {
-			window = x.req.Window
-		}
-		from = b.Add(-r.Strategy.Overlap - window)
+	p.Window = "search " + objType + ", everything"
+	if from := x.from(); !from.IsZero() {
+		p.Window = fmt.Sprintf("search %s, %s >= %s", objType, r.Strategy.Field, from.UTC().Format(time.RFC3339))
 	}
-	if from.Before(x.req.StartDate) {
-		from = x.req.StartDate
-	}
-	return from, nil
+	return p, nil
 }
 
-// searchFields lists what the walk asks for: the table's JSON columns and,
+// searchSource is a Search report's one source and the object type it
+// searches.
+func searchSource(r *Report) (Source, string, error) {
+	if len(r.Sources) != 1 {
+		return Source{}, "", fmt.Errorf("%s: a search report reads exactly one source, not %d", r.Name, len(r.Sources))
+	}
+	s := r.Sources[0]
+	objType := s.Params.Get("object_type")
+	if objType == "" {
+		return s, "", fmt.Errorf("%s: search source %s names no object_type", r.Name, s.Path)
+	}
+	return s, objType, nil
+}
+
+// searchFields lists what the walk asks for: for a listing of ids, the
+// idFields; else the table's columns (see tableSearchFields).
+func (x *run) searchFields(ctx context.Context, c Client, objType string) (fields []string, ok bool, err error) {
+	t := x.req.Report.Table
+	if !x.req.IDsOnly {
+		return tableSearchFields(ctx, c, objType, t)
+	}
+	// A search returns the fields _fields names: the key and the sort
+	// field only, and no custom fields.
+	for _, f := range x.idFields() {
+		if col, ok := t.Column(f); ok {
+			fields = append(fields, col.JSONPath())
+		}
+	}
+	return fields, true, nil
+}
+
+// tableSearchFields lists the table's JSON columns and,
 // when the table has a custom column, custom.<id> for every custom field
 // of the object type. ok is false when the organization defines no types
 // for an object type that needs one, so no object can exist.
-func searchFields(ctx context.Context, c Client, objType string, t schema.Table) (fields []string, ok bool, err error) {
+func tableSearchFields(ctx context.Context, c Client, objType string, t schema.Table) (fields []string, ok bool, err error) {
 	hasCustom := false
 	for _, col := range t.Columns {
 		switch col.Source {
@@ -363,17 +379,17 @@ func (x *run) searchWalks(ctx context.Context, c Client, s Source, objType strin
 			if err != nil {
 				return fmt.Errorf("page %d: %w", x.page+1, err)
 			}
-			b, err := x.pageBatch(data, s.Tag)
+			b, seen, err := x.pageBatch(data, s.Tag)
 			if err != nil {
 				return err
 			}
-			for _, raw := range data {
-				if v, ok := timeField(raw, field); ok && v.Before(settled) && v.After(pos) {
+			for _, rec := range seen {
+				if v := rec.at; !v.IsZero() && v.Before(settled) && v.After(pos) {
 					pos = v
 				}
 			}
 			read += len(data)
-			if bm := x.positionBookmark(pos); bm != "" {
+			if bm := x.positionBookmark(pos); !bm.IsZero() {
 				b.Bookmark, x.emitted = bm, bm
 			}
 			if err := x.emit(b); err != nil {
@@ -409,40 +425,25 @@ func (x *run) searchWalks(ctx context.Context, c Client, s Source, objType strin
 	}
 }
 
-// positionBookmark is the bookmark for a walk position: "" when it would
-// not move the stored or last emitted bookmark forward.
-func (x *run) positionBookmark(pos time.Time) string {
+// positionBookmark is the bookmark for a walk position: none when it
+// would not move the stored or last emitted bookmark forward.
+func (x *run) positionBookmark(pos time.Time) schema.Bookmark {
 	if pos.IsZero() || !x.joinsBookmark() {
-		return ""
+		return schema.Bookmark{}
 	}
-	if prev, err := parseTime(x.req.Bookmark); err == nil && !pos.After(prev) {
-		return ""
+	for _, prev := range []schema.Bookmark{x.req.Bookmark, x.emitted} {
+		if !prev.IsZero() && !pos.After(prev.Time()) {
+			return schema.Bookmark{}
+		}
 	}
-	if prev, err := parseTime(x.emitted); err == nil && !pos.After(prev) {
-		return ""
-	}
-	return pos.UTC().Format(time.RFC3339Nano)
+	return schema.BookmarkAt(pos)
 }
 
 func fmtPos(t time.Time) string {
 	if t.IsZero() {
 		return "(the start)"
 	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
-
-// timeField reads a timestamp field of a raw record.
-func timeField(raw json.RawMessage, field string) (time.Time, bool) {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) != nil {
-		return time.Time{}, false
-	}
-	var s string
-	if json.Unmarshal(obj[field], &s) != nil || s == "" {
-		return time.Time{}, false
-	}
-	t, err := parseTime(s)
-	return t, err == nil
+	return schema.BookmarkAt(t).String()
 }
 
 // searchBody is the Advanced Filtering query of one walk: objects of the
@@ -454,7 +455,7 @@ func searchBody(objType, field string, fields []string, from time.Time) map[stri
 	if !from.IsZero() {
 		queries = append(queries, map[string]any{"type": "field_condition", "field": regular,
 			"condition": map[string]any{"type": "moment_range",
-				"on_or_after": map[string]any{"type": "fixed_utc", "value": from.UTC().Format("2006-01-02T15:04:05.000000") + "+00:00"}}})
+				"on_or_after": map[string]any{"type": "fixed_utc", "value": from.UTC().Format(filterTime) + "+00:00"}}})
 	}
 	list := make([]any, len(fields))
 	for i, f := range fields {
