@@ -70,8 +70,8 @@ func BenchmarkSyncLeads(b *testing.B) {
 				// A keyset restart re-reads the leads that share its
 				// boundary date_created, so rows written may exceed n;
 				// the table must still hold each lead exactly once.
-				if res.Err != nil || res.Rows < int64(n) {
-					b.Fatalf("rows %d, err %v", res.Rows, res.Err)
+				if res.Err != nil || res.RowsUpserted < int64(n) {
+					b.Fatalf("rows %d, err %v", res.RowsUpserted, res.Err)
 				}
 				var got int64
 				if err := st.Query(ctx, func(rows *sql.Rows) error {

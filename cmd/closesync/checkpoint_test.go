@@ -12,6 +12,7 @@ import (
 
 	"github.com/closesync/closesync/internal/closefake"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // fsizeEnv makes a re-run of this binary as closesync (TEST_CLOSESYNC_AS_MAIN)
@@ -89,7 +90,7 @@ func TestFailedFinalCheckpointFailsTheSync(t *testing.T) {
 	last := h.count(`SELECT max(run_id) FROM sync.runs`)
 	second := h.query(`SELECT report, status, error FROM sync.runs WHERE run_id > ? ORDER BY run_id`, last-int64(len(coreReports)))
 	for _, r := range second {
-		if r[1] != load.StatusFailed || !strings.HasPrefix(fmt.Sprint(r[2]), load.CheckpointPending) {
+		if r[1] != string(runlog.Failed) || !strings.HasPrefix(fmt.Sprint(r[2]), load.CheckpointPending) {
 			t.Errorf("run of %v after a failed checkpoint: status %v, error %v; want failed, %q", r[0], r[1], r[2], load.CheckpointPending)
 		}
 	}

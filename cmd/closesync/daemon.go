@@ -19,6 +19,7 @@ import (
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schedule"
 	"github.com/closesync/closesync/pkg/status"
 )
@@ -74,9 +75,9 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		}, nil
 	}, log)
 	sds := newSDStatus(cfg, pool, log)
-	pool.OnResult = func(trigger string, r pipeline.Result) {
+	pool.OnResult = func(r pipeline.Result) {
 		sds.observe(r)
-		current.Load().observe(trigger, r)
+		current.Load().observe(r)
 	}
 	pool.SetCollectChanges(hooks.wantsChanges())
 	var obs apiObserver // nil unless the status endpoint is on
@@ -298,7 +299,7 @@ func serveStatus(addr string, st *status.Status, log *zap.Logger) (*http.Server,
 type runNower struct{ s *schedule.Scheduler }
 
 func (r runNower) RunNow(job string) error {
-	err := r.s.RunNow(job, schedule.TriggerManual)
+	err := r.s.RunNow(job, runlog.Manual)
 	switch {
 	case errors.Is(err, schedule.ErrRunning):
 		return status.ErrBusy
@@ -306,18 +307,6 @@ func (r runNower) RunNow(job string) error {
 		return status.ErrUnknown
 	}
 	return err
-}
-
-func statusRun(trigger string, r pipeline.Result) status.Run {
-	out := status.Run{RunID: r.RunID, Job: r.Job, Report: r.Report, Trigger: trigger, Status: r.Status, Started: r.Started,
-		Duration: r.Duration.Seconds(), Rows: r.Rows, Extract: r.Extract, Deleted: r.Deleted, Requests: r.Requests, Retries: r.Retries}
-	if r.Err != nil {
-		out.Error = r.Err.Error()
-	}
-	if t, err := time.Parse(time.RFC3339Nano, r.Bookmark); err == nil && !t.IsZero() {
-		out.Bookmark = &t
-	}
-	return out
 }
 
 // reportSchedules maps each report of the job that has its own schedule

@@ -18,6 +18,7 @@ import (
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // demoQueries are printed, run and shown by the demo, ready to paste into
@@ -65,7 +66,7 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 		return fmt.Errorf("demo config: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "Fake Close API with %d leads on %s; syncing every report into %s\n\n", *scale, ln.Addr(), cfg.Database)
-	syncErr := syncJobs(ctx, cfg, nil, nil, "manual", e)
+	syncErr := syncJobs(ctx, cfg, nil, nil, runlog.Manual, e)
 	if syncErr != nil && !errors.Is(syncErr, errFailed) {
 		return syncErr
 	}

@@ -124,13 +124,13 @@ type probeObserver struct {
 	remaining map[string]int
 }
 
-func (o *probeObserver) APIResponse(account, group string, status int, rl closeapi.RateLimit, hasRL bool) {
-	if !hasRL {
+func (o *probeObserver) APIResponse(account, group string, status, remaining int, hasRemaining bool) {
+	if !hasRemaining {
 		return
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.remaining[account] = rl.Remaining
+	o.remaining[account] = remaining
 }
 
 func (o *probeObserver) snapshot() map[string]int {

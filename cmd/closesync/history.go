@@ -10,6 +10,7 @@ import (
 	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 func cmdHistory(ctx context.Context, args []string, e *env) error {
@@ -39,12 +40,12 @@ func cmdHistory(ctx context.Context, args []string, e *env) error {
 	return printRuns(e, runs, *asJSON)
 }
 
-func printRuns(e *env, runs []load.RunRow, asJSON bool) error {
+func printRuns(e *env, runs []runlog.Run, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		if runs == nil {
-			runs = []load.RunRow{}
+			runs = []runlog.Run{}
 		}
 		return enc.Encode(runs)
 	}
@@ -53,13 +54,13 @@ func printRuns(e *env, runs []load.RunRow, asJSON bool) error {
 	for _, r := range runs {
 		dur := "-"
 		if r.FinishedAt != nil {
-			dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+			dur = r.Duration().Round(time.Millisecond).String()
 		}
 		errText := r.Error
 		if len(errText) > 80 {
 			errText = errText[:77] + "..."
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.RunID, r.Job, r.Report, r.Trigger,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.ID, r.Job, r.Report, r.Trigger,
 			r.StartedAt.UTC().Format("2006-01-02 15:04:05"), dur, r.Status, r.RowsExtracted, r.RowsUpserted, r.RowsDeleted,
 			r.Requests, r.Retries, errText)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/notify"
 	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/status"
 )
 
@@ -52,21 +53,15 @@ func (h *runHooks) wantsChanges() bool {
 }
 
 // observe records a finished report run.
-func (h *runHooks) observe(trigger string, r pipeline.Result) {
-	if r.Status == load.StatusSuccess {
+func (h *runHooks) observe(r pipeline.Result) {
+	if r.Status == runlog.Success {
 		h.wrote.Store(true)
 	}
 	if h.status != nil {
-		h.status.Observe(statusRun(trigger, r))
+		h.status.Observe(r.Run)
 	}
 	if h.notifier != nil {
-		s := notify.Summary{RunID: r.RunID, Job: r.Job, Report: r.Report, Account: r.Account, Trigger: trigger, Status: r.Status,
-			StartedAt: r.Started, FinishedAt: r.Started.Add(r.Duration), RowsExtracted: r.Extract, RowsUpserted: r.Rows,
-			RowsDeleted: r.Deleted, Requests: r.Requests, Retries: r.Retries}
-		if r.Err != nil {
-			s.Error = r.Err.Error()
-		}
-		h.notifier.Notify(s, notify.Changes{Created: r.Changes.Created, Updated: r.Changes.Updated, Deleted: r.Deletions})
+		h.notifier.Notify(r.Run, notify.Changes{Created: r.Changes.Created, Updated: r.Changes.Updated, Deleted: r.Deletions})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // reread is what sync --full-refresh or --since/--until asks of the
@@ -77,12 +78,12 @@ func (w reread) apply(jobs []pipeline.Job) error {
 }
 
 // trigger is the sync.runs trigger of the re-read runs.
-func (w reread) trigger(def string) string {
+func (w reread) trigger(def runlog.Trigger) runlog.Trigger {
 	switch {
 	case w.fullRefresh:
-		return pipeline.TriggerFullRefresh
+		return runlog.FullRefresh
 	case !w.since.IsZero():
-		return pipeline.TriggerBackfill
+		return runlog.Backfill
 	}
 	return def
 }
@@ -91,14 +92,14 @@ func (w reread) trigger(def string) string {
 func (w reread) note(out io.Writer, res triggered) {
 	rep, ok := extract.Lookup(res.Report)
 	switch res.trigger {
-	case pipeline.TriggerBackfill:
+	case runlog.Backfill:
 		fmt.Fprintf(out, "         backfill: start_date is earlier than %s was first loaded from; that range was read (the bookmark stays)\n", res.Report)
 		return
-	case pipeline.TriggerReconcile:
-		fmt.Fprintf(out, "         reconcile: from the full refresh's listing of %d ids, no extra request\n", res.Extract)
+	case runlog.Reconcile:
+		fmt.Fprintf(out, "         reconcile: from the full refresh's listing of %d ids, no extra request\n", res.RowsExtracted)
 		return
 	}
-	if !ok || res.Status != load.StatusSuccess {
+	if !ok || res.Status != runlog.Success {
 		return
 	}
 	switch {
@@ -107,7 +108,7 @@ func (w reread) note(out io.Writer, res triggered) {
 	case w.fullRefresh && rep.Method == extract.Incremental:
 		fmt.Fprintf(out, "         full refresh: rows were upserted over what was there, none dropped (Close does not delete %s objects)\n", res.Report)
 	case !w.since.IsZero():
-		fmt.Fprintf(out, "         backfill: %s; bookmark %s (never moved back)\n", w.describe(), orNone(res.Bookmark))
+		fmt.Fprintf(out, "         backfill: %s; bookmark %s (never moved back)\n", w.describe(), orNone(res.Bookmark.String()))
 	}
 }
 
@@ -126,11 +127,11 @@ func orNone(s string) string {
 	return "now " + s
 }
 
-// triggered is a result with the trigger of its run when that is not the
-// command's own ("" otherwise).
+// triggered is a result with the trigger of its run when it is a followup,
+// not a run the command asked for ("" otherwise).
 type triggered struct {
 	pipeline.Result
-	trigger string
+	trigger runlog.Trigger
 }
 
 // withFollowups lists each result followed by the run it led to, if any
@@ -140,7 +141,7 @@ func withFollowups(results []pipeline.Result) []triggered {
 	for _, r := range results {
 		out = append(out, triggered{Result: r})
 		if r.Followup != nil {
-			out = append(out, triggered{Result: *r.Followup, trigger: r.FollowupTrigger})
+			out = append(out, triggered{Result: *r.Followup, trigger: r.Followup.Trigger})
 		}
 	}
 	return out

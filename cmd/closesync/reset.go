@@ -11,10 +11,8 @@ import (
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 )
-
-// triggerReset marks the sync.runs row of a reset.
-const triggerReset = "reset"
 
 // cmdReset forgets a report's bookmark, so that its next sync reads from
 // start_date, and with --drop empties its tables (children included). Each
@@ -141,16 +139,16 @@ func hint(h string) string {
 
 // resetOne forgets one account's state of the report as a run of its own.
 func resetOne(ctx context.Context, store *load.Store, e *env, t resetTarget, rep *extract.Report, drop bool, schema string) error {
-	id, err := store.BeginRun(ctx, load.RunInfo{Job: t.job, Report: rep.Name, Account: t.account, Trigger: triggerReset})
+	id, err := store.BeginRun(ctx, load.RunInfo{Job: t.job, Report: rep.Name, Account: t.account, Trigger: runlog.Reset})
 	if err != nil {
 		return err
 	}
 	r, err := store.ResetReport(ctx, t.account, rep.Name, rep.Table, drop)
 	if err != nil {
-		if ferr := store.FinishRun(ctx, id, load.StatusFailed, load.Counters{}, err.Error()); ferr != nil {
+		if ferr := store.FinishRun(ctx, id, runlog.Failed, load.Counters{}, err.Error()); ferr != nil {
 			err = errors.Join(err, ferr)
 		}
-		fmt.Fprintf(e.stdout, "%-8s %s/%s: %v\n", load.StatusFailed, t.job, rep.Name, err)
+		fmt.Fprintf(e.stdout, "%-8s %s/%s: %v\n", runlog.Failed, t.job, rep.Name, err)
 		return errFailed
 	}
 	var total int64
@@ -164,7 +162,7 @@ func resetOne(ctx context.Context, store *load.Store, e *env, t resetTarget, rep
 			return fmt.Errorf("record the rows dropped by reset %s/%s: %w", t.job, rep.Name, err)
 		}
 	}
-	if err := store.FinishRun(ctx, id, load.StatusSuccess, load.Counters{}, ""); err != nil {
+	if err := store.FinishRun(ctx, id, runlog.Success, load.Counters{}, ""); err != nil {
 		return err
 	}
 	line := fmt.Sprintf("%-8s %s/%s (account %s): ", "reset", t.job, rep.Name, t.account)

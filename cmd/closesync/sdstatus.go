@@ -14,8 +14,8 @@ import (
 
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
-	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schedule"
 )
 
@@ -111,9 +111,9 @@ func (s *sdStatus) observe(r pipeline.Result) {
 	})
 	key := r.Job + "/" + r.Report
 	switch r.Status {
-	case load.StatusSuccess:
+	case runlog.Success:
 		delete(s.failed, key)
-	case load.StatusFailed:
+	case runlog.Failed:
 		msg := "failed"
 		if r.Err != nil {
 			msg = r.Err.Error()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schedule"
 )
 
@@ -45,14 +45,14 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 		return dryRun(ctx, cfg, jobs, reports, e)
 	}
 	if *reconcile {
-		return syncJobs(ctx, cfg, jobs, reports, pipeline.TriggerReconcile, e)
+		return syncJobs(ctx, cfg, jobs, reports, runlog.Reconcile, e)
 	}
-	return syncJobs(ctx, cfg, jobs, reports, rr.trigger("manual"), e, rr)
+	return syncJobs(ctx, cfg, jobs, reports, rr.trigger(runlog.Manual), e, rr)
 }
 
 // syncJobs runs the selected jobs once against the configured accounts and
 // prints one line per report. It returns errFailed when any run failed.
-func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger string, e *env, re ...reread) error {
+func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger runlog.Trigger, e *env, re ...reread) error {
 	log, jobs, err := startJobs(cfg, onlyJobs, onlyReports, e)
 	if err != nil {
 		return err
@@ -114,21 +114,21 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	for _, job := range jobs {
 		ctx, cancel := schedule.WithTimeout(ctx, job.Name, timeouts[job.Name])
 		run := runner.RunJob
-		if trigger == pipeline.TriggerReconcile {
-			run = func(ctx context.Context, job pipeline.Job, _ string) []pipeline.Result {
+		if trigger == runlog.Reconcile {
+			run = func(ctx context.Context, job pipeline.Job, _ runlog.Trigger) []pipeline.Result {
 				return runner.RunReconcile(ctx, job)
 			}
 		}
-		if trigger == pipeline.TriggerFullRefresh {
-			run = func(ctx context.Context, job pipeline.Job, _ string) []pipeline.Result {
+		if trigger == runlog.FullRefresh {
+			run = func(ctx context.Context, job pipeline.Job, _ runlog.Trigger) []pipeline.Result {
 				return runner.RunFullRefresh(ctx, job)
 			}
 		}
 		for _, res := range withFollowups(run(ctx, job, trigger)) {
 			printResult(e.stdout, res.Result)
 			w.note(e.stdout, res)
-			if res.RunID != 0 {
-				hooks.observe(cmp.Or(res.trigger, trigger), res.Result)
+			if res.ID != 0 {
+				hooks.observe(res.Result)
 			}
 			if res.Err != nil {
 				failed++
@@ -161,14 +161,14 @@ func startJobs(cfg *config.Config, onlyJobs, onlyReports []string, e *env) (*zap
 }
 
 func printResult(w io.Writer, r pipeline.Result) {
-	line := fmt.Sprintf("%-8s %s/%s: %d rows written from %d extracted, %d requests", r.Status, r.Job, r.Report, r.Rows, r.Extract, r.Requests)
+	line := fmt.Sprintf("%-8s %s/%s: %d rows written from %d extracted, %d requests", r.Status, r.Job, r.Report, r.RowsUpserted, r.RowsExtracted, r.Requests)
 	if r.Retries > 0 {
 		line += fmt.Sprintf(" (%d retried)", r.Retries)
 	}
-	if r.Deleted > 0 {
-		line += fmt.Sprintf(", %d marked deleted", r.Deleted)
+	if r.RowsDeleted > 0 {
+		line += fmt.Sprintf(", %d marked deleted", r.RowsDeleted)
 	}
-	line += fmt.Sprintf(", %s", r.Duration.Round(time.Millisecond))
+	line += fmt.Sprintf(", %s", r.Duration().Round(time.Millisecond))
 	if r.Err != nil {
 		line += "\n         error: " + r.Err.Error()
 	}

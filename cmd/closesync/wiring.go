@@ -149,7 +149,7 @@ func (cs *clients) withOrganizations(jobs []pipeline.Job) {
 // apiObserver receives every Close API response (the status endpoint's
 // metrics).
 type apiObserver interface {
-	APIResponse(account, group string, status int, rl closeapi.RateLimit, hasRL bool)
+	APIResponse(account, group string, status, remaining int, hasRemaining bool)
 }
 
 // newClients builds the config's clients; each API key's budget comes from
@@ -172,7 +172,7 @@ func newClients(cfg *config.Config, registry *closeapi.Budgets, log *zap.Logger,
 		if obs != nil {
 			account := a.Name
 			onResponse = func(group string, status int, rl closeapi.RateLimit, hasRL bool) {
-				obs.APIResponse(account, group, status, rl, hasRL)
+				obs.APIResponse(account, group, status, rl.Remaining, hasRL)
 			}
 		}
 		c, err := closeapi.New(closeapi.Config{

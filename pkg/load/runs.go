@@ -6,14 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
-)
 
-// Run statuses in sync.runs.
-const (
-	StatusRunning   = "running"
-	StatusSuccess   = "success"
-	StatusFailed    = "failed"
-	StatusCancelled = "cancelled"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // runColumns are the columns of sync.runs, in DESIGN.md's order, then
@@ -23,29 +17,11 @@ var runColumns = []string{"run_id", "job", "report", "account", "trigger", "star
 
 // RunInfo describes a run being started.
 type RunInfo struct {
-	Job, Report, Account, Trigger string
+	Job, Report, Account string
+	Trigger              runlog.Trigger
 	// Org is the organization of the account ("" when it could not be
 	// told: the run then fails).
 	Org string
-}
-
-// RunRow is one row of sync.runs.
-type RunRow struct {
-	RunID         int64      `json:"run_id"`
-	Job           string     `json:"job"`
-	Report        string     `json:"report"`
-	Account       string     `json:"account"`
-	Trigger       string     `json:"trigger"`
-	StartedAt     time.Time  `json:"started_at"`
-	FinishedAt    *time.Time `json:"finished_at"`
-	Status        string     `json:"status"`
-	RowsExtracted int64      `json:"rows_extracted"`
-	RowsUpserted  int64      `json:"rows_upserted"`
-	RowsDeleted   int64      `json:"rows_deleted"`
-	Requests      int64      `json:"requests"`
-	Retries       int64      `json:"retries"`
-	Error         string     `json:"error,omitempty"`
-	Org           string     `json:"organization_id,omitempty"`
 }
 
 // BeginRun records a running run and returns its id.
@@ -58,8 +34,8 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (int64, error) {
 		org = info.Org
 	}
 	err := s.conn.QueryRowContext(ctx, `INSERT INTO sync.runs (run_id, job, report, account, trigger, started_at, status, organization_id)
-		VALUES (nextval('sync.run_id_seq'), ?, ?, ?, ?, now(), 'running', ?) RETURNING run_id`,
-		info.Job, info.Report, info.Account, info.Trigger, org).Scan(&id)
+		VALUES (nextval('sync.run_id_seq'), ?, ?, ?, ?, now(), ?, ?) RETURNING run_id`,
+		info.Job, info.Report, info.Account, info.Trigger, runlog.Running, org).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("begin run of %s/%s: %w", info.Job, info.Report, err)
 	}
@@ -68,7 +44,7 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (int64, error) {
 
 // FinishRun sets a run's final status, counters and error message. It uses
 // its own short context so that a cancelled run is still recorded.
-func (s *Store) FinishRun(ctx context.Context, id int64, status string, c Counters, errMsg string) error {
+func (s *Store) FinishRun(ctx context.Context, id int64, status runlog.Status, c Counters, errMsg string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -112,8 +88,9 @@ func (s *Store) Bookmark(ctx context.Context, account, org, report string) (stri
 	return b, true, nil
 }
 
-// Runs returns the most recent runs, newest first.
-func (s *Store) Runs(ctx context.Context, limit int) ([]RunRow, error) {
+// Runs returns the most recent runs, newest first (without Err and
+// Bookmark, which sync.runs does not hold).
+func (s *Store) Runs(ctx context.Context, limit int) ([]runlog.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return queryRuns(ctx, s.conn, limit)
@@ -123,7 +100,7 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func queryRuns(ctx context.Context, q queryer, limit int) ([]RunRow, error) {
+func queryRuns(ctx context.Context, q queryer, limit int) ([]runlog.Run, error) {
 	if limit <= 0 {
 		limit = 20
 	}
@@ -134,11 +111,11 @@ func queryRuns(ctx context.Context, q queryer, limit int) ([]RunRow, error) {
 		return nil, fmt.Errorf("read run history: %w", err)
 	}
 	defer rows.Close()
-	var out []RunRow
+	var out []runlog.Run
 	for rows.Next() {
-		var r RunRow
+		var r runlog.Run
 		var fin sql.NullTime
-		if err := rows.Scan(&r.RunID, &r.Job, &r.Report, &r.Account, &r.Trigger, &r.StartedAt, &fin, &r.Status,
+		if err := rows.Scan(&r.ID, &r.Job, &r.Report, &r.Account, &r.Trigger, &r.StartedAt, &fin, &r.Status,
 			&r.RowsExtracted, &r.RowsUpserted, &r.RowsDeleted, &r.Requests, &r.Retries, &r.Error, &r.Org); err != nil {
 			return nil, fmt.Errorf("read run history: %w", err)
 		}
@@ -191,8 +168,8 @@ func (s *Store) LastSuccess(ctx context.Context, job string, reports []string) (
 // holds s.mu.
 func (s *Store) lastSuccessAt(ctx context.Context, column, job, report string) (time.Time, error) {
 	var t sql.NullTime
-	err := s.conn.QueryRowContext(ctx, `SELECT max(`+column+`) FROM sync.runs WHERE job = ? AND report = ? AND status = 'success'`,
-		job, report).Scan(&t)
+	err := s.conn.QueryRowContext(ctx, `SELECT max(`+column+`) FROM sync.runs WHERE job = ? AND report = ? AND status = ?`,
+		job, report, runlog.Success).Scan(&t)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("read the last success of %s/%s: %w", job, report, err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -138,7 +139,7 @@ func TestApplyUpsertDedupeAndOrder(t *testing.T) {
 	if got := dump(t, s, "SELECT _raw->'extra'->>'kept', custom->>'cf_1', _run_id = "+fmt.Sprint(id)+" FROM close.contacts WHERE id = 'c1'"); got[0] != "true|x|true" {
 		t.Errorf("raw/custom = %v", got)
 	}
-	if err := s.FinishRun(ctx, id, load.StatusSuccess, load.Counters{Requests: 9, Retries: 1}, ""); err != nil {
+	if err := s.FinishRun(ctx, id, runlog.Success, load.Counters{Requests: 9, Retries: 1}, ""); err != nil {
 		t.Fatal(err)
 	}
 	runs, err := s.Runs(ctx, 5)

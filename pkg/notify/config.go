@@ -13,7 +13,7 @@ import (
 // Values of Config.On.
 const (
 	OnFailure = "failure" // a run ended failed or cancelled: event run.failed
-	OnSuccess = "success" // a run ended success or warning: event run.succeeded
+	OnSuccess = "success" // a run ended success: event run.succeeded
 	OnChanges = "changes" // a run changed ids: events run.changes
 )
 

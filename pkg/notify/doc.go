@@ -8,8 +8,8 @@
 // Config.On chooses what is sent (default ["failure"]):
 //
 //	on        event          when
-//	failure   run.failed     status is failed, cancelled, or anything but success/warning
-//	success   run.succeeded  status is success or warning
+//	failure   run.failed     status is failed, cancelled, or anything but success
+//	success   run.succeeded  status is success
 //	changes   run.changes    the run changed ids (any status), in batches of ChangesBatch ids
 //
 // A cancelled run (shutdown, or stopped by hand) counts as a failure: it

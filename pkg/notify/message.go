@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"time"
+
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // Event names, the "event" field of a Message.
@@ -13,25 +15,6 @@ const (
 	EventSucceeded = "run.succeeded"
 	EventChanges   = "run.changes"
 )
-
-// Run statuses a Summary carries (the values of sync.runs.status).
-const (
-	StatusSuccess   = "success"
-	StatusWarning   = "warning"
-	StatusFailed    = "failed"
-	StatusCancelled = "cancelled"
-)
-
-// Summary is one finished run of one report.
-type Summary struct {
-	RunID                                    int64
-	Job, Report, Account, Trigger            string
-	Status                                   string // success, warning, failed or cancelled
-	StartedAt, FinishedAt                    time.Time
-	RowsExtracted, RowsUpserted, RowsDeleted int64
-	Requests, Retries                        int64
-	Error                                    string
-}
 
 // Changes are the ids a run created, updated and deleted.
 type Changes struct {
@@ -52,7 +35,8 @@ type Message struct {
 	Batch   *Batch   `json:"batch,omitempty"`   // run.changes only
 }
 
-// Run is a Summary as sent: times are RFC 3339 in UTC, null when unknown.
+// Run is a runlog.Run as sent (built by wireRun): times are RFC 3339 in
+// UTC, null when unknown; the error is "" when there is none.
 type Run struct {
 	RunID         int64   `json:"run_id"`
 	Job           string  `json:"job"`
@@ -78,17 +62,17 @@ type Batch struct {
 }
 
 // isFailure reports whether a run with this status fires "failure": every
-// status but success and warning, so that a cancelled run (shutdown, or a
-// stop by hand) and an unexpected status are reported rather than missed.
-func isFailure(status string) bool {
-	return status != StatusSuccess && status != StatusWarning
+// status but success, so that a cancelled run (shutdown, or a stop by hand)
+// and an unexpected status are reported rather than missed.
+func isFailure(status runlog.Status) bool {
+	return status != runlog.Success
 }
 
 // messages lists what cfg.On asks to send about one run, in order: the
 // outcome (run.failed or run.succeeded), then the run.changes batches. A
 // run's changes are sent whatever its status, since a failed run keeps the
 // batches it committed.
-func messages(on []string, batchSize int, s Summary, ch Changes) []Message {
+func messages(on []string, batchSize int, s runlog.Run, ch Changes) []Message {
 	want := func(o string) bool {
 		for _, v := range on {
 			if v == o {
@@ -97,7 +81,7 @@ func messages(on []string, batchSize int, s Summary, ch Changes) []Message {
 		}
 		return false
 	}
-	run := runOf(s)
+	run := wireRun(s)
 	var out []Message
 	switch {
 	case isFailure(s.Status) && want(OnFailure):
@@ -145,11 +129,16 @@ func splitChanges(ch Changes, size int) []Changes {
 	return out
 }
 
-func runOf(s Summary) Run {
-	return Run{RunID: s.RunID, Job: s.Job, Report: s.Report, Account: s.Account, Trigger: s.Trigger, Status: s.Status,
-		StartedAt: timeString(s.StartedAt), FinishedAt: timeString(s.FinishedAt),
-		RowsExtracted: s.RowsExtracted, RowsUpserted: s.RowsUpserted, RowsDeleted: s.RowsDeleted,
-		Requests: s.Requests, Retries: s.Retries, Error: s.Error}
+// wireRun is r as a message carries it.
+func wireRun(r runlog.Run) Run {
+	var finished time.Time
+	if r.FinishedAt != nil {
+		finished = *r.FinishedAt
+	}
+	return Run{RunID: r.ID, Job: r.Job, Report: r.Report, Account: r.Account, Trigger: string(r.Trigger), Status: string(r.Status),
+		StartedAt: timeString(r.StartedAt), FinishedAt: timeString(finished),
+		RowsExtracted: r.RowsExtracted, RowsUpserted: r.RowsUpserted, RowsDeleted: r.RowsDeleted,
+		Requests: r.Requests, Retries: r.Retries, Error: r.ErrorText()}
 }
 
 func timeString(t time.Time) *string {
@@ -164,14 +153,14 @@ func timeString(t time.Time) *string {
 // different for each run, event and batch. The run id alone is not enough,
 // as two databases (or a run that could not be recorded, id 0) may share
 // it, so a hash of the run's account, job, report and start time follows.
-func idempotencyKey(s Summary, event string, batch int) string {
+func idempotencyKey(s runlog.Run, event string, batch int) string {
 	h := fnv.New64a()
 	for _, v := range []string{s.Account, s.Job, s.Report} {
 		h.Write([]byte(v))
 		h.Write([]byte{0})
 	}
 	fmt.Fprintf(h, "%d", s.StartedAt.UnixNano())
-	return fmt.Sprintf("closesync-%d-%s-%d-%016x", s.RunID, event, batch, h.Sum64())
+	return fmt.Sprintf("closesync-%d-%s-%d-%016x", s.ID, event, batch, h.Sum64())
 }
 
 // encode is json.Marshal of a Message. It does not fail in practice (every

@@ -2,41 +2,44 @@ package notify
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 func TestMessagesEvents(t *testing.T) {
 	ids := Changes{Created: []string{"a"}}
 	tests := []struct {
 		on     []string
-		status string
+		status runlog.Status
 		ch     Changes
 		want   []string
 	}{
-		{on: []string{OnFailure}, status: StatusFailed, want: []string{EventFailed}},
-		{on: []string{OnFailure}, status: StatusCancelled, want: []string{EventFailed}},
+		{on: []string{OnFailure}, status: runlog.Failed, want: []string{EventFailed}},
+		{on: []string{OnFailure}, status: runlog.Cancelled, want: []string{EventFailed}},
 		{on: []string{OnFailure}, status: "running", want: []string{EventFailed}},
-		{on: []string{OnFailure}, status: StatusSuccess, ch: ids, want: nil},
-		{on: []string{OnFailure}, status: StatusWarning, want: nil},
-		{on: []string{OnSuccess}, status: StatusSuccess, want: []string{EventSucceeded}},
-		{on: []string{OnSuccess}, status: StatusWarning, want: []string{EventSucceeded}},
-		{on: []string{OnSuccess}, status: StatusFailed, want: nil},
-		{on: []string{OnChanges}, status: StatusSuccess, want: nil},
-		{on: []string{OnChanges}, status: StatusSuccess, ch: ids, want: []string{EventChanges}},
-		{on: []string{OnChanges}, status: StatusFailed, ch: ids, want: []string{EventChanges}},
-		{on: []string{OnFailure, OnSuccess, OnChanges}, status: StatusSuccess, ch: ids, want: []string{EventSucceeded, EventChanges}},
-		{on: []string{OnFailure, OnSuccess, OnChanges}, status: StatusFailed, ch: ids, want: []string{EventFailed, EventChanges}},
-		{on: []string{OnFailure, OnSuccess}, status: StatusCancelled, ch: ids, want: []string{EventFailed}},
-		{on: []string{OnChanges, OnChanges}, status: StatusSuccess, ch: Changes{Deleted: []string{"d"}}, want: []string{EventChanges}},
+		{on: []string{OnFailure}, status: runlog.Success, ch: ids, want: nil},
+		{on: []string{OnSuccess}, status: runlog.Success, want: []string{EventSucceeded}},
+		{on: []string{OnSuccess}, status: runlog.Failed, want: nil},
+		{on: []string{OnChanges}, status: runlog.Success, want: nil},
+		{on: []string{OnChanges}, status: runlog.Success, ch: ids, want: []string{EventChanges}},
+		{on: []string{OnChanges}, status: runlog.Failed, ch: ids, want: []string{EventChanges}},
+		{on: []string{OnFailure, OnSuccess, OnChanges}, status: runlog.Success, ch: ids, want: []string{EventSucceeded, EventChanges}},
+		{on: []string{OnFailure, OnSuccess, OnChanges}, status: runlog.Failed, ch: ids, want: []string{EventFailed, EventChanges}},
+		{on: []string{OnFailure, OnSuccess}, status: runlog.Cancelled, ch: ids, want: []string{EventFailed}},
+		{on: []string{OnChanges, OnChanges}, status: runlog.Success, ch: Changes{Deleted: []string{"d"}}, want: []string{EventChanges}},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%v/%s/%d", tt.on, tt.status, tt.ch.Len()), func(t *testing.T) {
 			var got []string
-			for _, m := range messages(tt.on, DefaultChangesBatch, Summary{RunID: 1, Status: tt.status}, tt.ch) {
+			for _, m := range messages(tt.on, DefaultChangesBatch, runlog.Run{ID: 1, Status: tt.status}, tt.ch) {
 				got = append(got, m.Event)
 			}
 			if !slices.Equal(got, tt.want) {
@@ -70,7 +73,7 @@ func TestChangesBatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			msgs := messages([]string{OnChanges}, tt.size, Summary{RunID: 7, Status: StatusSuccess}, tt.ch)
+			msgs := messages([]string{OnChanges}, tt.size, runlog.Run{ID: 7, Status: runlog.Success}, tt.ch)
 			if len(msgs) != len(tt.wantLen) {
 				t.Fatalf("%d messages, want %d", len(msgs), len(tt.wantLen))
 			}
@@ -104,7 +107,7 @@ func TestChangesBatches(t *testing.T) {
 
 // TestMessageJSON pins the documented shape: changing it breaks receivers.
 func TestMessageJSON(t *testing.T) {
-	s := Summary{RunID: 42, Job: "hourly", Report: "leads", Account: "main", Trigger: "schedule", Status: StatusFailed,
+	s := runlog.Run{ID: 42, Job: "hourly", Report: "leads", Account: "main", Trigger: "schedule", Status: runlog.Failed,
 		StartedAt:     time.Date(2026, 8, 1, 14, 0, 0, 500, time.FixedZone("CEST", 2*3600)),
 		RowsExtracted: 10, RowsUpserted: 9, RowsDeleted: 1, Requests: 3, Retries: 2, Error: "list leads: boom"}
 	ch := Changes{Created: []string{"lead_a"}, Deleted: []string{"lead_b"}}
@@ -137,19 +140,19 @@ func TestMessageJSON(t *testing.T) {
 
 func TestIdempotencyKey(t *testing.T) {
 	start := time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)
-	s := Summary{RunID: 42, Job: "j", Report: "leads", Account: "a", StartedAt: start}
+	s := runlog.Run{ID: 42, Job: "j", Report: "leads", Account: "a", StartedAt: start}
 	base := idempotencyKey(s, EventChanges, 1)
 	if again := idempotencyKey(s, EventChanges, 1); again != base {
 		t.Errorf("key not stable: %q then %q", base, again)
 	}
 	other := s
-	other.RunID = 0
+	other.ID = 0
 	zero := other
 	zero.StartedAt = start.Add(time.Second)
 	differs := map[string]string{
 		"batch":         idempotencyKey(s, EventChanges, 2),
 		"event":         idempotencyKey(s, EventFailed, 1),
-		"run":           idempotencyKey(Summary{RunID: 43, Job: "j", Report: "leads", Account: "a", StartedAt: start}, EventChanges, 1),
+		"run":           idempotencyKey(runlog.Run{ID: 43, Job: "j", Report: "leads", Account: "a", StartedAt: start}, EventChanges, 1),
 		"unrecorded":    idempotencyKey(other, EventChanges, 1),
 		"start of id 0": idempotencyKey(zero, EventChanges, 1),
 	}
@@ -183,5 +186,33 @@ func TestRetryAfterParse(t *testing.T) {
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("retryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestWireRunGolden pins the "run" object built from a complete runlog.Run:
+// what the run record holds beyond the wire format (organization, bookmark)
+// is not sent, the error is Err's text when no message is stored, and times
+// are sent in UTC to the second.
+func TestWireRunGolden(t *testing.T) {
+	cest := time.FixedZone("CEST", 2*3600)
+	finished := time.Date(2026, 8, 1, 14, 1, 30, 999, cest)
+	r := runlog.Run{ID: 7, Job: "hourly", Report: "event_log", Account: "main", Org: "orga_1", Trigger: runlog.Retry,
+		Status: runlog.Cancelled, StartedAt: time.Date(2026, 8, 1, 14, 0, 0, 0, cest), FinishedAt: &finished,
+		RowsExtracted: 5, RowsUpserted: 4, RowsDeleted: 2, Requests: 6, Retries: 1,
+		Err: errors.New("context canceled"), Bookmark: schema.BookmarkAt(finished)}
+	b, err := json.Marshal(wireRun(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"run_id":7,"job":"hourly","report":"event_log","account":"main","trigger":"retry","status":"cancelled",` +
+		`"started_at":"2026-08-01T12:00:00Z","finished_at":"2026-08-01T12:01:30Z","rows_extracted":5,"rows_upserted":4,` +
+		`"rows_deleted":2,"requests":6,"retries":1,"error":"context canceled"}`
+	if string(b) != want {
+		t.Errorf("wire run:\n got %s\nwant %s", b, want)
+	}
+	r.Err, r.Error, r.FinishedAt = nil, "", nil
+	b, _ = json.Marshal(wireRun(r))
+	if !strings.Contains(string(b), `"finished_at":null,`) || !strings.HasSuffix(string(b), `"error":""}`) {
+		t.Errorf("a run without a finish or an error: %s", b)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/closesync/closesync/internal/retry"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // Notifier delivers run summaries to one webhook from a single background
@@ -148,16 +149,16 @@ func defaultClient() *http.Client {
 // messages are dropped to make room. After Close, messages are dropped.
 //
 // What is sent:
-//   - "failure": one run.failed when Status is anything but success or
-//     warning (so failed, cancelled, or an unexpected status);
-//   - "success": one run.succeeded when Status is success or warning;
+//   - "failure": one run.failed when Status is anything but success (so
+//     failed, cancelled, or an unexpected status);
+//   - "success": one run.succeeded when Status is success;
 //   - "changes": when ch holds ids, whatever the status (a failed run keeps
 //     the batches it committed), run.changes messages of at most
 //     ChangesBatch ids each, created then updated then deleted ids in
 //     order, numbered by their batch index and count.
 //
 // The outcome message is queued before the changes.
-func (n *Notifier) Notify(s Summary, ch Changes) {
+func (n *Notifier) Notify(s runlog.Run, ch Changes) {
 	if n == nil {
 		return
 	}
@@ -170,17 +171,17 @@ func (n *Notifier) Notify(s Summary, ch Changes) {
 		body, err := encode(m)
 		if err != nil {
 			n.dropped.Add(1)
-			n.log.Error("webhook message not encoded, dropped", zap.String("event", m.Event), zap.Int64("run_id", s.RunID), zap.Error(err))
+			n.log.Error("webhook message not encoded, dropped", zap.String("event", m.Event), zap.Int64("run_id", s.ID), zap.Error(err))
 			continue
 		}
-		ps = append(ps, pending{event: m.Event, runID: s.RunID, key: m.ID, body: body})
+		ps = append(ps, pending{event: m.Event, runID: s.ID, key: m.ID, body: body})
 	}
 
 	n.mu.Lock()
 	if n.closed {
 		n.dropped.Add(int64(len(ps)))
 		n.mu.Unlock()
-		n.log.Warn("webhook notifier closed, messages dropped", zap.Int64("run_id", s.RunID), zap.Int("dropped", len(ps)))
+		n.log.Warn("webhook notifier closed, messages dropped", zap.Int64("run_id", s.ID), zap.Int("dropped", len(ps)))
 		return
 	}
 	var lost []pending

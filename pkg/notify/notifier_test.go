@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/closesync/closesync/internal/retry"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // hook is a test webhook on loopback. It records every request, then
@@ -156,9 +157,10 @@ func checkStats(t *testing.T, n *Notifier, sent, failed, dropped int64) {
 	}
 }
 
-func failedRun(id int64) Summary {
-	return Summary{RunID: id, Job: "hourly", Report: "leads", Account: "main", Trigger: "schedule", Status: StatusFailed,
-		StartedAt: time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC), FinishedAt: time.Date(2026, 8, 1, 12, 1, 0, 0, time.UTC),
+func failedRun(id int64) runlog.Run {
+	finished := time.Date(2026, 8, 1, 12, 1, 0, 0, time.UTC)
+	return runlog.Run{ID: id, Job: "hourly", Report: "leads", Account: "main", Trigger: "schedule", Status: runlog.Failed,
+		StartedAt: time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC), FinishedAt: &finished,
 		Error: "boom"}
 }
 
@@ -335,7 +337,7 @@ func TestRequestShape(t *testing.T) {
 		Headers: map[string]string{"Authorization": "Bearer t0k", "x-custom": "1"}}
 	n, _ := newTestNotifier(t, cfg, hooks{})
 	s := failedRun(9)
-	s.Status = StatusSuccess
+	s.Status = runlog.Success
 	s.Error = ""
 	n.Notify(s, Changes{Updated: []string{"lead_1", "lead_2"}})
 	closeOK(t, n)
@@ -355,7 +357,7 @@ func TestRequestShape(t *testing.T) {
 				t.Errorf("request %d header %s = %q, want %q", i, k, got, v)
 			}
 		}
-		if r.msg.Event != want || r.msg.Run.RunID != 9 || r.msg.Run.Status != StatusSuccess || r.msg.ID == "" {
+		if r.msg.Event != want || r.msg.Run.RunID != 9 || r.msg.Run.Status != string(runlog.Success) || r.msg.ID == "" {
 			t.Errorf("request %d message = %+v", i, r.msg)
 		}
 	}
@@ -644,7 +646,7 @@ func TestNewDefaults(t *testing.T) {
 		t.Errorf("defaults not applied: %+v", n.cfg)
 	}
 	// Success alone is not wanted by default: nothing is queued.
-	n.Notify(Summary{RunID: 1, Status: StatusSuccess}, Changes{Created: []string{"a"}})
+	n.Notify(runlog.Run{ID: 1, Status: runlog.Success}, Changes{Created: []string{"a"}})
 	n.mu.Lock()
 	queued := len(n.queue)
 	n.mu.Unlock()

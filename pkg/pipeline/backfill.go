@@ -9,6 +9,7 @@ import (
 
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // eventLogRetention is how long Close keeps event log entries (the report
@@ -24,10 +25,10 @@ func (r *Runner) oldestLoaded(ctx context.Context, job Job, rr ReportRun, res Re
 	rep := rr.Report
 	st := r.Store
 	_, daily := rep.Walk.(extract.Daily)
-	if rep.Has(extract.ApplyEventDeletes) || daily || res.RunID == 0 {
+	if rep.Has(extract.ApplyEventDeletes) || daily || res.ID == 0 {
 		return time.Time{}, false
 	}
-	if before, err := st.SucceededBefore(ctx, job.Account, rep.Name, res.RunID); err != nil || !before {
+	if before, err := st.SucceededBefore(ctx, job.Account, rep.Name, res.ID); err != nil || !before {
 		return time.Time{}, false
 	}
 	t, ok, err := st.Oldest(ctx, rep.Table, rep.Strategy.Field)
@@ -65,7 +66,7 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 	start := rep.StartOf(job.StartDate, now)
 	if rr.FullRefresh {
 		// Everything since the start date was read again.
-		if res.Status == load.StatusSuccess {
+		if res.Status == runlog.Success {
 			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, start, false); err != nil {
 				log.Warn("loaded range not recorded", zap.Error(err))
 			}
@@ -88,7 +89,7 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 		}
 		log.Info("no loaded range recorded (a file from an older closesync): it starts at the oldest row loaded", zap.Time("loaded_from", from))
 	}
-	if !start.Before(from) || res.Status != load.StatusSuccess {
+	if !start.Before(from) || res.Status != runlog.Success {
 		return nil
 	}
 	fix := fmt.Sprintf("closesync sync --since %s --until %s --job %s --report %s", start.Format(time.DateOnly),
@@ -115,8 +116,8 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 		zap.Time("since", since), zap.Time("until", from))
 	bf := rr
 	bf.Since, bf.Until = since, from
-	b := r.RunReport(ctx, job, bf, TriggerBackfill)
-	if b.Status != load.StatusSuccess {
+	b := r.RunReport(ctx, job, bf, runlog.Backfill)
+	if b.Status != runlog.Success {
 		log.Error("backfill of the widened start_date failed; the next run tries again, or run: "+fix, zap.Error(b.Err))
 		return &b
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // breaker remembers, per account, a failure that every further request of
@@ -71,17 +72,17 @@ func (b *breaker) tripped(account string) *SkippedError {
 }
 
 // skipReport records a report that is not run: a run row, failed with why.
-func (r *Runner) skipReport(ctx context.Context, job Job, rr ReportRun, trigger string, why *SkippedError) Result {
+func (r *Runner) skipReport(ctx context.Context, job Job, rr ReportRun, trigger runlog.Trigger, why *SkippedError) Result {
 	log := r.Log.With(zap.String("job", job.Name), zap.String("report", rr.Report.Name), zap.String("account", job.Account))
 	s := &run{rr: rr, stats: &closeapi.Stats{}, log: log,
-		res: Result{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Started: time.Now()}}
+		res: Result{Run: runlog.Run{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Trigger: trigger, StartedAt: time.Now()}}}
 	id, err := r.Store.BeginRun(ctx, load.RunInfo{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Trigger: trigger})
 	if err != nil {
-		s.res.Status, s.res.Err = load.StatusFailed, why
+		s.res.Status, s.res.Err = runlog.Failed, why
 		log.Error("run could not start", zap.Error(err))
 		return s.res
 	}
-	s.res.RunID = id
+	s.res.ID = id
 	s.log = log.With(zap.Int64("run_id", id))
 	r.finish(ctx, s, why)
 	log.Error("run skipped", zap.Int64("run_id", id), zap.Error(why))

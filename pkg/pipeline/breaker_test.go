@@ -13,6 +13,7 @@ import (
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // closedPort returns a loopback address nothing listens on.
@@ -51,7 +52,7 @@ func TestUnreachableAPIFailsTheAccountsOtherReportsAtOnce(t *testing.T) {
 	for run := 1; run <= 2; run++ {
 		st := newMemStore()
 		r := &Runner{Store: st, Log: zap.NewNop(), Extract: ext}
-		res := r.RunJob(context.Background(), job, "manual")
+		res := r.RunJob(context.Background(), job, runlog.Manual)
 		if len(res) != len(names) {
 			t.Fatalf("%d results", len(res))
 		}
@@ -61,8 +62,8 @@ func TestUnreachableAPIFailsTheAccountsOtherReportsAtOnce(t *testing.T) {
 		}
 		for _, rs := range res[1:] {
 			var skip *SkippedError
-			msg := st.errs[rs.RunID]
-			if rs.Status != load.StatusFailed || rs.Requests != 0 || !errors.As(rs.Err, &skip) || rs.RunID == 0 ||
+			msg := st.errs[rs.ID]
+			if rs.Status != runlog.Failed || rs.Requests != 0 || !errors.As(rs.Err, &skip) || rs.ID == 0 ||
 				!strings.HasPrefix(msg, "skipped: the Close API of account a was unreachable in report users: ") ||
 				!strings.Contains(msg, "connection refused") {
 				t.Errorf("run %d: %s: status %s, %d requests, err %v, run row %q", run, rs.Report, rs.Status, rs.Requests, rs.Err, msg)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -18,7 +19,7 @@ var _ Store = (*load.Store)(nil)
 type memStore struct {
 	mu       sync.Mutex
 	nextID   int64
-	finished map[int64]string
+	finished map[int64]runlog.Status
 	errs     map[int64]string
 	batches  [][]load.Record
 	marks    []string
@@ -35,7 +36,7 @@ type memStore struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{finished: map[int64]string{}, errs: map[int64]string{}}
+	return &memStore{finished: map[int64]runlog.Status{}, errs: map[int64]string{}}
 }
 
 func (m *memStore) call(c string) error {
@@ -69,7 +70,7 @@ func (m *memStore) StartReplace(context.Context, schema.Table, string) error { r
 func (m *memStore) FinishReplace(context.Context, load.Run, schema.Table) (int64, error) {
 	return 0, nil
 }
-func (m *memStore) FinishRun(_ context.Context, id int64, status string, _ load.Counters, msg string) error {
+func (m *memStore) FinishRun(_ context.Context, id int64, status runlog.Status, _ load.Counters, msg string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.finished[id], m.errs[id] = status, msg

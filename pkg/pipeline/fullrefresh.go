@@ -5,6 +5,7 @@ import (
 
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // RunFullRefresh re-reads each of the job's reports from the start date as
@@ -18,7 +19,7 @@ func (r *Runner) RunFullRefresh(ctx context.Context, job Job) []Result {
 	var out []Result
 	for _, rr := range job.Reports {
 		if ctx.Err() != nil {
-			out = append(out, Result{Job: job.Name, Report: rr.Report.Name, Status: load.StatusCancelled, Err: ctx.Err()})
+			out = append(out, Result{Run: runlog.Run{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Trigger: runlog.FullRefresh, Status: runlog.Cancelled, Err: ctx.Err()}})
 			continue
 		}
 		rr.FullRefresh = true
@@ -27,10 +28,10 @@ func (r *Runner) RunFullRefresh(ctx context.Context, job Job) []Result {
 		if listing {
 			rr.listed = &ids
 		}
-		res := r.RunReport(ctx, job, rr, TriggerFullRefresh)
-		if listing && res.Status == load.StatusSuccess {
-			rc := r.reconcileListed(ctx, job, rr, ids, res.Started)
-			res.Followup, res.FollowupTrigger = &rc, TriggerReconcile
+		res := r.RunReport(ctx, job, rr, runlog.FullRefresh)
+		if listing && res.Status == runlog.Success {
+			rc := r.reconcileListed(ctx, job, rr, ids, res.StartedAt)
+			res.Followup = &rc
 		}
 		out = append(out, res)
 	}

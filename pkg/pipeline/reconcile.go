@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // RunReconcile lists the ids of each of the job's reports that Close
@@ -22,7 +23,7 @@ func (r *Runner) RunReconcile(ctx context.Context, job Job) []Result {
 			reports = append(reports, rr)
 		}
 	}
-	out := r.eachReport(ctx, job, TriggerReconcile, reports, func(rr ReportRun) Result {
+	out := r.eachReport(ctx, job, runlog.Reconcile, reports, func(rr ReportRun) Result {
 		return r.reconcile(ctx, job, rr, time.Now(), r.listIDs)
 	})
 	if job.HardDeletes {
@@ -45,7 +46,7 @@ func (r *Runner) listIDs(ctx context.Context, s *run) ([]string, error) {
 		return nil, &StageError{Stage: StageExtract, Report: rep.Name, Err: err}
 	}
 	var ids []string
-	req := extract.Request{Report: rep, StartDate: s.job.StartDate, Now: s.res.Started, Params: s.job.Params, IDsOnly: true,
+	req := extract.Request{Report: rep, StartDate: s.job.StartDate, Now: s.res.StartedAt, Params: s.job.Params, IDsOnly: true,
 		Warn: func(msg string) { s.log.Warn(msg) }}
 	if err := ext(ctx, req, func(b extract.Batch) error {
 		page, err := extract.RecordIDs(rep, b)
@@ -72,7 +73,7 @@ func (r *Runner) reconcileListed(ctx context.Context, job Job, rr ReportRun, ids
 // name deleted. A listing that fails marks nothing.
 func (r *Runner) reconcile(ctx context.Context, job Job, rr ReportRun, listedFrom time.Time,
 	list func(ctx context.Context, s *run) ([]string, error)) Result {
-	s, ok := r.begin(ctx, job, rr, TriggerReconcile)
+	s, ok := r.begin(ctx, job, rr, runlog.Reconcile)
 	if !ok {
 		return s.res
 	}
@@ -86,12 +87,12 @@ func (r *Runner) reconcile(ctx context.Context, job Job, rr ReportRun, listedFro
 			deleted = &s.res.Deletions
 		}
 		n, err := r.Store.Reconcile(ctx, s.row, rr.Report.Table, ids, listedFrom, deleted)
-		s.res.Extract, s.res.Deleted = int64(len(ids)), n
+		s.res.RowsExtracted, s.res.RowsDeleted = int64(len(ids)), n
 		return staged(StageStep, rr.Report.Name, err)
 	}))
 	res := s.res
-	fields := []zap.Field{zap.String("status", res.Status), zap.Int64("ids_listed", res.Extract), zap.Int64("rows_deleted", res.Deleted),
-		zap.Int64("requests", res.Requests), zap.Duration("duration", res.Duration)}
+	fields := []zap.Field{zap.String("status", string(res.Status)), zap.Int64("ids_listed", res.RowsExtracted), zap.Int64("rows_deleted", res.RowsDeleted),
+		zap.Int64("requests", res.Requests), zap.Duration("duration", res.Duration())}
 	if res.Err != nil {
 		s.log.Error("reconcile finished", append(fields, zap.String("stage", string(StageOf(res.Err))), zap.Error(res.Err))...)
 	} else {

@@ -11,18 +11,7 @@ import (
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
-)
-
-// Triggers of the runs the pipeline starts itself, recorded in sync.runs.
-const (
-	// TriggerReconcile marks the runs of the reconciliation pass.
-	TriggerReconcile = "reconcile"
-	// TriggerBackfill marks a run that reads a window (sync --since, or the
-	// range a widened start_date added).
-	TriggerBackfill = "backfill"
-	// TriggerFullRefresh marks a run that re-reads a report from its start
-	// date (sync --full-refresh).
-	TriggerFullRefresh = "full_refresh"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // ExtractFunc streams a report's batches (extract.Extract with a client).
@@ -61,31 +50,16 @@ type ReportRun struct {
 
 // Result is the outcome of one report run.
 type Result struct {
-	RunID    int64
-	Job      string
-	Report   string
-	Account  string
-	Status   string
-	Rows     int64 // rows written (a replace: rows swapped in, 0 when it never was)
-	Extract  int64 // records extracted
-	Deleted  int64 // rows soft-deleted
-	Requests int64
-	Retries  int64
-	Started  time.Time
-	Duration time.Duration
-	Err      error
-	// Bookmark is the last bookmark the run committed ("" if none).
-	Bookmark string
+	runlog.Run
 	// Changes are the keys the run created and updated, when the Runner
 	// collects them (committed batches only).
 	Changes load.Changes
 	// Deletions are the keys the run soft-deleted (its ApplyEventDeletes
 	// step, or a reconcile), when the Runner collects changes.
 	Deletions []string
-	// Followup is a run this one led to, recorded with FollowupTrigger: the
+	// Followup is a run this one led to (its own Trigger tells which): the
 	// backfill of a widened start_date, or a full refresh's reconcile.
-	Followup        *Result
-	FollowupTrigger string
+	Followup *Result
 }
 
 // Runner runs jobs against one store.
@@ -132,7 +106,7 @@ func (r *Runner) withOrg(ctx context.Context, job Job) (Job, error) {
 // and so does an account found unusable (a rejected key, an unreachable
 // API): the account's remaining reports of this Runner fail at once with a
 // SkippedError, recorded in their run rows.
-func (r *Runner) RunJob(ctx context.Context, job Job, trigger string) []Result {
+func (r *Runner) RunJob(ctx context.Context, job Job, trigger runlog.Trigger) []Result {
 	return r.eachReport(ctx, job, trigger, job.Reports, func(rr ReportRun) Result {
 		return r.RunReport(ctx, job, rr, trigger)
 	})
@@ -141,11 +115,11 @@ func (r *Runner) RunJob(ctx context.Context, job Job, trigger string) []Result {
 // eachReport runs run for each of reports in order, unless ctx has ended
 // (cancelled, without a run row) or the account was found unusable (a
 // skipped run).
-func (r *Runner) eachReport(ctx context.Context, job Job, trigger string, reports []ReportRun, run func(ReportRun) Result) []Result {
+func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger, reports []ReportRun, run func(ReportRun) Result) []Result {
 	var out []Result
 	for _, rr := range reports {
 		if ctx.Err() != nil {
-			out = append(out, Result{Job: job.Name, Report: rr.Report.Name, Status: load.StatusCancelled, Err: context.Cause(ctx)})
+			out = append(out, Result{Run: runlog.Run{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Trigger: trigger, Status: runlog.Cancelled, Err: context.Cause(ctx)}})
 			continue
 		}
 		if why := r.breaker.tripped(job.Account); why != nil {
@@ -162,27 +136,27 @@ func (r *Runner) eachReport(ctx context.Context, job Job, trigger string, report
 // RunReport runs one report: a sync.runs row from start to finish, batches
 // committed with their bookmark, the report's declared steps, and the
 // outcome logged once.
-func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger string) Result {
+func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger runlog.Trigger) Result {
 	s, ok := r.begin(ctx, job, rr, trigger)
 	if !ok {
 		return s.res
 	}
 	r.finish(ctx, s, s.do(ctx, r.walk))
-	if s.res.Status == load.StatusSuccess {
+	if s.res.Status == runlog.Success {
 		r.runSteps(ctx, s)
 	}
 	res := s.res
-	fields := []zap.Field{zap.String("status", res.Status), zap.Int64("rows_extracted", res.Extract), zap.Int64("rows_upserted", res.Rows),
-		zap.Int64("rows_deleted", res.Deleted),
-		zap.Int64("requests", res.Requests), zap.Int64("retries", res.Retries), zap.Duration("duration", res.Duration)}
+	fields := []zap.Field{zap.String("status", string(res.Status)), zap.Int64("rows_extracted", res.RowsExtracted), zap.Int64("rows_upserted", res.RowsUpserted),
+		zap.Int64("rows_deleted", res.RowsDeleted),
+		zap.Int64("requests", res.Requests), zap.Int64("retries", res.Retries), zap.Duration("duration", res.Duration())}
 	switch res.Status {
-	case load.StatusFailed:
+	case runlog.Failed:
 		s.log.Error("run failed", append(fields, zap.String("stage", string(StageOf(res.Err))), zap.Error(res.Err))...)
 	default:
 		s.log.Info("run finished", fields...)
 	}
 	if b := r.backfillWidened(ctx, s.job, rr, res, s.log); b != nil {
-		res.Followup, res.FollowupTrigger = b, TriggerBackfill
+		res.Followup = b
 	}
 	return res
 }
@@ -204,11 +178,11 @@ type run struct {
 // begin is the start of every run: it tells the job's organization and
 // writes the run's sync.runs row. When the row cannot be written it
 // returns false, with the failed result.
-func (r *Runner) begin(ctx context.Context, job Job, rr ReportRun, trigger string) (*run, bool) {
+func (r *Runner) begin(ctx context.Context, job Job, rr ReportRun, trigger runlog.Trigger) (*run, bool) {
 	rep := rr.Report
 	s := &run{rr: rr, stats: &closeapi.Stats{},
 		log: r.Log.With(zap.String("job", job.Name), zap.String("report", rep.Name), zap.String("account", job.Account)),
-		res: Result{Job: job.Name, Report: rep.Name, Account: job.Account, Started: time.Now()}}
+		res: Result{Run: runlog.Run{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger, StartedAt: time.Now()}}}
 	s.job, s.orgErr = r.withOrg(ctx, job)
 	s.org = s.job.Params["organization_id"]
 	beginCtx := ctx
@@ -222,11 +196,11 @@ func (r *Runner) begin(ctx context.Context, job Job, rr ReportRun, trigger strin
 	}
 	id, err := r.Store.BeginRun(beginCtx, load.RunInfo{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger, Org: s.org})
 	if err != nil {
-		s.res.Status, s.res.Err = load.StatusFailed, namedDeadline(ctx, &StageError{Stage: StageLoad, Report: rep.Name, Err: err})
+		s.res.Status, s.res.Err = runlog.Failed, namedDeadline(ctx, &StageError{Stage: StageLoad, Report: rep.Name, Err: err})
 		s.log.Error("run could not start", zap.Error(err))
 		return s, false
 	}
-	s.res.RunID = id
+	s.res.ID = id
 	s.row = load.Run{ID: id, Account: job.Account, Org: s.org, Report: rep.Name}
 	s.log = s.log.With(zap.Int64("run_id", id))
 	return s, true
@@ -252,20 +226,21 @@ func (r *Runner) finish(ctx context.Context, s *run, err error) {
 	res := &s.res
 	c := s.counters()
 	res.Requests, res.Retries = c.Requests, c.Retries
-	res.Duration = time.Since(res.Started)
-	res.Status = load.StatusSuccess
+	finished := time.Now()
+	res.FinishedAt = &finished
+	res.Status = runlog.Success
 	msg := ""
 	if err != nil {
 		err = namedDeadline(ctx, err)
-		res.Err, res.Status, msg = err, load.StatusFailed, err.Error()
+		res.Err, res.Status, msg = err, runlog.Failed, err.Error()
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			res.Status = load.StatusCancelled
+			res.Status = runlog.Cancelled
 		}
 	}
-	if ferr := r.Store.FinishRun(ctx, res.RunID, res.Status, c, msg); ferr != nil {
+	if ferr := r.Store.FinishRun(ctx, res.ID, res.Status, c, msg); ferr != nil {
 		s.log.Error("run outcome could not be recorded", zap.Error(ferr))
 		if res.Err == nil {
-			res.Err, res.Status = &StageError{Stage: StageLoad, Report: res.Report, Err: ferr}, load.StatusFailed
+			res.Err, res.Status = &StageError{Stage: StageLoad, Report: res.Report, Err: ferr}, runlog.Failed
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 func TestRunJobGroupsPagesAndKeepsGoingAfterAFailure(t *testing.T) {
@@ -29,11 +30,11 @@ func TestRunJobGroupsPagesAndKeepsGoingAfterAFailure(t *testing.T) {
 		}, nil
 	}}
 	job := Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: load.Upsert}, {Report: report("leads"), Mode: load.Upsert}}}
-	res := r.RunJob(context.Background(), job, "manual")
-	if res[0].Status != load.StatusFailed || !errors.Is(res[0].Err, boom) || st.errs[res[0].RunID] != "API exploded" {
-		t.Errorf("users = %+v (%q)", res[0], st.errs[res[0].RunID])
+	res := r.RunJob(context.Background(), job, runlog.Manual)
+	if res[0].Status != runlog.Failed || !errors.Is(res[0].Err, boom) || st.errs[res[0].ID] != "API exploded" {
+		t.Errorf("users = %+v (%q)", res[0], st.errs[res[0].ID])
 	}
-	if res[1].Status != load.StatusSuccess || res[1].Rows != 500 {
+	if res[1].Status != runlog.Success || res[1].RowsUpserted != 500 {
 		t.Errorf("leads = %+v", res[1])
 	}
 	// 500 records in pages of 100 with 250 per transaction: 300, then 200
@@ -53,11 +54,11 @@ func TestCancelledRunIsRecordedAsCancelled(t *testing.T) {
 			return fmt.Errorf("page 2: %w", ctx.Err())
 		}, nil
 	}}
-	res := r.RunJob(ctx, Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("leads")}, {Report: report("users")}}}, "manual")
-	if res[0].Status != load.StatusCancelled || st.finished[res[0].RunID] != load.StatusCancelled {
+	res := r.RunJob(ctx, Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("leads")}, {Report: report("users")}}}, runlog.Manual)
+	if res[0].Status != runlog.Cancelled || st.finished[res[0].ID] != runlog.Cancelled {
 		t.Errorf("first = %+v", res[0])
 	}
-	if res[1].Status != load.StatusCancelled || res[1].RunID != 0 {
+	if res[1].Status != runlog.Cancelled || res[1].ID != 0 {
 		t.Errorf("second report should not start: %+v", res[1])
 	}
 }
@@ -99,8 +100,8 @@ func TestStepsAreDispatchedByDeclaration(t *testing.T) {
 			}
 			r := &Runner{Store: st, Log: zap.NewNop(), Extract: func(string) (ExtractFunc, error) { return pages(1, 3, "2026-01-02T00:00:00Z"), nil }}
 			res := r.RunReport(context.Background(), Job{Name: "j", Account: "a", HardDeletes: tt.hard},
-				ReportRun{Report: tt.rep, Mode: load.Upsert}, "manual")
-			if res.Status != load.StatusSuccess || res.Err != nil {
+				ReportRun{Report: tt.rep, Mode: load.Upsert}, runlog.Manual)
+			if res.Status != runlog.Success || res.Err != nil {
 				t.Fatalf("run %s: %v", res.Status, res.Err)
 			}
 			if !slices.Equal(st.calls, tt.want) {
@@ -117,8 +118,8 @@ func TestStepsRunOnlyAfterASuccessfulLoad(t *testing.T) {
 		return func(context.Context, extract.Request, func(extract.Batch) error) error { return errors.New("boom") }, nil
 	}}
 	res := r.RunReport(context.Background(), Job{Name: "j", Account: "a", HardDeletes: true},
-		ReportRun{Report: report("event_log"), Mode: load.Upsert}, "manual")
-	if res.Status != load.StatusFailed || len(st.calls) != 0 {
+		ReportRun{Report: report("event_log"), Mode: load.Upsert}, runlog.Manual)
+	if res.Status != runlog.Failed || len(st.calls) != 0 {
 		t.Errorf("status %s, steps %q", res.Status, st.calls)
 	}
 }
@@ -145,7 +146,7 @@ func TestRefetchEditedIsDeclared(t *testing.T) {
 				return nil
 			}, nil
 		}}
-		res := r.RunReport(context.Background(), Job{Name: "j", Account: "a"}, ReportRun{Report: tt.rep, Mode: load.Upsert}, "manual")
+		res := r.RunReport(context.Background(), Job{Name: "j", Account: "a"}, ReportRun{Report: tt.rep, Mode: load.Upsert}, runlog.Manual)
 		if res.Err != nil {
 			t.Fatal(res.Err)
 		}
@@ -195,14 +196,14 @@ func TestErrorsCarryTheirStage(t *testing.T) {
 			if tt.reconcile {
 				res = r.RunReconcile(context.Background(), job)[0]
 			} else {
-				res = r.RunJob(context.Background(), job, "manual")[0]
+				res = r.RunJob(context.Background(), job, runlog.Manual)[0]
 			}
 			var se *StageError
 			if !errors.As(res.Err, &se) || se.Stage != tt.stage || se.Report != "leads" {
 				t.Fatalf("err %v (%T), want stage %s", res.Err, res.Err, tt.stage)
 			}
-			if st.errs[res.RunID] != res.Err.Error() || !strings.Contains(res.Err.Error(), se.Err.Error()) {
-				t.Errorf("stored %q, error %q", st.errs[res.RunID], res.Err)
+			if st.errs[res.ID] != res.Err.Error() || !strings.Contains(res.Err.Error(), se.Err.Error()) {
+				t.Errorf("stored %q, error %q", st.errs[res.ID], res.Err)
 			}
 			if se.Temporary() != tt.temporary || Temporary(res.Err) != tt.temporary {
 				t.Errorf("temporary %v, want %v", se.Temporary(), tt.temporary)
@@ -227,12 +228,12 @@ func TestBatchRowsGroupsPages(t *testing.T) {
 		r := &Runner{Store: st, Log: zap.NewNop(), BatchRows: tt.rows,
 			Progress: func(_, _ string, rows int64) { progress = append(progress, rows) },
 			Extract:  func(string) (ExtractFunc, error) { return pages(10, 100, "2026-01-02T00:00:00Z"), nil }}
-		res := r.RunReport(context.Background(), Job{Name: "j", Account: "a"}, ReportRun{Report: report("leads"), Mode: load.Upsert}, "manual")
+		res := r.RunReport(context.Background(), Job{Name: "j", Account: "a"}, ReportRun{Report: report("leads"), Mode: load.Upsert}, runlog.Manual)
 		var got []int
 		for _, b := range st.batches {
 			got = append(got, len(b))
 		}
-		if !slices.Equal(got, tt.want) || res.Rows != 1000 || res.Extract != 1000 || res.Bookmark != "2026-01-02T00:00:00Z" ||
+		if !slices.Equal(got, tt.want) || res.RowsUpserted != 1000 || res.RowsExtracted != 1000 || res.Bookmark.String() != "2026-01-02T00:00:00Z" ||
 			len(progress) != len(tt.want) || progress[len(progress)-1] != 1000 {
 			t.Errorf("BatchRows %d: batches %v, want %v; result %+v, progress %v", tt.rows, got, tt.want, res, progress)
 		}

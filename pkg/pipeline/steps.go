@@ -75,7 +75,7 @@ func (r *Runner) applyEventDeletes(ctx context.Context, s *run) error {
 		ids = &s.res.Deletions
 	}
 	n, err := r.Store.ApplyDeletes(ctx, s.row, s.rr.Report.Table.Name, deleteRules(), ids)
-	s.res.Deleted = n
+	s.res.RowsDeleted = n
 	return err
 }
 

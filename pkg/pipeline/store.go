@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -12,7 +13,7 @@ import (
 // each report's committed batches left.
 type RunLog interface {
 	BeginRun(ctx context.Context, info load.RunInfo) (int64, error)
-	FinishRun(ctx context.Context, id int64, status string, c load.Counters, errMsg string) error
+	FinishRun(ctx context.Context, id int64, status runlog.Status, c load.Counters, errMsg string) error
 	Bookmark(ctx context.Context, account, org, report string) (string, bool, error)
 	// LastSuccessStart is when the job's last successful run of the report
 	// started (zero: never).

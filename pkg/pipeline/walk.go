@@ -56,9 +56,12 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 	// rows count only once swapped in.
 	totals := func() {
 		t := w.Totals()
-		s.res.Extract, s.res.Bookmark = t.Records, t.Bookmark
+		s.res.RowsExtracted = t.Records
+		if bm, err := schema.ParseBookmark(t.Bookmark); err == nil {
+			s.res.Bookmark = bm
+		}
 		if rr.Mode != load.Replace {
-			s.res.Rows = t.Rows
+			s.res.RowsUpserted = t.Rows
 		}
 	}
 	defer totals()
@@ -111,7 +114,7 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 	if _, err := r.Store.FinishReplace(ctx, s.row, rep.Table); err != nil {
 		return &StageError{Stage: StageLoad, Report: rep.Name, Err: fmt.Errorf("replace %s: %w", rep.Name, err)}
 	}
-	s.res.Rows = w.Totals().Rows
+	s.res.RowsUpserted = w.Totals().Rows
 	return nil
 }
 
@@ -127,7 +130,7 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 // old rows stay.
 func (r *Runner) confirmEmpty(ctx context.Context, s *run, reread func() error) error {
 	rep := s.rr.Report
-	if s.res.Extract > 0 {
+	if s.res.RowsExtracted > 0 {
 		return nil
 	}
 	stored, err := r.Store.StoredRows(ctx, rep.Table, s.org)
@@ -141,7 +144,7 @@ func (r *Runner) confirmEmpty(ctx context.Context, s *run, reread func() error) 
 			Err: fmt.Errorf("%s read no records where close.%s has %d; reading it again failed, the rows stay: %w",
 				rep.Name, rep.Table.Name, stored, err)}
 	}
-	if s.res.Extract == 0 {
+	if s.res.RowsExtracted == 0 {
 		s.log.Warn("the endpoint answered an empty listing twice: the table is emptied", zap.Int64("rows_removed", stored))
 	}
 	return nil

@@ -45,17 +45,17 @@ const (
 )
 
 // Run is one run of one report: a row of sync.runs, plus the error and the
-// bookmark the run committed, which the row does not hold.
+// bookmark the run committed, which the row does not hold. Its fields (and
+// so its JSON, closesync history --json) follow the columns of sync.runs.
 type Run struct {
 	ID            int64      `json:"run_id"`
 	Job           string     `json:"job"`
 	Report        string     `json:"report"`
 	Account       string     `json:"account"`
-	Org           string     `json:"organization_id,omitempty"`
 	Trigger       Trigger    `json:"trigger"`
-	Status        Status     `json:"status"`
 	StartedAt     time.Time  `json:"started_at"`
 	FinishedAt    *time.Time `json:"finished_at"`
+	Status        Status     `json:"status"`
 	RowsExtracted int64      `json:"rows_extracted"`
 	RowsUpserted  int64      `json:"rows_upserted"`
 	RowsDeleted   int64      `json:"rows_deleted"`
@@ -63,6 +63,8 @@ type Run struct {
 	Retries       int64      `json:"retries"`
 	// Error is the run's error message as stored ("" on success).
 	Error string `json:"error,omitempty"`
+	// Org is the organization of the account ("" when it was not told).
+	Org string `json:"organization_id,omitempty"`
 	// Err is the error itself, for the process that ran it (not stored).
 	Err error `json:"-"`
 	// Bookmark is the last bookmark the run committed (zero if none).
@@ -75,4 +77,13 @@ func (r Run) Duration() time.Duration {
 		return time.Since(r.StartedAt)
 	}
 	return r.FinishedAt.Sub(r.StartedAt)
+}
+
+// ErrorText is the run's error message: Error as stored, else Err's text
+// ("" for a run without an error).
+func (r Run) ErrorText() string {
+	if r.Error == "" && r.Err != nil {
+		return r.Err.Error()
+	}
+	return r.Error
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -64,9 +65,9 @@ func TestJobRetryOnlyRetriesWhatARetryCanFix(t *testing.T) {
 				return newMemStore(), func() error { return nil }, nil
 			}, zap.NewNop())
 			var tries atomic.Int32
-			pool.OnResult = func(_ string, r pipeline.Result) {
+			pool.OnResult = func(r pipeline.Result) {
 				tries.Add(1)
-				if r.Status != load.StatusFailed {
+				if r.Status != runlog.Failed {
 					t.Errorf("run %+v did not fail", r)
 				}
 			}
@@ -78,7 +79,7 @@ func TestJobRetryOnlyRetriesWhatARetryCanFix(t *testing.T) {
 			}
 			job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users"), Mode: load.Upsert}}},
 				Retry: Retry{Attempts: 2, Delay: time.Millisecond}}
-			if err := pool.RunNow(job, extractFn, TriggerSchedule); err != nil {
+			if err := pool.RunNow(job, extractFn, runlog.Schedule); err != nil {
 				t.Fatal(err)
 			}
 			waitIdle(t, pool, "j")

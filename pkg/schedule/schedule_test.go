@@ -14,6 +14,7 @@ import (
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -23,7 +24,7 @@ var _ Store = (*load.Store)(nil)
 type memStore struct {
 	mu       sync.Mutex
 	nextID   int64
-	finished map[int64]string
+	finished map[int64]runlog.Status
 	errs     map[int64]string
 	batches  [][]load.Record
 	marks    []string
@@ -36,7 +37,7 @@ func (m *memStore) LastSuccess(context.Context, string, []string) (time.Time, er
 }
 
 func newMemStore() *memStore {
-	return &memStore{finished: map[int64]string{}, errs: map[int64]string{}}
+	return &memStore{finished: map[int64]runlog.Status{}, errs: map[int64]string{}}
 }
 
 func (m *memStore) EnsureTable(context.Context, schema.Table, load.Mode, string) error { return nil }
@@ -63,7 +64,7 @@ func (m *memStore) StartReplace(context.Context, schema.Table, string) error { r
 func (m *memStore) FinishReplace(context.Context, load.Run, schema.Table) (int64, error) {
 	return 0, nil
 }
-func (m *memStore) FinishRun(_ context.Context, id int64, status string, _ load.Counters, msg string) error {
+func (m *memStore) FinishRun(_ context.Context, id int64, status runlog.Status, _ load.Counters, msg string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.finished[id], m.errs[id] = status, msg
@@ -129,11 +130,11 @@ func TestPoolNeverOverlapsAJobAndClosesTheStoreAfterRuns(t *testing.T) {
 		}, nil
 	}
 	job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users")}}}, Schedule: "@every 1h"}
-	if err := pool.RunNow(job, extractFn, TriggerManual); err != nil {
+	if err := pool.RunNow(job, extractFn, runlog.Manual); err != nil {
 		t.Fatal(err)
 	}
 	<-started
-	if err := pool.RunNow(job, extractFn, TriggerManual); !errors.Is(err, ErrRunning) {
+	if err := pool.RunNow(job, extractFn, runlog.Manual); !errors.Is(err, ErrRunning) {
 		t.Errorf("second start while running: %v", err)
 	}
 	pool.tick(job, extractFn) // a scheduled tick while running is skipped, not queued
@@ -166,7 +167,7 @@ func TestStopCancelsRunsWithinGrace(t *testing.T) {
 		}, nil
 	}
 	job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users")}}}}
-	pool.RunNow(job, extractFn, TriggerManual)
+	pool.RunNow(job, extractFn, runlog.Manual)
 	<-started
 	if err := pool.Stop(5 * time.Second); err != nil {
 		t.Fatal(err)
@@ -186,7 +187,7 @@ func TestSchedulerRejectsBadSpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RunNow("nope", TriggerManual); err == nil {
+	if err := s.RunNow("nope", runlog.Manual); err == nil {
 		t.Error("unknown job accepted")
 	}
 }
@@ -224,9 +225,9 @@ func TestRetryRerunsOnlyFailedReportsWithTheRetryTrigger(t *testing.T) {
 			}, zap.NewNop())
 			var mu sync.Mutex
 			var got []string // report:trigger:status
-			pool.OnResult = func(trigger string, r pipeline.Result) {
+			pool.OnResult = func(r pipeline.Result) {
 				mu.Lock()
-				got = append(got, r.Report+":"+trigger+":"+r.Status)
+				got = append(got, r.Report+":"+string(r.Trigger)+":"+string(r.Status))
 				mu.Unlock()
 			}
 			var tries atomic.Int32
@@ -240,7 +241,7 @@ func TestRetryRerunsOnlyFailedReportsWithTheRetryTrigger(t *testing.T) {
 			}
 			job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users")}, {Report: report("lead_statuses")}}},
 				Retry: Retry{Attempts: tt.attempts, Delay: time.Millisecond}}
-			if err := pool.RunNow(job, extractFn, TriggerSchedule); err != nil {
+			if err := pool.RunNow(job, extractFn, runlog.Schedule); err != nil {
 				t.Fatal(err)
 			}
 			waitIdle(t, pool, "j")
@@ -293,11 +294,11 @@ func TestStartupRunsOnStartAndCatchesUpMissedRunsOnce(t *testing.T) {
 				st.last = tt.last
 				return st, func() error { return nil }, nil
 			}, zap.NewNop())
-			var runs []string
+			var runs []runlog.Trigger
 			var mu sync.Mutex
-			pool.OnResult = func(trigger string, r pipeline.Result) {
+			pool.OnResult = func(r pipeline.Result) {
 				mu.Lock()
-				runs = append(runs, trigger)
+				runs = append(runs, r.Trigger)
 				mu.Unlock()
 			}
 			extractFn := func(string) (pipeline.ExtractFunc, error) {
@@ -313,7 +314,7 @@ func TestStartupRunsOnStartAndCatchesUpMissedRunsOnce(t *testing.T) {
 			waitIdle(t, pool, "j")
 			mu.Lock()
 			defer mu.Unlock()
-			if tt.wantRun != (len(runs) == 1) || len(runs) > 1 || (len(runs) == 1 && runs[0] != TriggerStartup) {
+			if tt.wantRun != (len(runs) == 1) || len(runs) > 1 || (len(runs) == 1 && runs[0] != runlog.Startup) {
 				t.Errorf("startup runs %v, want run: %v", runs, tt.wantRun)
 			}
 		})

@@ -14,17 +14,8 @@ import (
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 
-	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/pipeline"
-)
-
-// Trigger values recorded in sync.runs (the pipeline's own, such as
-// pipeline.TriggerReconcile, are in pkg/pipeline).
-const (
-	TriggerSchedule = "schedule"
-	TriggerManual   = "manual"
-	TriggerStartup  = "startup"
-	TriggerRetry    = "retry"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // Retry re-runs the failed reports of a run that a retry can fix
@@ -92,7 +83,7 @@ type Pool struct {
 	// OnResult, when set before the first run, is called with every
 	// finished report run (for metrics, the status endpoint and
 	// notifications).
-	OnResult func(trigger string, res pipeline.Result)
+	OnResult func(res pipeline.Result)
 	// collectChanges makes runs record the keys they create, update and
 	// delete (SetCollectChanges; it may change on reload).
 	collectChanges atomic.Bool
@@ -142,7 +133,7 @@ func (p *Pool) Running(job string) bool {
 }
 
 // RunNow starts a job in the background unless it is running (ErrRunning).
-func (p *Pool) RunNow(job ScheduledJob, extract func(string) (pipeline.ExtractFunc, error), trigger string) error {
+func (p *Pool) RunNow(job ScheduledJob, extract func(string) (pipeline.ExtractFunc, error), trigger runlog.Trigger) error {
 	if _, busy := p.running.LoadOrStore(job.key(), struct{}{}); busy {
 		return ErrRunning
 	}
@@ -167,7 +158,7 @@ func (p *Pool) tick(job ScheduledJob, extract func(string) (pipeline.ExtractFunc
 	p.wg.Add(1)
 	defer p.wg.Done()
 	defer p.running.Delete(job.key())
-	p.run(job, extract, TriggerSchedule)
+	p.run(job, extract, runlog.Schedule)
 }
 
 // TimeoutError is the cause of a run's context that the job's timeout
@@ -192,7 +183,7 @@ func WithTimeout(ctx context.Context, job string, d time.Duration) (context.Cont
 	return context.WithTimeoutCause(ctx, d, &TimeoutError{Job: job, After: d})
 }
 
-func (p *Pool) run(job ScheduledJob, extract func(string) (pipeline.ExtractFunc, error), trigger string) {
+func (p *Pool) run(job ScheduledJob, extract func(string) (pipeline.ExtractFunc, error), trigger runlog.Trigger) {
 	ctx, cancel := WithTimeout(p.ctx, job.key(), job.Timeout)
 	defer cancel()
 	failed := p.runOnce(ctx, job, extract, trigger)
@@ -211,13 +202,13 @@ func (p *Pool) run(job ScheduledJob, extract func(string) (pipeline.ExtractFunc,
 		}
 		again := job
 		again.Reports = failed
-		failed = p.runOnce(ctx, again, extract, TriggerRetry)
+		failed = p.runOnce(ctx, again, extract, runlog.Retry)
 	}
 }
 
 // runOnce runs the job's reports with the database open and returns the
 // ones that failed (and may succeed on a retry).
-func (p *Pool) runOnce(ctx context.Context, job ScheduledJob, extract func(string) (pipeline.ExtractFunc, error), trigger string) []pipeline.ReportRun {
+func (p *Pool) runOnce(ctx context.Context, job ScheduledJob, extract func(string) (pipeline.ExtractFunc, error), trigger runlog.Trigger) []pipeline.ReportRun {
 	store, err := p.acquire(ctx)
 	if err != nil {
 		p.log.Error("job could not open the database", zap.String("job", job.Name), zap.Error(err))
@@ -227,21 +218,21 @@ func (p *Pool) runOnce(ctx context.Context, job ScheduledJob, extract func(strin
 	r := &pipeline.Runner{Store: store, Extract: extract, Log: p.log, CollectChanges: p.collectChanges.Load()}
 	if job.Reconcile {
 		for _, res := range r.RunReconcile(ctx, job.Job) {
-			if p.OnResult != nil && res.RunID != 0 {
-				p.OnResult(pipeline.TriggerReconcile, res)
+			if p.OnResult != nil && res.ID != 0 {
+				p.OnResult(res)
 			}
 		}
 		return nil // the next pass tries again; no retry
 	}
 	var failed []pipeline.ReportRun
 	for i, res := range r.RunJob(ctx, job.Job, trigger) {
-		if p.OnResult != nil && res.RunID != 0 {
-			p.OnResult(trigger, res)
+		if p.OnResult != nil && res.ID != 0 {
+			p.OnResult(res)
 		}
-		if f := res.Followup; p.OnResult != nil && f != nil && f.RunID != 0 {
-			p.OnResult(res.FollowupTrigger, *f) // a widened start_date's backfill
+		if f := res.Followup; p.OnResult != nil && f != nil && f.ID != 0 {
+			p.OnResult(*f) // a widened start_date's backfill
 		}
-		if res.Status == load.StatusFailed && pipeline.Temporary(res.Err) {
+		if res.Status == runlog.Failed && pipeline.Temporary(res.Err) {
 			failed = append(failed, job.Reports[i])
 		}
 	}
@@ -318,7 +309,7 @@ func (s *Scheduler) Stop() { s.cron.Stop() }
 
 // RunNow runs the named job or "job/report" entry at once (ErrRunning if
 // it runs; an error if there is no such entry).
-func (s *Scheduler) RunNow(name, trigger string) error {
+func (s *Scheduler) RunNow(name string, trigger runlog.Trigger) error {
 	j, ok := s.jobs[name]
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNoJob, name)
@@ -352,7 +343,7 @@ func (s *Scheduler) Startup(now time.Time) {
 			continue
 		}
 		s.pool.log.Info("starting a run at startup", zap.String("job", key), zap.String("reason", why))
-		if err := s.pool.RunNow(j, s.extract, TriggerStartup); err != nil && !errors.Is(err, ErrRunning) {
+		if err := s.pool.RunNow(j, s.extract, runlog.Startup); err != nil && !errors.Is(err, ErrRunning) {
 			s.pool.log.Error("startup run", zap.String("job", key), zap.Error(err))
 		}
 	}

@@ -18,30 +18,50 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/runlog"
 )
 
 // recentRuns is how many finished runs /runs keeps.
 const recentRuns = 200
 
-// Run is a finished run as the endpoint reports it.
-type Run struct {
-	RunID    int64     `json:"run_id"`
-	Job      string    `json:"job"`
-	Report   string    `json:"report"`
-	Trigger  string    `json:"trigger"`
-	Status   string    `json:"status"`
-	Started  time.Time `json:"started_at"`
-	Duration float64   `json:"duration_seconds"`
-	Rows     int64     `json:"rows_upserted"`
-	Extract  int64     `json:"rows_extracted"`
-	Deleted  int64     `json:"rows_deleted"`
-	Requests int64     `json:"requests"`
-	Retries  int64     `json:"retries"`
-	Error    string    `json:"error,omitempty"`
+// run is a finished run as /runs and /healthz report it.
+type run struct {
+	RunID    int64          `json:"run_id"`
+	Job      string         `json:"job"`
+	Report   string         `json:"report"`
+	Trigger  runlog.Trigger `json:"trigger"`
+	Status   runlog.Status  `json:"status"`
+	Started  time.Time      `json:"started_at"`
+	Duration float64        `json:"duration_seconds"`
+	Rows     int64          `json:"rows_upserted"`
+	Extract  int64          `json:"rows_extracted"`
+	Deleted  int64          `json:"rows_deleted"`
+	Requests int64          `json:"requests"`
+	Retries  int64          `json:"retries"`
+	Error    string         `json:"error,omitempty"`
 	// Bookmark is the time up to which the report's data is complete, when
 	// the run committed one (nil, and absent from the JSON, otherwise).
 	Bookmark *time.Time `json:"bookmark,omitempty"`
+}
+
+// finishedAt is when a finished run ended (its start if that is unknown).
+func finishedAt(r runlog.Run) time.Time {
+	if r.FinishedAt == nil {
+		return r.StartedAt
+	}
+	return *r.FinishedAt
+}
+
+// runOf is r as the endpoint reports it.
+func runOf(r runlog.Run) run {
+	out := run{RunID: r.ID, Job: r.Job, Report: r.Report, Trigger: r.Trigger, Status: r.Status, Started: r.StartedAt,
+		Duration: finishedAt(r).Sub(r.StartedAt).Seconds(), Rows: r.RowsUpserted, Extract: r.RowsExtracted, Deleted: r.RowsDeleted,
+		Requests: r.Requests, Retries: r.Retries, Error: r.ErrorText()}
+	if !r.Bookmark.IsZero() {
+		t := r.Bookmark.Time()
+		out.Bookmark = &t
+	}
+	return out
 }
 
 // RunNower starts a job now; ErrBusy when it is running, ErrUnknown when
@@ -75,15 +95,15 @@ type Status struct {
 	age         *lagCollector // since each report's last successful run finished
 
 	mu      sync.Mutex
-	recent  []Run
-	last    map[string]Run // job/report -> last run
+	recent  []run
+	last    map[string]run // job/report -> last run
 	started time.Time
 	runNow  RunNower
 }
 
 // New returns an empty Status with its own registry.
 func New() *Status {
-	s := &Status{reg: prometheus.NewRegistry(), last: map[string]Run{}, started: time.Now()}
+	s := &Status{reg: prometheus.NewRegistry(), last: map[string]run{}, started: time.Now()}
 	labels := []string{"job", "report"}
 	s.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "closesync_runs_total", Help: "Finished runs by outcome."},
 		[]string{"job", "report", "status"})
@@ -133,36 +153,40 @@ func (s *Status) Reloaded(ok bool) {
 }
 
 // Observe records a finished run.
-func (s *Status) Observe(r Run) {
-	s.runs.WithLabelValues(r.Job, r.Report, r.Status).Inc()
-	s.rows.WithLabelValues(r.Job, r.Report).Add(float64(r.Rows))
-	s.extracted.WithLabelValues(r.Job, r.Report).Add(float64(r.Extract))
-	s.deleted.WithLabelValues(r.Job, r.Report).Add(float64(r.Deleted))
+func (s *Status) Observe(r runlog.Run) {
+	status := string(r.Status)
+	s.runs.WithLabelValues(r.Job, r.Report, status).Inc()
+	s.rows.WithLabelValues(r.Job, r.Report).Add(float64(r.RowsUpserted))
+	s.extracted.WithLabelValues(r.Job, r.Report).Add(float64(r.RowsExtracted))
+	s.deleted.WithLabelValues(r.Job, r.Report).Add(float64(r.RowsDeleted))
 	s.requests.WithLabelValues(r.Job, r.Report).Add(float64(r.Requests))
 	s.retries.WithLabelValues(r.Job, r.Report).Add(float64(r.Retries))
-	s.duration.WithLabelValues(r.Job, r.Report).Observe(r.Duration)
-	if r.Bookmark != nil && !r.Bookmark.IsZero() {
-		s.lag.set(r.Job, r.Report, *r.Bookmark)
+	finished := finishedAt(r)
+	s.duration.WithLabelValues(r.Job, r.Report).Observe(finished.Sub(r.StartedAt).Seconds())
+	if !r.Bookmark.IsZero() {
+		s.lag.set(r.Job, r.Report, r.Bookmark.Time())
 	}
-	if r.Status == "success" {
-		finished := r.Started.Add(time.Duration(r.Duration * float64(time.Second)))
+	if r.Status == runlog.Success {
 		s.lastSuccess.WithLabelValues(r.Job, r.Report).Set(float64(finished.Unix()))
 		s.age.set(r.Job, r.Report, finished)
 	}
+	v := runOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.recent = append(s.recent, r)
+	s.recent = append(s.recent, v)
 	if len(s.recent) > recentRuns {
 		s.recent = s.recent[len(s.recent)-recentRuns:]
 	}
-	s.last[r.Job+"/"+r.Report] = r
+	s.last[r.Job+"/"+r.Report] = v
 }
 
-// APIResponse records one Close API attempt.
-func (s *Status) APIResponse(account, group string, status int, rl closeapi.RateLimit, hasRL bool) {
-	s.apiCalls.WithLabelValues(account, group, strconv.Itoa(status)).Inc()
-	if hasRL {
-		s.remaining.WithLabelValues(account, group).Set(float64(rl.Remaining))
+// APIResponse records one Close API attempt: its status code (0 when there
+// was no response) and, when the response said (hasRemaining), how many
+// requests are left in the current rate-limit window.
+func (s *Status) APIResponse(account, group string, code, remaining int, hasRemaining bool) {
+	s.apiCalls.WithLabelValues(account, group, strconv.Itoa(code)).Inc()
+	if hasRemaining {
+		s.remaining.WithLabelValues(account, group).Set(float64(remaining))
 	}
 }
 
@@ -219,7 +243,7 @@ func (s *Status) healthz(w http.ResponseWriter, _ *http.Request) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	reports := make([]Run, 0, len(keys))
+	reports := make([]run, 0, len(keys))
 	for _, k := range keys {
 		reports = append(reports, s.last[k])
 	}
@@ -229,7 +253,7 @@ func (s *Status) healthz(w http.ResponseWriter, _ *http.Request) {
 func (s *Status) runsJSON(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Run, len(s.recent))
+	out := make([]run, len(s.recent))
 	for i, r := range s.recent {
 		out[len(s.recent)-1-i] = r // newest first
 	}

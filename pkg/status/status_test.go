@@ -13,8 +13,15 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schema"
 )
+
+// took is when a run that started at start and took seconds finished.
+func took(start time.Time, seconds float64) *time.Time {
+	t := start.Add(time.Duration(seconds * float64(time.Second)))
+	return &t
+}
 
 type fakeRunNow map[string]error
 
@@ -51,10 +58,10 @@ func TestEndpoints(t *testing.T) {
 	}
 
 	start := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
-	s.Observe(Run{RunID: 1, Job: "core", Report: "leads", Status: "success", Started: start, Duration: 2, Rows: 10, Requests: 3})
-	s.Observe(Run{RunID: 2, Job: "core", Report: "leads", Status: "failed", Started: start.Add(time.Hour), Error: "API key rejected"})
+	s.Observe(runlog.Run{ID: 1, Job: "core", Report: "leads", Status: "success", StartedAt: start, FinishedAt: took(start, 2), RowsUpserted: 10, Requests: 3})
+	s.Observe(runlog.Run{ID: 2, Job: "core", Report: "leads", Status: "failed", StartedAt: start.Add(time.Hour), Error: "API key rejected"})
 	resp, _ := http.Get(srv.URL + "/runs")
-	var runs []Run
+	var runs []run
 	json.NewDecoder(resp.Body).Decode(&runs)
 	resp.Body.Close()
 	if len(runs) != 2 || runs[0].RunID != 2 {
@@ -91,11 +98,11 @@ func TestEndpoints(t *testing.T) {
 
 func TestAPIAndBookmarkLagMetrics(t *testing.T) {
 	s := New()
-	s.APIResponse("main", "GET /lead/", 200, closeapi.RateLimit{Limit: 100, Remaining: 42}, true)
-	s.APIResponse("main", "GET /lead/", 429, closeapi.RateLimit{}, false)
-	s.APIResponse("main", "GET /lead/", 0, closeapi.RateLimit{}, false)
+	s.APIResponse("main", "GET /lead/", 200, 42, true)
+	s.APIResponse("main", "GET /lead/", 429, 0, false)
+	s.APIResponse("main", "GET /lead/", 0, 0, false)
 	hourAgo := time.Now().Add(-time.Hour)
-	s.Observe(Run{Job: "core", Report: "leads", Status: "success", Started: time.Now(), Bookmark: &hourAgo})
+	s.Observe(runlog.Run{Job: "core", Report: "leads", Status: "success", StartedAt: time.Now(), Bookmark: schema.BookmarkAt(hourAgo)})
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
@@ -137,11 +144,11 @@ func TestNoZeroBookmarksAndLastSuccessAge(t *testing.T) {
 	s := New()
 	now := time.Now()
 	quiet := now.Add(-5 * time.Hour) // the newest change Close has for the table
-	s.Observe(Run{RunID: 1, Job: "core", Report: "users", Status: "success", Started: now.Add(-time.Minute), Duration: 2})
-	s.Observe(Run{RunID: 2, Job: "core", Report: "leads", Status: "success", Started: now.Add(-time.Minute), Duration: 2, Bookmark: &quiet})
-	s.Observe(Run{RunID: 3, Job: "core", Report: "tasks", Status: "success", Started: now.Add(-3 * time.Hour), Duration: 10})
-	s.Observe(Run{RunID: 4, Job: "core", Report: "tasks", Status: "failed", Started: now.Add(-time.Minute), Error: "503"})
-	s.Observe(Run{RunID: 5, Job: "core", Report: "notes", Status: "failed", Started: now, Error: "401"})
+	s.Observe(runlog.Run{ID: 1, Job: "core", Report: "users", Status: "success", StartedAt: now.Add(-time.Minute), FinishedAt: took(now.Add(-time.Minute), 2)})
+	s.Observe(runlog.Run{ID: 2, Job: "core", Report: "leads", Status: "success", StartedAt: now.Add(-time.Minute), FinishedAt: took(now.Add(-time.Minute), 2), Bookmark: schema.BookmarkAt(quiet)})
+	s.Observe(runlog.Run{ID: 3, Job: "core", Report: "tasks", Status: "success", StartedAt: now.Add(-3 * time.Hour), FinishedAt: took(now.Add(-3*time.Hour), 10)})
+	s.Observe(runlog.Run{ID: 4, Job: "core", Report: "tasks", Status: "failed", StartedAt: now.Add(-time.Minute), Error: "503"})
+	s.Observe(runlog.Run{ID: 5, Job: "core", Report: "notes", Status: "failed", StartedAt: now, Error: "401"})
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	get := func(path string) string {
