@@ -22,6 +22,7 @@ import (
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // BenchmarkSyncLeads measures closesync's whole path for leads: HTTP pages on
@@ -64,7 +65,7 @@ func BenchmarkSyncLeads(b *testing.B) {
 						return extract.Extract(ctx, client, req, emit)
 					}, nil
 				}}
-				res := r.RunReport(ctx, schedule.Job{Name: "bench", Account: "bench"}, schedule.ReportRun{Report: rep, Mode: load.Upsert}, "manual")
+				res := r.RunReport(ctx, schedule.Job{Name: "bench", Account: "bench"}, schedule.ReportRun{Report: rep, Mode: schema.Upsert}, "manual")
 				d := time.Since(start)
 				stop()
 				// A keyset restart re-reads the leads that share its

@@ -16,6 +16,7 @@ import (
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // dryRun prints what `sync` would read, per job and report: the filters or
@@ -52,7 +53,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 				}
 			}
 			b, _, err := store.Bookmark(ctx, job.Account, org, report)
-			return b, err
+			return b.String(), err
 		}
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
@@ -66,7 +67,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 				return err
 			}
 			req := extract.Request{Report: rr.Report, StartDate: job.StartDate, Window: rr.Window, Params: job.Params, Now: time.Now()}
-			if rr.Mode != load.Replace {
+			if rr.Mode != schema.Replace {
 				req.Bookmark = bm
 			}
 			start := time.Now()

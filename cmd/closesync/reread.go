@@ -9,6 +9,7 @@ import (
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // reread is what sync --full-refresh or --since/--until asks of the
@@ -66,7 +67,7 @@ func (w reread) apply(jobs []schedule.Job) error {
 	for i := range jobs {
 		for k := range jobs[i].Reports {
 			rr := &jobs[i].Reports[k]
-			if !w.since.IsZero() && (rr.Report.Method != extract.Incremental || rr.Mode == load.Replace) {
+			if !w.since.IsZero() && (rr.Report.Method != extract.Incremental || rr.Mode == schema.Replace) {
 				return usagef("jobs %s: report %s is read whole on every run (full refresh or mode replace): --since does not apply; run it without",
 					jobs[i].Name, rr.Report.Name)
 			}

@@ -11,9 +11,9 @@ import (
 )
 
 // Reconcilable reports whether the report's ids can all be listed: an
-// offset listing or a search of objects that Close deletes (DeletedBy).
+// offset listing or a search of objects that Close deletes (Table.Deletes).
 func (r *Report) Reconcilable() bool {
-	return r.Parent == "" && r.DeletedBy != "" && (r.Paging == Offset || r.Paging == Search) && len(r.Table.Key) == 1
+	return r.Parent == "" && r.Table.Deletes != nil && (r.Paging == Offset || r.Paging == Search) && len(r.Table.Key) == 1
 }
 
 // idsOnly lists the id of every object of the report as it is now, for

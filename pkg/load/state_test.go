@@ -10,6 +10,7 @@ import (
 
 	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // TestLoadedFromMigratesAndResets: a file written before loaded_from (the
@@ -31,15 +32,15 @@ func TestLoadedFromMigratesAndResets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := old.EnsureTable(ctx, contacts, load.Upsert, ""); err != nil {
+	if err := old.EnsureTable(ctx, contacts, schema.Upsert, ""); err != nil {
 		t.Fatal(err)
 	}
 	id, err := old.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := load.Batch{Records: []load.Record{rec("c1", "a", 1, "2024-03-01T00:00:00+00:00", "a@x")}, Bookmark: "2024-03-01T00:00:00Z"}
-	if _, err := old.Apply(ctx, load.Run{ID: id, Account: "main", Report: "contacts"}, contacts, load.Upsert, b, load.Counters{}); err != nil {
+	b := load.Batch{Records: []schema.Record{rec("c1", "a", 1, "2024-03-01T00:00:00+00:00", "a@x")}, Bookmark: bookmark("2024-03-01T00:00:00Z")}
+	if _, err := old.Apply(ctx, load.Run{ID: id, Account: "main", Report: "contacts"}, contacts, schema.Upsert, b, load.Counters{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := old.Close(); err != nil {
@@ -75,7 +76,7 @@ func TestLoadedFromMigratesAndResets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Bookmark != "2024-03-01T00:00:00Z" || len(r.Dropped) != 2 || r.Dropped[0].Rows != 1 || r.Dropped[1].Rows != 1 {
+	if r.Bookmark.String() != "2024-03-01T00:00:00Z" || len(r.Dropped) != 2 || r.Dropped[0].Rows != 1 || r.Dropped[1].Rows != 1 {
 		t.Errorf("reset: %+v", r)
 	}
 	if bm, ok, _ := s.Bookmark(ctx, "main", "", "contacts"); ok {

@@ -58,7 +58,7 @@ func (r *Runner) oldestLoaded(ctx context.Context, job Job, rr ReportRun, res Re
 // extraction. A replaced table is rebuilt from a full read every run: a
 // window would replace it with part of the data, so it gets none.
 func windowRequest(rr ReportRun, req *extract.Request) {
-	if rr.Mode == load.Replace {
+	if rr.Mode == schema.Replace {
 		return
 	}
 	req.Since, req.Until, req.FullRefresh = rr.Since, rr.Until, rr.FullRefresh
@@ -75,7 +75,7 @@ func windowRequest(rr ReportRun, req *extract.Request) {
 func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res Result, log *zap.Logger) *Result {
 	rep := rr.Report
 	st, ok := r.Store.(loadedRange)
-	if !ok || rep.Method != extract.Incremental || rr.Mode == load.Replace || !rr.Since.IsZero() || ctx.Err() != nil {
+	if !ok || rep.Method != extract.Incremental || rr.Mode == schema.Replace || !rr.Since.IsZero() || ctx.Err() != nil {
 		return nil
 	}
 	now := time.Now()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // TriggerFullRefresh marks a run that re-reads a report from its start date
@@ -29,7 +30,7 @@ func (r *Runner) RunFullRefresh(ctx context.Context, job Job) []Result {
 			continue
 		}
 		rr.FullRefresh = true
-		listing := rr.Report.Reconcilable() && rr.Report.Method == extract.Incremental && rr.Mode != load.Replace
+		listing := rr.Report.Reconcilable() && rr.Report.Method == extract.Incremental && rr.Mode != schema.Replace
 		var ids []string
 		if listing {
 			rr.listed = &ids

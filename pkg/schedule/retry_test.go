@@ -21,7 +21,7 @@ import (
 // for another mode).
 type ensureFails struct{ *memStore }
 
-func (ensureFails) EnsureTable(context.Context, schema.Table, load.Mode, string) error {
+func (ensureFails) EnsureTable(context.Context, schema.Table, schema.WriteMode, string) error {
 	return errors.New("table close.users was created for mode append (no primary key) and cannot take mode upsert")
 }
 
@@ -75,7 +75,7 @@ func TestJobRetryOnlyRetriesWhatARetryCanFix(t *testing.T) {
 				}
 				return func(context.Context, extract.Request, func(extract.Batch) error) error { return tt.err }, nil
 			}
-			job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: load.Upsert}}},
+			job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: schema.Upsert}}},
 				Retry: Retry{Attempts: 2, Delay: time.Millisecond}}
 			if err := pool.RunNow(job, extractFn, TriggerSchedule); err != nil {
 				t.Fatal(err)

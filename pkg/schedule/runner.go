@@ -16,10 +16,10 @@ import (
 
 // Store is what a run needs from the database (*load.Store).
 type Store interface {
-	EnsureTable(ctx context.Context, t schema.Table, mode load.Mode, org string) error
+	EnsureTable(ctx context.Context, t schema.Table, mode schema.WriteMode, org string) error
 	BeginRun(ctx context.Context, info load.RunInfo) (int64, error)
-	Bookmark(ctx context.Context, account, org, report string) (string, bool, error)
-	Apply(ctx context.Context, run load.Run, t schema.Table, mode load.Mode, b load.Batch, c load.Counters) (int64, error)
+	Bookmark(ctx context.Context, account, org, report string) (schema.Bookmark, bool, error)
+	Apply(ctx context.Context, run load.Run, t schema.Table, mode schema.WriteMode, b load.Batch, c load.Counters) (int64, error)
 	StartReplace(ctx context.Context, t schema.Table, org string) error
 	FinishReplace(ctx context.Context, run load.Run, t schema.Table) (int64, error)
 	FinishRun(ctx context.Context, id int64, status string, c load.Counters, errMsg string) error
@@ -30,24 +30,19 @@ const eventLogReport = "event_log"
 
 // deleter is implemented by stores that apply the event log's deletions.
 type deleter interface {
-	ApplyDeletes(ctx context.Context, run load.Run, eventTable string, rules []load.DeleteRule, deletedIDs *[]string) (int64, error)
+	ApplyDeletes(ctx context.Context, run load.Run, eventTable string, tables []schema.Table, deletedIDs *[]string) (int64, error)
 }
 
-// deleteRules are the catalog's declarations of which events delete what.
-func deleteRules() []load.DeleteRule {
-	var rules []load.DeleteRule
-	for _, r := range extract.Catalog() {
-		if r.DeletedBy != "" {
-			rules = append(rules, load.DeleteRule{Table: r.Table, ObjectType: r.DeletedBy, LeadColumn: r.LeadCascade})
-		}
-	}
-	return rules
+// deleteRules are the catalog's tables that declare which events delete
+// their rows (schema.Table.Deletes).
+func deleteRules() []schema.Table {
+	return extract.DeletableTables()
 }
 
 // viewRefresher is implemented by stores that keep <table>_custom views,
 // rebuilt after custom field definitions or custom-bearing tables change.
 type viewRefresher interface {
-	RefreshCustomViews(ctx context.Context) error
+	RefreshCustomViews(ctx context.Context, definitions string, tables []schema.Table) error
 }
 
 // ExtractFunc streams a report's batches (extract.Extract with a client).
@@ -73,7 +68,7 @@ type Job struct {
 // ReportRun is one report of a job with its options.
 type ReportRun struct {
 	Report *extract.Report // a root report (children are written with it)
-	Mode   load.Mode
+	Mode   schema.WriteMode
 	Window time.Duration
 	// Since, Until and FullRefresh re-read part or all of the report
 	// without moving its bookmark back (see backfill.go).
@@ -241,7 +236,7 @@ func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger s
 		if vr, ok := r.Store.(viewRefresher); ok {
 			// The data landed; a view that cannot be rebuilt is logged, not
 			// a failed run.
-			if err := vr.RefreshCustomViews(ctx); err != nil {
+			if err := vr.RefreshCustomViews(ctx, extract.CustomFieldsReport, extract.CustomViewTables()); err != nil {
 				log.Error("custom field views not refreshed", zap.Error(err))
 			}
 		}
@@ -273,13 +268,13 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 	}
 	req := extract.Request{Report: rep, StartDate: job.StartDate, Window: rr.Window, Now: time.Now(), Params: job.Params,
 		Warn: func(msg string) { log.Warn(msg) }}
-	if rr.Mode != load.Replace {
+	if rr.Mode != schema.Replace {
 		// A replaced table is rebuilt from a full read: no bookmark.
 		bm, _, err := r.Store.Bookmark(ctx, job.Account, org, rep.Name)
 		if err != nil {
 			return err
 		}
-		req.Bookmark = bm
+		req.Bookmark = bm.String()
 	} else if err := r.Store.StartReplace(ctx, rep.Table, org); err != nil {
 		return err
 	}
@@ -299,7 +294,7 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 	var staged int64 // rows in a replace's shadow: written only once swapped in
 	lastFlush := time.Now()
 	flush := func() error {
-		if len(pending.Records) == 0 && pending.Bookmark == "" {
+		if len(pending.Records) == 0 && pending.Bookmark.IsZero() {
 			return nil
 		}
 		if r.CollectChanges {
@@ -309,14 +304,14 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 		if err != nil {
 			return err
 		}
-		if rr.Mode == load.Replace {
+		if rr.Mode == schema.Replace {
 			staged += n
 		} else {
 			res.Rows += n
 		}
 		res.Extract += int64(len(pending.Records))
-		if pending.Bookmark != "" {
-			res.Bookmark = pending.Bookmark
+		if !pending.Bookmark.IsZero() {
+			res.Bookmark = pending.Bookmark.String()
 		}
 		pending, lastFlush = load.Batch{}, time.Now()
 		if r.Progress != nil {
@@ -332,11 +327,13 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 			}
 			*rr.listed = append(*rr.listed, ids...)
 		}
-		for _, rec := range b.Records {
-			pending.Records = append(pending.Records, load.Record{Raw: rec.Raw, Custom: rec.Custom, Tag: rec.Tag})
-		}
-		if b.Bookmark != "" && rr.Mode != load.Replace {
-			pending.Bookmark = b.Bookmark
+		pending.Records = append(pending.Records, b.Records...)
+		if b.Bookmark != "" && rr.Mode != schema.Replace {
+			bm, err := schema.ParseBookmark(b.Bookmark)
+			if err != nil {
+				return fmt.Errorf("%s: %w", rep.Name, err)
+			}
+			pending.Bookmark = bm
 		}
 		if len(pending.Records) >= r.batchRows() || time.Since(lastFlush) >= maxBatchAge {
 			return flush()
@@ -357,7 +354,7 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, id int64,
 	if err := flush(); err != nil {
 		return err
 	}
-	if rr.Mode == load.Replace {
+	if rr.Mode == schema.Replace {
 		if err := r.confirmEmpty(ctx, rep, org, res, log, func() error {
 			if err := ext(ctx, req, emit); err != nil {
 				return err
@@ -571,11 +568,7 @@ func (r *Runner) purge(ctx context.Context, org string, log *zap.Logger) {
 	if !ok {
 		return
 	}
-	var tables []schema.Table
-	for _, rule := range deleteRules() {
-		tables = append(tables, rule.Table)
-	}
-	n, err := p.PurgeDeleted(ctx, org, tables)
+	n, err := p.PurgeDeleted(ctx, org, deleteRules())
 	if err != nil {
 		log.Error("hard deletes not applied; the rows stay marked deleted", zap.Error(err))
 		return
@@ -599,7 +592,7 @@ type activityEdits interface {
 func (r *Runner) editedActivities(ctx context.Context, job Job, rr ReportRun, req extract.Request) ([]string, error) {
 	typ, ok := rr.Report.ActivityType()
 	st, canAsk := r.Store.(activityEdits)
-	if !ok || !canAsk || req.Bookmark == "" || rr.Mode == load.Replace || req.FullRefresh {
+	if !ok || !canAsk || req.Bookmark == "" || rr.Mode == schema.Replace || req.FullRefresh {
 		return nil, nil
 	}
 	since, err := st.LastSuccessStart(ctx, job.Name, rr.Report.Name)

@@ -26,8 +26,8 @@ type memStore struct {
 	nextID   int64
 	finished map[int64]string
 	errs     map[int64]string
-	batches  [][]load.Record
-	marks    []string
+	batches  [][]schema.Record
+	marks    []schema.Bookmark
 	applyErr error
 	last     time.Time // LastSuccess's answer
 }
@@ -40,17 +40,19 @@ func newMemStore() *memStore {
 	return &memStore{finished: map[int64]string{}, errs: map[int64]string{}}
 }
 
-func (m *memStore) EnsureTable(context.Context, schema.Table, load.Mode, string) error { return nil }
+func (m *memStore) EnsureTable(context.Context, schema.Table, schema.WriteMode, string) error {
+	return nil
+}
 func (m *memStore) BeginRun(context.Context, load.RunInfo) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.nextID++
 	return m.nextID, nil
 }
-func (m *memStore) Bookmark(context.Context, string, string, string) (string, bool, error) {
-	return "", false, nil
+func (m *memStore) Bookmark(context.Context, string, string, string) (schema.Bookmark, bool, error) {
+	return schema.Bookmark{}, false, nil
 }
-func (m *memStore) Apply(_ context.Context, _ load.Run, _ schema.Table, _ load.Mode, b load.Batch, _ load.Counters) (int64, error) {
+func (m *memStore) Apply(_ context.Context, _ load.Run, _ schema.Table, _ schema.WriteMode, b load.Batch, _ load.Counters) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.applyErr != nil {
@@ -105,10 +107,10 @@ func TestRunJobGroupsPagesAndKeepsGoingAfterAFailure(t *testing.T) {
 			if req.Report.Name == "users" {
 				return boom
 			}
-			return pages(5, 100, "bm")(ctx, req, emit)
+			return pages(5, 100, "2024-01-01T00:00:00Z")(ctx, req, emit)
 		}, nil
 	}}
-	job := Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: load.Upsert}, {Report: report("leads"), Mode: load.Upsert}}}
+	job := Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: schema.Upsert}, {Report: report("leads"), Mode: schema.Upsert}}}
 	res := r.RunJob(context.Background(), job, TriggerManual)
 	if res[0].Status != load.StatusFailed || !errors.Is(res[0].Err, boom) || st.errs[res[0].RunID] != "API exploded" {
 		t.Errorf("users = %+v (%q)", res[0], st.errs[res[0].RunID])
@@ -118,7 +120,7 @@ func TestRunJobGroupsPagesAndKeepsGoingAfterAFailure(t *testing.T) {
 	}
 	// 500 records in pages of 100 with 250 per transaction: 300, then 200
 	// with the bookmark of the last page.
-	if len(st.batches) != 2 || len(st.batches[0]) != 300 || len(st.batches[1]) != 200 || st.marks[0] != "" || st.marks[1] != "bm" {
+	if len(st.batches) != 2 || len(st.batches[0]) != 300 || len(st.batches[1]) != 200 || !st.marks[0].IsZero() || st.marks[1].String() != "2024-01-01T00:00:00Z" {
 		t.Errorf("batches %d, marks %q", len(st.batches), st.marks)
 	}
 }
