@@ -37,33 +37,34 @@ func (s *Store) Bookmark(ctx context.Context, account, org, report string) (sche
 	return b, true, nil
 }
 
-// LoadedFrom returns the start of the range (account, report) has loaded;
-// ok is false when there is no state row or none was recorded yet.
-func (s *Store) LoadedFrom(ctx context.Context, account, report string) (time.Time, bool, error) {
+// LoadedFrom returns the start of the range (account, report) has loaded,
+// a bookmark at the other end of the loaded data; ok is false when there is
+// no state row or none was recorded yet.
+func (s *Store) LoadedFrom(ctx context.Context, account, report string) (schema.Bookmark, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var t sql.NullTime
 	err := s.conn.QueryRowContext(ctx, "SELECT loaded_from FROM sync.state WHERE account = ? AND report = ?", account, report).Scan(&t)
 	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, false, nil
+		return schema.Bookmark{}, false, nil
 	}
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("read loaded_from of %s/%s: %w", account, report, err)
+		return schema.Bookmark{}, false, fmt.Errorf("read loaded_from of %s/%s: %w", account, report, err)
 	}
-	return t.Time.UTC(), t.Valid, nil
+	return schema.BookmarkAt(t.Time), t.Valid, nil
 }
 
 // SetLoadedFrom records from as the start of the range (account, report)
 // has loaded. With onlyUnset a recorded value is kept. Without a state row
 // (no batch committed yet) it does nothing and reports false.
-func (s *Store) SetLoadedFrom(ctx context.Context, account, report string, from time.Time, onlyUnset bool) (bool, error) {
+func (s *Store) SetLoadedFrom(ctx context.Context, account, report string, from schema.Bookmark, onlyUnset bool) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := "UPDATE sync.state SET loaded_from = ? WHERE account = ? AND report = ?"
 	if onlyUnset {
 		q += " AND loaded_from IS NULL"
 	}
-	res, err := s.conn.ExecContext(ctx, q, from.UTC(), account, report)
+	res, err := s.conn.ExecContext(ctx, q, from.Time().UTC(), account, report)
 	if err != nil {
 		return false, fmt.Errorf("record loaded_from of %s/%s: %w", account, report, err)
 	}

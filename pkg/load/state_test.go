@@ -58,14 +58,14 @@ func TestLoadedFromMigratesAndResets(t *testing.T) {
 		onlyUnset bool
 		want      time.Time
 	}{{feb, true, feb}, {jan, true, feb}, {jan, false, jan}} {
-		if _, err := s.SetLoadedFrom(ctx, "main", "contacts", step.from, step.onlyUnset); err != nil {
+		if _, err := s.SetLoadedFrom(ctx, "main", "contacts", schema.BookmarkAt(step.from), step.onlyUnset); err != nil {
 			t.Fatal(err)
 		}
-		if got, ok, err := s.LoadedFrom(ctx, "main", "contacts"); err != nil || !ok || !got.Equal(step.want) {
+		if got, ok, err := s.LoadedFrom(ctx, "main", "contacts"); err != nil || !ok || !got.Time().Equal(step.want) {
 			t.Errorf("SetLoadedFrom(%s, onlyUnset %v): %s %v %v, want %s", step.from, step.onlyUnset, got, ok, err, step.want)
 		}
 	}
-	if set, err := s.SetLoadedFrom(ctx, "main", "leads", jan, false); err != nil || set {
+	if set, err := s.SetLoadedFrom(ctx, "main", "leads", schema.BookmarkAt(jan), false); err != nil || set {
 		t.Errorf("SetLoadedFrom without a state row: set %v, err %v", set, err)
 	}
 	if got, ok, err := s.Oldest(ctx, contacts, "date_updated"); err != nil || !ok || !got.Equal(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)) {

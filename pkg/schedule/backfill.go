@@ -22,8 +22,8 @@ const eventLogRetention = 30 * 24 * time.Hour
 // loadedRange is implemented by stores that record where a report's loaded
 // range starts (*load.Store).
 type loadedRange interface {
-	LoadedFrom(ctx context.Context, account, report string) (time.Time, bool, error)
-	SetLoadedFrom(ctx context.Context, account, report string, from time.Time, onlyUnset bool) (bool, error)
+	LoadedFrom(ctx context.Context, account, report string) (schema.Bookmark, bool, error)
+	SetLoadedFrom(ctx context.Context, account, report string, from schema.Bookmark, onlyUnset bool) (bool, error)
 }
 
 // oldestRows is implemented by stores that can tell the oldest value loaded
@@ -83,22 +83,23 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 	if rr.FullRefresh {
 		// Everything since the start date was read again.
 		if res.Status == load.StatusSuccess {
-			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, start, false); err != nil {
+			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, schema.BookmarkAt(start), false); err != nil {
 				log.Warn("loaded range not recorded", zap.Error(err))
 			}
 		}
 		return nil
 	}
-	from, known, err := st.LoadedFrom(ctx, job.Account, rep.Name)
+	loaded, known, err := st.LoadedFrom(ctx, job.Account, rep.Name)
 	if err != nil {
 		log.Warn("loaded range not read; a widened start_date is not backfilled this run", zap.Error(err))
 		return nil
 	}
+	from := loaded.Time()
 	if !known {
 		// The first load (from start), or a file written before
 		// loaded_from existed: then the oldest row loaded tells.
 		if from, known = r.oldestLoaded(ctx, job, rr, res); !known || !start.Before(from) {
-			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, start, true); err != nil {
+			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, schema.BookmarkAt(start), true); err != nil {
 				log.Warn("loaded range not recorded", zap.Error(err))
 			}
 			return nil
@@ -117,7 +118,7 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 			log.Warn("start_date is earlier than event_log was first loaded from, but Close keeps events for 30 days only: "+
 				"nothing older can be read; deletions older than that are found by 'closesync sync --reconcile'",
 				zap.Time("start_date", start), zap.Time("loaded_from", from))
-			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, start, false); err != nil {
+			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, schema.BookmarkAt(start), false); err != nil {
 				log.Warn("loaded range not recorded", zap.Error(err))
 			}
 			return nil
@@ -137,7 +138,7 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 		log.Error("backfill of the widened start_date failed; the next run tries again, or run: "+fix, zap.Error(b.Err))
 		return &b
 	}
-	if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, start, false); err != nil {
+	if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, schema.BookmarkAt(start), false); err != nil {
 		log.Warn("loaded range not recorded; the next run reads the range again", zap.Error(err))
 	}
 	return &b
