@@ -1,8 +1,11 @@
-// Package schema describes the shape of closesync's data tables: typed columns
-// extracted from each record's JSON, keys, and the child tables flattened from
-// nested arrays. The report catalog (pkg/extract) declares tables with these
-// types and the loader (pkg/load) turns them into DDL and SQL, so neither needs
-// to know about the other.
+// Package schema is the contract between extraction and loading. It
+// describes closesync's data tables: columns of logical types (Type)
+// extracted from each record's JSON, keys, the child tables flattened from
+// nested arrays, which events delete their rows (DeleteRule) and which
+// custom fields apply to them; and what flows between the two sides: a
+// Record, a WriteMode and a Bookmark. The report catalog (pkg/extract)
+// declares tables with these types and the loader (pkg/load) turns them
+// into DDL and SQL, so neither needs to know about the other.
 package schema
 
 import (
