@@ -22,6 +22,8 @@ import (
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // BenchmarkSyncLeads measures closesync's whole path for leads: HTTP pages on
@@ -64,7 +66,7 @@ func BenchmarkSyncLeads(b *testing.B) {
 						return extract.Extract(ctx, client, req, emit)
 					}, nil
 				}}
-				res := r.RunReport(ctx, pipeline.Job{Name: "bench", Account: "bench"}, pipeline.ReportRun{Report: rep, Mode: load.Upsert}, "manual")
+				res := r.RunReport(ctx, pipeline.Job{Name: "bench", Account: "bench"}, pipeline.ReportRun{Report: rep, Mode: schema.Upsert}, runlog.Manual)
 				d := time.Since(start)
 				stop()
 				// A keyset restart re-reads the leads that share its

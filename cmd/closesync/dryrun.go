@@ -35,7 +35,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 	if err != nil {
 		return err
 	}
-	bookmarks := func(job pipeline.Job, report string) (string, error) { return "", nil }
+	bookmarks := func(job pipeline.Job, report string) (schema.Bookmark, error) { return schema.Bookmark{}, nil }
 	if _, err := os.Stat(cfg.Database); err == nil {
 		store, err := load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, ReadOnly: true,
 			LockTimeout: cfg.LockTimeout})
@@ -43,13 +43,13 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 			return err
 		}
 		defer store.Close()
-		bookmarks = func(job pipeline.Job, report string) (string, error) {
+		bookmarks = func(job pipeline.Job, report string) (schema.Bookmark, error) {
 			// Bookmarks are the account's organization's.
 			org := job.Params["organization_id"]
 			if find := cs.organization(job.Account); org == "" && find != nil {
 				var err error
 				if org, err = find(ctx); err != nil {
-					return "", fmt.Errorf("job %s: tell the organization of account %s: %w", job.Name, job.Account, err)
+					return schema.Bookmark{}, fmt.Errorf("job %s: tell the organization of account %s: %w", job.Name, job.Account, err)
 				}
 			}
 			b, _, err := store.Bookmark(ctx, job.Account, org, report)
@@ -62,13 +62,11 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 	for _, job := range jobs {
 		c := cs.byAccount[job.Account]
 		for _, rr := range job.Reports {
+			// A bookmark that cannot be read is that report's error.
 			bm, err := bookmarks(job, rr.Report.Name)
-			if err != nil {
-				return err
-			}
 			req := extract.Request{Report: rr.Report, StartDate: job.StartDate, Window: rr.Window, Params: job.Params, Now: time.Now()}
-			if rr.Mode != load.Replace {
-				req.Bookmark, err = schema.ParseBookmark(bm)
+			if rr.Mode != schema.Replace {
+				req.Bookmark = bm
 			}
 			start := time.Now()
 			var p extract.Plan

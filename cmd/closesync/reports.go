@@ -8,19 +8,20 @@ import (
 	"text/tabwriter"
 
 	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // reportInfo is one catalog entry as `closesync reports --json` prints it.
 type reportInfo struct {
-	Name           string   `json:"name"`
-	Endpoint       string   `json:"endpoint,omitempty"`
-	PrimaryKey     []string `json:"primary_key"`
-	Method         string   `json:"replication_method"`
-	ReplicationKey string   `json:"replication_key,omitempty"`
-	Parent         string   `json:"parent,omitempty"`
-	DefaultMode    string   `json:"default_mode"`
-	Children       []string `json:"children,omitempty"`
-	Description    string   `json:"description"`
+	Name           string           `json:"name"`
+	Endpoint       string           `json:"endpoint,omitempty"`
+	PrimaryKey     []string         `json:"primary_key"`
+	Method         string           `json:"replication_method"`
+	ReplicationKey string           `json:"replication_key,omitempty"`
+	Parent         string           `json:"parent,omitempty"`
+	DefaultMode    schema.WriteMode `json:"default_mode"`
+	Children       []string         `json:"children,omitempty"`
+	Description    string           `json:"description"`
 }
 
 func catalogInfo() []reportInfo {

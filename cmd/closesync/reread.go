@@ -7,9 +7,9 @@ import (
 
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
-	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // reread is what sync --full-refresh or --since/--until asks of the
@@ -67,7 +67,7 @@ func (w reread) apply(jobs []pipeline.Job) error {
 	for i := range jobs {
 		for k := range jobs[i].Reports {
 			rr := &jobs[i].Reports[k]
-			if !w.since.IsZero() && (rr.Report.Method != extract.Incremental || rr.Mode == load.Replace) {
+			if !w.since.IsZero() && (rr.Report.Method != extract.Incremental || rr.Mode == schema.Replace) {
 				return usagef("jobs %s: report %s is read whole on every run (full refresh or mode replace): --since does not apply; run it without",
 					jobs[i].Name, rr.Report.Name)
 			}

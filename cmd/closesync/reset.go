@@ -166,8 +166,8 @@ func resetOne(ctx context.Context, store *load.Store, e *env, t resetTarget, rep
 		return err
 	}
 	line := fmt.Sprintf("%-8s %s/%s (account %s): ", "reset", t.job, rep.Name, t.account)
-	if r.Bookmark != "" {
-		line += "bookmark " + r.Bookmark + " forgotten"
+	if !r.Bookmark.IsZero() {
+		line += "bookmark " + r.Bookmark.String() + " forgotten"
 	} else {
 		line += "no bookmark stored"
 	}

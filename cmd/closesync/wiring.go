@@ -17,6 +17,7 @@ import (
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // loadConfig loads and validates the config of a command that calls Close
@@ -248,13 +249,12 @@ func resolveJobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline
 				continue
 			}
 			seen[root.Name] = true
-			modeName := ref.Mode
-			if modeName == "" {
-				modeName = root.DefaultMode
-			}
-			mode, err := load.ParseMode(modeName)
-			if err != nil {
-				return nil, usagef("jobs %s: report %s: %v", j.Name, ref.Name, err)
+			mode := root.DefaultMode
+			if ref.Mode != "" {
+				var err error
+				if mode, err = schema.ParseWriteMode(ref.Mode); err != nil {
+					return nil, usagef("jobs %s: report %s: %v", j.Name, ref.Name, err)
+				}
 			}
 			job.Reports = append(job.Reports, pipeline.ReportRun{Report: root, Mode: mode, Window: ref.AttributionWindow})
 		}

@@ -90,14 +90,8 @@ type Report struct {
 	// Parent names the report whose records carry this child table.
 	Parent string
 	// DefaultMode is the write mode when the job does not set one.
-	DefaultMode string
+	DefaultMode schema.WriteMode
 	Doc         string
-	// DeletedBy is the event log object_type (a LIKE pattern) whose
-	// "deleted" events soft-delete this report's rows; empty: none.
-	DeletedBy string
-	// LeadCascade names the column holding the lead id when the rows are
-	// deleted with their lead.
-	LeadCascade string
 	// MayBeEmpty documents a report that can rightly have no rows.
 	MayBeEmpty bool
 	// Activity is the _type of the activities the report holds (Call,
@@ -148,9 +142,9 @@ func register(reports ...*Report) {
 			panic("extract: report registered twice: " + r.Name)
 		}
 		if r.DefaultMode == "" {
-			r.DefaultMode = "upsert"
+			r.DefaultMode = schema.Upsert
 			if r.Method == Full {
-				r.DefaultMode = "replace"
+				r.DefaultMode = schema.Replace
 			}
 		}
 		if r.Custom && !r.Has(RefreshCustomViews) {
@@ -216,4 +210,32 @@ func (r *Report) Children() []string {
 		out = append(out, ch.Table.Name)
 	}
 	return slices.Clip(out)
+}
+
+// CustomFieldsReport is the report whose table holds the custom field
+// definitions that the <table>_custom views are built from.
+const CustomFieldsReport = "custom_fields"
+
+// DeletableTables are the tables that declare which events delete their
+// rows (schema.Table.Deletes), sorted by report name.
+func DeletableTables() []schema.Table {
+	var out []schema.Table
+	for _, r := range Catalog() {
+		if r.Table.Deletes != nil {
+			out = append(out, r.Table)
+		}
+	}
+	return out
+}
+
+// CustomViewTables are the tables that declare custom field types
+// (schema.Table.CustomFieldTypes), sorted by report name.
+func CustomViewTables() []schema.Table {
+	var out []schema.Table
+	for _, r := range Catalog() {
+		if len(r.Table.CustomFieldTypes) > 0 {
+			out = append(out, r.Table)
+		}
+	}
+	return out
 }

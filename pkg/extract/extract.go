@@ -25,14 +25,10 @@ type Client interface {
 
 // Record is one object as the API returned it, plus what extraction derived
 // from it.
-type Record struct {
-	Raw json.RawMessage
-	// Custom is a JSON object of the record's custom field values, keyed by
-	// field id, for reports that collect custom fields; nil otherwise.
-	Custom json.RawMessage
-	// Tag is the Source tag the record was listed under.
-	Tag string
-}
+//
+// It is schema.Record, the type the store takes; the alias goes once
+// pkg/extract names schema.Record itself.
+type Record = schema.Record
 
 // Batch is one page of records. A batch with a Bookmark must be committed
 // together with that bookmark; the last batch of a run may carry only a

@@ -8,10 +8,10 @@ import (
 
 // Reconcilable reports whether the report's ids can all be listed: a walk
 // that lists every object (offset listings and searches) of objects that
-// Close deletes (DeletedBy).
+// Close deletes (Table.Deletes).
 func (r *Report) Reconcilable() bool {
 	_, lists := r.Walk.(idLister)
-	return r.Parent == "" && r.DeletedBy != "" && lists && len(r.Table.Key) == 1
+	return r.Parent == "" && r.Table.Deletes != nil && lists && len(r.Table.Key) == 1
 }
 
 // Request.IDsOnly lists the id of every object of the report as it is now,

@@ -9,19 +9,19 @@ import (
 )
 
 // Column helpers keep the declarations below readable.
-func str(name string) schema.Column     { return schema.Column{Name: name, Type: schema.Varchar} }
+func str(name string) schema.Column     { return schema.Column{Name: name, Type: schema.Text} }
 func ts(name string) schema.Column      { return schema.Column{Name: name, Type: schema.Timestamp} }
 func i64(name string) schema.Column     { return schema.Column{Name: name, Type: schema.BigInt} }
 func f64(name string) schema.Column     { return schema.Column{Name: name, Type: schema.Double} }
-func boolean(name string) schema.Column { return schema.Column{Name: name, Type: schema.Boolean} }
+func boolean(name string) schema.Column { return schema.Column{Name: name, Type: schema.Bool} }
 func date(name string) schema.Column    { return schema.Column{Name: name, Type: schema.Date} }
 func js(name string) schema.Column      { return schema.Column{Name: name, Type: schema.JSON} }
-func list(name string) schema.Column    { return schema.Column{Name: name, Type: schema.VarcharList} }
+func list(name string) schema.Column    { return schema.Column{Name: name, Type: schema.TextList} }
 func custom() schema.Column {
 	return schema.Column{Name: "custom", Type: schema.JSON, Source: schema.FromCustom}
 }
 func tag(name string) schema.Column {
-	return schema.Column{Name: name, Type: schema.Varchar, Source: schema.FromTag}
+	return schema.Column{Name: name, Type: schema.Text, Source: schema.FromTag}
 }
 
 func cols(groups ...[]schema.Column) []schema.Column {
@@ -52,7 +52,7 @@ func child(name, parentCol, field string, columns ...schema.Column) schema.Child
 	return schema.Child{Field: field, Table: schema.Table{
 		Name: name,
 		Columns: cols([]schema.Column{
-			{Name: parentCol, Type: schema.Varchar, Source: schema.FromParent},
+			{Name: parentCol, Type: schema.Text, Source: schema.FromParent},
 			{Name: schema.ColPosition, Type: schema.Integer, Source: schema.FromPosition},
 		}, columns),
 		Key: []string{parentCol, schema.ColPosition},
@@ -155,6 +155,33 @@ var activityTypes = []struct {
 		str("status")}},
 }
 
+// leadDeletes deletes leads by their deletion events; a lead merged into
+// another (meta.merge_source_lead_id of the "merged" event) is gone too,
+// but its contacts, opportunities, tasks and activities moved to the
+// destination.
+var leadDeletes = &schema.DeleteRule{ObjectType: "lead", MergeSource: "merge_source_lead_id"}
+
+// withLead deletes rows by the deletion events of objectType (a LIKE
+// pattern) and with their lead (lead_id) when it is deleted outright.
+func withLead(objectType string) *schema.DeleteRule {
+	return &schema.DeleteRule{ObjectType: objectType, Owner: leadDeletes, OwnerColumn: "lead_id"}
+}
+
+// deletedBy returns t with its delete rule.
+func deletedBy(r *schema.DeleteRule, t schema.Table) schema.Table {
+	t.Deletes = r
+	return t
+}
+
+// customOf returns t whose custom column carries the custom fields of
+// objectType and the shared ones: shared fields can be associated with any
+// object type and the list endpoint does not say which, so every table
+// offers them.
+func customOf(objectType string, t schema.Table) schema.Table {
+	t.CustomFieldTypes = []string{objectType, "shared"}
+	return t
+}
+
 // anyObject matches deletion events of every object type. Close ids are
 // unique across types (lead_, cont_, acti_ ...), so matching by id alone is
 // safe, and it spares guessing the activity event names, which Close's docs
@@ -172,11 +199,11 @@ func init() {
 		&Report{
 			Name: "leads", Sources: src("/lead/"), Walk: Offset{PageSize: 200}, Method: Incremental,
 			Strategy: Strategy{Filter: LeadQuery, Field: "date_updated", Overlap: defaultOverlap, Keyset: "date_created"},
-			Custom:   true, DeletedBy: "lead",
+			Custom:   true,
 			Doc: "Leads. `/lead/` has no date filter parameter, so the legacy `query` (`date_updated >= \"...\" sort:created`) selects " +
 				"changed leads, walked in creation order. Contacts, opportunities and tasks also have their own reports; the `leads_*` " +
 				"tables are the snapshots embedded in each lead.",
-			Table: table("leads", cols([]schema.Column{
+			Table: deletedBy(leadDeletes, customOf("lead", table("leads", cols([]schema.Column{
 				str("name"), str("display_name"), str("description"), str("url"), str("status_id"), str("status_label"), str("html_url"),
 				str("source"), str("primary_email"), str("primary_phone"), js("integration_links"), custom(),
 			}, audit),
@@ -185,34 +212,33 @@ func init() {
 				child("leads_contacts", "lead_id", "contacts", cols([]schema.Column{str("id")}, without(contactColumns, "lead_id"))...),
 				child("leads_opportunities", "lead_id", "opportunities", cols([]schema.Column{str("id")}, without(opportunityColumns, "lead_id"))...),
 				child("leads_tasks", "lead_id", "tasks", cols([]schema.Column{str("id")}, without(taskColumns, "lead_id"))...),
-			),
+			))),
 		},
 		&Report{
 			Name: "contacts", Sources: src("/data/search/", "object_type", "contact"), Walk: Search{},
 			Method: Incremental, Strategy: Strategy{Field: "date_updated", Overlap: defaultOverlap, Ordered: true}, Custom: true,
-			DeletedBy: "contact", LeadCascade: "lead_id",
 			Doc: "Contacts updated since the bookmark. `/contact/` accepts no date filter and stops at Close's `max_skip`, so closesync " +
 				"searches them (`POST /data/search/`, object type `contact`) with `date_updated` on or after the bookmark less the overlap, " +
 				"sorted by it, asking in `_fields` for every column and every contact and shared custom field (at most 50 a search: the " +
 				"fields past them are asked for by id, one search per 49 more, for each page); a walk is re-queried from " +
 				"where it got to when its cursor expires or it nears the 10,000-object cap.",
-			Table: table("contacts", contactColumns,
+			Table: deletedBy(withLead("contact"), customOf("contact", table("contacts", contactColumns,
 				child("contacts_emails", "contact_id", "emails", str("email"), str("type"), boolean("is_unsubscribed")),
 				child("contacts_phones", "contact_id", "phones", str("phone"), str("phone_formatted"), str("type"), str("country")),
 				child("contacts_urls", "contact_id", "urls", str("url"), str("type")),
-			),
+			))),
 		},
 		&Report{
 			Name: "opportunities", Sources: src("/opportunity/"), Walk: Offset{PageSize: 250}, Method: Incremental,
-			Strategy: updatedSince, Custom: true, DeletedBy: "opportunity", LeadCascade: "lead_id",
+			Strategy: updatedSince, Custom: true,
 			Doc:   "Opportunities updated since the bookmark (`date_updated__gte`), walked by `date_created`.",
-			Table: table("opportunities", opportunityColumns),
+			Table: deletedBy(withLead("opportunity"), customOf("opportunity", table("opportunities", opportunityColumns))),
 		},
 		&Report{
 			Name: "tasks", Sources: src("/task/", "_type", "all"), Walk: Offset{PageSize: 1000}, Method: Incremental,
-			Strategy: updatedSince, DeletedBy: "task.%", LeadCascade: "lead_id",
-			Doc:   "Tasks of every `_type` (the API returns only `lead` tasks unless asked for `_type=all`).",
-			Table: table("tasks", taskColumns),
+			Strategy: updatedSince,
+			Doc:      "Tasks of every `_type` (the API returns only `lead` tasks unless asked for `_type=all`).",
+			Table:    deletedBy(withLead("task.%"), table("tasks", taskColumns)),
 		},
 		&Report{
 			Name: "users", Sources: src("/user/"), Walk: Offset{PageSize: 1000}, Method: Full,
@@ -233,11 +259,11 @@ func init() {
 		},
 		&Report{
 			Name: "activities", Sources: src("/activity/"), Walk: Offset{PageSize: 100}, Method: Incremental,
-			Strategy: activityStrategy, Custom: true, DeletedBy: anyObject, LeadCascade: "lead_id",
+			Strategy: activityStrategy, Custom: true,
 			Activity: AllActivities, After: []Step{RefetchEdited},
 			Doc: "Every activity type (Stitch's `activities`): created since the bookmark minus the attribution window " +
 				"(`attribution_window`, default 24h), so calls and emails that change after creation are re-read.",
-			Table: table("activities", activityBase),
+			Table: deletedBy(withLead(anyObject), customOf("activity", table("activities", activityBase))),
 		},
 		&Report{
 			Name: "custom_fields", Walk: Offset{PageSize: 1000}, Method: Full, After: []Step{RefreshCustomViews},
@@ -269,8 +295,8 @@ func init() {
 		register(&Report{
 			Name: "activities_" + at.report, Sources: src("/activity/" + at.path + "/"), Walk: Offset{PageSize: 100},
 			Method: Incremental, Strategy: activityStrategy, Custom: true, Doc: doc,
-			DeletedBy: anyObject, LeadCascade: "lead_id", Activity: at.typ, After: []Step{RefetchEdited},
-			Table: table("activities_"+at.report, cols(activityBase, at.extra)),
+			Activity: at.typ, After: []Step{RefetchEdited},
+			Table: deletedBy(withLead(anyObject), customOf("activity", table("activities_"+at.report, cols(activityBase, at.extra)))),
 		})
 	}
 }

@@ -120,8 +120,8 @@ func recordedDay(ctx context.Context, c Client, day time.Time, _ *DayContext) ([
 
 // walkerReport declares a test report of the walker w.
 func walkerReport(w Walker, method Method, st Strategy, sources ...Source) *Report {
-	return &Report{Name: "things", Sources: sources, Walk: w, Method: method, Strategy: st, DeletedBy: "thing",
-		Table: table("things", []schema.Column{ts("date_created"), ts("date_updated")})}
+	return &Report{Name: "things", Sources: sources, Walk: w, Method: method, Strategy: st,
+		Table: deletedBy(&schema.DeleteRule{ObjectType: "thing"}, table("things", []schema.Column{ts("date_created"), ts("date_updated")}))}
 }
 
 func TestWalkers(t *testing.T) {

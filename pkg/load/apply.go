@@ -12,49 +12,12 @@ import (
 	"github.com/closesync/closesync/pkg/schema"
 )
 
-// Mode is how a report's rows are written (Domo's update options).
-type Mode string
-
-// Modes.
-const (
-	// Upsert keeps one row per key, the newest version (the default).
-	Upsert Mode = "upsert"
-	// Append keeps every distinct version of a row (history mode); the table
-	// has no primary key.
-	Append Mode = "append"
-	// Replace rebuilds the table from each full run and swaps it in atomically
-	// at the end, so rows deleted at the source disappear.
-	Replace Mode = "replace"
-)
-
-// ParseMode parses a config mode; "" is Upsert.
-func ParseMode(s string) (Mode, error) {
-	switch Mode(s) {
-	case "", Upsert:
-		return Upsert, nil
-	case Append, Replace:
-		return Mode(s), nil
-	}
-	return "", fmt.Errorf("unknown mode %q (valid: upsert, append, replace)", s)
-}
-
-// Record is one object as the API returned it.
-type Record struct {
-	// Raw is the object's JSON, stored verbatim in _raw.
-	Raw []byte
-	// Custom is a JSON object of the record's custom field values (field id ->
-	// value), for tables with a custom column; nil otherwise.
-	Custom []byte
-	// Tag fills the table's FromTag column, if it has one.
-	Tag string
-}
-
 // Batch is a unit of work committed in one transaction.
 type Batch struct {
-	Records []Record
-	// Bookmark, when non-empty, becomes the report's state in the same
+	Records []schema.Record
+	// Bookmark, when set, becomes the report's state in the same
 	// transaction as the records: the next run resumes from it.
-	Bookmark string
+	Bookmark schema.Bookmark
 	// Changes, when set, receives the keys of the rows the batch created
 	// and updated (tables with a one-column key; not in Replace mode).
 	Changes *Changes
@@ -93,7 +56,7 @@ const stageDDL = `CREATE TEMP TABLE IF NOT EXISTS _stage (
 // duplicates within the batch are not counted. In Replace mode the rows go
 // to the table's shadow, started by StartReplace and swapped in by
 // FinishReplace.
-func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode Mode, b Batch, c Counters) (int64, error) {
+func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode schema.WriteMode, b Batch, c Counters) (int64, error) {
 	t = t.WithOrg()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -101,7 +64,7 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode Mode, b
 	err := s.inTx(ctx, func() error {
 		var ch Changes
 		var collect *Changes
-		if b.Changes != nil && len(t.IDKey()) == 1 && mode != Replace {
+		if b.Changes != nil && len(t.IDKey()) == 1 && mode != schema.Replace {
 			collect = &ch
 		}
 		n, err := s.writeBatch(ctx, t, mode, b.Records, run, collect)
@@ -109,13 +72,13 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode Mode, b
 			return err
 		}
 		written = n
-		if b.Bookmark != "" {
+		if !b.Bookmark.IsZero() {
 			if err := s.putBookmark(ctx, run, b.Bookmark); err != nil {
 				return err
 			}
 		}
 		upserted := n
-		if mode == Replace {
+		if mode == schema.Replace {
 			upserted = 0 // counted by FinishReplace, once swapped in
 		}
 		_, err = s.conn.ExecContext(ctx, `UPDATE sync.runs SET rows_extracted = rows_extracted + ?,
@@ -136,7 +99,7 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode Mode, b
 	return written, nil
 }
 
-func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode Mode, recs []Record, run Run, changes *Changes) (int64, error) {
+func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.WriteMode, recs []schema.Record, run Run, changes *Changes) (int64, error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
@@ -150,7 +113,7 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode Mode, recs 
 		return 0, fmt.Errorf("stage: %w", err)
 	}
 	target := qualified(s.schema, t.Name)
-	if mode == Replace {
+	if mode == schema.Replace {
 		target = shadowName(s.schema, t.Name, run.Org)
 	}
 	typed := dedupeSQL(t, typedSelectSQL(t, stageSourceSQL(run.Org)))
@@ -163,13 +126,13 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode Mode, recs 
 	// Never replace a row with an older version of it; in append mode, never
 	// store the same version twice.
 	switch {
-	case mode == Append && t.Order != "":
+	case mode == schema.Append && t.Order != "":
 		q := fmt.Sprintf("DELETE FROM _typed WHERE EXISTS (SELECT 1 FROM %s t WHERE %s AND t.%s IS NOT DISTINCT FROM _typed.%s)",
 			target, keyMatch(t, "t", "_typed"), quoteIdent(t.Order), quoteIdent(t.Order))
 		if _, err := s.conn.ExecContext(ctx, q); err != nil {
 			return 0, fmt.Errorf("skip stored versions: %w", err)
 		}
-	case mode != Append && t.Order != "":
+	case mode != schema.Append && t.Order != "":
 		q := fmt.Sprintf("DELETE FROM _typed WHERE EXISTS (SELECT 1 FROM %s t WHERE %s AND t.%s > _typed.%s)",
 			target, keyMatch(t, "t", "_typed"), quoteIdent(t.Order), quoteIdent(t.Order))
 		if _, err := s.conn.ExecContext(ctx, q); err != nil {
@@ -181,7 +144,7 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode Mode, recs 
 			return 0, err
 		}
 	}
-	res, err := s.conn.ExecContext(ctx, insertSQL(target, t, "_typed", mode != Append), run.ID)
+	res, err := s.conn.ExecContext(ctx, insertSQL(target, t, "_typed", mode != schema.Append), run.ID)
 	if err != nil {
 		return 0, fmt.Errorf("upsert into %s: %w", target, err)
 	}
@@ -196,14 +159,14 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode Mode, recs 
 
 // writeChildren replaces the child rows of every parent in _typed (all of
 // the run's organization).
-func (s *Store) writeChildren(ctx context.Context, parent schema.Table, ch schema.Child, mode Mode, run Run) error {
+func (s *Store) writeChildren(ctx context.Context, parent schema.Table, ch schema.Child, mode schema.WriteMode, run Run) error {
 	pc, _ := ch.Table.ParentColumn()
 	target := qualified(s.schema, ch.Table.Name)
-	if mode == Replace {
+	if mode == schema.Replace {
 		target = shadowName(s.schema, ch.Table.Name, run.Org)
 	}
 	parentKey := parent.IDKey()[0]
-	if mode != Append {
+	if mode != schema.Append {
 		q := fmt.Sprintf("DELETE FROM %s WHERE %s AND %s IN (SELECT %s FROM _typed)", target, orgIs("", run.Org),
 			quoteIdent(pc.Name), quoteIdent(parentKey))
 		if _, err := s.conn.ExecContext(ctx, q); err != nil {
@@ -249,7 +212,7 @@ func (s *Store) checkKeys(ctx context.Context, t schema.Table) error {
 }
 
 // appendStage fills _stage with the batch through the DuckDB appender.
-func (s *Store) appendStage(recs []Record) error {
+func (s *Store) appendStage(recs []schema.Record) error {
 	return s.appendRows("_stage", func(a *duckdb.Appender) error {
 		for i, r := range recs {
 			var custom, tag driver.Value
@@ -290,11 +253,11 @@ func (s *Store) appendRows(table string, fill func(a *duckdb.Appender) error) er
 // putBookmark saves the report's bookmark for (account, organization). A
 // bookmark from before closesync kept one per organization (empty
 // organization_id) is the account's old one: it goes once the account has its own.
-func (s *Store) putBookmark(ctx context.Context, run Run, bookmark string) error {
+func (s *Store) putBookmark(ctx context.Context, run Run, bookmark schema.Bookmark) error {
 	_, err := s.conn.ExecContext(ctx, `INSERT INTO sync.state (account, organization_id, report, bookmark, run_id, updated_at)
 		VALUES (?, ?, ?, ?, ?, now())
 		ON CONFLICT (account, organization_id, report) DO UPDATE SET bookmark = EXCLUDED.bookmark, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at`,
-		run.Account, run.Org, run.Report, bookmark, run.ID)
+		run.Account, run.Org, run.Report, bookmark.String(), run.ID)
 	if err == nil && run.Org != "" {
 		_, err = s.conn.ExecContext(ctx, "DELETE FROM sync.state WHERE account = ? AND report = ? AND organization_id = ''", run.Account, run.Report)
 	}

@@ -23,7 +23,7 @@ const (
 
 // Applier commits one batch (*Store).
 type Applier interface {
-	Apply(ctx context.Context, run Run, t schema.Table, mode Mode, b Batch, c Counters) (int64, error)
+	Apply(ctx context.Context, run Run, t schema.Table, mode schema.WriteMode, b Batch, c Counters) (int64, error)
 }
 
 // BatchWriter groups the records of one run into batches and commits each
@@ -35,7 +35,7 @@ type BatchWriter struct {
 	apply Applier
 	run   Run
 	table schema.Table
-	mode  Mode
+	mode  schema.WriteMode
 
 	rows     int
 	age      time.Duration
@@ -53,8 +53,8 @@ type BatchTotals struct {
 	Batches int   // transactions committed
 	Records int64 // records committed
 	Rows    int64 // rows written, as Apply counts them
-	// Bookmark is the last bookmark committed ("" if none).
-	Bookmark string
+	// Bookmark is the last bookmark committed (zero if none).
+	Bookmark schema.Bookmark
 }
 
 // BatchOption configures a BatchWriter.
@@ -99,7 +99,7 @@ func WithFlushed(fn func(BatchTotals)) BatchOption {
 
 // NewBatchWriter returns a writer committing run's records into table t in
 // mode through a.
-func NewBatchWriter(a Applier, run Run, t schema.Table, mode Mode, opts ...BatchOption) *BatchWriter {
+func NewBatchWriter(a Applier, run Run, t schema.Table, mode schema.WriteMode, opts ...BatchOption) *BatchWriter {
 	w := &BatchWriter{apply: a, run: run, table: t, mode: mode, rows: DefaultBatchRows, age: DefaultBatchAge,
 		counters: func() Counters { return Counters{} }}
 	for _, o := range opts {
@@ -109,11 +109,11 @@ func NewBatchWriter(a Applier, run Run, t schema.Table, mode Mode, opts ...Batch
 	return w
 }
 
-// Write adds records, and bookmark when it is not empty, to the pending
+// Write adds records, and bookmark when it is not zero, to the pending
 // batch, and commits the batch when it is full or old enough.
-func (w *BatchWriter) Write(ctx context.Context, recs []Record, bookmark string) error {
+func (w *BatchWriter) Write(ctx context.Context, recs []schema.Record, bookmark schema.Bookmark) error {
 	w.pending.Records = append(w.pending.Records, recs...)
-	if bookmark != "" {
+	if !bookmark.IsZero() {
 		w.pending.Bookmark = bookmark
 	}
 	if len(w.pending.Records) >= w.rows || time.Since(w.lastFlush) >= w.age {
@@ -125,7 +125,7 @@ func (w *BatchWriter) Write(ctx context.Context, recs []Record, bookmark string)
 // Flush commits the pending batch, if it holds records or a bookmark. A
 // batch that fails stays pending, so a later Flush tries it again.
 func (w *BatchWriter) Flush(ctx context.Context) error {
-	if len(w.pending.Records) == 0 && w.pending.Bookmark == "" {
+	if len(w.pending.Records) == 0 && w.pending.Bookmark.IsZero() {
 		return nil
 	}
 	w.pending.Changes = w.changes
@@ -136,7 +136,7 @@ func (w *BatchWriter) Flush(ctx context.Context) error {
 	w.totals.Batches++
 	w.totals.Records += int64(len(w.pending.Records))
 	w.totals.Rows += n
-	if w.pending.Bookmark != "" {
+	if !w.pending.Bookmark.IsZero() {
 		w.totals.Bookmark = w.pending.Bookmark
 	}
 	w.pending, w.lastFlush = Batch{}, time.Now()

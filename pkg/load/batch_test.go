@@ -18,18 +18,26 @@ type applied struct {
 	err   error
 }
 
-func (a *applied) Apply(_ context.Context, _ Run, _ schema.Table, _ Mode, b Batch, _ Counters) (int64, error) {
+func (a *applied) Apply(_ context.Context, _ Run, _ schema.Table, _ schema.WriteMode, b Batch, _ Counters) (int64, error) {
 	if a.err != nil {
 		return 0, a.err
 	}
 	a.sizes = append(a.sizes, len(b.Records))
-	a.marks = append(a.marks, b.Bookmark)
+	a.marks = append(a.marks, b.Bookmark.String())
 	return int64(len(b.Records)), nil
 }
 
 var _ Applier = (*Store)(nil)
 
-func recs(n int) []Record { return make([]Record, n) }
+func recs(n int) []schema.Record { return make([]schema.Record, n) }
+
+func mark(s string) schema.Bookmark {
+	b, err := schema.ParseBookmark(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 // TestBatchWriterFlushesBySizeAndAge: a batch is committed when it holds
 // the configured rows, or at the first Write after it grew the configured
@@ -38,20 +46,20 @@ func TestBatchWriterFlushesBySizeAndAge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := &applied{}
 		var flushed []BatchTotals
-		w := NewBatchWriter(a, Run{}, schema.Table{}, Upsert, WithBatchRows(250),
+		w := NewBatchWriter(a, Run{}, schema.Table{}, schema.Upsert, WithBatchRows(250),
 			WithFlushed(func(bt BatchTotals) { flushed = append(flushed, bt) }))
 		ctx := context.Background()
 		for i := 0; i < 5; i++ {
-			if err := w.Write(ctx, recs(100), ""); err != nil {
+			if err := w.Write(ctx, recs(100), schema.Bookmark{}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// 300 rows: one batch; 200 pending.
 		time.Sleep(DefaultBatchAge)
-		if err := w.Write(ctx, recs(10), "bm1"); err != nil { // old enough: committed
+		if err := w.Write(ctx, recs(10), mark("2026-01-01T00:00:00Z")); err != nil { // old enough: committed
 			t.Fatal(err)
 		}
-		if err := w.Write(ctx, nil, "bm2"); err != nil {
+		if err := w.Write(ctx, nil, mark("2026-01-02T00:00:00Z")); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.Flush(ctx); err != nil {
@@ -60,10 +68,10 @@ func TestBatchWriterFlushesBySizeAndAge(t *testing.T) {
 		if err := w.Flush(ctx); err != nil { // nothing pending: no batch
 			t.Fatal(err)
 		}
-		if !slices.Equal(a.sizes, []int{300, 210, 0}) || !slices.Equal(a.marks, []string{"", "bm1", "bm2"}) {
+		if !slices.Equal(a.sizes, []int{300, 210, 0}) || !slices.Equal(a.marks, []string{"", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"}) {
 			t.Errorf("batches %v, marks %q", a.sizes, a.marks)
 		}
-		want := BatchTotals{Batches: 3, Records: 510, Rows: 510, Bookmark: "bm2"}
+		want := BatchTotals{Batches: 3, Records: 510, Rows: 510, Bookmark: mark("2026-01-02T00:00:00Z")}
 		if w.Totals() != want || len(flushed) != 3 || flushed[2] != want {
 			t.Errorf("totals %+v, flushed %+v", w.Totals(), flushed)
 		}
@@ -74,19 +82,19 @@ func TestBatchWriterFlushesBySizeAndAge(t *testing.T) {
 // and a batch that fails stays pending for the next Flush.
 func TestBatchWriterDefaultsAndFailedBatch(t *testing.T) {
 	a := &applied{err: errors.New("disk full")}
-	w := NewBatchWriter(a, Run{}, schema.Table{}, Upsert, WithBatchRows(0), WithBatchAge(0))
+	w := NewBatchWriter(a, Run{}, schema.Table{}, schema.Upsert, WithBatchRows(0), WithBatchAge(0))
 	if w.rows != DefaultBatchRows || w.age != DefaultBatchAge {
 		t.Errorf("rows %d, age %s", w.rows, w.age)
 	}
 	ctx := context.Background()
-	if err := w.Write(ctx, recs(DefaultBatchRows), "bm"); err == nil {
+	if err := w.Write(ctx, recs(DefaultBatchRows), mark("2026-01-03T00:00:00Z")); err == nil {
 		t.Fatal("a failed batch reported no error")
 	}
 	a.err = nil
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(a.sizes, []int{DefaultBatchRows}) || w.Totals().Bookmark != "bm" {
+	if !slices.Equal(a.sizes, []int{DefaultBatchRows}) || w.Totals().Bookmark.String() != "2026-01-03T00:00:00Z" {
 		t.Errorf("batches %v, totals %+v", a.sizes, w.Totals())
 	}
 }

@@ -7,20 +7,21 @@ import (
 	"testing"
 
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 func TestApplyReportsCreatedAndUpdatedKeys(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	if err := s.EnsureTable(ctx, contacts, load.Upsert, ""); err != nil {
+	if err := s.EnsureTable(ctx, contacts, schema.Upsert, ""); err != nil {
 		t.Fatal(err)
 	}
 	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
 	run := load.Run{ID: id, Account: "main", Report: "contacts"}
-	apply := func(recs ...load.Record) load.Changes {
+	apply := func(recs ...schema.Record) load.Changes {
 		var ch load.Changes
-		if _, err := s.Apply(ctx, run, contacts, load.Upsert, load.Batch{Records: recs, Changes: &ch}, load.Counters{}); err != nil {
+		if _, err := s.Apply(ctx, run, contacts, schema.Upsert, load.Batch{Records: recs, Changes: &ch}, load.Counters{}); err != nil {
 			t.Fatal(err)
 		}
 		return ch

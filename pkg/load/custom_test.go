@@ -15,14 +15,14 @@ import (
 func TestChildRowsKeepTheirCustomFields(t *testing.T) {
 	leads := schema.Table{
 		Name:    "leads",
-		Columns: []schema.Column{{Name: "id", Type: schema.Varchar}, {Name: "custom", Type: schema.JSON, Source: schema.FromCustom}},
+		Columns: []schema.Column{{Name: "id", Type: schema.Text}, {Name: "custom", Type: schema.JSON, Source: schema.FromCustom}},
 		Key:     []string{"id"},
 		Children: []schema.Child{{Field: "contacts", Table: schema.Table{
 			Name: "leads_contacts",
 			Columns: []schema.Column{
-				{Name: "lead_id", Type: schema.Varchar, Source: schema.FromParent},
+				{Name: "lead_id", Type: schema.Text, Source: schema.FromParent},
 				{Name: "_position", Type: schema.Integer, Source: schema.FromPosition},
-				{Name: "id", Type: schema.Varchar},
+				{Name: "id", Type: schema.Text},
 				{Name: "custom", Type: schema.JSON, Source: schema.FromCustom},
 			},
 			Key: []string{"lead_id", "_position"},
@@ -31,7 +31,7 @@ func TestChildRowsKeepTheirCustomFields(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "c.duckdb"))
 	defer s.Close()
 	ctx := context.Background()
-	if err := s.EnsureTable(ctx, leads, load.Upsert, ""); err != nil {
+	if err := s.EnsureTable(ctx, leads, schema.Upsert, ""); err != nil {
 		t.Fatal(err)
 	}
 	run := load.Run{ID: 1, Account: "a", Report: "leads"}
@@ -39,8 +39,8 @@ func TestChildRowsKeepTheirCustomFields(t *testing.T) {
 		{"id": "cont_1", "custom.cf_a": "Website", "custom.cf_n": 42, "custom.cf_m": ["a", "b"], "custom.cf_o": {"k": null}, "name": "A"},
 		{"id": "cont_2", "name": "no custom fields", "custom": {}},
 		{"id": "cont_3", "custom.cf_a": null}]}`
-	b := load.Batch{Records: []load.Record{{Raw: []byte(raw), Custom: []byte(`{"cf_l":"x"}`)}}}
-	if _, err := s.Apply(ctx, run, leads, load.Upsert, b, load.Counters{}); err != nil {
+	b := load.Batch{Records: []schema.Record{{Raw: []byte(raw), Custom: []byte(`{"cf_l":"x"}`)}}}
+	if _, err := s.Apply(ctx, run, leads, schema.Upsert, b, load.Counters{}); err != nil {
 		t.Fatal(err)
 	}
 	got := dump(t, s, `SELECT id, coalesce(json(custom)::VARCHAR, 'NULL') FROM close.leads_contacts ORDER BY _position`)

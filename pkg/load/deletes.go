@@ -7,79 +7,57 @@ import (
 	"github.com/closesync/closesync/pkg/schema"
 )
 
-// DeleteRule says which deletion events soft-delete rows of a table.
-type DeleteRule struct {
-	Table schema.Table
-	// ObjectType is matched with LIKE against the events' object_type
-	// ("lead", "task.%", "activity.call").
-	ObjectType string
-	// LeadColumn, when set, also deletes the rows whose lead was deleted or
-	// merged away (Close deletes a lead's contacts, opportunities, tasks and
-	// activities with it).
-	LeadColumn string
-}
-
-// ApplyDeletes sets _deleted_at on the rows that the event log (the table
-// eventTable, as synced from /event/) reports deleted, cascading from
-// deleted leads by LeadColumn and from every marked row to its child tables.
-// A lead merged into another counts as deleted (meta.merge_source_lead_id)
-// but does not cascade: its children moved to the destination. Rows already
-// marked keep their time; tables not created yet are skipped. It runs in
-// one transaction and returns the number of rows marked, which it adds to
-// the run's rows_deleted; deletedIDs, when set, receives the keys of the
-// rows it marked in the reports' own tables (child rows go with them). Only
-// the events and rows of the run's organization are considered.
-func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, rules []DeleteRule, deletedIDs *[]string) (int64, error) {
+// ApplyDeletes sets _deleted_at on the rows of the tables that declare a
+// delete rule (schema.Table.Deletes) whose deletion events the event log
+// (the table eventTable, as synced from /event/) holds, cascading from
+// deleted owners (a lead) by the rule's OwnerColumn and from every marked
+// row to its child tables. An object merged into another (its rule's
+// MergeSource) counts as deleted but does not cascade: its dependants moved
+// to the destination. Rows already marked keep their time; tables without a
+// rule or not created yet are skipped. It runs in one transaction and
+// returns the number of rows marked, which it adds to the run's
+// rows_deleted; deletedIDs, when set, receives the keys of the rows it
+// marked in the reports' own tables (child rows go with them). Only the
+// events and rows of the run's organization are considered.
+func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, tables []schema.Table, deletedIDs *[]string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tables, err := s.orgTables(ctx)
+	existing, err := s.orgTables(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if !tables[eventTable] {
+	if !existing[eventTable] {
 		return 0, nil
 	}
 	events := fmt.Sprintf("(SELECT * FROM %s WHERE %s)", qualified(s.schema, eventTable), orgIs("", run.Org))
-	mergeSources := fmt.Sprintf(`SELECT json_extract_string(meta, '$.merge_source_lead_id') AS id, min(date_created) AS at FROM %s
-		WHERE action = 'merged' AND object_type = 'lead' AND json_extract_string(meta, '$.merge_source_lead_id') IS NOT NULL GROUP BY 1`, events)
-	// Leads deleted outright: their contacts, opportunities, tasks and
-	// activities went with them. A merged lead's children moved to the
-	// destination instead, so merge sources never cascade.
-	cascading := fmt.Sprintf(`SELECT object_id AS id, min(date_created) AS at FROM %s
-		WHERE action = 'deleted' AND object_type = 'lead' AND object_id NOT IN (SELECT id FROM (%s)) GROUP BY 1`, events, mergeSources)
-	deletedLeads := cascading + " UNION ALL " + mergeSources
 	var total int64
 	var ids []string
 	err = s.inTx(ctx, func() error {
-		for _, r := range rules {
-			if !tables[r.Table.Name] {
+		for _, t := range tables {
+			r := t.Deletes
+			if r == nil || !existing[t.Name] {
 				continue
 			}
-			t := r.Table.WithOrg()
+			t = t.WithOrg()
 			target := qualified(s.schema, t.Name)
-			deleted := fmt.Sprintf(`SELECT object_id AS id, min(date_created) AS at FROM %s
-				WHERE action = 'deleted' AND object_type LIKE %s GROUP BY 1`, events, quoteString(r.ObjectType))
-			if r.ObjectType == "lead" {
-				deleted = deletedLeads
-			}
 			key := quoteIdent(t.IDKey()[0])
 			org := orgIs(target, run.Org)
 			marks := []string{fmt.Sprintf(`UPDATE %s SET _deleted_at = d.at FROM (%s) d
-				WHERE %s.%s = d.id AND %s AND %s._deleted_at IS NULL`, target, deleted, target, key, org, target)}
-			if r.LeadColumn != "" {
+				WHERE %s.%s = d.id AND %s AND %s._deleted_at IS NULL`, target, deletedSQL(events, r), target, key, org, target)}
+			if r.Owner != nil {
 				marks = append(marks, fmt.Sprintf(`UPDATE %s SET _deleted_at = d.at FROM (%s) d
-					WHERE %s.%s = d.id AND %s AND %s._deleted_at IS NULL`, target, cascading, target, quoteIdent(r.LeadColumn), org, target))
+					WHERE %s.%s = d.id AND %s AND %s._deleted_at IS NULL`, target, deletedOutrightSQL(events, r.Owner), target, quoteIdent(r.OwnerColumn), org, target))
 			}
 			for _, q := range marks {
 				n, err := s.mark(ctx, q, key, &ids)
 				if err != nil {
-					return fmt.Errorf("apply deletes to %s: %w", r.Table.Name, err)
+					return fmt.Errorf("apply deletes to %s: %w", t.Name, err)
 				}
 				total += n
 			}
-			n, err := s.cascadeToChildren(ctx, t, tables, run.Org)
+			n, err := s.cascadeToChildren(ctx, t, existing, run.Org)
 			if err != nil {
-				return fmt.Errorf("apply deletes to %s: %w", r.Table.Name, err)
+				return fmt.Errorf("apply deletes to %s: %w", t.Name, err)
 			}
 			total += n
 		}
@@ -93,6 +71,37 @@ func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, ru
 		*deletedIDs = append(*deletedIDs, ids...)
 	}
 	return total, nil
+}
+
+// mergeSourcesSQL selects (id, at) of the objects of r's type that the
+// events merged into another: the id is the rule's MergeSource key of the
+// "merged" event's meta.
+func mergeSourcesSQL(events string, r *schema.DeleteRule) string {
+	src := "json_extract_string(meta, " + quoteString("$."+r.MergeSource) + ")"
+	return fmt.Sprintf(`SELECT %s AS id, min(date_created) AS at FROM %s
+		WHERE action = 'merged' AND object_type LIKE %s AND %s IS NOT NULL GROUP BY 1`, src, events, quoteString(r.ObjectType), src)
+}
+
+// deletedOutrightSQL selects (id, at) of the objects of r's type that the
+// events deleted, less those merged away (which took their dependants
+// along): the deletions that cascade to owned rows.
+func deletedOutrightSQL(events string, r *schema.DeleteRule) string {
+	q := fmt.Sprintf(`SELECT object_id AS id, min(date_created) AS at FROM %s
+		WHERE action = 'deleted' AND object_type LIKE %s`, events, quoteString(r.ObjectType))
+	if r.MergeSource != "" {
+		q += fmt.Sprintf(" AND object_id NOT IN (SELECT id FROM (%s))", mergeSourcesSQL(events, r))
+	}
+	return q + " GROUP BY 1"
+}
+
+// deletedSQL selects (id, at) of every object of r's type that is gone:
+// deleted outright or merged away.
+func deletedSQL(events string, r *schema.DeleteRule) string {
+	q := deletedOutrightSQL(events, r)
+	if r.MergeSource != "" {
+		q += " UNION ALL " + mergeSourcesSQL(events, r)
+	}
+	return q
 }
 
 // mark runs one soft-delete UPDATE (q, with its args) and appends the keys

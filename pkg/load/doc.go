@@ -17,5 +17,10 @@
 // therefore leaves either all of a batch or none of it.
 //
 // The Store knows nothing of HTTP or of Close: tables are described by
-// pkg/schema and records are opaque JSON.
+// pkg/schema and records (schema.Record) are opaque JSON. Column types are
+// logical (schema.Type); types.go maps them to DuckDB's. What deletes a
+// table's rows (schema.Table.Deletes, applied by ApplyDeletes) and which
+// custom fields its view shows (schema.Table.CustomFieldTypes, for
+// RefreshCustomViews) are declared on the table by the catalog, so no
+// report or object type is named here.
 package load

@@ -29,16 +29,16 @@ func TestTwoOrganizationsShareAFile(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	replace := func(org string, recs ...load.Record) int64 {
+	replace := func(org string, recs ...schema.Record) int64 {
 		t.Helper()
-		if err := s.EnsureTable(ctx, contacts, load.Replace, org); err != nil {
+		if err := s.EnsureTable(ctx, contacts, schema.Replace, org); err != nil {
 			t.Fatal(err)
 		}
 		run := orgRun(t, s, "acct-"+org, org, "contacts")
 		if err := s.StartReplace(ctx, contacts, org); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Apply(ctx, run, contacts, load.Replace, load.Batch{Records: recs}, load.Counters{}); err != nil {
+		if _, err := s.Apply(ctx, run, contacts, schema.Replace, load.Batch{Records: recs}, load.Counters{}); err != nil {
 			t.Fatal(err)
 		}
 		removed, err := s.FinishReplace(ctx, run, contacts)
@@ -97,13 +97,13 @@ func TestBookmarksArePerOrganization(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	if err := s.EnsureTable(ctx, contacts, load.Upsert, "orga_A"); err != nil {
+	if err := s.EnsureTable(ctx, contacts, schema.Upsert, "orga_A"); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ account, org, bookmark string }{{"one", "orga_A", "a"}, {"two", "orga_B", "b"}} {
+	for _, c := range []struct{ account, org, bookmark string }{{"one", "orga_A", "2024-01-01T00:00:00Z"}, {"two", "orga_B", "2024-01-02T00:00:00Z"}} {
 		run := orgRun(t, s, c.account, c.org, "contacts")
-		if _, err := s.Apply(ctx, run, contacts, load.Upsert, load.Batch{Records: []load.Record{rec("c1", "x", 1, "2024-01-01T00:00:00Z")},
-			Bookmark: c.bookmark}, load.Counters{}); err != nil {
+		if _, err := s.Apply(ctx, run, contacts, schema.Upsert, load.Batch{Records: []schema.Record{rec("c1", "x", 1, "2024-01-01T00:00:00Z")},
+			Bookmark: bookmark(c.bookmark)}, load.Counters{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -111,12 +111,12 @@ func TestBookmarksArePerOrganization(t *testing.T) {
 		account, org, want string
 		ok                 bool
 	}{
-		{"one", "orga_A", "a", true}, {"two", "orga_B", "b", true},
+		{"one", "orga_A", "2024-01-01T00:00:00Z", true}, {"two", "orga_B", "2024-01-02T00:00:00Z", true},
 		// Account one's key now belongs to organization C: it starts afresh.
 		{"one", "orga_C", "", false},
 	} {
 		got, ok, err := s.Bookmark(ctx, c.account, c.org, "contacts")
-		if err != nil || got != c.want || ok != c.ok {
+		if err != nil || got.String() != c.want || ok != c.ok {
 			t.Errorf("Bookmark(%s, %s) = %q, %v, %v; want %q, %v", c.account, c.org, got, ok, err, c.want, c.ok)
 		}
 	}
@@ -152,7 +152,7 @@ func TestForeignTableIsRefusedAsNotClosesyncs(t *testing.T) {
 			db.Close()
 			s := open(t, path)
 			defer s.Close()
-			err = s.EnsureTable(context.Background(), contacts, load.Upsert, "orga_A")
+			err = s.EnsureTable(context.Background(), contacts, schema.Upsert, "orga_A")
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "close.contacts") ||
 				!strings.Contains(err.Error(), "schema:") || strings.Contains(err.Error(), "mode append") {
 				t.Errorf("err = %v, want it to name close.contacts as not closesync's (%q) and suggest another schema:", err, c.want)

@@ -3,7 +3,6 @@ package load
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -67,25 +66,6 @@ func (s *Store) AddDeleted(ctx context.Context, id int64, n int64) error {
 	defer s.mu.Unlock()
 	_, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET rows_deleted = rows_deleted + ? WHERE run_id = ?", n, id)
 	return err
-}
-
-// Bookmark returns the stored state of (account, organization, report); ok
-// is false before the first committed batch. A bookmark the account saved
-// before closesync kept one per organization (empty organization_id) counts
-// until the account saves its own; another organization's never does.
-func (s *Store) Bookmark(ctx context.Context, account, org, report string) (string, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var b string
-	err := s.conn.QueryRowContext(ctx, `SELECT bookmark FROM sync.state WHERE account = ? AND report = ? AND organization_id IN (?, '')
-		ORDER BY organization_id DESC LIMIT 1`, account, report, org).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("read bookmark of %s/%s: %w", account, report, err)
-	}
-	return b, true, nil
 }
 
 // Runs returns the most recent runs, newest first (without Err and

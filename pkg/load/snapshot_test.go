@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 func TestPublishSnapshotIsAConsistentReadOnlyCopy(t *testing.T) {
@@ -16,12 +17,12 @@ func TestPublishSnapshotIsAConsistentReadOnlyCopy(t *testing.T) {
 	dir := t.TempDir()
 	src, dst := filepath.Join(dir, "crm.duckdb"), filepath.Join(dir, "snap.duckdb")
 	s := open(t, src)
-	if err := s.EnsureTable(ctx, contacts, load.Upsert, ""); err != nil {
+	if err := s.EnsureTable(ctx, contacts, schema.Upsert, ""); err != nil {
 		t.Fatal(err)
 	}
 	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
 	run := load.Run{ID: id, Account: "main", Report: "contacts"}
-	if _, err := s.Apply(ctx, run, contacts, load.Upsert, load.Batch{Records: []load.Record{rec("c1", "Ada", 1, "2024-01-01T00:00:00Z", "a@x")}}, load.Counters{}); err != nil {
+	if _, err := s.Apply(ctx, run, contacts, schema.Upsert, load.Batch{Records: []schema.Record{rec("c1", "Ada", 1, "2024-01-01T00:00:00Z", "a@x")}}, load.Counters{}); err != nil {
 		t.Fatal(err)
 	}
 	// While the database is open (its log not checkpointed), no snapshot.

@@ -37,7 +37,7 @@ func transformSpec(t schema.Table) string {
 		switch c.Type {
 		case schema.JSON:
 			leaf = "JSON"
-		case schema.VarcharList:
+		case schema.TextList:
 			leaf = "VARCHAR[]"
 		}
 		parts := strings.Split(c.JSONPath(), ".")
@@ -92,13 +92,13 @@ func columnExpr(c schema.Column) string {
 		ref += "." + quoteIdent(p)
 	}
 	switch c.Type {
-	case schema.Varchar, schema.JSON, schema.VarcharList:
+	case schema.Text, schema.JSON, schema.TextList:
 		return ref
 	case schema.Date:
 		// Close sends dates both as "2021-07-16" and as midnight date-times.
 		return "TRY_CAST(left(" + ref + ", 10) AS DATE)"
 	default:
-		return "TRY_CAST(" + ref + " AS " + c.Type + ")"
+		return "TRY_CAST(" + ref + " AS " + duckType(c.Type) + ")"
 	}
 }
 
@@ -108,10 +108,10 @@ func createTableSQL(schemaName string, t schema.Table, withKey bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", qualified(schemaName, t.Name))
 	for _, c := range t.Columns {
-		fmt.Fprintf(&b, "    %s %s,\n", quoteIdent(c.Name), c.Type)
+		fmt.Fprintf(&b, "    %s %s,\n", quoteIdent(c.Name), duckType(c.Type))
 	}
 	for _, c := range systemColumns {
-		fmt.Fprintf(&b, "    %s %s,\n", quoteIdent(c.Name), c.Type)
+		fmt.Fprintf(&b, "    %s %s,\n", quoteIdent(c.Name), duckType(c.Type))
 	}
 	if withKey {
 		fmt.Fprintf(&b, "    PRIMARY KEY (%s)\n", identList(t.Key))

@@ -10,37 +10,61 @@ import (
 	"github.com/closesync/closesync/pkg/schema"
 )
 
-// State operations beyond the bookmark itself: the start of the range a
-// report has loaded (sync.state.loaded_from), and forgetting a report's
-// state (closesync reset).
+// State operations: the bookmark (written by Apply with its batch), the
+// start of the range a report has loaded (sync.state.loaded_from), and
+// forgetting a report's state (closesync reset).
 
-// LoadedFrom returns the start of the range (account, report) has loaded;
-// ok is false when there is no state row or none was recorded yet.
-func (s *Store) LoadedFrom(ctx context.Context, account, report string) (time.Time, bool, error) {
+// Bookmark returns the stored state of (account, organization, report); ok
+// is false before the first committed batch. A bookmark the account saved
+// before closesync kept one per organization (empty organization_id) counts
+// until the account saves its own; another organization's never does.
+func (s *Store) Bookmark(ctx context.Context, account, org, report string) (schema.Bookmark, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var text string
+	err := s.conn.QueryRowContext(ctx, `SELECT bookmark FROM sync.state WHERE account = ? AND report = ? AND organization_id IN (?, '')
+		ORDER BY organization_id DESC LIMIT 1`, account, report, org).Scan(&text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return schema.Bookmark{}, false, nil
+	}
+	if err != nil {
+		return schema.Bookmark{}, false, fmt.Errorf("read bookmark of %s/%s: %w", account, report, err)
+	}
+	b, err := schema.ParseBookmark(text)
+	if err != nil {
+		return schema.Bookmark{}, false, fmt.Errorf("read bookmark of %s/%s: %w", account, report, err)
+	}
+	return b, true, nil
+}
+
+// LoadedFrom returns the start of the range (account, report) has loaded,
+// a bookmark at the other end of the loaded data; ok is false when there is
+// no state row or none was recorded yet.
+func (s *Store) LoadedFrom(ctx context.Context, account, report string) (schema.Bookmark, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var t sql.NullTime
 	err := s.conn.QueryRowContext(ctx, "SELECT loaded_from FROM sync.state WHERE account = ? AND report = ?", account, report).Scan(&t)
 	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, false, nil
+		return schema.Bookmark{}, false, nil
 	}
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("read loaded_from of %s/%s: %w", account, report, err)
+		return schema.Bookmark{}, false, fmt.Errorf("read loaded_from of %s/%s: %w", account, report, err)
 	}
-	return t.Time.UTC(), t.Valid, nil
+	return schema.BookmarkAt(t.Time), t.Valid, nil
 }
 
 // SetLoadedFrom records from as the start of the range (account, report)
 // has loaded. With onlyUnset a recorded value is kept. Without a state row
 // (no batch committed yet) it does nothing and reports false.
-func (s *Store) SetLoadedFrom(ctx context.Context, account, report string, from time.Time, onlyUnset bool) (bool, error) {
+func (s *Store) SetLoadedFrom(ctx context.Context, account, report string, from schema.Bookmark, onlyUnset bool) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := "UPDATE sync.state SET loaded_from = ? WHERE account = ? AND report = ?"
 	if onlyUnset {
 		q += " AND loaded_from IS NULL"
 	}
-	res, err := s.conn.ExecContext(ctx, q, from.UTC(), account, report)
+	res, err := s.conn.ExecContext(ctx, q, from.Time().UTC(), account, report)
 	if err != nil {
 		return false, fmt.Errorf("record loaded_from of %s/%s: %w", account, report, err)
 	}
@@ -50,8 +74,8 @@ func (s *Store) SetLoadedFrom(ctx context.Context, account, report string, from 
 
 // Reset is what ResetReport did.
 type Reset struct {
-	// Bookmark is the bookmark forgotten ("" when there was none).
-	Bookmark string
+	// Bookmark is the bookmark forgotten (zero when there was none).
+	Bookmark schema.Bookmark
 	// Dropped counts the rows deleted per table (with drop), the report's
 	// table first, then its children.
 	Dropped []TableRows
@@ -76,11 +100,14 @@ func (s *Store) ResetReport(ctx context.Context, account, report string, t schem
 		return out, err
 	}
 	err = s.inTx(ctx, func() error {
+		var text string
 		err := s.conn.QueryRowContext(ctx, "DELETE FROM sync.state WHERE account = ? AND report = ? RETURNING bookmark",
-			account, report).Scan(&out.Bookmark)
+			account, report).Scan(&text)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("forget the bookmark of %s/%s: %w", account, report, err)
 		}
+		// A bookmark that does not read as one is forgotten all the same.
+		out.Bookmark, _ = schema.ParseBookmark(text)
 		if !drop {
 			return nil
 		}

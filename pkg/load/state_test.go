@@ -10,6 +10,7 @@ import (
 
 	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // TestLoadedFromMigratesAndResets: a file written before loaded_from (the
@@ -31,15 +32,15 @@ func TestLoadedFromMigratesAndResets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := old.EnsureTable(ctx, contacts, load.Upsert, ""); err != nil {
+	if err := old.EnsureTable(ctx, contacts, schema.Upsert, ""); err != nil {
 		t.Fatal(err)
 	}
 	id, err := old.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := load.Batch{Records: []load.Record{rec("c1", "a", 1, "2024-03-01T00:00:00+00:00", "a@x")}, Bookmark: "2024-03-01T00:00:00Z"}
-	if _, err := old.Apply(ctx, load.Run{ID: id, Account: "main", Report: "contacts"}, contacts, load.Upsert, b, load.Counters{}); err != nil {
+	b := load.Batch{Records: []schema.Record{rec("c1", "a", 1, "2024-03-01T00:00:00+00:00", "a@x")}, Bookmark: bookmark("2024-03-01T00:00:00Z")}
+	if _, err := old.Apply(ctx, load.Run{ID: id, Account: "main", Report: "contacts"}, contacts, schema.Upsert, b, load.Counters{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := old.Close(); err != nil {
@@ -57,14 +58,14 @@ func TestLoadedFromMigratesAndResets(t *testing.T) {
 		onlyUnset bool
 		want      time.Time
 	}{{feb, true, feb}, {jan, true, feb}, {jan, false, jan}} {
-		if _, err := s.SetLoadedFrom(ctx, "main", "contacts", step.from, step.onlyUnset); err != nil {
+		if _, err := s.SetLoadedFrom(ctx, "main", "contacts", schema.BookmarkAt(step.from), step.onlyUnset); err != nil {
 			t.Fatal(err)
 		}
-		if got, ok, err := s.LoadedFrom(ctx, "main", "contacts"); err != nil || !ok || !got.Equal(step.want) {
+		if got, ok, err := s.LoadedFrom(ctx, "main", "contacts"); err != nil || !ok || !got.Time().Equal(step.want) {
 			t.Errorf("SetLoadedFrom(%s, onlyUnset %v): %s %v %v, want %s", step.from, step.onlyUnset, got, ok, err, step.want)
 		}
 	}
-	if set, err := s.SetLoadedFrom(ctx, "main", "leads", jan, false); err != nil || set {
+	if set, err := s.SetLoadedFrom(ctx, "main", "leads", schema.BookmarkAt(jan), false); err != nil || set {
 		t.Errorf("SetLoadedFrom without a state row: set %v, err %v", set, err)
 	}
 	if got, ok, err := s.Oldest(ctx, contacts, "date_updated"); err != nil || !ok || !got.Equal(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)) {
@@ -75,7 +76,7 @@ func TestLoadedFromMigratesAndResets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Bookmark != "2024-03-01T00:00:00Z" || len(r.Dropped) != 2 || r.Dropped[0].Rows != 1 || r.Dropped[1].Rows != 1 {
+	if r.Bookmark.String() != "2024-03-01T00:00:00Z" || len(r.Dropped) != 2 || r.Dropped[0].Rows != 1 || r.Dropped[1].Rows != 1 {
 		t.Errorf("reset: %+v", r)
 	}
 	if bm, ok, _ := s.Bookmark(ctx, "main", "", "contacts"); ok {

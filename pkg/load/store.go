@@ -16,6 +16,8 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // Defaults for Options.
@@ -60,7 +62,7 @@ type Store struct {
 
 	mu      sync.Mutex
 	conn    *sql.Conn
-	ensured map[string]Mode
+	ensured map[string]schema.WriteMode
 }
 
 // ErrLocked reports that another process holds the database file.
@@ -105,7 +107,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		connector.Close()
 		return nil, fmt.Errorf("open database %s: %w", opts.Path, err)
 	}
-	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]Mode{}, readOnly: opts.ReadOnly}
+	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]schema.WriteMode{}, readOnly: opts.ReadOnly}
 	if opts.ReadOnly {
 		return s, nil
 	}

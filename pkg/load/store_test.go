@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/pkg/load"
@@ -18,8 +19,8 @@ import (
 var contacts = schema.Table{
 	Name: "contacts",
 	Columns: []schema.Column{
-		{Name: "id", Type: schema.Varchar},
-		{Name: "name", Type: schema.Varchar},
+		{Name: "id", Type: schema.Text},
+		{Name: "name", Type: schema.Text},
 		{Name: "n", Type: schema.BigInt},
 		{Name: "date_updated", Type: schema.Timestamp},
 		{Name: "custom", Type: schema.JSON, Source: schema.FromCustom},
@@ -29,10 +30,10 @@ var contacts = schema.Table{
 	Children: []schema.Child{{Field: "emails", Table: schema.Table{
 		Name: "contacts_emails",
 		Columns: []schema.Column{
-			{Name: "contact_id", Type: schema.Varchar, Source: schema.FromParent},
+			{Name: "contact_id", Type: schema.Text, Source: schema.FromParent},
 			{Name: "_position", Type: schema.Integer, Source: schema.FromPosition},
-			{Name: "email", Type: schema.Varchar},
-			{Name: "type", Type: schema.Varchar},
+			{Name: "email", Type: schema.Text},
+			{Name: "type", Type: schema.Text},
 		},
 		Key: []string{"contact_id", "_position"},
 	}}},
@@ -47,12 +48,21 @@ func open(t *testing.T, path string) *load.Store {
 	return s
 }
 
-func rec(id, name string, n int, updated string, emails ...string) load.Record {
+// bookmark parses a bookmark's text.
+func bookmark(s string) schema.Bookmark {
+	b, err := schema.ParseBookmark(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func rec(id, name string, n int, updated string, emails ...string) schema.Record {
 	var es []string
 	for _, e := range emails {
 		es = append(es, fmt.Sprintf(`{"email":%q,"type":"office"}`, e))
 	}
-	return load.Record{Raw: []byte(fmt.Sprintf(`{"id":%q,"name":%q,"n":%d,"date_updated":%q,"emails":[%s],"extra":{"kept":true}}`,
+	return schema.Record{Raw: []byte(fmt.Sprintf(`{"id":%q,"name":%q,"n":%d,"date_updated":%q,"emails":[%s],"extra":{"kept":true}}`,
 		id, name, n, updated, strings.Join(es, ","))), Custom: []byte(`{"cf_1":"x"}`)}
 }
 
@@ -88,7 +98,7 @@ func TestApplyUpsertDedupeAndOrder(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	if err := s.EnsureTable(ctx, contacts, load.Upsert, ""); err != nil {
+	if err := s.EnsureTable(ctx, contacts, schema.Upsert, ""); err != nil {
 		t.Fatal(err)
 	}
 	id, err := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
@@ -98,25 +108,26 @@ func TestApplyUpsertDedupeAndOrder(t *testing.T) {
 	run := load.Run{ID: id, Account: "main", Report: "contacts"}
 	steps := []struct {
 		name    string
-		batch   []load.Record
+		batch   []schema.Record
 		want    []string
 		emails  []string
 		written int64
 	}{
-		{"first load", []load.Record{rec("c1", "a", 1, "2024-01-01T00:00:00+00:00", "a@x", "b@x"), rec("c2", "b", 1, "2024-01-01T00:00:00+00:00")},
+		{"first load", []schema.Record{rec("c1", "a", 1, "2024-01-01T00:00:00+00:00", "a@x", "b@x"), rec("c2", "b", 1, "2024-01-01T00:00:00+00:00")},
 			[]string{"c1|a|1", "c2|b|1"}, []string{"c1|0|a@x", "c1|1|b@x"}, 2},
-		{"duplicate id in batch: newest wins", []load.Record{rec("c1", "new", 3, "2024-02-01T00:00:00+00:00", "b@x"), rec("c1", "old", 2, "2024-01-15T00:00:00+00:00")},
+		{"duplicate id in batch: newest wins", []schema.Record{rec("c1", "new", 3, "2024-02-01T00:00:00+00:00", "b@x"), rec("c1", "old", 2, "2024-01-15T00:00:00+00:00")},
 			[]string{"c1|new|3", "c2|b|1"}, []string{"c1|0|b@x"}, 1},
-		{"older version never overwrites", []load.Record{rec("c1", "stale", 9, "2024-01-20T00:00:00+00:00", "z@x")},
+		{"older version never overwrites", []schema.Record{rec("c1", "stale", 9, "2024-01-20T00:00:00+00:00", "z@x")},
 			[]string{"c1|new|3", "c2|b|1"}, []string{"c1|0|b@x"}, 0},
-		{"same batch twice is idempotent", []load.Record{rec("c1", "new", 3, "2024-02-01T00:00:00+00:00", "b@x")},
+		{"same batch twice is idempotent", []schema.Record{rec("c1", "new", 3, "2024-02-01T00:00:00+00:00", "b@x")},
 			[]string{"c1|new|3", "c2|b|1"}, []string{"c1|0|b@x"}, 1},
-		{"equal timestamps: later record wins", []load.Record{rec("c2", "x", 5, "2024-01-01T00:00:00+00:00"), rec("c2", "y", 6, "2024-01-01T00:00:00+00:00")},
+		{"equal timestamps: later record wins", []schema.Record{rec("c2", "x", 5, "2024-01-01T00:00:00+00:00"), rec("c2", "y", 6, "2024-01-01T00:00:00+00:00")},
 			[]string{"c1|new|3", "c2|y|6"}, []string{"c1|0|b@x"}, 1},
 	}
-	for _, st := range steps {
+	for i, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			n, err := s.Apply(ctx, run, contacts, load.Upsert, load.Batch{Records: st.batch, Bookmark: "bm-" + st.name}, load.Counters{Requests: 7})
+			mark := schema.BookmarkAt(time.Date(2024, 1, 1, 0, 0, i, 0, time.UTC))
+			n, err := s.Apply(ctx, run, contacts, schema.Upsert, load.Batch{Records: st.batch, Bookmark: mark}, load.Counters{Requests: 7})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +141,7 @@ func TestApplyUpsertDedupeAndOrder(t *testing.T) {
 				t.Errorf("emails = %v, want %v", got, st.emails)
 			}
 			bm, ok, err := s.Bookmark(ctx, "main", "", "contacts")
-			if err != nil || !ok || bm != "bm-"+st.name {
+			if err != nil || !ok || bm != mark {
 				t.Errorf("bookmark = %q %v %v", bm, ok, err)
 			}
 		})
@@ -155,21 +166,21 @@ func TestApplyRejectsRecordsWithoutKeyAndKeepsPriorRows(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	s.EnsureTable(ctx, contacts, load.Upsert, "")
+	s.EnsureTable(ctx, contacts, schema.Upsert, "")
 	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
 	run := load.Run{ID: id, Account: "main", Report: "contacts"}
-	if _, err := s.Apply(ctx, run, contacts, load.Upsert, load.Batch{Records: []load.Record{rec("c1", "a", 1, "2024-01-01T00:00:00Z")}, Bookmark: "b1"}, load.Counters{}); err != nil {
+	if _, err := s.Apply(ctx, run, contacts, schema.Upsert, load.Batch{Records: []schema.Record{rec("c1", "a", 1, "2024-01-01T00:00:00Z")}, Bookmark: bookmark("2024-01-01T00:00:00Z")}, load.Counters{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.Apply(ctx, run, contacts, load.Upsert, load.Batch{Records: []load.Record{rec("c2", "b", 1, "2024-01-02T00:00:00Z"), {Raw: []byte(`{"name":"no id"}`)}}, Bookmark: "b2"}, load.Counters{})
+	_, err := s.Apply(ctx, run, contacts, schema.Upsert, load.Batch{Records: []schema.Record{rec("c2", "b", 1, "2024-01-02T00:00:00Z"), {Raw: []byte(`{"name":"no id"}`)}}, Bookmark: bookmark("2024-01-02T00:00:00Z")}, load.Counters{})
 	if err == nil || !strings.Contains(err.Error(), "without key id") || !strings.Contains(err.Error(), "no id") {
 		t.Fatalf("err = %v, want a key error naming the record", err)
 	}
 	if got := dump(t, s, "SELECT id FROM close.contacts ORDER BY id"); strings.Join(got, ",") != "c1" {
 		t.Errorf("rows after failed batch = %v, want only c1 (batch rolled back whole)", got)
 	}
-	if bm, _, _ := s.Bookmark(ctx, "main", "", "contacts"); bm != "b1" {
-		t.Errorf("bookmark = %q, want b1 (not advanced by the failed batch)", bm)
+	if bm, _, _ := s.Bookmark(ctx, "main", "", "contacts"); bm.String() != "2024-01-01T00:00:00Z" {
+		t.Errorf("bookmark = %q, want 2024-01-01T00:00:00Z (not advanced by the failed batch)", bm)
 	}
 }
 
@@ -177,17 +188,17 @@ func TestAppendKeepsDistinctVersions(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	if err := s.EnsureTable(ctx, contacts, load.Append, ""); err != nil {
+	if err := s.EnsureTable(ctx, contacts, schema.Append, ""); err != nil {
 		t.Fatal(err)
 	}
 	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
 	run := load.Run{ID: id, Account: "main", Report: "contacts"}
-	for _, b := range [][]load.Record{
+	for _, b := range [][]schema.Record{
 		{rec("c1", "a", 1, "2024-01-01T00:00:00Z")},
 		{rec("c1", "a", 1, "2024-01-01T00:00:00Z")}, // same version again: not stored twice
 		{rec("c1", "b", 2, "2024-01-02T00:00:00Z")},
 	} {
-		if _, err := s.Apply(ctx, run, contacts, load.Append, load.Batch{Records: b}, load.Counters{}); err != nil {
+		if _, err := s.Apply(ctx, run, contacts, schema.Append, load.Batch{Records: b}, load.Counters{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -197,7 +208,7 @@ func TestAppendKeepsDistinctVersions(t *testing.T) {
 	// A table made for append cannot silently switch to upsert.
 	s2 := open(t, filepath.Join(t.TempDir(), "u.duckdb"))
 	defer s2.Close()
-	if err := s.EnsureTable(ctx, contacts, load.Upsert, ""); err == nil || !strings.Contains(err.Error(), "mode append") {
+	if err := s.EnsureTable(ctx, contacts, schema.Upsert, ""); err == nil || !strings.Contains(err.Error(), "mode append") {
 		t.Errorf("mode switch err = %v", err)
 	}
 }
@@ -206,8 +217,8 @@ func TestReplaceSwapsAtomically(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	s.EnsureTable(ctx, contacts, load.Replace, "")
-	for i, set := range [][]load.Record{
+	s.EnsureTable(ctx, contacts, schema.Replace, "")
+	for i, set := range [][]schema.Record{
 		{rec("c1", "a", 1, "2024-01-01T00:00:00Z", "a@x"), rec("c2", "b", 1, "2024-01-01T00:00:00Z", "b@x")},
 		{rec("c2", "b2", 2, "2024-01-02T00:00:00Z")},
 	} {
@@ -216,7 +227,7 @@ func TestReplaceSwapsAtomically(t *testing.T) {
 		if err := s.StartReplace(ctx, contacts, ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Apply(ctx, run, contacts, load.Replace, load.Batch{Records: set}, load.Counters{}); err != nil {
+		if _, err := s.Apply(ctx, run, contacts, schema.Replace, load.Batch{Records: set}, load.Counters{}); err != nil {
 			t.Fatal(err)
 		}
 		// Until the swap, readers see the previous contents.

@@ -18,7 +18,10 @@ import (
 // a table written before closesync kept it is upgraded in place, its rows
 // attributed to the organization its records name in _raw, else to org,
 // the organization of the account syncing it now.
-func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode Mode, org string) error {
+func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode schema.WriteMode, org string) error {
+	if err := checkTypes(t); err != nil {
+		return err
+	}
 	t = t.WithOrg()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -34,14 +37,14 @@ func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode Mode, org 
 	return nil
 }
 
-func (s *Store) ensureOne(ctx context.Context, t schema.Table, mode Mode, org string) error {
+func (s *Store) ensureOne(ctx context.Context, t schema.Table, mode schema.WriteMode, org string) error {
 	name := s.schema + "." + t.Name
 	cols, exists, err := s.tableColumns(ctx, t.Name)
 	if err != nil {
 		return fmt.Errorf("inspect %s: %w", name, err)
 	}
 	if !exists {
-		if _, err := s.conn.ExecContext(ctx, createTableSQL(s.schema, t, mode != Append)); err != nil {
+		if _, err := s.conn.ExecContext(ctx, createTableSQL(s.schema, t, mode != schema.Append)); err != nil {
 			return fmt.Errorf("create %s: %w", name, err)
 		}
 		return nil
@@ -61,9 +64,9 @@ func (s *Store) ensureOne(ctx context.Context, t schema.Table, mode Mode, org st
 		return fmt.Errorf("inspect %s: %w", name, err)
 	}
 	switch {
-	case mode == Append && pk != nil:
+	case mode == schema.Append && pk != nil:
 		return fmt.Errorf("table %s was created for mode upsert or replace and cannot take mode append: drop it or use another schema", name)
-	case mode != Append && pk == nil:
+	case mode != schema.Append && pk == nil:
 		return fmt.Errorf("table %s was created for mode append (no primary key) and cannot take mode %s: drop it or use another schema", name, mode)
 	case pk != nil && !slices.Equal(pk, t.Key) && !slices.Equal(pk, t.IDKey()):
 		return fmt.Errorf("table %s has primary key (%s) where closesync's is (%s): it is not closesync's table for this report; "+
@@ -74,7 +77,7 @@ func (s *Store) ensureOne(ctx context.Context, t schema.Table, mode Mode, org st
 		if _, ok := cols[c.Name]; ok {
 			continue
 		}
-		q := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", qualified(s.schema, t.Name), quoteIdent(c.Name), c.Type)
+		q := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", qualified(s.schema, t.Name), quoteIdent(c.Name), duckType(c.Type))
 		if _, err := s.conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("add column %s to %s: %w", c.Name, name, err)
 		}

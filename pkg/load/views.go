@@ -7,41 +7,32 @@ import (
 	"sort"
 	"strings"
 	"unicode"
-)
 
-// customTargets maps each table with a custom column to the custom field
-// object types whose fields it can carry. Shared fields can be associated
-// with any object type and the list endpoint does not say which, so every
-// table offers them.
-var customTargets = map[string][]string{
-	"leads":         {"lead", "shared"},
-	"contacts":      {"contact", "shared"},
-	"opportunities": {"opportunity", "shared"},
-	"activities":    {"activity", "shared"},
-	// Custom object instances carry the fields of their custom object
-	// type, listed by /custom_field/custom_object_type/ (tag custom_object).
-	"custom_objects": {"custom_object", "shared"},
-}
+	"github.com/closesync/closesync/pkg/schema"
+)
 
 type customField struct {
 	id, name, typ, objectType, org string
 	multi                          bool
 }
 
-// RefreshCustomViews (re)creates <table>_custom for every table with a
-// custom column: the table's columns plus one typed column per custom field,
-// named by the field's current name in custom_fields. A renamed field
-// renames its column and a deleted one drops it; the data is never
-// rewritten. Tables and custom_fields that do not exist yet are skipped.
+// RefreshCustomViews (re)creates <table>_custom for every one of tables
+// that declares custom field types (schema.Table.CustomFieldTypes) and has
+// a custom column: the table's columns plus one typed column per custom
+// field of those object types, named by the field's current name in the
+// table definitions (the custom_fields report's: id, name, type,
+// object_type, accepts_multiple_values). A renamed field renames its column
+// and a deleted one drops it; the data is never rewritten. Tables that do not exist yet,
+// definitions included, are skipped.
 //
 // Custom field ids belong to an organization: with several in the file, a
 // row's values are read with its own organization's definitions, and the
 // columns are the union of all organizations' fields, one column per name
 // (and type) however many organizations define it.
-func (s *Store) RefreshCustomViews(ctx context.Context) error {
+func (s *Store) RefreshCustomViews(ctx context.Context, definitions string, tables []schema.Table) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tables, err := s.tableNames(ctx)
+	existing, err := s.tableNames(ctx)
 	if err != nil {
 		return err
 	}
@@ -49,25 +40,25 @@ func (s *Store) RefreshCustomViews(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !tables["custom_fields"] || !withOrg["custom_fields"] {
+	if !existing[definitions] || !withOrg[definitions] {
 		return nil
 	}
-	fields, err := s.customFields(ctx)
+	fields, err := s.customFields(ctx, definitions)
 	if err != nil {
 		return err
 	}
+	types := map[string][]string{}
 	var names []string
-	for t := range tables {
-		names = append(names, t)
+	for _, t := range tables {
+		if len(t.CustomFieldTypes) > 0 && existing[t.Name] {
+			types[t.Name] = t.CustomFieldTypes
+			names = append(names, t.Name)
+		}
 	}
 	sort.Strings(names)
 	var errs []error
 	for _, table := range names {
-		types := customTargets[table]
-		if strings.HasPrefix(table, "activities_") {
-			types = customTargets["activities"]
-		}
-		if types == nil || !withOrg[table] {
+		if !withOrg[table] {
 			continue
 		}
 		cols, _, err := s.tableColumns(ctx, table)
@@ -78,11 +69,11 @@ func (s *Store) RefreshCustomViews(ctx context.Context) error {
 			continue
 		}
 		// One view that cannot be made must not keep the others stale.
-		if tables[table+"_custom"] {
+		if existing[table+"_custom"] {
 			errs = append(errs, fmt.Errorf("view %s.%s_custom not created: a table has that name", s.schema, table))
 			continue
 		}
-		if _, err := s.conn.ExecContext(ctx, customViewSQL(s.schema, table, cols, fields, types)); err != nil {
+		if _, err := s.conn.ExecContext(ctx, customViewSQL(s.schema, table, cols, fields, types[table])); err != nil {
 			errs = append(errs, fmt.Errorf("create view %s.%s_custom: %w", s.schema, table, err))
 		}
 	}
@@ -112,10 +103,10 @@ func (s *Store) nameSet(ctx context.Context, q string, args ...any) (map[string]
 	return out, rows.Err()
 }
 
-func (s *Store) customFields(ctx context.Context) ([]customField, error) {
+func (s *Store) customFields(ctx context.Context, definitions string) ([]customField, error) {
 	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT id, coalesce(name, id), coalesce(type, 'text'),
 		coalesce(object_type, ''), coalesce(accepts_multiple_values, false), organization_id
-		FROM %s WHERE _deleted_at IS NULL ORDER BY name, id, organization_id`, qualified(s.schema, "custom_fields")))
+		FROM %s WHERE _deleted_at IS NULL ORDER BY name, id, organization_id`, qualified(s.schema, definitions)))
 	if err != nil {
 		return nil, fmt.Errorf("read custom field definitions: %w", err)
 	}

@@ -13,38 +13,45 @@ import (
 
 var customFieldsTable = schema.Table{
 	Name: "custom_fields",
-	Columns: []schema.Column{{Name: "id", Type: schema.Varchar}, {Name: "object_type", Type: schema.Varchar, Source: schema.FromTag},
-		{Name: "name", Type: schema.Varchar}, {Name: "type", Type: schema.Varchar}, {Name: "accepts_multiple_values", Type: schema.Boolean}},
+	Columns: []schema.Column{{Name: "id", Type: schema.Text}, {Name: "object_type", Type: schema.Text, Source: schema.FromTag},
+		{Name: "name", Type: schema.Text}, {Name: "type", Type: schema.Text}, {Name: "accepts_multiple_values", Type: schema.Bool}},
 	Key: []string{"id"},
+}
+
+// customOf declares t's custom field types as the catalog does: objectType
+// and the shared fields.
+func customOf(t schema.Table, objectType string) schema.Table {
+	t.CustomFieldTypes = []string{objectType, "shared"}
+	return t
 }
 
 func TestCustomViews(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	s.EnsureTable(ctx, contacts, load.Upsert, "")
-	s.EnsureTable(ctx, customFieldsTable, load.Replace, "")
+	s.EnsureTable(ctx, contacts, schema.Upsert, "")
+	s.EnsureTable(ctx, customFieldsTable, schema.Replace, "")
 	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "x", Account: "main", Trigger: "manual"})
 	run := load.Run{ID: id, Account: "main", Report: "x"}
-	def := func(id, name, typ string, multi bool, objType string) load.Record {
-		return load.Record{Raw: []byte(fmt.Sprintf(`{"id":%q,"name":%q,"type":%q,"accepts_multiple_values":%v}`, id, name, typ, multi)), Tag: objType}
+	def := func(id, name, typ string, multi bool, objType string) schema.Record {
+		return schema.Record{Raw: []byte(fmt.Sprintf(`{"id":%q,"name":%q,"type":%q,"accepts_multiple_values":%v}`, id, name, typ, multi)), Tag: objType}
 	}
-	setFields := func(recs ...load.Record) {
+	setFields := func(recs ...schema.Record) {
 		t.Helper()
 		if err := s.StartReplace(ctx, customFieldsTable, ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Apply(ctx, run, customFieldsTable, load.Replace, load.Batch{Records: recs}, load.Counters{}); err != nil {
+		if _, err := s.Apply(ctx, run, customFieldsTable, schema.Replace, load.Batch{Records: recs}, load.Counters{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.FinishReplace(ctx, run, customFieldsTable); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.RefreshCustomViews(ctx); err != nil {
+		if err := s.RefreshCustomViews(ctx, customFieldsTable.Name, []schema.Table{customOf(contacts, "contact")}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.Apply(ctx, run, contacts, load.Upsert, load.Batch{Records: []load.Record{{
+	s.Apply(ctx, run, contacts, schema.Upsert, load.Batch{Records: []schema.Record{{
 		Raw:    []byte(`{"id":"c1","date_updated":"2024-01-01T00:00:00Z"}`),
 		Custom: []byte(`{"cf_src":"Website","cf_n":"42","cf_multi":["a","b"],"cf_d":"2024-05-06","cf_dup":"second","cf_name":"clash"}`),
 	}}}, load.Counters{})
@@ -79,24 +86,24 @@ func TestCustomObjectsView(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	objects := schema.Table{Name: "custom_objects", Key: []string{"id"}, Columns: []schema.Column{{Name: "id", Type: schema.Varchar},
-		{Name: "custom_object_type_id", Type: schema.Varchar}, {Name: "custom", Type: schema.JSON, Source: schema.FromCustom}}}
-	s.EnsureTable(ctx, objects, load.Upsert, "")
-	s.EnsureTable(ctx, customFieldsTable, load.Replace, "")
+	objects := schema.Table{Name: "custom_objects", Key: []string{"id"}, Columns: []schema.Column{{Name: "id", Type: schema.Text},
+		{Name: "custom_object_type_id", Type: schema.Text}, {Name: "custom", Type: schema.JSON, Source: schema.FromCustom}}}
+	s.EnsureTable(ctx, objects, schema.Upsert, "")
+	s.EnsureTable(ctx, customFieldsTable, schema.Replace, "")
 	id, _ := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "x", Account: "main", Trigger: "manual"})
 	run := load.Run{ID: id, Account: "main", Report: "x"}
-	if _, err := s.Apply(ctx, run, objects, load.Upsert, load.Batch{Records: []load.Record{{
+	if _, err := s.Apply(ctx, run, objects, schema.Upsert, load.Batch{Records: []schema.Record{{
 		Raw: []byte(`{"id":"custobj_1","custom_object_type_id":"cotype_1"}`), Custom: []byte(`{"cf_plan":"Growth","cf_seats":12,"cf_region":"EMEA"}`),
 	}}}, load.Counters{}); err != nil {
 		t.Fatal(err)
 	}
-	def := func(id, name, typ, objType string) load.Record {
-		return load.Record{Raw: []byte(fmt.Sprintf(`{"id":%q,"name":%q,"type":%q}`, id, name, typ)), Tag: objType}
+	def := func(id, name, typ, objType string) schema.Record {
+		return schema.Record{Raw: []byte(fmt.Sprintf(`{"id":%q,"name":%q,"type":%q}`, id, name, typ)), Tag: objType}
 	}
 	if err := s.StartReplace(ctx, customFieldsTable, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Apply(ctx, run, customFieldsTable, load.Replace, load.Batch{Records: []load.Record{
+	if _, err := s.Apply(ctx, run, customFieldsTable, schema.Replace, load.Batch{Records: []schema.Record{
 		def("cf_plan", "Plan", "choices", "custom_object"), def("cf_seats", "Seats", "number", "custom_object"),
 		def("cf_region", "Region", "choices", "shared"), def("cf_lead", "Lead Only", "text", "lead"),
 	}}, load.Counters{}); err != nil {
@@ -105,7 +112,7 @@ func TestCustomObjectsView(t *testing.T) {
 	if _, err := s.FinishReplace(ctx, run, customFieldsTable); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RefreshCustomViews(ctx); err != nil {
+	if err := s.RefreshCustomViews(ctx, customFieldsTable.Name, []schema.Table{customOf(objects, "custom_object")}); err != nil {
 		t.Fatal(err)
 	}
 	got := dump(t, s, `SELECT "Plan", "Seats" + 1, "Region" FROM close.custom_objects_custom`)

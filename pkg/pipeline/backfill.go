@@ -8,8 +8,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/closesync/closesync/pkg/extract"
-	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // eventLogRetention is how long Close keeps event log entries (the report
@@ -42,7 +42,7 @@ func (r *Runner) oldestLoaded(ctx context.Context, job Job, rr ReportRun, res Re
 // extraction. A replaced table is rebuilt from a full read every run: a
 // window would replace it with part of the data, so it gets none.
 func windowRequest(rr ReportRun, req *extract.Request) {
-	if rr.Mode == load.Replace {
+	if rr.Mode == schema.Replace {
 		return
 	}
 	req.Since, req.Until, req.FullRefresh = rr.Since, rr.Until, rr.FullRefresh
@@ -59,7 +59,7 @@ func windowRequest(rr ReportRun, req *extract.Request) {
 func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res Result, log *zap.Logger) *Result {
 	rep := rr.Report
 	st := r.Store
-	if rep.Method != extract.Incremental || rr.Mode == load.Replace || !rr.Since.IsZero() || ctx.Err() != nil {
+	if rep.Method != extract.Incremental || rr.Mode == schema.Replace || !rr.Since.IsZero() || ctx.Err() != nil {
 		return nil
 	}
 	now := time.Now()
@@ -67,22 +67,23 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 	if rr.FullRefresh {
 		// Everything since the start date was read again.
 		if res.Status == runlog.Success {
-			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, start, false); err != nil {
+			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, schema.BookmarkAt(start), false); err != nil {
 				log.Warn("loaded range not recorded", zap.Error(err))
 			}
 		}
 		return nil
 	}
-	from, known, err := st.LoadedFrom(ctx, job.Account, rep.Name)
+	loaded, known, err := st.LoadedFrom(ctx, job.Account, rep.Name)
 	if err != nil {
 		log.Warn("loaded range not read; a widened start_date is not backfilled this run", zap.Error(err))
 		return nil
 	}
+	from := loaded.Time()
 	if !known {
 		// The first load (from start), or a file written before
 		// loaded_from existed: then the oldest row loaded tells.
 		if from, known = r.oldestLoaded(ctx, job, rr, res); !known || !start.Before(from) {
-			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, start, true); err != nil {
+			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, schema.BookmarkAt(start), true); err != nil {
 				log.Warn("loaded range not recorded", zap.Error(err))
 			}
 			return nil
@@ -101,7 +102,7 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 			log.Warn("start_date is earlier than event_log was first loaded from, but Close keeps events for 30 days only: "+
 				"nothing older can be read; deletions older than that are found by 'closesync sync --reconcile'",
 				zap.Time("start_date", start), zap.Time("loaded_from", from))
-			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, start, false); err != nil {
+			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, schema.BookmarkAt(start), false); err != nil {
 				log.Warn("loaded range not recorded", zap.Error(err))
 			}
 			return nil
@@ -121,7 +122,7 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 		log.Error("backfill of the widened start_date failed; the next run tries again, or run: "+fix, zap.Error(b.Err))
 		return &b
 	}
-	if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, start, false); err != nil {
+	if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, schema.BookmarkAt(start), false); err != nil {
 		log.Warn("loaded range not recorded; the next run reads the range again", zap.Error(err))
 	}
 	return &b

@@ -12,8 +12,8 @@ import (
 
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/extract"
-	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // closedPort returns a loopback address nothing listens on.
@@ -47,7 +47,7 @@ func TestUnreachableAPIFailsTheAccountsOtherReportsAtOnce(t *testing.T) {
 	names := []string{"users", "lead_statuses", "opportunity_statuses", "custom_fields", "leads"}
 	job := Job{Name: "j", Account: "a", Params: map[string]string{}}
 	for _, n := range names {
-		job.Reports = append(job.Reports, ReportRun{Report: report(n), Mode: load.Upsert})
+		job.Reports = append(job.Reports, ReportRun{Report: report(n), Mode: schema.Upsert})
 	}
 	for run := 1; run <= 2; run++ {
 		st := newMemStore()

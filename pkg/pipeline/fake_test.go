@@ -21,7 +21,7 @@ type memStore struct {
 	nextID   int64
 	finished map[int64]runlog.Status
 	errs     map[int64]string
-	batches  [][]load.Record
+	batches  [][]schema.Record
 	marks    []string
 	applyErr error
 	// calls lists the maintenance calls in order: "deletes:<event table>",
@@ -46,24 +46,27 @@ func (m *memStore) call(c string) error {
 	return m.stepErr
 }
 
-func (m *memStore) EnsureTable(context.Context, schema.Table, load.Mode, string) error { return nil }
+func (m *memStore) EnsureTable(context.Context, schema.Table, schema.WriteMode, string) error {
+	return nil
+}
 func (m *memStore) BeginRun(context.Context, load.RunInfo) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.nextID++
 	return m.nextID, nil
 }
-func (m *memStore) Bookmark(context.Context, string, string, string) (string, bool, error) {
-	return m.bookmark, m.bookmark != "", nil
+func (m *memStore) Bookmark(context.Context, string, string, string) (schema.Bookmark, bool, error) {
+	b, err := schema.ParseBookmark(m.bookmark)
+	return b, m.bookmark != "", err
 }
-func (m *memStore) Apply(_ context.Context, _ load.Run, _ schema.Table, _ load.Mode, b load.Batch, _ load.Counters) (int64, error) {
+func (m *memStore) Apply(_ context.Context, _ load.Run, _ schema.Table, _ schema.WriteMode, b load.Batch, _ load.Counters) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.applyErr != nil {
 		return 0, m.applyErr
 	}
 	m.batches = append(m.batches, b.Records)
-	m.marks = append(m.marks, b.Bookmark)
+	m.marks = append(m.marks, b.Bookmark.String())
 	return int64(len(b.Records)), nil
 }
 func (m *memStore) StartReplace(context.Context, schema.Table, string) error { return nil }
@@ -80,7 +83,7 @@ func (m *memStore) LastSuccessStart(context.Context, string, string) (time.Time,
 	return m.since, nil
 }
 func (m *memStore) StoredRows(context.Context, schema.Table, string) (int64, error) { return 0, nil }
-func (m *memStore) ApplyDeletes(_ context.Context, _ load.Run, eventTable string, _ []load.DeleteRule, _ *[]string) (int64, error) {
+func (m *memStore) ApplyDeletes(_ context.Context, _ load.Run, eventTable string, _ []schema.Table, _ *[]string) (int64, error) {
 	return 2, m.call("deletes:" + eventTable)
 }
 func (m *memStore) Reconcile(_ context.Context, _ load.Run, t schema.Table, _ []string, _ time.Time, _ *[]string) (int64, error) {
@@ -89,14 +92,16 @@ func (m *memStore) Reconcile(_ context.Context, _ load.Run, t schema.Table, _ []
 func (m *memStore) PurgeDeleted(context.Context, string, []schema.Table) (int64, error) {
 	return 0, m.call("purge")
 }
-func (m *memStore) RefreshCustomViews(context.Context) error { return m.call("views") }
+func (m *memStore) RefreshCustomViews(context.Context, string, []schema.Table) error {
+	return m.call("views")
+}
 func (m *memStore) UpdatedActivities(_ context.Context, eventTable, _, _, _ string, _, _ time.Time) ([]string, error) {
 	return m.edited, m.call("edits:" + eventTable)
 }
-func (m *memStore) LoadedFrom(context.Context, string, string) (time.Time, bool, error) {
-	return time.Time{}, false, nil
+func (m *memStore) LoadedFrom(context.Context, string, string) (schema.Bookmark, bool, error) {
+	return schema.Bookmark{}, false, nil
 }
-func (m *memStore) SetLoadedFrom(context.Context, string, string, time.Time, bool) (bool, error) {
+func (m *memStore) SetLoadedFrom(context.Context, string, string, schema.Bookmark, bool) (bool, error) {
 	return true, nil
 }
 func (m *memStore) SucceededBefore(context.Context, string, string, int64) (bool, error) {

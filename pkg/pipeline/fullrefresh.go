@@ -4,8 +4,8 @@ import (
 	"context"
 
 	"github.com/closesync/closesync/pkg/extract"
-	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // RunFullRefresh re-reads each of the job's reports from the start date as
@@ -23,7 +23,7 @@ func (r *Runner) RunFullRefresh(ctx context.Context, job Job) []Result {
 			continue
 		}
 		rr.FullRefresh = true
-		listing := rr.Report.Reconcilable() && rr.Report.Method == extract.Incremental && rr.Mode != load.Replace
+		listing := rr.Report.Reconcilable() && rr.Report.Method == extract.Incremental && rr.Mode != schema.Replace
 		var ids []string
 		if listing {
 			rr.listed = &ids

@@ -12,6 +12,7 @@ import (
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // ExtractFunc streams a report's batches (extract.Extract with a client).
@@ -37,7 +38,7 @@ type Job struct {
 // ReportRun is one report of a job with its options.
 type ReportRun struct {
 	Report *extract.Report // a root report (children are written with it)
-	Mode   load.Mode
+	Mode   schema.WriteMode
 	Window time.Duration
 	// Since, Until and FullRefresh re-read part or all of the report
 	// without moving its bookmark back (see backfill.go).

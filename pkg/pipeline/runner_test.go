@@ -16,6 +16,7 @@ import (
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 func TestRunJobGroupsPagesAndKeepsGoingAfterAFailure(t *testing.T) {
@@ -29,7 +30,7 @@ func TestRunJobGroupsPagesAndKeepsGoingAfterAFailure(t *testing.T) {
 			return pages(5, 100, "2026-01-02T00:00:00Z")(ctx, req, emit)
 		}, nil
 	}}
-	job := Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: load.Upsert}, {Report: report("leads"), Mode: load.Upsert}}}
+	job := Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: schema.Upsert}, {Report: report("leads"), Mode: schema.Upsert}}}
 	res := r.RunJob(context.Background(), job, runlog.Manual)
 	if res[0].Status != runlog.Failed || !errors.Is(res[0].Err, boom) || st.errs[res[0].ID] != "API exploded" {
 		t.Errorf("users = %+v (%q)", res[0], st.errs[res[0].ID])
@@ -100,7 +101,7 @@ func TestStepsAreDispatchedByDeclaration(t *testing.T) {
 			}
 			r := &Runner{Store: st, Log: zap.NewNop(), Extract: func(string) (ExtractFunc, error) { return pages(1, 3, "2026-01-02T00:00:00Z"), nil }}
 			res := r.RunReport(context.Background(), Job{Name: "j", Account: "a", HardDeletes: tt.hard},
-				ReportRun{Report: tt.rep, Mode: load.Upsert}, runlog.Manual)
+				ReportRun{Report: tt.rep, Mode: schema.Upsert}, runlog.Manual)
 			if res.Status != runlog.Success || res.Err != nil {
 				t.Fatalf("run %s: %v", res.Status, res.Err)
 			}
@@ -118,7 +119,7 @@ func TestStepsRunOnlyAfterASuccessfulLoad(t *testing.T) {
 		return func(context.Context, extract.Request, func(extract.Batch) error) error { return errors.New("boom") }, nil
 	}}
 	res := r.RunReport(context.Background(), Job{Name: "j", Account: "a", HardDeletes: true},
-		ReportRun{Report: report("event_log"), Mode: load.Upsert}, runlog.Manual)
+		ReportRun{Report: report("event_log"), Mode: schema.Upsert}, runlog.Manual)
 	if res.Status != runlog.Failed || len(st.calls) != 0 {
 		t.Errorf("status %s, steps %q", res.Status, st.calls)
 	}
@@ -146,7 +147,7 @@ func TestRefetchEditedIsDeclared(t *testing.T) {
 				return nil
 			}, nil
 		}}
-		res := r.RunReport(context.Background(), Job{Name: "j", Account: "a"}, ReportRun{Report: tt.rep, Mode: load.Upsert}, runlog.Manual)
+		res := r.RunReport(context.Background(), Job{Name: "j", Account: "a"}, ReportRun{Report: tt.rep, Mode: schema.Upsert}, runlog.Manual)
 		if res.Err != nil {
 			t.Fatal(res.Err)
 		}
@@ -191,7 +192,7 @@ func TestErrorsCarryTheirStage(t *testing.T) {
 				}
 				return pages(1, 3, "2026-01-02T00:00:00Z"), nil
 			}}
-			job := Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("leads"), Mode: load.Upsert}}}
+			job := Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("leads"), Mode: schema.Upsert}}}
 			var res Result
 			if tt.reconcile {
 				res = r.RunReconcile(context.Background(), job)[0]
@@ -228,7 +229,7 @@ func TestBatchRowsGroupsPages(t *testing.T) {
 		r := &Runner{Store: st, Log: zap.NewNop(), BatchRows: tt.rows,
 			Progress: func(_, _ string, rows int64) { progress = append(progress, rows) },
 			Extract:  func(string) (ExtractFunc, error) { return pages(10, 100, "2026-01-02T00:00:00Z"), nil }}
-		res := r.RunReport(context.Background(), Job{Name: "j", Account: "a"}, ReportRun{Report: report("leads"), Mode: load.Upsert}, runlog.Manual)
+		res := r.RunReport(context.Background(), Job{Name: "j", Account: "a"}, ReportRun{Report: report("leads"), Mode: schema.Upsert}, runlog.Manual)
 		var got []int
 		for _, b := range st.batches {
 			got = append(got, len(b))

@@ -6,7 +6,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/closesync/closesync/pkg/extract"
-	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -56,17 +55,6 @@ func eventLog() *extract.Report {
 	return nil
 }
 
-// deleteRules are the catalog's declarations of which events delete what.
-func deleteRules() []load.DeleteRule {
-	var rules []load.DeleteRule
-	for _, r := range extract.Catalog() {
-		if r.DeletedBy != "" {
-			rules = append(rules, load.DeleteRule{Table: r.Table, ObjectType: r.DeletedBy, LeadColumn: r.LeadCascade})
-		}
-	}
-	return rules
-}
-
 // applyEventDeletes soft-deletes (and cascades) the rows whose deletion
 // events the run stored in the report's table.
 func (r *Runner) applyEventDeletes(ctx context.Context, s *run) error {
@@ -74,7 +62,7 @@ func (r *Runner) applyEventDeletes(ctx context.Context, s *run) error {
 	if r.CollectChanges {
 		ids = &s.res.Deletions
 	}
-	n, err := r.Store.ApplyDeletes(ctx, s.row, s.rr.Report.Table.Name, deleteRules(), ids)
+	n, err := r.Store.ApplyDeletes(ctx, s.row, s.rr.Report.Table.Name, extract.DeletableTables(), ids)
 	s.res.RowsDeleted = n
 	return err
 }
@@ -91,11 +79,7 @@ func (r *Runner) purgeStep(ctx context.Context, s *run) error {
 // table (deletes: hard); the rows stay marked until the next try when it
 // fails.
 func (r *Runner) purge(ctx context.Context, org string, log *zap.Logger) error {
-	var tables []schema.Table
-	for _, rule := range deleteRules() {
-		tables = append(tables, rule.Table)
-	}
-	n, err := r.Store.PurgeDeleted(ctx, org, tables)
+	n, err := r.Store.PurgeDeleted(ctx, org, extract.DeletableTables())
 	if err != nil {
 		return err
 	}
@@ -107,7 +91,7 @@ func (r *Runner) purge(ctx context.Context, org string, log *zap.Logger) error {
 
 // refreshViews rebuilds the <table>_custom views.
 func (r *Runner) refreshViews(ctx context.Context, _ *run) error {
-	return r.Store.RefreshCustomViews(ctx)
+	return r.Store.RefreshCustomViews(ctx, extract.CustomFieldsReport, extract.CustomViewTables())
 }
 
 // refetchEdited is the RefetchEdited step, before the walk: the records
@@ -135,7 +119,7 @@ func (r *Runner) editedActivities(ctx context.Context, s *run, req extract.Reque
 	rep, rr := s.rr.Report, s.rr
 	typ, ok := rep.ActivityType()
 	events := eventLog()
-	if !ok || events == nil || req.Bookmark.IsZero() || rr.Mode == load.Replace || req.FullRefresh {
+	if !ok || events == nil || req.Bookmark.IsZero() || rr.Mode == schema.Replace || req.FullRefresh {
 		return nil, nil
 	}
 	since, err := r.Store.LastSuccessStart(ctx, s.job.Name, rep.Name)

@@ -14,7 +14,7 @@ import (
 type RunLog interface {
 	BeginRun(ctx context.Context, info load.RunInfo) (int64, error)
 	FinishRun(ctx context.Context, id int64, status runlog.Status, c load.Counters, errMsg string) error
-	Bookmark(ctx context.Context, account, org, report string) (string, bool, error)
+	Bookmark(ctx context.Context, account, org, report string) (schema.Bookmark, bool, error)
 	// LastSuccessStart is when the job's last successful run of the report
 	// started (zero: never).
 	LastSuccessStart(ctx context.Context, job, report string) (time.Time, error)
@@ -23,7 +23,7 @@ type RunLog interface {
 // Writer writes a report's table.
 type Writer interface {
 	load.Applier
-	EnsureTable(ctx context.Context, t schema.Table, mode load.Mode, org string) error
+	EnsureTable(ctx context.Context, t schema.Table, mode schema.WriteMode, org string) error
 	StartReplace(ctx context.Context, t schema.Table, org string) error
 	FinishReplace(ctx context.Context, run load.Run, t schema.Table) (int64, error)
 	// StoredRows counts the organization's live rows of t (the zero-row
@@ -34,18 +34,18 @@ type Writer interface {
 // Maintainer is the work of the steps: deletes, reconcile, purge, views and
 // the edited-activity lookup.
 type Maintainer interface {
-	ApplyDeletes(ctx context.Context, run load.Run, eventTable string, rules []load.DeleteRule, deletedIDs *[]string) (int64, error)
+	ApplyDeletes(ctx context.Context, run load.Run, eventTable string, tables []schema.Table, deletedIDs *[]string) (int64, error)
 	Reconcile(ctx context.Context, run load.Run, t schema.Table, ids []string, listedFrom time.Time, deletedIDs *[]string) (int64, error)
 	PurgeDeleted(ctx context.Context, org string, tables []schema.Table) (int64, error)
-	RefreshCustomViews(ctx context.Context) error
+	RefreshCustomViews(ctx context.Context, definitions string, tables []schema.Table) error
 	UpdatedActivities(ctx context.Context, eventTable, activityTable, org, typ string, storedSince, createdBefore time.Time) ([]string, error)
 }
 
 // Ranges tells where each report's loaded range starts, for the backfill
 // of a widened start_date.
 type Ranges interface {
-	LoadedFrom(ctx context.Context, account, report string) (time.Time, bool, error)
-	SetLoadedFrom(ctx context.Context, account, report string, from time.Time, onlyUnset bool) (bool, error)
+	LoadedFrom(ctx context.Context, account, report string) (schema.Bookmark, bool, error)
+	SetLoadedFrom(ctx context.Context, account, report string, from schema.Bookmark, onlyUnset bool) (bool, error)
 	// SucceededBefore tells whether the report had a successful run other
 	// than run id.
 	SucceededBefore(ctx context.Context, account, report string, id int64) (bool, error)

@@ -26,15 +26,13 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 	}
 	req := extract.Request{Report: rep, StartDate: s.job.StartDate, Window: rr.Window, Now: time.Now(), Params: s.job.Params,
 		Warn: func(msg string) { s.log.Warn(msg) }}
-	if rr.Mode != load.Replace {
+	if rr.Mode != schema.Replace {
 		// A replaced table is rebuilt from a full read: no bookmark.
 		bm, _, err := r.Store.Bookmark(ctx, s.job.Account, s.org, rep.Name)
 		if err != nil {
 			return &StageError{Stage: StageLoad, Report: rep.Name, Err: err}
 		}
-		if req.Bookmark, err = schema.ParseBookmark(bm); err != nil {
-			return &StageError{Stage: StageLoad, Report: rep.Name, Err: fmt.Errorf("%s: stored %w", rep.Name, err)}
-		}
+		req.Bookmark = bm
 	} else if err := r.Store.StartReplace(ctx, rep.Table, s.org); err != nil {
 		return &StageError{Stage: StageLoad, Report: rep.Name, Err: err}
 	}
@@ -56,11 +54,8 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 	// rows count only once swapped in.
 	totals := func() {
 		t := w.Totals()
-		s.res.RowsExtracted = t.Records
-		if bm, err := schema.ParseBookmark(t.Bookmark); err == nil {
-			s.res.Bookmark = bm
-		}
-		if rr.Mode != load.Replace {
+		s.res.RowsExtracted, s.res.Bookmark = t.Records, t.Bookmark
+		if rr.Mode != schema.Replace {
 			s.res.RowsUpserted = t.Rows
 		}
 	}
@@ -77,15 +72,11 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 			}
 			*rr.listed = append(*rr.listed, ids...)
 		}
-		recs := make([]load.Record, len(b.Records))
-		for i, rec := range b.Records {
-			recs[i] = load.Record{Raw: rec.Raw, Custom: rec.Custom, Tag: rec.Tag}
+		bookmark := b.Bookmark
+		if rr.Mode == schema.Replace {
+			bookmark = schema.Bookmark{} // a replace is rebuilt in full: no bookmark
 		}
-		bookmark := b.Bookmark.String()
-		if rr.Mode == load.Replace {
-			bookmark = ""
-		}
-		return staged(StageLoad, rep.Name, w.Write(ctx, recs, bookmark))
+		return staged(StageLoad, rep.Name, w.Write(ctx, b.Records, bookmark))
 	}
 	if err := ext(ctx, req, emit); err != nil {
 		// Whole pages already read are valid data with a valid bookmark:
@@ -100,7 +91,7 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	if rr.Mode != load.Replace {
+	if rr.Mode != schema.Replace {
 		return nil
 	}
 	if err := r.confirmEmpty(ctx, s, func() error {

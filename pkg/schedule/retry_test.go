@@ -13,7 +13,6 @@ import (
 
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/extract"
-	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
@@ -23,7 +22,7 @@ import (
 // for another mode).
 type ensureFails struct{ *memStore }
 
-func (ensureFails) EnsureTable(context.Context, schema.Table, load.Mode, string) error {
+func (ensureFails) EnsureTable(context.Context, schema.Table, schema.WriteMode, string) error {
 	return errors.New("table close.users was created for mode append (no primary key) and cannot take mode upsert")
 }
 
@@ -77,7 +76,7 @@ func TestJobRetryOnlyRetriesWhatARetryCanFix(t *testing.T) {
 				}
 				return func(context.Context, extract.Request, func(extract.Batch) error) error { return tt.err }, nil
 			}
-			job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users"), Mode: load.Upsert}}},
+			job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users"), Mode: schema.Upsert}}},
 				Retry: Retry{Attempts: 2, Delay: time.Millisecond}}
 			if err := pool.RunNow(job, extractFn, runlog.Schedule); err != nil {
 				t.Fatal(err)

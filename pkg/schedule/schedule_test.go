@@ -26,8 +26,8 @@ type memStore struct {
 	nextID   int64
 	finished map[int64]runlog.Status
 	errs     map[int64]string
-	batches  [][]load.Record
-	marks    []string
+	batches  [][]schema.Record
+	marks    []schema.Bookmark
 	applyErr error
 	last     time.Time // LastSuccess's answer
 }
@@ -40,17 +40,19 @@ func newMemStore() *memStore {
 	return &memStore{finished: map[int64]runlog.Status{}, errs: map[int64]string{}}
 }
 
-func (m *memStore) EnsureTable(context.Context, schema.Table, load.Mode, string) error { return nil }
+func (m *memStore) EnsureTable(context.Context, schema.Table, schema.WriteMode, string) error {
+	return nil
+}
 func (m *memStore) BeginRun(context.Context, load.RunInfo) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.nextID++
 	return m.nextID, nil
 }
-func (m *memStore) Bookmark(context.Context, string, string, string) (string, bool, error) {
-	return "", false, nil
+func (m *memStore) Bookmark(context.Context, string, string, string) (schema.Bookmark, bool, error) {
+	return schema.Bookmark{}, false, nil
 }
-func (m *memStore) Apply(_ context.Context, _ load.Run, _ schema.Table, _ load.Mode, b load.Batch, _ load.Counters) (int64, error) {
+func (m *memStore) Apply(_ context.Context, _ load.Run, _ schema.Table, _ schema.WriteMode, b load.Batch, _ load.Counters) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.applyErr != nil {
@@ -76,7 +78,7 @@ func (m *memStore) LastSuccessStart(context.Context, string, string) (time.Time,
 	return time.Time{}, nil
 }
 func (m *memStore) StoredRows(context.Context, schema.Table, string) (int64, error) { return 0, nil }
-func (m *memStore) ApplyDeletes(context.Context, load.Run, string, []load.DeleteRule, *[]string) (int64, error) {
+func (m *memStore) ApplyDeletes(context.Context, load.Run, string, []schema.Table, *[]string) (int64, error) {
 	return 0, nil
 }
 func (m *memStore) Reconcile(context.Context, load.Run, schema.Table, []string, time.Time, *[]string) (int64, error) {
@@ -85,14 +87,14 @@ func (m *memStore) Reconcile(context.Context, load.Run, schema.Table, []string, 
 func (m *memStore) PurgeDeleted(context.Context, string, []schema.Table) (int64, error) {
 	return 0, nil
 }
-func (m *memStore) RefreshCustomViews(context.Context) error { return nil }
+func (m *memStore) RefreshCustomViews(context.Context, string, []schema.Table) error { return nil }
 func (m *memStore) UpdatedActivities(context.Context, string, string, string, string, time.Time, time.Time) ([]string, error) {
 	return nil, nil
 }
-func (m *memStore) LoadedFrom(context.Context, string, string) (time.Time, bool, error) {
-	return time.Time{}, false, nil
+func (m *memStore) LoadedFrom(context.Context, string, string) (schema.Bookmark, bool, error) {
+	return schema.Bookmark{}, false, nil
 }
-func (m *memStore) SetLoadedFrom(context.Context, string, string, time.Time, bool) (bool, error) {
+func (m *memStore) SetLoadedFrom(context.Context, string, string, schema.Bookmark, bool) (bool, error) {
 	return false, nil
 }
 func (m *memStore) SucceededBefore(context.Context, string, string, int64) (bool, error) {

@@ -1,26 +1,16 @@
-// Package schema describes the shape of closesync's data tables: typed columns
-// extracted from each record's JSON, keys, and the child tables flattened from
-// nested arrays. The report catalog (pkg/extract) declares tables with these
-// types and the loader (pkg/load) turns them into DDL and SQL, so neither needs
-// to know about the other.
+// Package schema is the contract between extraction and loading. It
+// describes closesync's data tables: columns of logical types (Type)
+// extracted from each record's JSON, keys, the child tables flattened from
+// nested arrays, which events delete their rows (DeleteRule) and which
+// custom fields apply to them; and what flows between the two sides: a
+// Record, a WriteMode and a Bookmark. The report catalog (pkg/extract)
+// declares tables with these types and the loader (pkg/load) turns them
+// into DDL and SQL, so neither needs to know about the other.
 package schema
 
 import (
 	"fmt"
 	"regexp"
-)
-
-// DuckDB column types used by data tables.
-const (
-	Varchar     = "VARCHAR"
-	BigInt      = "BIGINT"
-	Double      = "DOUBLE"
-	Boolean     = "BOOLEAN"
-	Timestamp   = "TIMESTAMPTZ"
-	Date        = "DATE"
-	JSON        = "JSON"
-	Integer     = "INTEGER"
-	VarcharList = "VARCHAR[]"
 )
 
 // Source says where a column's value comes from.
@@ -49,7 +39,7 @@ const (
 // Column is one typed column of a data table.
 type Column struct {
 	Name   string
-	Type   string
+	Type   Type
 	Path   string // JSON key (or dotted path) in the record; empty means Name
 	Source Source
 }
@@ -77,6 +67,13 @@ type Table struct {
 	// Children are flattened from arrays of each record; they are replaced
 	// whenever their parent row is.
 	Children []Child
+	// Deletes, when set, says which events of the event log soft-delete
+	// the table's rows; nil: none do.
+	Deletes *DeleteRule
+	// CustomFieldTypes are the Close custom-field object types ("lead",
+	// "shared" ...) whose definitions apply to the table's custom column:
+	// the fields its <table>_custom view shows. Empty: no view.
+	CustomFieldTypes []string
 }
 
 // Child is a table flattened from an array field of its parent's records.
@@ -136,13 +133,13 @@ func (t Table) WithOrg() Table {
 		if c.Name == ColOrg {
 			has = true
 			if c.Source == FromJSON {
-				c = Column{Name: ColOrg, Type: Varchar, Source: FromOrg}
+				c = Column{Name: ColOrg, Type: Text, Source: FromOrg}
 			}
 		}
 		out.Columns = append(out.Columns, c)
 	}
 	if !has {
-		out.Columns = append([]Column{{Name: ColOrg, Type: Varchar, Source: FromOrg}}, out.Columns...)
+		out.Columns = append([]Column{{Name: ColOrg, Type: Text, Source: FromOrg}}, out.Columns...)
 	}
 	if len(t.Key) == 0 || !containsName(t.Key, ColOrg) {
 		out.Key = append([]string{ColOrg}, t.Key...)
@@ -195,10 +192,8 @@ func (t Table) Validate() error {
 			return fmt.Errorf("table %s: column %q declared twice", t.Name, c.Name)
 		}
 		seen[c.Name] = true
-		switch c.Type {
-		case Varchar, BigInt, Double, Boolean, Timestamp, Date, JSON, Integer, VarcharList:
-		default:
-			return fmt.Errorf("table %s: column %s: unknown type %q", t.Name, c.Name, c.Type)
+		if !c.Type.Valid() {
+			return fmt.Errorf("table %s: column %s: unknown type %d", t.Name, c.Name, int(c.Type))
 		}
 	}
 	if len(t.Key) == 0 {
@@ -212,6 +207,12 @@ func (t Table) Validate() error {
 	if t.Order != "" && !seen[t.Order] {
 		return fmt.Errorf("table %s: order column %q is not a column", t.Name, t.Order)
 	}
+	if err := t.validateDeletes(seen); err != nil {
+		return err
+	}
+	if len(t.CustomFieldTypes) > 0 && !t.hasSource(FromCustom) {
+		return fmt.Errorf("table %s: custom field types declared without a custom column", t.Name)
+	}
 	for _, ch := range t.Children {
 		if _, ok := ch.Table.ParentColumn(); !ok {
 			return fmt.Errorf("table %s: child %s has no parent column", t.Name, ch.Table.Name)
@@ -221,4 +222,36 @@ func (t Table) Validate() error {
 		}
 	}
 	return nil
+}
+
+func (t Table) validateDeletes(columns map[string]bool) error {
+	d := t.Deletes
+	if d == nil {
+		return nil
+	}
+	if d.ObjectType == "" {
+		return fmt.Errorf("table %s: delete rule without an object type", t.Name)
+	}
+	if len(t.IDKey()) != 1 {
+		return fmt.Errorf("table %s: delete rule on a table without a one-column id key", t.Name)
+	}
+	if (d.Owner == nil) != (d.OwnerColumn == "") {
+		return fmt.Errorf("table %s: delete rule: owner and owner column go together", t.Name)
+	}
+	if d.OwnerColumn != "" && !columns[d.OwnerColumn] {
+		return fmt.Errorf("table %s: delete rule: owner column %q is not a column", t.Name, d.OwnerColumn)
+	}
+	if d.Owner != nil && d.Owner.ObjectType == "" {
+		return fmt.Errorf("table %s: delete rule: owner without an object type", t.Name)
+	}
+	return nil
+}
+
+func (t Table) hasSource(s Source) bool {
+	for _, c := range t.Columns {
+		if c.Source == s {
+			return true
+		}
+	}
+	return false
 }
