@@ -26,6 +26,7 @@ func writeConfig(t *testing.T, yaml string) string {
 
 // absPath is the absolute form of a path relative to the package directory.
 func absPath(t *testing.T, p string) string {
+	t.Helper()
 	a, err := filepath.Abs(p)
 	if err != nil {
 		t.Fatal(err)
