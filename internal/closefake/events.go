@@ -248,7 +248,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *request) {
 		})
 		return n
 	}
-	start, end := 0, 0
+	var start, end int
 	switch {
 	case cur == nil:
 		end = min(limit, len(matched))

@@ -58,7 +58,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(b)
+	_, _ = w.Write(b) // a client that went away has nobody to tell
 }
 
 func writeErr(w http.ResponseWriter, e *apiError) { writeJSON(w, e.status, e.body) }
@@ -149,7 +149,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.NonPage != nil {
 		if body, ok := s.opts.NonPage(path); ok {
 			w.Header().Set("Content-Type", "application/json")
-			io.WriteString(w, body)
+			_, _ = io.WriteString(w, body) // as in writeJSON
 			return
 		}
 	}

@@ -65,13 +65,12 @@ func (s *Server) Update(kind, id string, fields map[string]any) error {
 	if kind == KindOpportunity {
 		setOppValues(n)
 	}
-	changed, prev := diff(o, n)
-	if len(changed) == 0 {
+	if changed, _ := diff(o, n); len(changed) == 0 {
 		return nil
 	}
 	now := s.now()
 	stamp(n, now, s.me, s.userName(s.me), kinds[kind].naive)
-	changed, prev = diff(o, n)
+	changed, prev := diff(o, n) // again: the stamp's fields changed too
 	s.put(kind, n)
 	s.logEvent(kind, n, "updated", changed, prev, now, s.me, nil)
 	return nil

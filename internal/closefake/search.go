@@ -118,8 +118,8 @@ func (s *Server) searchPage(body map[string]any, limit int) (map[string]any, *ap
 	if e != nil {
 		return nil, e
 	}
-	if max := s.opts.MaxSearchFields; max > 0 && len(fields) > max {
-		return nil, fieldError("_fields", fmt.Sprintf("Ensure this field has no more than %d elements.", max))
+	if maxFields := s.opts.MaxSearchFields; maxFields > 0 && len(fields) > maxFields {
+		return nil, fieldError("_fields", fmt.Sprintf("Ensure this field has no more than %d elements.", maxFields))
 	}
 	end := min(offset+limit, len(walk.ids))
 	data := make([]any, 0, end-offset)

@@ -320,7 +320,7 @@ func load(path string) (*Config, []problem, error) {
 	}
 	applyDefaults(raw)
 	cfg := &Config{}
-	problems := append(envProblems, decode(raw, cfg)...)
+	problems := slices.Concat(envProblems, decode(raw, cfg))
 	cfg.origins = origins
 	if dir, err := filepath.Abs(filepath.Dir(path)); err == nil {
 		cfg.resolvePaths(dir)

@@ -26,6 +26,7 @@ func writeConfig(t *testing.T, yaml string) string {
 
 // absPath is the absolute form of a path relative to the package directory.
 func absPath(t *testing.T, p string) string {
+	t.Helper()
 	a, err := filepath.Abs(p)
 	if err != nil {
 		t.Fatal(err)
@@ -247,6 +248,19 @@ func TestBadConfigs(t *testing.T) {
 			`accounts[7].base_url: "http:api.close.com" must be an absolute http(s) URL such as https://api.close.com/api/v1: it has no host`,
 			`accounts[8].base_url: "api.close.com/api/v1" must be an absolute http(s) URL such as https://api.close.com/api/v1: it has no scheme (write https://...)`,
 			`accounts[9].base_url: "http://[::1]:/api/v1" has an empty port after "[::1]:": give the port (e.g. http://[::1]:8080/api/v1) or drop the colon`,
+		}},
+		{file: "structure.bad.yaml", n: 4, want: []string{
+			"log.level: unknown key; nest it: log: {level: ...}",
+			`accounts: want a list (each item starting with "- "), got a map`,
+			`jobs: want a list (each item starting with "- "), got a map`,
+			`Database: unknown key (did you mean "database"?)`,
+		}},
+		{file: "structure_jobs.bad.yaml", n: 4, want: []string{
+			`jobs[0].reports: want a list (each item starting with "- "), got a map`,
+			"jobs[0].schedule: want a string, got a date",
+		}},
+		{file: "structure_reports.bad.yaml", n: 4, want: []string{
+			"jobs[0].reports[0]: want a report name or a map with a name, got a number",
 		}},
 		{file: "yaml_syntax.bad.yaml", n: 0, want: []string{
 			"read config testdata/yaml_syntax.bad.yaml: yaml: line",
@@ -483,25 +497,6 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
 	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
 		t.Errorf("err = %v, want one naming the file", err)
-	}
-}
-
-func TestStructureMistakes(t *testing.T) {
-	for _, tt := range []struct{ yaml, want string }{
-		{"log.level: debug\n", "log.level: unknown key; nest it: log: {level: ...}"},
-		{"accounts: {name: main}\n", `accounts: want a list (each item starting with "- "), got a map`},
-		{"jobs:\n  name: core\n", `jobs: want a list (each item starting with "- "), got a map`},
-		{"jobs:\n  - name: a\n    reports: {name: leads}\n", `jobs[0].reports: want a list (each item starting with "- "), got a map`},
-		{"jobs:\n  - name: a\n    reports: [5]\n", "jobs[0].reports[0]: want a report name or a map with a name, got a number"},
-		{"Database: x\n", `Database: unknown key (did you mean "database"?)`},
-		{"jobs:\n  - name: a\n    schedule: 2024-01-01\n", "jobs[0].schedule: want a string, got a date"},
-	} {
-		t.Run(tt.yaml, func(t *testing.T) {
-			_, err := Load(writeConfig(t, tt.yaml))
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want %q", err, tt.want)
-			}
-		})
 	}
 }
 

@@ -240,7 +240,9 @@ func decodeProblems(err error) []problem {
 			}
 			return
 		}
-		de, ok := err.(*mapstructure.DecodeError)
+		// One level at a time, not errors.As: every DecodeError of a joined
+		// tree is a problem of its own.
+		de, ok := err.(*mapstructure.DecodeError) //nolint:errorlint // see above
 		if !ok {
 			// The decoder wraps several errors in a heading: look inside.
 			if inner := errors.Unwrap(err); inner != nil {
@@ -299,12 +301,12 @@ var kindWords = map[string]string{
 }
 
 func describeType(t reflect.Type) string {
-	switch {
-	case t == durationType:
+	switch t {
+	case durationType:
 		return "a duration such as 90m or 6h"
-	case t == dateType:
+	case dateType:
 		return "a date (YYYY-MM-DD)"
-	case t == reportRefType:
+	case reportRefType:
 		return "a report name or a map with a name"
 	}
 	switch t.Kind() {

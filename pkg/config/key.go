@@ -46,11 +46,11 @@ func (a Account) KeyFilePath() string {
 	return a.APIKeyFile
 }
 
-// errUnavailable marks a key source that is well formed but cannot be read
+// unavailableError marks a key source that is well formed but cannot be read
 // now: the variable is unset or empty, the file is missing or unreadable.
-type errUnavailable struct{ error }
+type unavailableError struct{ error }
 
-func (e errUnavailable) Unwrap() error { return e.error }
+func (e unavailableError) Unwrap() error { return e.error }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -96,7 +96,7 @@ func (a Account) resolveKey() (key, field string, err error) {
 		}
 		key = strings.TrimSpace(os.Getenv(name))
 		if key == "" {
-			return "", "api_key_env", errUnavailable{fmt.Errorf("environment variable %s is not set or empty", name)}
+			return "", "api_key_env", unavailableError{fmt.Errorf("environment variable %s is not set or empty", name)}
 		}
 		if err := checkKeyChars(key, "environment variable "+name); err != nil {
 			return "", "api_key_env", err
@@ -118,7 +118,7 @@ func (a Account) resolveKey() (key, field string, err error) {
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			return "", "api_key_file", errUnavailable{fmt.Errorf("cannot read %s: %v", where, err)}
+			return "", "api_key_file", unavailableError{fmt.Errorf("cannot read %s: %w", where, err)}
 		}
 		key = strings.TrimSpace(string(b))
 		if key == "" {

@@ -83,11 +83,11 @@ func cutTZ(spec string) (tz, rest string, ok bool) {
 
 // checkSchedule checks a schedule: it parses (see ParseSchedule), fires at
 // least once in the next five years (robfig/cron's horizon, so "0 0 30 2 *"
-// is refused), and never fires more often than min. Errors quote the spec
-// and say what was expected, in words.
-func checkSchedule(spec string, loc *time.Location, min time.Duration, now time.Time) error {
+// is refused), and never fires more often than minInterval. Errors quote
+// the spec and say what was expected, in words.
+func checkSchedule(spec string, loc *time.Location, minInterval time.Duration, now time.Time) error {
 	if strings.TrimSpace(spec) == "" {
-		return errors.New("is required: " + scheduleForms)
+		return errors.New("is required: " + scheduleForms) //nolint:staticcheck // ST1005: a problem line for the user; scheduleForms ends in "..."
 	}
 	sched, err := ParseSchedule(spec, loc)
 	if err != nil {
@@ -109,8 +109,8 @@ func checkSchedule(spec string, loc *time.Location, min time.Duration, now time.
 		switch {
 		case d <= 0:
 			return fmt.Errorf("%q: @every needs a positive interval such as @every 1h", spec)
-		case d < min:
-			return fmt.Errorf("%q fires every %s, more often than min_interval (%s)", spec, d, min)
+		case d < minInterval:
+			return fmt.Errorf("%q fires every %s, more often than min_interval (%s)", spec, d, minInterval)
 		}
 		return nil
 	}
@@ -118,16 +118,16 @@ func checkSchedule(spec string, loc *time.Location, min time.Duration, now time.
 	if next.IsZero() {
 		return fmt.Errorf("%q never fires: no date in the next 5 years matches it (check the day of month against the month, e.g. 30 February)", spec)
 	}
-	if min > minuteGranularity {
+	if minInterval > minuteGranularity {
 		prev := next
 		for range gapFires {
 			t := sched.Next(prev)
 			if t.IsZero() || t.Sub(next) > gapHorizon {
 				break
 			}
-			if gap := t.Sub(prev); gap < min {
+			if gap := t.Sub(prev); gap < minInterval {
 				return fmt.Errorf("%q fires %s after %s, more often than min_interval (%s)", spec, gap,
-					prev.Format("2006-01-02 15:04 MST"), min)
+					prev.Format("2006-01-02 15:04 MST"), minInterval)
 			}
 			prev = t
 		}

@@ -61,11 +61,11 @@ func TestSchedules(t *testing.T) {
 		{spec: "  ", want: "is required: 5 cron fields"},
 	} {
 		t.Run(tt.spec, func(t *testing.T) {
-			min := tt.min
-			if min == 0 {
-				min = DefaultMinInterval
+			minInterval := tt.min
+			if minInterval == 0 {
+				minInterval = DefaultMinInterval
 			}
-			err := checkSchedule(tt.spec, tt.loc, min, now)
+			err := checkSchedule(tt.spec, tt.loc, minInterval, now)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)

@@ -128,7 +128,7 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 			if field != "" {
 				at += "." + field
 			}
-			var un errUnavailable
+			var un unavailableError
 			if !needs.Keys && errors.As(err, &un) {
 				c.keyWarnings = append(c.keyWarnings, fmt.Sprintf("%s: %v: sync, run, sync --dry-run and validate --check need the key", at, err))
 			} else {
@@ -263,14 +263,16 @@ func checkWritable(path, what string) string {
 		if err != nil {
 			return fmt.Sprintf("%s cannot be opened for writing: %v", path, unwrapPathError(err))
 		}
-		f.Close()
+		_ = f.Close() // opened only to test the permission; nothing was written
 	}
 	f, err := os.CreateTemp(dir, ".closesync-validate-*")
 	if err != nil {
 		return fmt.Sprintf("directory %s of %s is not writable: %v (closesync creates the %s file there, and DuckDB its .wal)", dir, path, unwrapPathError(err), what)
 	}
-	f.Close()
-	os.Remove(f.Name())
+	// An empty probe: nothing to flush, and a leftover (if the remove
+	// fails) is an empty hidden file.
+	_ = f.Close()
+	_ = os.Remove(f.Name())
 	return ""
 }
 

@@ -431,8 +431,17 @@ func (s *Store) inTx(ctx context.Context, fn func() error) error {
 		return err
 	}
 	if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
-		s.conn.ExecContext(context.Background(), "ROLLBACK")
-		return fmt.Errorf("commit: %w", err)
+		err = fmt.Errorf("commit: %w", err)
+		// A COMMIT that reached DuckDB ended the transaction, failed or not
+		// (a ROLLBACK then fails with "no transaction is active"). One that a
+		// cancelled ctx stopped before it was sent leaves the transaction
+		// open: roll that back with a fresh context and report a failure.
+		if ctx.Err() != nil {
+			if _, rbErr := s.conn.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
+				return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+			}
+		}
+		return err
 	}
 	return nil
 }
