@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/zap"
@@ -56,34 +57,36 @@ func TestJobRetryOnlyRetriesWhatARetryCanFix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pool := NewPool(func(ctx context.Context) (Store, func() error, error) {
-				if tt.noTable {
-					return ensureFails{newMemStore()}, func() error { return nil }, nil
+			synctest.Test(t, func(t *testing.T) {
+				pool := NewPool(func(ctx context.Context) (Store, func() error, error) {
+					if tt.noTable {
+						return ensureFails{newMemStore()}, func() error { return nil }, nil
+					}
+					return newMemStore(), func() error { return nil }, nil
+				}, zap.NewNop())
+				var tries atomic.Int32
+				pool.OnResult = func(_ string, r Result) {
+					tries.Add(1)
+					if r.Status != load.StatusFailed {
+						t.Errorf("run %+v did not fail", r)
+					}
 				}
-				return newMemStore(), func() error { return nil }, nil
-			}, zap.NewNop())
-			var tries atomic.Int32
-			pool.OnResult = func(_ string, r Result) {
-				tries.Add(1)
-				if r.Status != load.StatusFailed {
-					t.Errorf("run %+v did not fail", r)
+				extractFn := func(string) (ExtractFunc, error) {
+					if tt.noAccount {
+						return nil, errors.New(`no account named "a"`)
+					}
+					return func(context.Context, extract.Request, func(extract.Batch) error) error { return tt.err }, nil
 				}
-			}
-			extractFn := func(string) (ExtractFunc, error) {
-				if tt.noAccount {
-					return nil, errors.New(`no account named "a"`)
+				job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: load.Upsert}}},
+					Retry: Retry{Attempts: 2, Delay: time.Millisecond}}
+				if err := pool.RunNow(job, extractFn, TriggerSchedule); err != nil {
+					t.Fatal(err)
 				}
-				return func(context.Context, extract.Request, func(extract.Batch) error) error { return tt.err }, nil
-			}
-			job := ScheduledJob{Job: Job{Name: "j", Account: "a", Reports: []ReportRun{{Report: report("users"), Mode: load.Upsert}}},
-				Retry: Retry{Attempts: 2, Delay: time.Millisecond}}
-			if err := pool.RunNow(job, extractFn, TriggerSchedule); err != nil {
-				t.Fatal(err)
-			}
-			waitIdle(t, pool, "j")
-			if int(tries.Load()) != tt.wantTries {
-				t.Errorf("tried %d times, want %d", tries.Load(), tt.wantTries)
-			}
+				waitIdle(t, pool, "j")
+				if int(tries.Load()) != tt.wantTries {
+					t.Errorf("tried %d times, want %d", tries.Load(), tt.wantTries)
+				}
+			})
 		})
 	}
 }
