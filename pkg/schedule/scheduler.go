@@ -117,7 +117,8 @@ func NewPool(open Opener, log *zap.Logger) *Pool {
 }
 
 // Stop cancels every run (each stops at a batch boundary and records its
-// run as cancelled) and waits for them up to grace.
+// run as cancelled) and waits for them up to grace. No run starts once
+// Stop is called: a tick does nothing, RunNow returns ErrStopped.
 func (p *Pool) Stop(grace time.Duration) error {
 	p.startMu.Lock()
 	p.stopped = true
@@ -142,7 +143,8 @@ func (p *Pool) Running(job string) bool {
 	return ok
 }
 
-// RunNow starts a job in the background unless it is running (ErrRunning).
+// RunNow starts a job in the background unless it is running (ErrRunning)
+// or the pool is stopped (ErrStopped).
 func (p *Pool) RunNow(job ScheduledJob, extract func(string) (ExtractFunc, error), trigger string) error {
 	if _, busy := p.running.LoadOrStore(job.key(), struct{}{}); busy {
 		return ErrRunning
