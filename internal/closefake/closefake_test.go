@@ -391,23 +391,56 @@ func TestMethodOverride(t *testing.T) {
 	}
 }
 
+// TestConcurrentReadsAndWrites mutates the organisation while requests
+// read it: under -race it finds unguarded state, and every call must
+// succeed and every write be seen afterwards.
 func TestConcurrentReadsAndWrites(t *testing.T) {
 	s, c := newTest(t, Options{Seed: 3, Scale: 40})
+	leads := s.IDs(KindLead)
+	touched, owner := leads[:20], leads[30]
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for i, id := range s.IDs(KindLead)[:20] {
-			s.Update(KindLead, id, map[string]any{"name": "Renamed " + itoa(i)})
-			if i%5 == 0 {
-				s.Delete(KindLead, id)
+		for i, id := range touched {
+			if err := s.Update(KindLead, id, map[string]any{"name": "Renamed " + itoa(i)}); err != nil {
+				t.Errorf("update %s: %v", id, err)
 			}
-			s.Create(KindContact, map[string]any{"lead_id": s.IDs(KindLead)[30], "name": "New"})
+			if i%5 == 0 {
+				if err := s.Delete(KindLead, id); err != nil {
+					t.Errorf("delete %s: %v", id, err)
+				}
+			}
+			if _, err := s.Create(KindContact, map[string]any{"lead_id": owner, "name": "New"}); err != nil {
+				t.Errorf("create a contact: %v", err)
+			}
 		}
 	}()
 	for range 20 {
-		c.get("/lead/", url.Values{"_limit": {"50"}})
-		c.get("/event/", nil)
+		ok(t, "list leads", c.get("/lead/", url.Values{"_limit": {"50"}}))
+		ok(t, "list events", c.get("/event/", nil))
 		s.Objects(KindContact)
 	}
 	<-done
+	names := map[string]any{}
+	for _, l := range s.Objects(KindLead) {
+		names[l["id"].(string)] = l["name"]
+	}
+	for i, id := range touched {
+		name, live := names[id]
+		switch {
+		case i%5 == 0 && live:
+			t.Errorf("deleted lead %s is still there", id)
+		case i%5 != 0 && name != "Renamed "+itoa(i):
+			t.Errorf("lead %s is named %v, want %q", id, name, "Renamed "+itoa(i))
+		}
+	}
+	created := 0
+	for _, ct := range s.Objects(KindContact) {
+		if ct["lead_id"] == owner && ct["name"] == "New" {
+			created++
+		}
+	}
+	if created != len(touched) {
+		t.Errorf("%d new contacts of %s, want %d", created, owner, len(touched))
+	}
 }

@@ -80,8 +80,17 @@ func TestBudgetSharedAcrossClients(t *testing.T) {
 	}
 }
 
+// TestBudgetLimitsConcurrency: a budget of 2 shared by two clients lets
+// exactly 2 requests be in flight, never more and not fewer. Each request
+// waits (up to a second, in case the budget serializes them) until two are
+// in flight, so reaching 2 does not depend on the scheduler.
 func TestBudgetLimitsConcurrency(t *testing.T) {
 	var inFlight, peak atomic.Int64
+	both := make(chan struct{})
+	var open sync.Once
+	openGate := func() { open.Do(func() { close(both) }) }
+	gate := time.AfterFunc(time.Second, openGate)
+	defer gate.Stop()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := inFlight.Add(1)
 		for {
@@ -90,6 +99,10 @@ func TestBudgetLimitsConcurrency(t *testing.T) {
 				break
 			}
 		}
+		if n >= 2 {
+			openGate()
+		}
+		<-both
 		time.Sleep(20 * time.Millisecond)
 		inFlight.Add(-1)
 		io.WriteString(w, `{}`)
@@ -110,8 +123,8 @@ func TestBudgetLimitsConcurrency(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if p := peak.Load(); p > 2 {
-		t.Errorf("%d requests in flight, budget allows 2", p)
+	if p := peak.Load(); p != 2 {
+		t.Errorf("peak of %d requests in flight, want the budget's 2", p)
 	}
 }
 

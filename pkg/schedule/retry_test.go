@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/zap"
@@ -57,34 +58,36 @@ func TestJobRetryOnlyRetriesWhatARetryCanFix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pool := NewPool(func(ctx context.Context) (Store, func() error, error) {
-				if tt.noTable {
-					return ensureFails{newMemStore()}, func() error { return nil }, nil
+			synctest.Test(t, func(t *testing.T) {
+				pool := NewPool(func(ctx context.Context) (Store, func() error, error) {
+					if tt.noTable {
+						return ensureFails{newMemStore()}, func() error { return nil }, nil
+					}
+					return newMemStore(), func() error { return nil }, nil
+				}, zap.NewNop())
+				var tries atomic.Int32
+				pool.OnResult = func(r pipeline.Result) {
+					tries.Add(1)
+					if r.Status != runlog.Failed {
+						t.Errorf("run %+v did not fail", r)
+					}
 				}
-				return newMemStore(), func() error { return nil }, nil
-			}, zap.NewNop())
-			var tries atomic.Int32
-			pool.OnResult = func(r pipeline.Result) {
-				tries.Add(1)
-				if r.Status != runlog.Failed {
-					t.Errorf("run %+v did not fail", r)
+				extractFn := func(string) (pipeline.ExtractFunc, error) {
+					if tt.noAccount {
+						return nil, errors.New(`no account named "a"`)
+					}
+					return func(context.Context, extract.Request, func(extract.Batch) error) error { return tt.err }, nil
 				}
-			}
-			extractFn := func(string) (pipeline.ExtractFunc, error) {
-				if tt.noAccount {
-					return nil, errors.New(`no account named "a"`)
+				job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users"), Mode: schema.Upsert}}},
+					Retry: Retry{Attempts: 2, Delay: time.Millisecond}}
+				if err := pool.RunNow(job, extractFn, runlog.Schedule); err != nil {
+					t.Fatal(err)
 				}
-				return func(context.Context, extract.Request, func(extract.Batch) error) error { return tt.err }, nil
-			}
-			job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users"), Mode: schema.Upsert}}},
-				Retry: Retry{Attempts: 2, Delay: time.Millisecond}}
-			if err := pool.RunNow(job, extractFn, runlog.Schedule); err != nil {
-				t.Fatal(err)
-			}
-			waitIdle(t, pool, "j")
-			if int(tries.Load()) != tt.wantTries {
-				t.Errorf("tried %d times, want %d", tries.Load(), tt.wantTries)
-			}
+				waitIdle(t, pool, "j")
+				if int(tries.Load()) != tt.wantTries {
+					t.Errorf("tried %d times, want %d", tries.Load(), tt.wantTries)
+				}
+			})
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/zap"
@@ -113,6 +114,10 @@ func report(name string) *extract.Report {
 }
 
 func TestPoolNeverOverlapsAJobAndClosesTheStoreAfterRuns(t *testing.T) {
+	synctest.Test(t, testPoolNeverOverlapsAJobAndClosesTheStoreAfterRuns)
+}
+
+func testPoolNeverOverlapsAJobAndClosesTheStoreAfterRuns(t *testing.T) {
 	var opens, closes atomic.Int32
 	release := make(chan struct{})
 	started := make(chan struct{}, 4)
@@ -144,10 +149,7 @@ func TestPoolNeverOverlapsAJobAndClosesTheStoreAfterRuns(t *testing.T) {
 		t.Errorf("opens = %d", opens.Load())
 	}
 	close(release)
-	deadline := time.Now().Add(5 * time.Second)
-	for pool.Running("j") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	synctest.Wait() // the run ends
 	if closes.Load() != 1 {
 		t.Errorf("store closes after the run = %d, want 1 (readers get the file between runs)", closes.Load())
 	}
@@ -194,15 +196,15 @@ func TestSchedulerRejectsBadSpecs(t *testing.T) {
 	}
 }
 
-// waitIdle waits for the pool to finish the named job.
+// waitIdle waits, in a synctest bubble, for the pool to finish the named
+// job: an hour of fake time passes (any retry delay with it), and then
+// every goroutine of the bubble is blocked or gone.
 func waitIdle(t *testing.T, pool *Pool, job string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for pool.Running(job) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still running", job)
-		}
-		time.Sleep(5 * time.Millisecond)
+	time.Sleep(time.Hour)
+	synctest.Wait()
+	if pool.Running(job) {
+		t.Fatalf("%s still running", job)
 	}
 }
 
@@ -220,56 +222,58 @@ func TestRetryRerunsOnlyFailedReportsWithTheRetryTrigger(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var opens atomic.Int32
-			pool := NewPool(func(ctx context.Context) (Store, func() error, error) {
-				opens.Add(1)
-				return newMemStore(), func() error { return nil }, nil
-			}, zap.NewNop())
-			var mu sync.Mutex
-			var got []string // report:trigger:status
-			pool.OnResult = func(r pipeline.Result) {
-				mu.Lock()
-				got = append(got, r.Report+":"+string(r.Trigger)+":"+string(r.Status))
-				mu.Unlock()
-			}
-			var tries atomic.Int32
-			extractFn := func(string) (pipeline.ExtractFunc, error) {
-				return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
-					if req.Report.Name == "users" && int(tries.Add(1)) <= tt.failures {
-						return errors.New("503 Service Unavailable")
-					}
-					return nil
-				}, nil
-			}
-			job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users")}, {Report: report("lead_statuses")}}},
-				Retry: Retry{Attempts: tt.attempts, Delay: time.Millisecond}}
-			if err := pool.RunNow(job, extractFn, runlog.Schedule); err != nil {
-				t.Fatal(err)
-			}
-			waitIdle(t, pool, "j")
-			mu.Lock()
-			defer mu.Unlock()
-			if int(tries.Load()) != tt.wantTries {
-				t.Errorf("users tried %d times, want %d (%v)", tries.Load(), tt.wantTries, got)
-			}
-			if got[1] != "lead_statuses:schedule:success" || len(got) != tt.wantTries+1 {
-				t.Errorf("runs %v: lead_statuses must run once, users %d times", got, tt.wantTries)
-			}
-			for _, r := range got[2:] {
-				if !strings.HasPrefix(r, "users:retry:") {
-					t.Errorf("retry run %q: want report users with trigger retry", r)
+			synctest.Test(t, func(t *testing.T) {
+				var opens atomic.Int32
+				pool := NewPool(func(ctx context.Context) (Store, func() error, error) {
+					opens.Add(1)
+					return newMemStore(), func() error { return nil }, nil
+				}, zap.NewNop())
+				var mu sync.Mutex
+				var got []string // report:trigger:status
+				pool.OnResult = func(r pipeline.Result) {
+					mu.Lock()
+					got = append(got, r.Report+":"+string(r.Trigger)+":"+string(r.Status))
+					mu.Unlock()
 				}
-			}
-			last := got[0] // users' last run
-			if len(got) > 2 {
-				last = got[len(got)-1]
-			}
-			if strings.HasSuffix(last, ":failed") != tt.wantFinalFail {
-				t.Errorf("last run of users %q", last)
-			}
-			if int(opens.Load()) != tt.wantTries {
-				t.Errorf("database opened %d times, want once a try (closed while waiting)", opens.Load())
-			}
+				var tries atomic.Int32
+				extractFn := func(string) (pipeline.ExtractFunc, error) {
+					return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+						if req.Report.Name == "users" && int(tries.Add(1)) <= tt.failures {
+							return errors.New("503 Service Unavailable")
+						}
+						return nil
+					}, nil
+				}
+				job := ScheduledJob{Job: pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users")}, {Report: report("lead_statuses")}}},
+					Retry: Retry{Attempts: tt.attempts, Delay: time.Millisecond}}
+				if err := pool.RunNow(job, extractFn, runlog.Schedule); err != nil {
+					t.Fatal(err)
+				}
+				waitIdle(t, pool, "j")
+				mu.Lock()
+				defer mu.Unlock()
+				if int(tries.Load()) != tt.wantTries {
+					t.Errorf("users tried %d times, want %d (%v)", tries.Load(), tt.wantTries, got)
+				}
+				if got[1] != "lead_statuses:schedule:success" || len(got) != tt.wantTries+1 {
+					t.Errorf("runs %v: lead_statuses must run once, users %d times", got, tt.wantTries)
+				}
+				for _, r := range got[2:] {
+					if !strings.HasPrefix(r, "users:retry:") {
+						t.Errorf("retry run %q: want report users with trigger retry", r)
+					}
+				}
+				last := got[0] // users' last run
+				if len(got) > 2 {
+					last = got[len(got)-1]
+				}
+				if strings.HasSuffix(last, ":failed") != tt.wantFinalFail {
+					t.Errorf("last run of users %q", last)
+				}
+				if int(opens.Load()) != tt.wantTries {
+					t.Errorf("database opened %d times, want once a try (closed while waiting)", opens.Load())
+				}
+			})
 		})
 	}
 }
@@ -291,34 +295,36 @@ func TestStartupRunsOnStartAndCatchesUpMissedRunsOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pool := NewPool(func(ctx context.Context) (Store, func() error, error) {
-				st := newMemStore()
-				st.last = tt.last
-				return st, func() error { return nil }, nil
-			}, zap.NewNop())
-			var runs []runlog.Trigger
-			var mu sync.Mutex
-			pool.OnResult = func(r pipeline.Result) {
+			synctest.Test(t, func(t *testing.T) {
+				pool := NewPool(func(ctx context.Context) (Store, func() error, error) {
+					st := newMemStore()
+					st.last = tt.last
+					return st, func() error { return nil }, nil
+				}, zap.NewNop())
+				var runs []string
+				var mu sync.Mutex
+				pool.OnResult = func(r pipeline.Result) {
+					mu.Lock()
+					runs = append(runs, string(r.Trigger))
+					mu.Unlock()
+				}
+				extractFn := func(string) (pipeline.ExtractFunc, error) {
+					return func(context.Context, extract.Request, func(extract.Batch) error) error { return nil }, nil
+				}
+				job := tt.job
+				job.Job = pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users")}}}
+				s, err := NewScheduler(pool, []ScheduledJob{job}, extractFn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Startup(now)
+				waitIdle(t, pool, "j")
 				mu.Lock()
-				runs = append(runs, r.Trigger)
-				mu.Unlock()
-			}
-			extractFn := func(string) (pipeline.ExtractFunc, error) {
-				return func(context.Context, extract.Request, func(extract.Batch) error) error { return nil }, nil
-			}
-			job := tt.job
-			job.Job = pipeline.Job{Name: "j", Account: "a", Reports: []pipeline.ReportRun{{Report: report("users")}}}
-			s, err := NewScheduler(pool, []ScheduledJob{job}, extractFn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.Startup(now)
-			waitIdle(t, pool, "j")
-			mu.Lock()
-			defer mu.Unlock()
-			if tt.wantRun != (len(runs) == 1) || len(runs) > 1 || (len(runs) == 1 && runs[0] != runlog.Startup) {
-				t.Errorf("startup runs %v, want run: %v", runs, tt.wantRun)
-			}
+				defer mu.Unlock()
+				if tt.wantRun != (len(runs) == 1) || len(runs) > 1 || (len(runs) == 1 && runs[0] != string(runlog.Startup)) {
+					t.Errorf("startup runs %v, want run: %v", runs, tt.wantRun)
+				}
+			})
 		})
 	}
 }

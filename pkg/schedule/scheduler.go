@@ -72,6 +72,9 @@ var ErrRunning = errors.New("job is already running")
 // ErrNoJob reports a run-now of a job the scheduler does not have.
 var ErrNoJob = errors.New("no such job")
 
+// ErrStopped reports a run-now after the pool was stopped.
+var ErrStopped = errors.New("the scheduler is stopping: no new runs")
+
 // Pool owns what outlives a config reload: the runs in progress, the set of
 // running jobs (so no job overlaps itself, even across a reload) and the
 // database handle, opened when the first run starts and closed when the
@@ -92,6 +95,10 @@ type Pool struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	running sync.Map // job name -> struct{}
+	// startMu orders starting a run (stopped checked, then wg.Add) with
+	// Stop (stopped set, then wg.Wait): no run starts once Stop waits.
+	startMu sync.Mutex
+	stopped bool
 
 	mu      sync.Mutex
 	refs    int
@@ -110,8 +117,12 @@ func NewPool(open Opener, log *zap.Logger) *Pool {
 }
 
 // Stop cancels every run (each stops at a batch boundary and records its
-// run as cancelled) and waits for them up to grace.
+// run as cancelled) and waits for them up to grace. No run starts once
+// Stop is called: a tick does nothing, RunNow returns ErrStopped.
 func (p *Pool) Stop(grace time.Duration) error {
+	p.startMu.Lock()
+	p.stopped = true
+	p.startMu.Unlock()
 	p.cancel()
 	done := make(chan struct{})
 	go func() {
@@ -132,12 +143,16 @@ func (p *Pool) Running(job string) bool {
 	return ok
 }
 
-// RunNow starts a job in the background unless it is running (ErrRunning).
+// RunNow starts a job in the background unless it is running (ErrRunning)
+// or the pool is stopped (ErrStopped).
 func (p *Pool) RunNow(job ScheduledJob, extract func(string) (pipeline.ExtractFunc, error), trigger runlog.Trigger) error {
 	if _, busy := p.running.LoadOrStore(job.key(), struct{}{}); busy {
 		return ErrRunning
 	}
-	p.wg.Add(1)
+	if !p.begin() {
+		p.running.Delete(job.key())
+		return ErrStopped
+	}
 	go func() {
 		defer p.wg.Done()
 		defer p.running.Delete(job.key())
@@ -155,10 +170,25 @@ func (p *Pool) tick(job ScheduledJob, extract func(string) (pipeline.ExtractFunc
 		p.log.Warn("job still running: skipping this tick", zap.String("job", job.key()))
 		return
 	}
-	p.wg.Add(1)
+	if !p.begin() {
+		p.running.Delete(job.key())
+		return
+	}
 	defer p.wg.Done()
 	defer p.running.Delete(job.key())
 	p.run(job, extract, runlog.Schedule)
+}
+
+// begin counts a run starting (wg.Add) unless Stop has begun; a run it
+// counts is waited for by Stop.
+func (p *Pool) begin() bool {
+	p.startMu.Lock()
+	defer p.startMu.Unlock()
+	if p.stopped {
+		return false
+	}
+	p.wg.Add(1)
+	return true
 }
 
 // TimeoutError is the cause of a run's context that the job's timeout
