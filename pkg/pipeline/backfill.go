@@ -99,7 +99,7 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 	if rep.Has(extract.ApplyEventDeletes) {
 		oldest := now.Add(-eventLogRetention)
 		if !from.After(oldest) {
-			log.Warn("start_date is earlier than event_log was first loaded from, but Close keeps events for 30 days only: "+
+			log.Warn("start_date is earlier than "+rep.Name+" was first loaded from, but Close keeps events for 30 days only: "+
 				"nothing older can be read; deletions older than that are found by 'closesync sync --reconcile'",
 				zap.Time("start_date", start), zap.Time("loaded_from", from))
 			if _, err := st.SetLoadedFrom(ctx, job.Account, rep.Name, schema.BookmarkAt(start), false); err != nil {
