@@ -16,7 +16,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/closesync/closesync/pkg/config"
-	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/schedule"
 	"github.com/closesync/closesync/pkg/status"
 )
@@ -219,57 +218,15 @@ func buildScheduler(cfg *config.Config, pool *schedule.Pool, log *zap.Logger, ob
 		return nil, err
 	}
 	cs.withOrganizations(jobs)
-	byName := map[string]config.Job{}
-	for _, j := range cfg.Jobs {
-		byName[j.Name] = j
-	}
-	var sj []schedule.ScheduledJob
-	for _, j := range jobs {
-		c := byName[j.Name]
-		var loc *time.Location
-		if c.Timezone != "" {
-			if loc, err = time.LoadLocation(c.Timezone); err != nil {
-				return nil, usagef("jobs %s: timezone: %v", j.Name, err)
-			}
-		}
-		// A report with a schedule of its own runs as its own entry; the job's
-		// entry keeps the rest.
-		own := reportSchedules(c)
-		main := j
-		main.Reports = nil
-		for _, rr := range j.Reports {
-			spec, ok := own[rr.Report.Name]
-			if !ok {
-				main.Reports = append(main.Reports, rr)
-				continue
-			}
-			one := j
-			one.Reports = []schedule.ReportRun{rr}
-			sj = append(sj, schedule.ScheduledJob{Job: one, Schedule: spec, Location: loc, Timeout: c.Timeout, Entry: j.Name + "/" + rr.Report.Name,
-				RunOnStart: c.RunOnStart, CatchUp: c.CatchesUp(), Retry: retryOf(c)})
-		}
-		if len(main.Reports) > 0 {
-			sj = append(sj, schedule.ScheduledJob{Job: main, Schedule: c.Schedule, Location: loc, Timeout: c.Timeout,
-				RunOnStart: c.RunOnStart, CatchUp: c.CatchesUp(), Retry: retryOf(c)})
-		}
-		if c.Reconcile != "" {
-			sj = append(sj, schedule.ScheduledJob{Job: j, Schedule: c.Reconcile, Location: loc, Timeout: c.Timeout,
-				Entry: j.Name + "/reconcile", Reconcile: true})
-		}
+	sj, err := schedule.Build(cfg, jobs)
+	if err != nil {
+		return nil, err
 	}
 	s, err := schedule.NewScheduler(pool, sj, sds.wrap(cs.extractor))
 	if err != nil {
 		return nil, usageError{err}
 	}
 	return s, nil
-}
-
-func retryOf(j config.Job) schedule.Retry {
-	r := schedule.Retry{Attempts: j.Retry.Attempts, Delay: j.Retry.Delay}
-	if r.Delay == 0 {
-		r.Delay = config.DefaultRetryDelay
-	}
-	return r
 }
 
 // serveStatus listens on addr and serves the status endpoint until the
@@ -311,21 +268,6 @@ func statusRun(trigger string, r schedule.Result) status.Run {
 	}
 	if t, err := time.Parse(time.RFC3339Nano, r.Bookmark); err == nil && !t.IsZero() {
 		out.Bookmark = &t
-	}
-	return out
-}
-
-// reportSchedules maps each report of the job that has its own schedule
-// (by the name of the report actually run: a child report's parent) to it.
-func reportSchedules(j config.Job) map[string]string {
-	out := map[string]string{}
-	for _, ref := range j.Reports {
-		if ref.Schedule == "" {
-			continue
-		}
-		if rep, ok := extract.Lookup(ref.Name); ok {
-			out[extract.Root(rep).Name] = ref.Schedule
-		}
 	}
 	return out
 }

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/closesync/closesync/pkg/schedule"
 )
 
 // Exit codes (DESIGN.md).
@@ -81,7 +83,7 @@ func run(ctx context.Context, args []string, e *env) int {
 			return exitOK
 		case errors.Is(err, errHelp):
 			return exitOK
-		case errors.As(err, &ue):
+		case errors.As(err, &ue), errors.Is(err, schedule.ErrUsage):
 			stderrLine(e, "closesync %s: %v\n", c.name, err)
 			return exitUsage
 		case errors.Is(err, errFailed):

@@ -210,7 +210,7 @@ func nextRun(cfg *config.Config, now time.Time) (time.Time, string) {
 		}
 	}
 	for _, j := range cfg.Jobs {
-		own := reportSchedules(j)
+		own := schedule.ReportSchedules(j)
 		if len(own) < len(j.Reports) {
 			consider(j.Name, j.Schedule, j.Timezone)
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 	"sync"
 
 	"go.uber.org/zap"
@@ -195,76 +193,9 @@ func (cs *clients) extractor(account string) (schedule.ExtractFunc, error) {
 	}, nil
 }
 
-// resolveJobs turns config jobs into runnable jobs: child reports are
-// replaced by their parent (written with it), each report once per job.
-// onlyJobs and onlyReports filter (empty: all); unknown names are usage
-// errors naming the valid choices.
+// resolveJobs is schedule.Jobs: the config's jobs, filtered.
 func resolveJobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]schedule.Job, error) {
-	var jobNames []string
-	for _, j := range cfg.Jobs {
-		jobNames = append(jobNames, j.Name)
-	}
-	for _, j := range onlyJobs {
-		if !slices.Contains(jobNames, j) {
-			return nil, usagef("unknown job %q (jobs: %s)", j, strings.Join(jobNames, ", "))
-		}
-	}
-	for _, r := range onlyReports {
-		if _, ok := extract.Lookup(r); !ok {
-			return nil, usagef("unknown report %q (see 'closesync reports')", r)
-		}
-	}
-	orgOf := map[string]string{}
-	for _, a := range cfg.Accounts {
-		orgOf[a.Name] = a.OrganizationID
-	}
-	var out []schedule.Job
-	matched := map[string]bool{}
-	for _, j := range cfg.Jobs {
-		if len(onlyJobs) > 0 && !slices.Contains(onlyJobs, j.Name) {
-			continue
-		}
-		org := j.OrganizationID
-		if org == "" {
-			org = orgOf[j.Account]
-		}
-		job := schedule.Job{Name: j.Name, Account: j.Account, StartDate: j.StartDate.Time,
-			Params: map[string]string{"organization_id": org, "user_id": j.UserID}, HardDeletes: j.Deletes == "hard"}
-		seen := map[string]bool{}
-		for _, ref := range j.Reports {
-			if len(onlyReports) > 0 && !slices.Contains(onlyReports, ref.Name) {
-				continue
-			}
-			matched[ref.Name] = true
-			rep, ok := extract.Lookup(ref.Name)
-			if !ok {
-				return nil, usagef("jobs %s: unknown report %q", j.Name, ref.Name)
-			}
-			root := extract.Root(rep)
-			if seen[root.Name] {
-				continue
-			}
-			seen[root.Name] = true
-			modeName := ref.Mode
-			if modeName == "" {
-				modeName = root.DefaultMode
-			}
-			mode, err := load.ParseMode(modeName)
-			if err != nil {
-				return nil, usagef("jobs %s: report %s: %v", j.Name, ref.Name, err)
-			}
-			job.Reports = append(job.Reports, schedule.ReportRun{Report: root, Mode: mode, Window: ref.AttributionWindow})
-		}
-		if len(job.Reports) > 0 {
-			out = append(out, job)
-		}
-	}
-	for _, r := range onlyReports {
-		if !matched[r] {
-			return nil, usagef("report %q is in no selected job; add it to a job's reports", r)
-		}
-	}
-	return out, nil
+	return schedule.Jobs(cfg, onlyJobs, onlyReports)
 }
 
 func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger) (*load.Store, error) {
