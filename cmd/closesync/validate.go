@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.uber.org/zap"
 
+	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/preflight"
 )
 
 func cmdValidate(ctx context.Context, args []string, e *env) error {
@@ -33,6 +36,24 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "%s: ok (%d accounts, %d jobs)\n", *cfgPath, len(cfg.Accounts), len(cfg.Jobs))
 	return nil
+}
+
+// checkAccounts is validate --check (package preflight) with the config's
+// clients and jobs.
+func checkAccounts(ctx context.Context, cfg *config.Config, e *env) error {
+	cs, err := newClients(cfg, zap.NewNop(), nil)
+	if err != nil {
+		return err
+	}
+	jobs, err := resolveJobs(cfg, nil, nil)
+	if err != nil {
+		return err
+	}
+	err = preflight.Check(ctx, e.stdout, cfg.Accounts, jobs, func(account string) *closeapi.Client { return cs.byAccount[account] })
+	if errors.Is(err, preflight.ErrRefused) {
+		return usageError{err}
+	}
+	return err
 }
 
 func zapErr(err error) zap.Field { return zap.Error(err) }
