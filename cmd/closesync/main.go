@@ -41,6 +41,7 @@ type command struct {
 }
 
 var commands = []command{
+	{"run", "run the daemon: every job on its schedule until SIGTERM; SIGHUP reloads", cmdRun},
 	{"sync", "run jobs or reports now, in the foreground, then exit", cmdSync},
 	{"reset", "forget a report's bookmark (--drop: and its rows), so the next sync re-reads it", cmdReset},
 	{"validate", "check a config file offline (--check also calls Close)", cmdValidate},

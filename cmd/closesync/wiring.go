@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/internal/systemd"
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
@@ -66,8 +67,8 @@ func newLogger(level, format string, e *env) (*zap.Logger, error) {
 		}
 		enc = zapcore.NewConsoleEncoder(ec)
 	}
-	if journalStream(e.stderr, e.getenv) {
-		enc = journalEncoder{enc}
+	if systemd.JournalStream(e.stderr, e.getenv) {
+		enc = systemd.JournalEncoder{Encoder: enc}
 	}
 	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(e.stderr), zap.NewAtomicLevelAt(lvl))), nil
 }

@@ -244,3 +244,11 @@ func hint(h string) string {
 	}
 	return h + " "
 }
+
+// Usage marks err as a usage error (ErrUsage); nil stays nil.
+func Usage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return usageError{err}
+}
