@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/closesync/closesync/internal/accounts"
 	"github.com/closesync/closesync/internal/daemon"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/schedule"
@@ -51,12 +52,12 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 			return store, store.Close, nil
 		},
 		Extractors: func(cfg *config.Config, obs daemon.APIObserver, jobs []schedule.Job) (func(string) (schedule.ExtractFunc, error), error) {
-			cs, err := newClients(cfg, log, obs)
+			cs, err := accounts.New(cfg, log, obs)
 			if err != nil {
 				return nil, err
 			}
-			cs.withOrganizations(jobs)
-			return cs.extractor, nil
+			cs.WithOrganizations(jobs)
+			return cs.Extractor, nil
 		},
 		Exit: func() { os.Exit(exitFailed) },
 	})

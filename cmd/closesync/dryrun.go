@@ -11,6 +11,7 @@ import (
 	"time"
 
 	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/internal/accounts"
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
@@ -30,7 +31,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 	}
 	defer log.Sync()
 	obs := &probeObserver{remaining: map[string]int{}}
-	cs, err := newClients(cfg, log, obs)
+	cs, err := accounts.New(cfg, log, obs)
 	if err != nil {
 		return err
 	}
@@ -45,7 +46,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 		bookmarks = func(job schedule.Job, report string) (string, error) {
 			// Bookmarks are the account's organization's.
 			org := job.Params["organization_id"]
-			if find := cs.organization(job.Account); org == "" && find != nil {
+			if find := cs.Organization(job.Account); org == "" && find != nil {
 				var err error
 				if org, err = find(ctx); err != nil {
 					return "", fmt.Errorf("job %s: tell the organization of account %s: %w", job.Name, job.Account, err)
@@ -59,7 +60,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 	fmt.Fprintln(tw, "JOB\tREPORT\tMODE\tREADS\tRECORDS\tREQUESTS\tEST. TIME")
 	var failed error
 	for _, job := range jobs {
-		c := cs.byAccount[job.Account]
+		c := cs.Client(job.Account)
 		for _, rr := range job.Reports {
 			bm, err := bookmarks(job, rr.Report.Name)
 			if err != nil {

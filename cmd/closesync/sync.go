@@ -10,6 +10,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/closesync/closesync/internal/accounts"
+	"github.com/closesync/closesync/internal/logging"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/schedule"
 )
@@ -63,11 +65,11 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	if err := w.apply(jobs); err != nil {
 		return err
 	}
-	cs, err := newClients(cfg, log, nil)
+	cs, err := accounts.New(cfg, log, nil)
 	if err != nil {
 		return err
 	}
-	cs.withOrganizations(jobs)
+	cs.WithOrganizations(jobs)
 	hooks, err := newRunHooks(cfg, log, nil)
 	if err != nil {
 		return err
@@ -99,8 +101,8 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 			closeStore()
 		}
 	}()
-	runner := &schedule.Runner{Store: store, Extract: cs.extractor, Log: log, CollectChanges: hooks.wantsChanges()}
-	if isTerminal(e.stderr) {
+	runner := &schedule.Runner{Store: store, Extract: cs.Extractor, Log: log, CollectChanges: hooks.wantsChanges()}
+	if logging.IsTerminal(e.stderr) {
 		runner.Progress = newProgress(e.stderr)
 	}
 	// Each job's runs are bounded by its timeout, as in the daemon.

@@ -7,7 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/internal/accounts"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/preflight"
 )
@@ -41,7 +41,7 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 // checkAccounts is validate --check (package preflight) with the config's
 // clients and jobs.
 func checkAccounts(ctx context.Context, cfg *config.Config, e *env) error {
-	cs, err := newClients(cfg, zap.NewNop(), nil)
+	cs, err := accounts.New(cfg, zap.NewNop(), nil)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func checkAccounts(ctx context.Context, cfg *config.Config, e *env) error {
 	if err != nil {
 		return err
 	}
-	err = preflight.Check(ctx, e.stdout, cfg.Accounts, jobs, func(account string) *closeapi.Client { return cs.byAccount[account] })
+	err = preflight.Check(ctx, e.stdout, cfg.Accounts, jobs, cs.Client)
 	if errors.Is(err, preflight.ErrRefused) {
 		return usageError{err}
 	}
