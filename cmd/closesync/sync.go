@@ -30,7 +30,7 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	rr, err := parseReread(*full, *since, *until, reports, *dry, *reconcile)
+	rr, err := schedule.ParseReread(*full, *since, *until, reports, *dry, *reconcile)
 	if err != nil {
 		return err
 	}
@@ -47,22 +47,22 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 	if *reconcile {
 		return syncJobs(ctx, cfg, jobs, reports, schedule.TriggerReconcile, e)
 	}
-	return syncJobs(ctx, cfg, jobs, reports, rr.trigger("manual"), e, rr)
+	return syncJobs(ctx, cfg, jobs, reports, rr.Trigger("manual"), e, rr)
 }
 
 // syncJobs runs the selected jobs once against the configured accounts and
 // prints one line per report. It returns errFailed when any run failed.
-func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger string, e *env, re ...reread) error {
+func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger string, e *env, re ...schedule.Reread) error {
 	log, jobs, err := startJobs(cfg, onlyJobs, onlyReports, e)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
-	var w reread
+	var w schedule.Reread
 	if len(re) > 0 {
 		w = re[0]
 	}
-	if err := w.apply(jobs); err != nil {
+	if err := w.Apply(jobs); err != nil {
 		return err
 	}
 	cs, err := accounts.New(cfg, log, nil)
@@ -124,11 +124,11 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 				return runner.RunFullRefresh(ctx, job)
 			}
 		}
-		for _, res := range withFollowups(run(ctx, job, trigger)) {
+		for _, res := range schedule.WithFollowups(run(ctx, job, trigger)) {
 			printResult(e.stdout, res.Result)
-			w.note(e.stdout, res)
+			rereadNote(e.stdout, w, res)
 			if res.RunID != 0 {
-				hooks.observe(cmp.Or(res.trigger, trigger), res.Result)
+				hooks.observe(cmp.Or(res.Trigger, trigger), res.Result)
 			}
 			if res.Err != nil {
 				failed++

@@ -1,0 +1,106 @@
+package schedule
+
+import (
+	"time"
+
+	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/load"
+)
+
+// Reread is what sync --full-refresh or --since/--until asks of the
+// selected reports: re-read beyond the bookmark, which never moves back.
+type Reread struct {
+	FullRefresh  bool
+	Since, Until time.Time
+}
+
+// ParseReread checks the re-read flags against the rest of the command
+// line; every error is a usage error (ErrUsage).
+func ParseReread(full bool, since, until string, reports []string, dry, reconcile bool) (Reread, error) {
+	rr := Reread{FullRefresh: full}
+	if !full && since == "" && until == "" {
+		return rr, nil
+	}
+	what := "--full-refresh"
+	if !full {
+		what = "--since"
+	}
+	switch {
+	case full && (since != "" || until != ""):
+		return rr, usagef("--full-refresh re-reads from start_date: it cannot be combined with --since/--until")
+	case until != "" && since == "":
+		return rr, usagef("--until needs --since: the window's start")
+	case dry || reconcile:
+		return rr, usagef("%s cannot be combined with --dry-run or --reconcile", what)
+	case len(reports) == 0:
+		return rr, usagef("%s needs --report R: name the reports to re-read", what)
+	}
+	for _, f := range []struct {
+		name, value string
+		into        *time.Time
+	}{{"--since", since, &rr.Since}, {"--until", until, &rr.Until}} {
+		if f.value == "" {
+			continue
+		}
+		d, err := config.ParseDate(f.value)
+		if err != nil {
+			return rr, usagef("%s %q: %v", f.name, f.value, err)
+		}
+		*f.into = d.UTC()
+	}
+	if !rr.Until.IsZero() && !rr.Until.After(rr.Since) {
+		return rr, usagef("--until %s is not after --since %s", until, since)
+	}
+	if !rr.Until.IsZero() && rr.Until.After(time.Now()) {
+		rr.Until = time.Time{} // a window ending in the future reads to now
+	}
+	return rr, nil
+}
+
+// Apply marks the jobs' report runs; a window on a report that is read
+// whole every run is refused.
+func (w Reread) Apply(jobs []Job) error {
+	for i := range jobs {
+		for k := range jobs[i].Reports {
+			rr := &jobs[i].Reports[k]
+			if !w.Since.IsZero() && (rr.Report.Method != extract.Incremental || rr.Mode == load.Replace) {
+				return usagef("jobs %s: report %s is read whole on every run (full refresh or mode replace): --since does not apply; run it without",
+					jobs[i].Name, rr.Report.Name)
+			}
+			rr.FullRefresh, rr.Since, rr.Until = w.FullRefresh, w.Since, w.Until
+		}
+	}
+	return nil
+}
+
+// Trigger is the sync.runs trigger of the re-read runs.
+func (w Reread) Trigger(def string) string {
+	switch {
+	case w.FullRefresh:
+		return TriggerFullRefresh
+	case !w.Since.IsZero():
+		return TriggerBackfill
+	}
+	return def
+}
+
+// Triggered is a result with the trigger of its run when that is not the
+// command's own ("" otherwise).
+type Triggered struct {
+	Result
+	Trigger string
+}
+
+// WithFollowups lists each result followed by the run it led to, if any
+// (a widened start_date's backfill, a full refresh's reconcile).
+func WithFollowups(results []Result) []Triggered {
+	var out []Triggered
+	for _, r := range results {
+		out = append(out, Triggered{Result: r})
+		if r.Followup != nil {
+			out = append(out, Triggered{Result: *r.Followup, Trigger: r.FollowupTrigger})
+		}
+	}
+	return out
+}

@@ -1,0 +1,57 @@
+package schedule
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestParseReread: the re-read flags against the rest of the command line,
+// and the trigger of the runs they ask for.
+func TestParseReread(t *testing.T) {
+	t.Parallel()
+	leads := []string{"leads"}
+	for _, c := range []struct {
+		name                string
+		full                bool
+		since, until        string
+		reports             []string
+		dry, reconcile      bool
+		want, trigger, fail string
+	}{
+		{name: "none", want: "", trigger: "manual"},
+		{name: "full refresh", full: true, reports: leads, trigger: TriggerFullRefresh},
+		{name: "a window", since: "2024-01-01", until: "2024-02-01", reports: leads, want: "2024-01-01T00:00:00Z-2024-02-01T00:00:00Z", trigger: TriggerBackfill},
+		{name: "a window to now", since: "2024-01-01", until: "2999-01-01", reports: leads, want: "2024-01-01T00:00:00Z-", trigger: TriggerBackfill},
+		{name: "full and since", full: true, since: "2024-01-01", reports: leads, fail: "cannot be combined with --since/--until"},
+		{name: "until alone", until: "2024-01-01", reports: leads, fail: "--until needs --since"},
+		{name: "with dry run", full: true, dry: true, reports: leads, fail: "--full-refresh cannot be combined with --dry-run"},
+		{name: "no report", since: "2024-01-01", fail: "--since needs --report R"},
+		{name: "a bad date", since: "January", reports: leads, fail: `--since "January"`},
+		{name: "an empty window", since: "2024-02-01", until: "2024-01-01", reports: leads, fail: "is not after --since"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rr, err := ParseReread(c.full, c.since, c.until, c.reports, c.dry, c.reconcile)
+			if c.fail != "" {
+				if err == nil || !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), c.fail) {
+					t.Errorf("error %v, want a usage error with %q", err, c.fail)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			if !rr.Since.IsZero() {
+				got = rr.Since.Format(time.RFC3339) + "-"
+				if !rr.Until.IsZero() {
+					got += rr.Until.Format(time.RFC3339)
+				}
+			}
+			if got != c.want || rr.FullRefresh != c.full || rr.Trigger("manual") != c.trigger {
+				t.Errorf("window %q full %v trigger %s, want %q %v %s", got, rr.FullRefresh, rr.Trigger("manual"), c.want, c.full, c.trigger)
+			}
+		})
+	}
+}
