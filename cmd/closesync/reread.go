@@ -48,4 +48,3 @@ func orNone(s string) string {
 	}
 	return "now " + s
 }
-
