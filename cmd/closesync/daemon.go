@@ -5,10 +5,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/closesync/closesync/internal/accounts"
 	"github.com/closesync/closesync/internal/daemon"
+	"github.com/closesync/closesync/internal/hooks"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/schedule"
 	"github.com/closesync/closesync/pkg/status"
@@ -38,11 +38,7 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 	return daemon.Run(ctx, daemon.Options{
 		Path: *cfgPath, Config: cfg, Log: log, Hangup: hup, Load: loadConfig,
 		Hooks: func(cfg *config.Config, st *status.Status) (daemon.Hooks, error) {
-			h, err := newRunHooks(cfg, log, st)
-			if err != nil {
-				return nil, err
-			}
-			return daemonHooks{h}, nil
+			return hooks.New(cfg, log, st)
 		},
 		Open: func(ctx context.Context) (schedule.Store, func() error, error) {
 			store, err := openStore(ctx, cfg, log)
@@ -61,24 +57,4 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		},
 		Exit: func() { os.Exit(exitFailed) },
 	})
-}
-
-// daemonHooks are the run hooks as the daemon calls them.
-type daemonHooks struct{ h *runHooks }
-
-func (d daemonHooks) Observe(trigger string, r schedule.Result) { d.h.observe(trigger, r) }
-func (d daemonHooks) Closed()                                   { d.h.closed() }
-func (d daemonHooks) Stop(ctx context.Context)                  { d.h.stop(ctx) }
-func (d daemonHooks) WantsChanges() bool                        { return d.h.wantsChanges() }
-
-func statusRun(trigger string, r schedule.Result) status.Run {
-	out := status.Run{RunID: r.RunID, Job: r.Job, Report: r.Report, Trigger: trigger, Status: r.Status, Started: r.Started,
-		Duration: r.Duration.Seconds(), Rows: r.Rows, Extract: r.Extract, Deleted: r.Deleted, Requests: r.Requests, Retries: r.Retries}
-	if r.Err != nil {
-		out.Error = r.Err.Error()
-	}
-	if t, err := time.Parse(time.RFC3339Nano, r.Bookmark); err == nil && !t.IsZero() {
-		out.Bookmark = &t
-	}
-	return out
 }

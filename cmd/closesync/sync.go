@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/closesync/closesync/internal/accounts"
+	"github.com/closesync/closesync/internal/hooks"
 	"github.com/closesync/closesync/internal/logging"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/schedule"
@@ -70,14 +71,14 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 		return err
 	}
 	cs.WithOrganizations(jobs)
-	hooks, err := newRunHooks(cfg, log, nil)
+	runHooks, err := hooks.New(cfg, log, nil)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		hooks.stop(ctx)
+		runHooks.Stop(ctx)
 	}()
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -93,7 +94,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 			fmt.Fprintf(e.stdout, "%-8s closing %s: the final checkpoint failed; the runs above are in its write-ahead log, not yet in the file\n         error: %v\n", "failed", cfg.Database, err)
 			return errFailed
 		}
-		hooks.closed()
+		runHooks.Closed()
 		return nil
 	}
 	defer func() {
@@ -101,7 +102,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 			closeStore()
 		}
 	}()
-	runner := &schedule.Runner{Store: store, Extract: cs.Extractor, Log: log, CollectChanges: hooks.wantsChanges()}
+	runner := &schedule.Runner{Store: store, Extract: cs.Extractor, Log: log, CollectChanges: runHooks.WantsChanges()}
 	if logging.IsTerminal(e.stderr) {
 		runner.Progress = newProgress(e.stderr)
 	}
@@ -128,7 +129,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 			printResult(e.stdout, res.Result)
 			rereadNote(e.stdout, w, res)
 			if res.RunID != 0 {
-				hooks.observe(cmp.Or(res.Trigger, trigger), res.Result)
+				runHooks.Observe(cmp.Or(res.Trigger, trigger), res.Result)
 			}
 			if res.Err != nil {
 				failed++
