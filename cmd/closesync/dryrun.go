@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/internal/accounts"
-	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
@@ -30,7 +28,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 		return err
 	}
 	defer log.Sync()
-	obs := &probeObserver{remaining: map[string]int{}}
+	obs := &accounts.Remaining{}
 	cs, err := accounts.New(cfg, log, obs)
 	if err != nil {
 		return err
@@ -82,7 +80,7 @@ func dryRun(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []str
 		}
 	}
 	tw.Flush()
-	for account, n := range obs.snapshot() {
+	for account, n := range obs.Snapshot() {
 		fmt.Fprintf(e.stdout, "account %s: %d requests left in Close's current rate-limit window\n", account, n)
 	}
 	fmt.Fprintln(e.stdout, "Estimates come from count probes (total_results); '?' where an endpoint does not count. Nothing was written.")
@@ -113,29 +111,4 @@ func estimate(p extract.Plan, took time.Duration) string {
 		per = 200 * time.Millisecond
 	}
 	return "~" + (per * time.Duration(p.Requests)).Round(100*time.Millisecond).String()
-}
-
-// probeObserver keeps the last rate-limit room seen per account.
-type probeObserver struct {
-	mu        sync.Mutex
-	remaining map[string]int
-}
-
-func (o *probeObserver) APIResponse(account, group string, status int, rl closeapi.RateLimit, hasRL bool) {
-	if !hasRL {
-		return
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.remaining[account] = rl.Remaining
-}
-
-func (o *probeObserver) snapshot() map[string]int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range o.remaining {
-		out[k] = v
-	}
-	return out
 }

@@ -67,31 +67,20 @@ func cmdReset(ctx context.Context, args []string, e *env) error {
 
 // resetOne forgets one account's state of the report as a run of its own.
 func resetOne(ctx context.Context, store *load.Store, e *env, t schedule.ResetTarget, rep *extract.Report, drop bool, schema string) error {
-	id, err := store.BeginRun(ctx, load.RunInfo{Job: t.Job, Report: rep.Name, Account: t.Account, Trigger: triggerReset})
-	if err != nil {
-		return err
-	}
-	r, err := store.ResetReport(ctx, t.Account, rep.Name, rep.Table, drop)
-	if err != nil {
-		if ferr := store.FinishRun(ctx, id, load.StatusFailed, load.Counters{}, err.Error()); ferr != nil {
-			err = errors.Join(err, ferr)
-		}
-		fmt.Fprintf(e.stdout, "%-8s %s/%s: %v\n", load.StatusFailed, t.Job, rep.Name, err)
+	r, err := store.ResetRun(ctx, load.RunInfo{Job: t.Job, Report: rep.Name, Account: t.Account, Trigger: triggerReset}, rep.Table, drop)
+	var failed *load.ResetError
+	switch {
+	case errors.As(err, &failed):
+		fmt.Fprintf(e.stdout, "%-8s %s/%s: %v\n", load.StatusFailed, t.Job, rep.Name, failed.Err)
 		return errFailed
+	case err != nil:
+		return err
 	}
 	var total int64
 	var parts []string
 	for _, d := range r.Dropped {
 		total += d.Rows
 		parts = append(parts, fmt.Sprintf("%d from %s.%s", d.Rows, schema, d.Table))
-	}
-	if total > 0 {
-		if err := store.AddDeleted(ctx, id, total); err != nil {
-			return fmt.Errorf("record the rows dropped by reset %s/%s: %w", t.Job, rep.Name, err)
-		}
-	}
-	if err := store.FinishRun(ctx, id, load.StatusSuccess, load.Counters{}, ""); err != nil {
-		return err
 	}
 	line := fmt.Sprintf("%-8s %s/%s (account %s): ", "reset", t.Job, rep.Name, t.Account)
 	if r.Bookmark != "" {

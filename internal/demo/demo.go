@@ -81,16 +81,10 @@ func Config(dbPath, baseURL string) *config.Config {
 	}
 }
 
-// TableRows is the number of rows in one report's table.
-type TableRows struct {
-	Table string
-	Rows  int64
-}
-
 // Counts counts the rows of every report's table (schema close), in
 // catalog order.
-func Counts(ctx context.Context, store *load.Store) ([]TableRows, error) {
-	var out []TableRows
+func Counts(ctx context.Context, store *load.Store) ([]load.TableRows, error) {
+	var out []load.TableRows
 	for _, r := range extract.Catalog() {
 		var n int64
 		err := store.Query(ctx, func(rows *sql.Rows) error {
@@ -104,7 +98,7 @@ func Counts(ctx context.Context, store *load.Store) ([]TableRows, error) {
 		if err != nil {
 			return nil, fmt.Errorf("count %s: %w", r.Name, err)
 		}
-		out = append(out, TableRows{Table: r.Name, Rows: n})
+		out = append(out, load.TableRows{Table: r.Name, Rows: n})
 	}
 	return out, nil
 }
