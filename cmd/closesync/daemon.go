@@ -40,13 +40,7 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 		Hooks: func(cfg *config.Config, st *status.Status) (daemon.Hooks, error) {
 			return hooks.New(cfg, log, st)
 		},
-		Open: func(ctx context.Context) (schedule.Store, func() error, error) {
-			store, err := openStore(ctx, cfg, log)
-			if err != nil {
-				return nil, nil, err
-			}
-			return store, store.Close, nil
-		},
+		Open: opener(cfg, log),
 		Extractors: func(cfg *config.Config, obs daemon.APIObserver, jobs []schedule.Job) (func(string) (schedule.ExtractFunc, error), error) {
 			cs, err := accounts.New(cfg, log, obs)
 			if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/closesync/closesync/internal/accounts"
+	"github.com/closesync/closesync/internal/daemon"
 	"github.com/closesync/closesync/internal/hooks"
 	"github.com/closesync/closesync/internal/logging"
 	"github.com/closesync/closesync/pkg/config"
@@ -80,52 +82,13 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 		defer cancel()
 		runHooks.Stop(ctx)
 	}()
-	store, err := openStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	// Closing the file (its final checkpoint) is part of the run: a failure
-	// is a failed sync (exit 1), and the history says so (load.Store.Close).
-	closed := false
-	closeStore := func() error {
-		closed = true
-		if err := store.Close(); err != nil {
-			log.Error("close database", zapErr(err))
-			fmt.Fprintf(e.stdout, "%-8s closing %s: the final checkpoint failed; the runs above are in its write-ahead log, not yet in the file\n         error: %v\n", "failed", cfg.Database, err)
-			return errFailed
-		}
-		runHooks.Closed()
-		return nil
-	}
-	defer func() {
-		if !closed {
-			closeStore()
-		}
-	}()
-	runner := &schedule.Runner{Store: store, Extract: cs.Extractor, Log: log, CollectChanges: runHooks.WantsChanges()}
+	var progress func(job, report string, rows int64)
 	if logging.IsTerminal(e.stderr) {
-		runner.Progress = newProgress(e.stderr)
-	}
-	// Each job's runs are bounded by its timeout, as in the daemon.
-	timeouts := map[string]time.Duration{}
-	for _, j := range cfg.Jobs {
-		timeouts[j.Name] = j.Timeout
+		progress = newProgress(e.stderr)
 	}
 	failed := 0
-	for _, job := range jobs {
-		ctx, cancel := schedule.WithTimeout(ctx, job.Name, timeouts[job.Name])
-		run := runner.RunJob
-		if trigger == schedule.TriggerReconcile {
-			run = func(ctx context.Context, job schedule.Job, _ string) []schedule.Result {
-				return runner.RunReconcile(ctx, job)
-			}
-		}
-		if trigger == schedule.TriggerFullRefresh {
-			run = func(ctx context.Context, job schedule.Job, _ string) []schedule.Result {
-				return runner.RunFullRefresh(ctx, job)
-			}
-		}
-		for _, res := range schedule.WithFollowups(run(ctx, job, trigger)) {
+	err = daemon.Once(ctx, daemon.OnceOptions{Config: cfg, Log: log, Jobs: jobs, Trigger: trigger, Hooks: runHooks, Open: opener(cfg, log),
+		Extract: cs.Extractor, Progress: progress, Result: func(res schedule.Triggered) {
 			printResult(e.stdout, res.Result)
 			rereadNote(e.stdout, w, res)
 			if res.RunID != 0 {
@@ -134,10 +97,13 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 			if res.Err != nil {
 				failed++
 			}
-		}
-		cancel()
+		}})
+	var ce *daemon.CloseError
+	if errors.As(err, &ce) {
+		fmt.Fprintf(e.stdout, "%-8s closing %s: the final checkpoint failed; the runs above are in its write-ahead log, not yet in the file\n         error: %v\n", "failed", cfg.Database, ce.Err)
+		return errFailed
 	}
-	if err := closeStore(); err != nil {
+	if err != nil {
 		return err
 	}
 	if failed > 0 {

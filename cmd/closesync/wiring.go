@@ -66,3 +66,14 @@ func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger) (*load.
 	return load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, Logger: log,
 		LockTimeout: cfg.LockTimeout})
 }
+
+// opener opens the database for a run; its close func closes it.
+func opener(cfg *config.Config, log *zap.Logger) schedule.Opener {
+	return func(ctx context.Context) (schedule.Store, func() error, error) {
+		store, err := openStore(ctx, cfg, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return store, store.Close, nil
+	}
+}
