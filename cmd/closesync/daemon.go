@@ -6,12 +6,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/closesync/closesync/internal/accounts"
 	"github.com/closesync/closesync/internal/daemon"
-	"github.com/closesync/closesync/internal/hooks"
-	"github.com/closesync/closesync/pkg/config"
-	"github.com/closesync/closesync/pkg/schedule"
-	"github.com/closesync/closesync/pkg/status"
 )
 
 func cmdRun(ctx context.Context, args []string, e *env) error {
@@ -37,18 +32,7 @@ func cmdRun(ctx context.Context, args []string, e *env) error {
 	defer log.Sync()
 	return daemon.Run(ctx, daemon.Options{
 		Path: *cfgPath, Config: cfg, Log: log, Hangup: hup, Load: loadConfig,
-		Hooks: func(cfg *config.Config, st *status.Status) (daemon.Hooks, error) {
-			return hooks.New(cfg, log, st)
-		},
 		Open: opener(cfg, log),
-		Extractors: func(cfg *config.Config, obs daemon.APIObserver, jobs []schedule.Job) (func(string) (schedule.ExtractFunc, error), error) {
-			cs, err := accounts.New(cfg, log, obs)
-			if err != nil {
-				return nil, err
-			}
-			cs.WithOrganizations(jobs)
-			return cs.Extractor, nil
-		},
 		Exit: func() { os.Exit(exitFailed) },
 	})
 }

@@ -119,7 +119,7 @@ func startJobs(cfg *config.Config, onlyJobs, onlyReports []string, e *env) (*zap
 	if err != nil {
 		return nil, nil, err
 	}
-	jobs, err := resolveJobs(cfg, onlyJobs, onlyReports)
+	jobs, err := schedule.Jobs(cfg, onlyJobs, onlyReports)
 	if err != nil {
 		log.Sync()
 		return nil, nil, err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"go.uber.org/zap"
@@ -10,6 +9,7 @@ import (
 	"github.com/closesync/closesync/internal/accounts"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/preflight"
+	"github.com/closesync/closesync/pkg/schedule"
 )
 
 func cmdValidate(ctx context.Context, args []string, e *env) error {
@@ -30,30 +30,18 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintf(e.stdout, "warning: %s\n", w)
 	}
 	if *check {
-		if err := checkAccounts(ctx, cfg, e); err != nil {
+		cs, err := accounts.New(cfg, zap.NewNop(), nil)
+		if err != nil {
 			return err
+		}
+		jobs, err := schedule.Jobs(cfg, nil, nil)
+		if err != nil {
+			return err
+		}
+		if err := preflight.Check(ctx, e.stdout, cfg.Accounts, jobs, cs.Client); err != nil {
+			return err // a refusal is a usage error (exit 2)
 		}
 	}
 	fmt.Fprintf(e.stdout, "%s: ok (%d accounts, %d jobs)\n", *cfgPath, len(cfg.Accounts), len(cfg.Jobs))
 	return nil
 }
-
-// checkAccounts is validate --check (package preflight) with the config's
-// clients and jobs.
-func checkAccounts(ctx context.Context, cfg *config.Config, e *env) error {
-	cs, err := accounts.New(cfg, zap.NewNop(), nil)
-	if err != nil {
-		return err
-	}
-	jobs, err := resolveJobs(cfg, nil, nil)
-	if err != nil {
-		return err
-	}
-	err = preflight.Check(ctx, e.stdout, cfg.Accounts, jobs, cs.Client)
-	if errors.Is(err, preflight.ErrRefused) {
-		return usageError{err}
-	}
-	return err
-}
-
-func zapErr(err error) zap.Field { return zap.Error(err) }

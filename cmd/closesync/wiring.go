@@ -57,11 +57,6 @@ func startLogger(cfg *config.Config, e *env) (*zap.Logger, error) {
 	return log, nil
 }
 
-// resolveJobs is schedule.Jobs: the config's jobs, filtered.
-func resolveJobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]schedule.Job, error) {
-	return schedule.Jobs(cfg, onlyJobs, onlyReports)
-}
-
 func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger) (*load.Store, error) {
 	return load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, Logger: log,
 		LockTimeout: cfg.LockTimeout})

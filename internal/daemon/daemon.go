@@ -1,8 +1,8 @@
 // Package daemon is closesync run: every job on its schedule until the
 // context ends (SIGTERM, SIGINT), SIGHUP reloading the config, with the
 // systemd notifications, the watchdog and the status endpoint. The command
-// gives it the config, the logger and how to build what depends on the
-// config (clients, hooks); everything else is here.
+// gives it the config, the logger, how to reload the config and open the
+// database; everything else is here. Once runs jobs in the foreground.
 package daemon
 
 import (
@@ -21,6 +21,8 @@ import (
 	"github.com/oklog/run"
 	"go.uber.org/zap"
 
+	"github.com/closesync/closesync/internal/accounts"
+	"github.com/closesync/closesync/internal/hooks"
 	"github.com/closesync/closesync/internal/systemd"
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
@@ -46,6 +48,15 @@ type APIObserver interface {
 	APIResponse(account, group string, status int, rl closeapi.RateLimit, hasRL bool)
 }
 
+// newHooks is hooks.New as a Hooks.
+func newHooks(cfg *config.Config, log *zap.Logger, st *status.Status) (Hooks, error) {
+	h, err := hooks.New(cfg, log, st)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
 // Options is what the daemon needs from its command.
 type Options struct {
 	Path   string         // the config file, reloaded on SIGHUP
@@ -56,15 +67,8 @@ type Options struct {
 	Hangup <-chan os.Signal
 	// Load loads and validates the config at path (a reload).
 	Load func(path string) (*config.Config, error)
-	// Hooks builds what follows each run of cfg; st is nil without the
-	// status endpoint.
-	Hooks func(cfg *config.Config, st *status.Status) (Hooks, error)
 	// Open opens the database for a run.
 	Open schedule.Opener
-	// Extractors builds the Close clients of cfg's accounts (obs, if not
-	// nil, sees every response), lets jobs discover their organization,
-	// and returns each account's extractor.
-	Extractors func(cfg *config.Config, obs APIObserver, jobs []schedule.Job) (func(string) (schedule.ExtractFunc, error), error)
 	// Exit ends the process at a second signal (default os.Exit(1)).
 	Exit func()
 }
@@ -90,11 +94,11 @@ func Run(ctx context.Context, opts Options) error {
 		d.st = status.New()
 		d.obs = d.st
 	}
-	hooks, err := opts.Hooks(cfg, d.st)
+	first, err := newHooks(cfg, log, d.st)
 	if err != nil {
 		return err
 	}
-	d.current.Store(&hooks)
+	d.current.Store(&first)
 	d.pool = schedule.NewPool(func(ctx context.Context) (schedule.Store, func() error, error) {
 		store, closeStore, err := opts.Open(ctx)
 		if err != nil {
@@ -113,7 +117,7 @@ func Run(ctx context.Context, opts Options) error {
 		d.sds.Observe(r)
 		(*d.current.Load()).Observe(trigger, r)
 	}
-	d.pool.SetCollectChanges(hooks.WantsChanges())
+	d.pool.SetCollectChanges(first.WantsChanges())
 	sched, err := d.build(cfg)
 	if err != nil {
 		return err
@@ -216,12 +220,12 @@ func (d *instance) reload(path string) (*schedule.Scheduler, Hooks, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	hooks, err := d.opts.Hooks(cfg, d.st)
+	next, err := newHooks(cfg, d.log, d.st)
 	if err != nil {
 		return nil, nil, err
 	}
 	d.sds.SetConfig(cfg)
-	return sched, hooks, nil
+	return sched, next, nil
 }
 
 // forceExitOnSecondSignal makes a second SIGTERM or SIGINT, while runs stop
@@ -249,15 +253,16 @@ func (d *instance) build(cfg *config.Config) (*schedule.Scheduler, error) {
 	if err != nil {
 		return nil, err
 	}
-	extractors, err := d.opts.Extractors(cfg, d.obs, jobs)
+	cs, err := accounts.New(cfg, d.log, d.obs)
 	if err != nil {
 		return nil, err
 	}
+	cs.WithOrganizations(jobs)
 	sj, err := schedule.Build(cfg, jobs)
 	if err != nil {
 		return nil, err
 	}
-	s, err := schedule.NewScheduler(d.pool, sj, d.sds.Wrap(extractors))
+	s, err := schedule.NewScheduler(d.pool, sj, d.sds.Wrap(cs.Extractor))
 	if err != nil {
 		return nil, schedule.Usage(err)
 	}

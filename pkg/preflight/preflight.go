@@ -25,13 +25,16 @@ import (
 const checkTimeout = 30 * time.Second
 
 // ErrRefused marks Check's error when Close refused a key or a report (an
-// error of the config: exit 2); otherwise a check could not be made.
+// error of the config, so also schedule.ErrUsage: exit 2); otherwise a
+// check could not be made.
 var ErrRefused = errors.New("refused by Close")
 
 type refusedError struct{ msg string }
 
-func (e refusedError) Error() string        { return e.msg }
-func (e refusedError) Is(target error) bool { return target == ErrRefused }
+func (e refusedError) Error() string { return e.msg }
+func (e refusedError) Is(target error) bool {
+	return target == ErrRefused || target == schedule.ErrUsage
+}
 
 // Check is validate --check, printing its findings to w: per account, whose key it is (user and
 // organization, from /me/ and /organization/{id}/) and whether its user is
