@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,9 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/closesync/closesync/internal/accounts"
 	"github.com/closesync/closesync/internal/daemon"
-	"github.com/closesync/closesync/internal/hooks"
 	"github.com/closesync/closesync/internal/logging"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/schedule"
@@ -68,32 +65,15 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	if err := w.Apply(jobs); err != nil {
 		return err
 	}
-	cs, err := accounts.New(cfg, log, nil)
-	if err != nil {
-		return err
-	}
-	cs.WithOrganizations(jobs)
-	runHooks, err := hooks.New(cfg, log, nil)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		runHooks.Stop(ctx)
-	}()
 	var progress func(job, report string, rows int64)
 	if logging.IsTerminal(e.stderr) {
 		progress = newProgress(e.stderr)
 	}
 	failed := 0
-	err = daemon.Once(ctx, daemon.OnceOptions{Config: cfg, Log: log, Jobs: jobs, Trigger: trigger, Hooks: runHooks, Open: opener(cfg, log),
-		Extract: cs.Extractor, Progress: progress, Result: func(res schedule.Triggered) {
+	err = daemon.Once(ctx, daemon.OnceOptions{Config: cfg, Log: log, Jobs: jobs, Trigger: trigger, Open: opener(cfg, log),
+		Progress: progress, Result: func(res schedule.Triggered) {
 			printResult(e.stdout, res.Result)
 			rereadNote(e.stdout, w, res)
-			if res.RunID != 0 {
-				runHooks.Observe(cmp.Or(res.Trigger, trigger), res.Result)
-			}
 			if res.Err != nil {
 				failed++
 			}

@@ -1,12 +1,15 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/closesync/closesync/internal/accounts"
+	"github.com/closesync/closesync/internal/hooks"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/schedule"
 )
@@ -15,14 +18,13 @@ import (
 type OnceOptions struct {
 	Config  *config.Config
 	Log     *zap.Logger
-	Jobs    []schedule.Job // schedule.Jobs, with any re-read applied
-	Trigger string         // TriggerReconcile or TriggerFullRefresh run those; else the jobs run
-	Hooks   Hooks
+	Jobs    []schedule.Job  // schedule.Jobs, with any re-read applied
+	Trigger string          // TriggerReconcile or TriggerFullRefresh run those; else the jobs run
 	Open    schedule.Opener // the database, open for the whole run
-	Extract func(account string) (schedule.ExtractFunc, error)
 	// Progress, if not nil, sees the rows of the report in progress.
 	Progress func(job, report string, rows int64)
-	// Result receives every result, each followed by the run it led to.
+	// Result receives every result, each followed by the run it led to,
+	// before the hooks (status, notifications) see it.
 	Result func(schedule.Triggered)
 }
 
@@ -34,11 +36,26 @@ type CloseError struct{ Err error }
 func (e *CloseError) Error() string { return fmt.Sprintf("close database: %v", e.Err) }
 func (e *CloseError) Unwrap() error { return e.Err }
 
-// Once runs the jobs one after another, each bounded by its job's timeout
-// as in the daemon, then closes the database. Closing the file is part of
+// Once runs the jobs one after another against the config's accounts,
+// each bounded by its job's timeout as in the daemon, then closes the
+// database and delivers the notifications. Closing the file is part of
 // the run: its failure is a *CloseError (and the history says so,
 // load.Store.Close). Runs that fail are results, not errors.
 func Once(ctx context.Context, o OnceOptions) error {
+	cs, err := accounts.New(o.Config, o.Log, nil)
+	if err != nil {
+		return err
+	}
+	cs.WithOrganizations(o.Jobs)
+	after, err := hooks.New(o.Config, o.Log, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		after.Stop(ctx)
+	}()
 	store, closeStore, err := o.Open(ctx)
 	if err != nil {
 		return err
@@ -50,7 +67,7 @@ func Once(ctx context.Context, o OnceOptions) error {
 			o.Log.Error("close database", zap.Error(err))
 			return &CloseError{Err: err}
 		}
-		o.Hooks.Closed()
+		after.Closed()
 		return nil
 	}
 	defer func() {
@@ -58,7 +75,7 @@ func Once(ctx context.Context, o OnceOptions) error {
 			_ = closeOnce()
 		}
 	}()
-	runner := &schedule.Runner{Store: store, Extract: o.Extract, Log: o.Log, CollectChanges: o.Hooks.WantsChanges(), Progress: o.Progress}
+	runner := &schedule.Runner{Store: store, Extract: cs.Extractor, Log: o.Log, CollectChanges: after.WantsChanges(), Progress: o.Progress}
 	timeouts := map[string]time.Duration{}
 	for _, j := range o.Config.Jobs {
 		timeouts[j.Name] = j.Timeout
@@ -78,6 +95,9 @@ func Once(ctx context.Context, o OnceOptions) error {
 		}
 		for _, res := range schedule.WithFollowups(run(ctx, job, o.Trigger)) {
 			o.Result(res)
+			if res.RunID != 0 {
+				after.Observe(cmp.Or(res.Trigger, o.Trigger), res.Result)
+			}
 		}
 		cancel()
 	}
