@@ -73,7 +73,9 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	err = daemon.Once(ctx, daemon.OnceOptions{Config: cfg, Log: log, Jobs: jobs, Trigger: trigger, Open: opener(cfg, log),
 		Progress: progress, Result: func(res schedule.Triggered) {
 			printResult(e.stdout, res.Result)
-			rereadNote(e.stdout, w, res)
+			if note := w.Note(res); note != "" {
+				fmt.Fprintf(e.stdout, "         %s\n", note)
+			}
 			if res.Err != nil {
 				failed++
 			}

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/closesync/closesync/pkg/config"
@@ -103,4 +104,43 @@ func WithFollowups(results []Result) []Triggered {
 		}
 	}
 	return out
+}
+
+// Note tells what a re-read did and did not do, for the line after its
+// result ("" when there is nothing to tell).
+func (w Reread) Note(res Triggered) string {
+	rep, ok := extract.Lookup(res.Report)
+	switch res.Trigger {
+	case TriggerBackfill:
+		return fmt.Sprintf("backfill: start_date is earlier than %s was first loaded from; that range was read (the bookmark stays)", res.Report)
+	case TriggerReconcile:
+		return fmt.Sprintf("reconcile: from the full refresh's listing of %d ids, no extra request", res.Extract)
+	}
+	if !ok || res.Status != load.StatusSuccess {
+		return ""
+	}
+	switch {
+	case w.FullRefresh && rep.Method == extract.Incremental && rep.Reconcilable():
+		return "full refresh: rows were upserted over what was there, none dropped; the reconcile line below marked the rows whose objects no longer exist"
+	case w.FullRefresh && rep.Method == extract.Incremental:
+		return fmt.Sprintf("full refresh: rows were upserted over what was there, none dropped (Close does not delete %s objects)", res.Report)
+	case !w.Since.IsZero():
+		return fmt.Sprintf("backfill: %s; bookmark %s (never moved back)", w.describe(), orNone(res.Bookmark))
+	}
+	return ""
+}
+
+func (w Reread) describe() string {
+	until := "now"
+	if !w.Until.IsZero() {
+		until = w.Until.Format(time.RFC3339)
+	}
+	return fmt.Sprintf("read %s from %s to %s", "the window", w.Since.Format(time.RFC3339), until)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unchanged"
+	}
+	return "now " + s
 }

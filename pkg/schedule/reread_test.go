@@ -55,3 +55,33 @@ func TestParseReread(t *testing.T) {
 		})
 	}
 }
+
+// TestRereadNote: the line after a re-read's result says what it did.
+func TestRereadNote(t *testing.T) {
+	t.Parallel()
+	since := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	ok := func(report, bookmark string) Result {
+		return Result{Report: report, Status: "success", Bookmark: bookmark, Extract: 7}
+	}
+	for _, c := range []struct {
+		name string
+		w    Reread
+		res  Triggered
+		want string
+	}{
+		{"a widened start_date's backfill", Reread{}, Triggered{Result: ok("leads", ""), Trigger: TriggerBackfill},
+			"backfill: start_date is earlier than leads was first loaded from; that range was read (the bookmark stays)"},
+		{"a full refresh's reconcile", Reread{FullRefresh: true}, Triggered{Result: ok("leads", ""), Trigger: TriggerReconcile},
+			"reconcile: from the full refresh's listing of 7 ids, no extra request"},
+		{"a full refresh of a reconcilable report", Reread{FullRefresh: true}, Triggered{Result: ok("leads", "")},
+			"full refresh: rows were upserted over what was there, none dropped; the reconcile line below marked the rows whose objects no longer exist"},
+		{"a window to now", Reread{Since: since}, Triggered{Result: ok("leads", "2024-06-01T00:00:00Z")},
+			"backfill: read the window from 2024-01-01T00:00:00Z to now; bookmark now 2024-06-01T00:00:00Z (never moved back)"},
+		{"a failed run", Reread{Since: since}, Triggered{Result: Result{Report: "leads", Status: "failed"}}, ""},
+		{"a plain sync", Reread{}, Triggered{Result: ok("leads", "")}, ""},
+	} {
+		if got := c.w.Note(c.res); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
