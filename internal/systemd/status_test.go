@@ -1,10 +1,15 @@
 package systemd
 
 import (
+	"errors"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schedule"
 )
 
 // TestNextRun: the status's "next run" is the soonest tick of every entry
@@ -31,5 +36,39 @@ func TestNextRun(t *testing.T) {
 				t.Errorf("next run %s (%s), want %s (%s)", got, entry, c.at, c.entry)
 			}
 		})
+	}
+}
+
+// TestStatusText: the STATUS= line names the running report's job, else
+// the next run, and the latest failure until that report succeeds.
+func TestStatusText(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 10, 0, 0, time.UTC)
+	cfg := &config.Config{Jobs: []config.Job{{Name: "core", Account: "main", Schedule: "@hourly", Reports: []config.ReportRef{{Name: "leads"}, {Name: "users"}}}}}
+	running := map[string]bool{}
+	s := NewStatus(cfg, func(entry string) bool { return running[entry] }, zap.NewNop())
+	s.now = func() time.Time { return now }
+	text := func() string {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.text()
+	}
+	if got, want := text(), "idle; next run 2026-12-02T11:00:00Z (job core)"; got != want {
+		t.Errorf("idle: %q, want %q", got, want)
+	}
+	running["core"] = true
+	s.started("main", "leads")
+	if got, want := text(), "running job core (report leads)"; got != want {
+		t.Errorf("running: %q, want %q", got, want)
+	}
+	s.Observe(schedule.Result{Job: "core", Report: "leads", Account: "main", Status: load.StatusSuccess})
+	s.Observe(schedule.Result{Job: "core", Report: "users", Account: "main", Status: load.StatusFailed, Err: errors.New("GET /user/: 403 Forbidden\nmore")})
+	running["core"] = false
+	want := "idle; next run 2026-12-02T11:00:00Z (job core); last run failed: job core, report users: GET /user/: 403 Forbidden"
+	if got := text(); got != want {
+		t.Errorf("after a failure: %q, want %q", got, want)
+	}
+	s.Observe(schedule.Result{Job: "core", Report: "users", Account: "main", Status: load.StatusSuccess})
+	if got, want := text(), "idle; next run 2026-12-02T11:00:00Z (job core)"; got != want {
+		t.Errorf("after the report succeeded again: %q, want %q", got, want)
 	}
 }
