@@ -104,7 +104,9 @@ func TestRun(t *testing.T) {
 				}
 				return cfg, nil
 			},
-			Open: func(context.Context) (schedule.Store, func() error, error) { return nil, nil, errors.New("no store in this test") },
+			Open: func(context.Context) (schedule.Store, func() error, error) {
+				return nil, nil, errors.New("no store in this test")
+			},
 			Exit: func() { close(exited) },
 		})
 	}()
