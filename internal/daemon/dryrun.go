@@ -48,7 +48,7 @@ func DryRun(ctx context.Context, cfg *config.Config, log *zap.Logger, jobs []sch
 		if err != nil {
 			return nil, err
 		}
-		defer store.Close()
+		defer func() { _ = store.Close() }() // read-only: nothing to lose
 		bookmarks = func(job schedule.Job, report string) (string, error) {
 			// Bookmarks are the account's organization's.
 			org := job.Params["organization_id"]
