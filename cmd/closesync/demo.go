@@ -5,33 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	closesync "github.com/closesync/closesync"
-	"github.com/closesync/closesync/internal/closefake"
+	"github.com/closesync/closesync/internal/demo"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
-	"github.com/closesync/closesync/pkg/runlog"
 )
-
-// demoQueries are printed, run and shown by the demo, ready to paste into
-// the DuckDB CLI.
-var demoQueries = []struct{ title, sql string }{
-	{"Leads by status", `SELECT status_label, count(*) AS leads FROM close.leads WHERE _deleted_at IS NULL GROUP BY 1 ORDER BY 2 DESC;`},
-	{"Open pipeline by opportunity status", `SELECT status_label, count(*) AS opportunities, printf('%,.2f', sum(value) / 100) AS value
-FROM close.opportunities WHERE status_type = 'active' AND _deleted_at IS NULL GROUP BY 1 ORDER BY sum(value) DESC;`},
-	{"Activity mix over the last 90 days", `SELECT _type, count(*) AS activities FROM close.activities
-WHERE date_created > now() - INTERVAL 90 DAY GROUP BY 1 ORDER BY 2 DESC;`},
-	{"Leads by a custom field, by its name (the typed view leads_custom)", `SELECT "Lead Source", count(*) AS leads FROM close.leads_custom
-WHERE _deleted_at IS NULL GROUP BY 1 ORDER BY 2 DESC;`},
-}
 
 func cmdDemo(ctx context.Context, args []string, e *env) error {
 	fs := newFlags("demo", "[--dir D] [--scale N]", e)
@@ -47,26 +31,18 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return fmt.Errorf("demo directory: %w", err)
 	}
-	// The demo's fake is as strict as the tests' (a small max_skip on every
-	// offset resource, nginx's HTML 502/503/504 pages, Basic auth only):
-	// closesync handles all of it, so the demo relaxes nothing and shows
-	// what a real organisation does, keyset restarts included. Its
-	// failure injection is simply off (no FailureRate, no rate limit).
-	fake := closefake.New(closefake.Options{Seed: *seed, Scale: *scale})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	fake, err := demo.Start(*seed, *scale)
 	if err != nil {
-		return fmt.Errorf("start fake Close API: %w", err)
+		return err
 	}
-	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	defer srv.Close()
+	defer fake.Close()
 
-	cfg := demoConfig(filepath.Join(*dir, "closesync-demo.duckdb"), "http://"+ln.Addr().String()+"/api/v1")
+	cfg := demo.Config(filepath.Join(*dir, "closesync-demo.duckdb"), fake.BaseURL())
 	if err := cfg.Validate(extract.Names()); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "Fake Close API with %d leads on %s; syncing every report into %s\n\n", *scale, ln.Addr(), cfg.Database)
-	syncErr := syncJobs(ctx, cfg, nil, nil, runlog.Manual, e)
+	fmt.Fprintf(e.stdout, "Fake Close API with %d leads on %s; syncing every report into %s\n\n", *scale, fake.Addr(), cfg.Database)
+	syncErr := syncJobs(ctx, cfg, nil, nil, "manual", e)
 	if syncErr != nil && !errors.Is(syncErr, errFailed) {
 		return syncErr
 	}
@@ -74,22 +50,6 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	return syncErr
-}
-
-func demoConfig(dbPath, baseURL string) *config.Config {
-	var reports []config.ReportRef
-	for _, r := range extract.Catalog() {
-		if r.Parent == "" {
-			reports = append(reports, config.ReportRef{Name: r.Name})
-		}
-	}
-	return &config.Config{
-		Database: dbPath,
-		Schema:   "close",
-		Log:      config.Log{Level: "warn", Format: "console"},
-		Accounts: []config.Account{{Name: "demo", APIKey: config.Secret(closefake.DefaultAPIKey), BaseURL: baseURL, MaxConcurrency: 4}},
-		Jobs:     []config.Job{{Name: "demo", Account: "demo", Schedule: "@hourly", Timeout: time.Hour, Reports: reports}},
-	}
 }
 
 // demoSummary prints row counts per table, the run history and the sample
@@ -102,20 +62,12 @@ func demoSummary(ctx context.Context, cfg *config.Config, e *env) error {
 	defer store.Close()
 	fmt.Fprintln(e.stdout, "\nRows per table (schema close):")
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	for _, r := range extract.Catalog() {
-		var n int64
-		err := store.Query(ctx, func(rows *sql.Rows) error {
-			for rows.Next() {
-				if err := rows.Scan(&n); err != nil {
-					return err
-				}
-			}
-			return nil
-		}, fmt.Sprintf(`SELECT count(*) FROM close.%q`, r.Name))
-		if err != nil {
-			return fmt.Errorf("count %s: %w", r.Name, err)
-		}
-		fmt.Fprintf(tw, "  %s\t%d\t\n", r.Name, n)
+	counts, err := demo.Counts(ctx, store)
+	if err != nil {
+		return err
+	}
+	for _, c := range counts {
+		fmt.Fprintf(tw, "  %s\t%d\t\n", c.Table, c.Rows)
 	}
 	tw.Flush()
 	runs, err := store.Runs(ctx, len(extract.Catalog()))
@@ -127,10 +79,10 @@ func demoSummary(ctx context.Context, cfg *config.Config, e *env) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\nTry these in the DuckDB CLI (duckdb -readonly %s):\n", cfg.Database)
-	for _, q := range demoQueries {
-		fmt.Fprintf(e.stdout, "\n-- %s\n%s\n", q.title, q.sql)
-		if err := store.Query(ctx, func(rows *sql.Rows) error { return printRows(e, rows) }, q.sql); err != nil {
-			return fmt.Errorf("sample query %q: %w", q.title, err)
+	for _, q := range demo.Queries {
+		fmt.Fprintf(e.stdout, "\n-- %s\n%s\n", q.Title, q.SQL)
+		if err := store.Query(ctx, func(rows *sql.Rows) error { return printRows(e, rows) }, q.SQL); err != nil {
+			return fmt.Errorf("sample query %q: %w", q.Title, err)
 		}
 	}
 	return nil

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/closesync/closesync/pkg/schedule"
 )
 
 // Exit codes (DESIGN.md).
@@ -39,6 +41,7 @@ type command struct {
 }
 
 var commands = []command{
+	{"run", "run the daemon: every job on its schedule until SIGTERM; SIGHUP reloads", cmdRun},
 	{"sync", "run jobs or reports now, in the foreground, then exit", cmdSync},
 	{"reset", "forget a report's bookmark (--drop: and its rows), so the next sync re-reads it", cmdReset},
 	{"validate", "check a config file offline (--check also calls Close)", cmdValidate},
@@ -81,7 +84,7 @@ func run(ctx context.Context, args []string, e *env) int {
 			return exitOK
 		case errors.Is(err, errHelp):
 			return exitOK
-		case errors.As(err, &ue):
+		case errors.As(err, &ue), errors.Is(err, schedule.ErrUsage):
 			stderrLine(e, "closesync %s: %v\n", c.name, err)
 			return exitUsage
 		case errors.Is(err, errFailed):

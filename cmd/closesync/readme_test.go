@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/closesync/closesync/pkg/extract"
 )
 
 var update = flag.Bool("update", false, "rewrite generated README sections")
@@ -20,7 +22,7 @@ func reportsMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| report | source | primary key | method | replication key | default mode | description |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
-	for _, r := range catalogInfo() {
+	for _, r := range extract.Infos() {
 		source := "`" + r.Endpoint + "`"
 		if r.Parent != "" {
 			source = "child of `" + r.Parent + "`"

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 
-	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schedule"
 )
 
 // cmdReset forgets a report's bookmark, so that its next sync reads from
@@ -34,7 +33,7 @@ func cmdReset(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	targets, err := resetTargets(cfg, *report, *job, *drop)
+	targets, err := schedule.ResetTargets(cfg, *report, *job, *drop)
 	if err != nil {
 		return err
 	}
@@ -64,92 +63,16 @@ func cmdReset(ctx context.Context, args []string, e *env) error {
 	return errors.Join(errs...)
 }
 
-// resetTarget is one account whose state of the report is forgotten, named
-// by the first job (in config order) that syncs it there.
-type resetTarget struct{ job, account string }
-
-// resetTargets checks the command line against the config: a known root
-// report, a known job, and at least one selected job that syncs the report.
-// --drop empties the report's tables for every account, so with --job it
-// is refused while another account's job syncs the report too.
-func resetTargets(cfg *config.Config, report, job string, drop bool) ([]resetTarget, error) {
-	rep, ok := extract.Lookup(report)
-	if !ok {
-		return nil, usagef("unknown report %q %s(see 'closesync reports')", report, hint(config.Suggest(report, extract.Names(), 0)))
-	}
-	if rep.Parent != "" {
-		return nil, usagef("report %s is written with its parent %s: reset %s (--drop empties its child tables too)", report, rep.Parent, rep.Parent)
-	}
-	var jobNames []string
-	for _, j := range cfg.Jobs {
-		jobNames = append(jobNames, j.Name)
-	}
-	if job != "" && !slices.Contains(jobNames, job) {
-		return nil, usagef("unknown job %q %s", job, hint(config.Suggest(job, jobNames, 10)))
-	}
-	syncs := func(j config.Job) bool {
-		for _, ref := range j.Reports {
-			if r, ok := extract.Lookup(ref.Name); ok && extract.Root(r).Name == report {
-				return true
-			}
-		}
-		return false
-	}
-	var out []resetTarget
-	var others []string
-	for _, j := range cfg.Jobs {
-		if !syncs(j) {
-			continue
-		}
-		if job != "" && j.Name != job {
-			others = append(others, fmt.Sprintf("%s (account %s)", j.Name, j.Account))
-			continue
-		}
-		if !slices.ContainsFunc(out, func(t resetTarget) bool { return t.account == j.Account }) {
-			out = append(out, resetTarget{job: j.Name, account: j.Account})
-		}
-	}
-	if len(out) == 0 {
-		if job != "" {
-			return nil, usagef("report %s is not among job %s's reports: nothing to reset", report, job)
-		}
-		return nil, usagef("report %s is in no job: nothing to reset", report)
-	}
-	if drop && len(others) > 0 {
-		var foreign []string
-		for _, o := range others {
-			if !strings.HasSuffix(o, "(account "+out[0].account+")") {
-				foreign = append(foreign, o)
-			}
-		}
-		if len(foreign) > 0 {
-			return nil, usagef("--drop empties the %s tables for every account, and %s sync it too: leave out --job to reset them all, or reset without --drop",
-				report, strings.Join(foreign, ", "))
-		}
-	}
-	return out, nil
-}
-
-func hint(h string) string {
-	if h == "" {
-		return ""
-	}
-	return h + " "
-}
-
 // resetOne forgets one account's state of the report as a run of its own.
-func resetOne(ctx context.Context, store *load.Store, e *env, t resetTarget, rep *extract.Report, drop bool, schema string) error {
-	id, err := store.BeginRun(ctx, load.RunInfo{Job: t.job, Report: rep.Name, Account: t.account, Trigger: runlog.Reset})
-	if err != nil {
-		return err
-	}
-	r, err := store.ResetReport(ctx, t.account, rep.Name, rep.Table, drop)
-	if err != nil {
-		if ferr := store.FinishRun(ctx, id, runlog.Failed, load.Counters{}, err.Error()); ferr != nil {
-			err = errors.Join(err, ferr)
-		}
-		fmt.Fprintf(e.stdout, "%-8s %s/%s: %v\n", runlog.Failed, t.job, rep.Name, err)
+func resetOne(ctx context.Context, store *load.Store, e *env, t schedule.ResetTarget, rep *extract.Report, drop bool, schema string) error {
+	r, err := store.ResetRun(ctx, load.RunInfo{Job: t.Job, Report: rep.Name, Account: t.Account, Trigger: runlog.Reset}, rep.Table, drop)
+	var failed *load.ResetError
+	switch {
+	case errors.As(err, &failed):
+		fmt.Fprintf(e.stdout, "%-8s %s/%s: %v\n", runlog.Failed, t.Job, rep.Name, failed.Err)
 		return errFailed
+	case err != nil:
+		return err
 	}
 	var total int64
 	var parts []string
@@ -157,15 +80,7 @@ func resetOne(ctx context.Context, store *load.Store, e *env, t resetTarget, rep
 		total += d.Rows
 		parts = append(parts, fmt.Sprintf("%d from %s.%s", d.Rows, schema, d.Table))
 	}
-	if total > 0 {
-		if err := store.AddDeleted(ctx, id, total); err != nil {
-			return fmt.Errorf("record the rows dropped by reset %s/%s: %w", t.job, rep.Name, err)
-		}
-	}
-	if err := store.FinishRun(ctx, id, runlog.Success, load.Counters{}, ""); err != nil {
-		return err
-	}
-	line := fmt.Sprintf("%-8s %s/%s (account %s): ", "reset", t.job, rep.Name, t.account)
+	line := fmt.Sprintf("%-8s %s/%s (account %s): ", "reset", t.Job, rep.Name, t.Account)
 	if !r.Bookmark.IsZero() {
 		line += "bookmark " + r.Bookmark.String() + " forgotten"
 	} else {

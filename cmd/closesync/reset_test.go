@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/closesync/closesync/internal/closefake"
-	"github.com/closesync/closesync/pkg/config"
 )
 
 // Reset, re-sync and backfill, end to end: the real command against the
@@ -412,51 +411,7 @@ func TestHoldLockHelper(t *testing.T) {
 	time.Sleep(time.Minute)
 }
 
-// TestResetTargets: which accounts a reset forgets, and when --drop is
-// refused because the tables hold another account's rows.
-func TestResetTargets(t *testing.T) {
-	t.Parallel()
-	refs := func(names ...string) []config.ReportRef {
-		var out []config.ReportRef
-		for _, n := range names {
-			out = append(out, config.ReportRef{Name: n})
-		}
-		return out
-	}
-	cfg := &config.Config{Jobs: []config.Job{
-		{Name: "a1", Account: "eu", Reports: refs("leads_contacts", "users")}, // a child: resets its parent's state
-		{Name: "a2", Account: "eu", Reports: refs("leads")},
-		{Name: "b", Account: "us", Reports: refs("leads", "tasks")},
-	}}
-	for _, c := range []struct {
-		report, job string
-		drop        bool
-		want        string // targets, or the error
-	}{
-		{"leads", "", false, "a1/eu b/us"},
-		{"leads", "", true, "a1/eu b/us"},
-		{"leads", "b", false, "b/us"},
-		{"leads", "a2", true, `--drop empties the leads tables for every account, and b (account us) sync it too`},
-		{"tasks", "b", true, "b/us"},
-		{"tasks", "a1", false, "report tasks is not among job a1's reports: nothing to reset"},
-	} {
-		got, err := resetTargets(cfg, c.report, c.job, c.drop)
-		var s string
-		if err != nil {
-			s = err.Error()
-		}
-		var parts []string
-		for _, tg := range got {
-			parts = append(parts, tg.job+"/"+tg.account)
-		}
-		if err == nil {
-			s = strings.Join(parts, " ")
-		}
-		if !strings.Contains(s, c.want) {
-			t.Errorf("reset %s --job %q --drop=%v: %q, want %q", c.report, c.job, c.drop, s, c.want)
-		}
-	}
-}
+// TestResetTargets moved to pkg/schedule (build_test.go) with ResetTargets.
 
 // TestWidenedStartDateOnAFileFromBeforeLoadedFrom: a file synced by a
 // closesync without sync.state.loaded_from (NULL after the migration), then

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -9,7 +10,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/internal/daemon"
+	"github.com/closesync/closesync/internal/logging"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/runlog"
@@ -30,7 +32,7 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	rr, err := parseReread(*full, *since, *until, reports, *dry, *reconcile)
+	rr, err := schedule.ParseReread(*full, *since, *until, reports, *dry, *reconcile)
 	if err != nil {
 		return err
 	}
@@ -47,96 +49,45 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 	if *reconcile {
 		return syncJobs(ctx, cfg, jobs, reports, runlog.Reconcile, e)
 	}
-	return syncJobs(ctx, cfg, jobs, reports, rr.trigger(runlog.Manual), e, rr)
+	return syncJobs(ctx, cfg, jobs, reports, rr.Trigger(runlog.Manual), e, rr)
 }
 
 // syncJobs runs the selected jobs once against the configured accounts and
 // prints one line per report. It returns errFailed when any run failed.
-func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger runlog.Trigger, e *env, re ...reread) error {
+func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger runlog.Trigger, e *env, re ...schedule.Reread) error {
 	log, jobs, err := startJobs(cfg, onlyJobs, onlyReports, e)
 	if err != nil {
 		return err
 	}
 	defer log.Sync()
-	var w reread
+	var w schedule.Reread
 	if len(re) > 0 {
 		w = re[0]
 	}
-	if err := w.apply(jobs); err != nil {
+	if err := w.Apply(jobs); err != nil {
 		return err
 	}
-	cs, err := newClients(cfg, closeapi.NewBudgets(), log, nil)
-	if err != nil {
-		return err
-	}
-	cs.withOrganizations(jobs)
-	hooks, err := newRunHooks(cfg, log, nil)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		hooks.stop(ctx)
-	}()
-	store, err := openStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	// Closing the file (its final checkpoint) is part of the run: a failure
-	// is a failed sync (exit 1), and the history says so (load.Store.Close).
-	closed := false
-	closeStore := func() error {
-		closed = true
-		if err := store.Close(); err != nil {
-			log.Error("close database", zapErr(err))
-			fmt.Fprintf(e.stdout, "%-8s closing %s: the final checkpoint failed; the runs above are in its write-ahead log, not yet in the file\n         error: %v\n", "failed", cfg.Database, err)
-			return errFailed
-		}
-		hooks.closed()
-		return nil
-	}
-	defer func() {
-		if !closed {
-			closeStore()
-		}
-	}()
-	runner := &pipeline.Runner{Store: store, Extract: cs.extractor, Log: log, CollectChanges: hooks.wantsChanges()}
-	if isTerminal(e.stderr) {
-		runner.Progress = newProgress(e.stderr)
-	}
-	// Each job's runs are bounded by its timeout, as in the daemon.
-	timeouts := map[string]time.Duration{}
-	for _, j := range cfg.Jobs {
-		timeouts[j.Name] = j.Timeout
+	var progress func(job, report string, rows int64)
+	if logging.IsTerminal(e.stderr) {
+		progress = newProgress(e.stderr)
 	}
 	failed := 0
-	for _, job := range jobs {
-		ctx, cancel := schedule.WithTimeout(ctx, job.Name, timeouts[job.Name])
-		run := runner.RunJob
-		if trigger == runlog.Reconcile {
-			run = func(ctx context.Context, job pipeline.Job, _ runlog.Trigger) []pipeline.Result {
-				return runner.RunReconcile(ctx, job)
-			}
-		}
-		if trigger == runlog.FullRefresh {
-			run = func(ctx context.Context, job pipeline.Job, _ runlog.Trigger) []pipeline.Result {
-				return runner.RunFullRefresh(ctx, job)
-			}
-		}
-		for _, res := range withFollowups(run(ctx, job, trigger)) {
+	err = daemon.Once(ctx, daemon.OnceOptions{Config: cfg, Log: log, Jobs: jobs, Trigger: trigger, Open: opener(cfg, log),
+		Progress: progress, Result: func(res schedule.Triggered) {
 			printResult(e.stdout, res.Result)
-			w.note(e.stdout, res)
-			if res.ID != 0 {
-				hooks.observe(res.Result)
+			if note := w.Note(res); note != "" {
+				fmt.Fprintf(e.stdout, "         %s\n", note)
 			}
 			if res.Err != nil {
 				failed++
 			}
-		}
-		cancel()
+		}})
+	var ce *daemon.CloseError
+	if errors.As(err, &ce) {
+		fmt.Fprintf(e.stdout, "%-8s closing %s: the final checkpoint failed; the runs above are in its write-ahead log, not yet in the file\n         error: %v\n", "failed", cfg.Database, ce.Err)
+		return errFailed
 	}
-	if err := closeStore(); err != nil {
+	if err != nil {
 		return err
 	}
 	if failed > 0 {
@@ -152,7 +103,7 @@ func startJobs(cfg *config.Config, onlyJobs, onlyReports []string, e *env) (*zap
 	if err != nil {
 		return nil, nil, err
 	}
-	jobs, err := resolveJobs(cfg, onlyJobs, onlyReports)
+	jobs, err := schedule.Jobs(cfg, onlyJobs, onlyReports)
 	if err != nil {
 		log.Sync()
 		return nil, nil, err

@@ -6,7 +6,11 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/closesync/closesync/internal/accounts"
+	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/preflight"
+	"github.com/closesync/closesync/pkg/schedule"
 )
 
 func cmdValidate(ctx context.Context, args []string, e *env) error {
@@ -27,12 +31,18 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintf(e.stdout, "warning: %s\n", w)
 	}
 	if *check {
-		if err := checkAccounts(ctx, cfg, e); err != nil {
+		cs, err := accounts.New(cfg, closeapi.NewBudgets(), zap.NewNop(), nil)
+		if err != nil {
 			return err
+		}
+		jobs, err := schedule.Jobs(cfg, nil, nil)
+		if err != nil {
+			return err
+		}
+		if err := preflight.Check(ctx, e.stdout, cfg.Accounts, jobs, cs.Client); err != nil {
+			return err // a refusal is a usage error (exit 2)
 		}
 	}
 	fmt.Fprintf(e.stdout, "%s: ok (%d accounts, %d jobs)\n", *cfgPath, len(cfg.Accounts), len(cfg.Jobs))
 	return nil
 }
-
-func zapErr(err error) zap.Field { return zap.Error(err) }

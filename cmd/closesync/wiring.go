@@ -2,22 +2,15 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"slices"
-	"strings"
-	"sync"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	closesync "github.com/closesync/closesync"
-	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/internal/logging"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
-	"github.com/closesync/closesync/pkg/pipeline"
-	"github.com/closesync/closesync/pkg/schema"
+	"github.com/closesync/closesync/pkg/schedule"
 )
 
 // loadConfig loads and validates the config of a command that calls Close
@@ -41,38 +34,14 @@ func loadConfigFor(path string, needs config.Needs) (*config.Config, error) {
 	return cfg, nil
 }
 
-// newLogger builds the process logger: console on a terminal or when the
-// config says so, JSON (for journald) otherwise. On journald's stream
-// ($JOURNAL_STREAM) each line carries its syslog priority prefix.
+// newLogger is logging.New on the command's stderr; a bad level is a
+// usage error.
 func newLogger(level, format string, e *env) (*zap.Logger, error) {
-	lvl, err := zapcore.ParseLevel(level)
+	log, err := logging.New(level, format, e.stderr, e.getenv)
 	if err != nil {
-		return nil, usagef("log.level: %v", err)
+		return nil, usageError{err}
 	}
-	var enc zapcore.Encoder
-	if format == "auto" || format == "" {
-		// Console for a person at a terminal; JSON for journald and files.
-		format = "json"
-		if isTerminal(e.stderr) {
-			format = "console"
-		}
-	}
-	if format == "json" {
-		ec := zap.NewProductionEncoderConfig()
-		ec.EncodeTime = zapcore.ISO8601TimeEncoder
-		enc = zapcore.NewJSONEncoder(ec)
-	} else {
-		ec := zap.NewDevelopmentEncoderConfig()
-		ec.EncodeTime = zapcore.TimeEncoderOfLayout("2006-01-02T15:04:05.000Z07:00")
-		if isTerminal(e.stderr) {
-			ec.EncodeLevel = zapcore.CapitalColorLevelEncoder
-		}
-		enc = zapcore.NewConsoleEncoder(ec)
-	}
-	if journalStream(e.stderr, e.getenv) {
-		enc = journalEncoder{enc}
-	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(e.stderr), zap.NewAtomicLevelAt(lvl))), nil
+	return log, nil
 }
 
 // startLogger builds the logger the config asks for and logs the config's
@@ -88,189 +57,18 @@ func startLogger(cfg *config.Config, e *env) (*zap.Logger, error) {
 	return log, nil
 }
 
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// clients builds one Close client per account; accounts sharing an API key
-// share one rate-limit budget.
-type clients struct {
-	byAccount map[string]*closeapi.Client
-	orgs      map[string]*orgOnce
-}
-
-// orgOnce caches an account's organization as /me/ tells it: one request
-// per client, retried on the next call only if it failed.
-type orgOnce struct {
-	mu sync.Mutex
-	id string
-}
-
-// organization returns the discovery of the account's Close organization
-// (the first of /me/'s organizations: a key belongs to one), for the
-// jobs that set no organization_id.
-func (cs *clients) organization(account string) func(ctx context.Context) (string, error) {
-	c, o := cs.byAccount[account], cs.orgs[account]
-	if c == nil || o == nil {
-		return nil
-	}
-	return func(ctx context.Context) (string, error) {
-		o.mu.Lock()
-		defer o.mu.Unlock()
-		if o.id != "" {
-			return o.id, nil
-		}
-		var me struct {
-			Organizations []struct {
-				ID string `json:"id"`
-			} `json:"organizations"`
-		}
-		if err := c.Get(ctx, "/me/", nil, &me); err != nil {
-			return "", fmt.Errorf("GET /me/: %w", err)
-		}
-		if len(me.Organizations) > 0 {
-			o.id = me.Organizations[0].ID
-		}
-		return o.id, nil
-	}
-}
-
-// withOrganizations lets each job discover its account's organization.
-func (cs *clients) withOrganizations(jobs []pipeline.Job) {
-	for i := range jobs {
-		jobs[i].Organization = cs.organization(jobs[i].Account)
-	}
-}
-
-// apiObserver receives every Close API response (the status endpoint's
-// metrics).
-type apiObserver interface {
-	APIResponse(account, group string, status, remaining int, hasRemaining bool)
-}
-
-// newClients builds the config's clients; each API key's budget comes from
-// the process's registry, the first account naming a key setting its
-// concurrency.
-func newClients(cfg *config.Config, registry *closeapi.Budgets, log *zap.Logger, obs apiObserver) (*clients, error) {
-	budgets := map[string]*closeapi.Budget{}
-	cs := &clients{byAccount: map[string]*closeapi.Client{}, orgs: map[string]*orgOnce{}}
-	for _, a := range cfg.Accounts {
-		key, err := a.ResolveKey()
-		if err != nil {
-			return nil, usageError{err} // names the account and the key source, never the key
-		}
-		b, ok := budgets[key]
-		if !ok {
-			b = registry.For(key, a.MaxConcurrency)
-			budgets[key] = b
-		}
-		var onResponse func(string, int, closeapi.RateLimit, bool)
-		if obs != nil {
-			account := a.Name
-			onResponse = func(group string, status int, rl closeapi.RateLimit, hasRL bool) {
-				obs.APIResponse(account, group, status, rl.Remaining, hasRL)
-			}
-		}
-		c, err := closeapi.New(closeapi.Config{
-			Account: a.Name, BaseURL: a.BaseURL, APIKey: key, MaxConcurrency: a.MaxConcurrency,
-			Budget: b, UserAgent: "closesync", Logger: log.With(zap.String("account", a.Name)), OnResponse: onResponse,
-		})
-		if err != nil {
-			return nil, usageError{fmt.Errorf("account %q: %w", a.Name, err)}
-		}
-		cs.byAccount[a.Name] = c
-		cs.orgs[a.Name] = &orgOnce{}
-	}
-	return cs, nil
-}
-
-func (cs *clients) extractor(account string) (pipeline.ExtractFunc, error) {
-	c, ok := cs.byAccount[account]
-	if !ok {
-		return nil, fmt.Errorf("no account named %q", account)
-	}
-	return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
-		return extract.Extract(ctx, c, req, emit)
-	}, nil
-}
-
-// resolveJobs turns config jobs into runnable jobs: child reports are
-// replaced by their parent (written with it), each report once per job.
-// onlyJobs and onlyReports filter (empty: all); unknown names are usage
-// errors naming the valid choices.
-func resolveJobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, error) {
-	var jobNames []string
-	for _, j := range cfg.Jobs {
-		jobNames = append(jobNames, j.Name)
-	}
-	for _, j := range onlyJobs {
-		if !slices.Contains(jobNames, j) {
-			return nil, usagef("unknown job %q (jobs: %s)", j, strings.Join(jobNames, ", "))
-		}
-	}
-	for _, r := range onlyReports {
-		if _, ok := extract.Lookup(r); !ok {
-			return nil, usagef("unknown report %q (see 'closesync reports')", r)
-		}
-	}
-	orgOf := map[string]string{}
-	for _, a := range cfg.Accounts {
-		orgOf[a.Name] = a.OrganizationID
-	}
-	var out []pipeline.Job
-	matched := map[string]bool{}
-	for _, j := range cfg.Jobs {
-		if len(onlyJobs) > 0 && !slices.Contains(onlyJobs, j.Name) {
-			continue
-		}
-		org := j.OrganizationID
-		if org == "" {
-			org = orgOf[j.Account]
-		}
-		job := pipeline.Job{Name: j.Name, Account: j.Account, StartDate: j.StartDate.Time,
-			Params: map[string]string{"organization_id": org, "user_id": j.UserID}, HardDeletes: j.Deletes == "hard"}
-		seen := map[string]bool{}
-		for _, ref := range j.Reports {
-			if len(onlyReports) > 0 && !slices.Contains(onlyReports, ref.Name) {
-				continue
-			}
-			matched[ref.Name] = true
-			rep, ok := extract.Lookup(ref.Name)
-			if !ok {
-				return nil, usagef("jobs %s: unknown report %q", j.Name, ref.Name)
-			}
-			root := extract.Root(rep)
-			if seen[root.Name] {
-				continue
-			}
-			seen[root.Name] = true
-			mode := root.DefaultMode
-			if ref.Mode != "" {
-				var err error
-				if mode, err = schema.ParseWriteMode(ref.Mode); err != nil {
-					return nil, usagef("jobs %s: report %s: %v", j.Name, ref.Name, err)
-				}
-			}
-			job.Reports = append(job.Reports, pipeline.ReportRun{Report: root, Mode: mode, Window: ref.AttributionWindow})
-		}
-		if len(job.Reports) > 0 {
-			out = append(out, job)
-		}
-	}
-	for _, r := range onlyReports {
-		if !matched[r] {
-			return nil, usagef("report %q is in no selected job; add it to a job's reports", r)
-		}
-	}
-	return out, nil
-}
-
 func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger) (*load.Store, error) {
 	return load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, Logger: log,
 		LockTimeout: cfg.LockTimeout})
+}
+
+// opener opens the database for a run; its close func closes it.
+func opener(cfg *config.Config, log *zap.Logger) schedule.Opener {
+	return func(ctx context.Context) (schedule.Store, func() error, error) {
+		store, err := openStore(ctx, cfg, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return store, store.Close, nil
+	}
 }

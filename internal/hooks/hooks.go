@@ -1,7 +1,11 @@
-package main
+// Package hooks is what follows every finished report run, in the daemon
+// and in closesync sync alike: the status endpoint, webhook notifications,
+// and the snapshot published once the database is closed.
+package hooks
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 
 	"go.uber.org/zap"
@@ -11,13 +15,12 @@ import (
 	"github.com/closesync/closesync/pkg/notify"
 	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schedule"
 	"github.com/closesync/closesync/pkg/status"
 )
 
-// runHooks is what follows every finished report run, in the daemon and in
-// `closesync sync` alike: the status endpoint, webhook notifications, and
-// the snapshot published once the database is closed.
-type runHooks struct {
+// Hooks is what follows every finished report run of one config.
+type Hooks struct {
 	log      *zap.Logger
 	status   *status.Status   // nil: no status endpoint
 	notifier *notify.Notifier // nil: notifications off
@@ -27,20 +30,22 @@ type runHooks struct {
 	cfg      *config.Config
 }
 
-func newRunHooks(cfg *config.Config, log *zap.Logger, st *status.Status) (*runHooks, error) {
-	h := &runHooks{log: log, status: st, database: cfg.Database, snapshot: cfg.Snapshot, cfg: cfg}
+// New builds the hooks of cfg; st is nil without the status endpoint. A bad
+// notify config is a usage error (schedule.ErrUsage).
+func New(cfg *config.Config, log *zap.Logger, st *status.Status) (*Hooks, error) {
+	h := &Hooks{log: log, status: st, database: cfg.Database, snapshot: cfg.Snapshot, cfg: cfg}
 	if cfg.Notify.URL != "" {
 		n, err := notify.New(cfg.Notify, log, nil)
 		if err != nil {
-			return nil, usagef("notify: %v", err)
+			return nil, schedule.Usage(fmt.Errorf("notify: %v", err))
 		}
 		h.notifier = n
 	}
 	return h, nil
 }
 
-// wantsChanges reports whether runs must collect the keys they change.
-func (h *runHooks) wantsChanges() bool {
+// WantsChanges reports whether runs must collect the keys they change.
+func (h *Hooks) WantsChanges() bool {
 	if h.notifier == nil {
 		return false
 	}
@@ -52,8 +57,8 @@ func (h *runHooks) wantsChanges() bool {
 	return false
 }
 
-// observe records a finished report run.
-func (h *runHooks) observe(r pipeline.Result) {
+// Observe records a finished report run.
+func (h *Hooks) Observe(r pipeline.Result) {
 	if r.Status == runlog.Success {
 		h.wrote.Store(true)
 	}
@@ -65,9 +70,9 @@ func (h *runHooks) observe(r pipeline.Result) {
 	}
 }
 
-// closed runs after the database file is closed (checkpointed): it
+// Closed runs after the database file is closed (checkpointed): it
 // publishes the snapshot if a run succeeded since the last one.
-func (h *runHooks) closed() {
+func (h *Hooks) Closed() {
 	if h.snapshot == "" || !h.wrote.Swap(false) {
 		return
 	}
@@ -79,8 +84,8 @@ func (h *runHooks) closed() {
 	h.log.Info("snapshot published", zap.String("snapshot", h.snapshot))
 }
 
-// stop delivers pending notifications until ctx ends.
-func (h *runHooks) stop(ctx context.Context) {
+// Stop delivers pending notifications until ctx ends.
+func (h *Hooks) Stop(ctx context.Context) {
 	if h.notifier == nil {
 		return
 	}

@@ -1,42 +1,51 @@
-package main
+// Package preflight is validate --check: with each account's key, who the
+// key belongs to (user, organization, role) and one cheap request per
+// distinct endpoint of the account's jobs, naming each report the key
+// cannot read. It reads, never writes.
+package preflight
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/schedule"
 )
 
 // checkTimeout bounds each request of validate --check.
 const checkTimeout = 30 * time.Second
 
-// checkAccounts is validate --check: per account, whose key it is (user and
+// ErrRefused marks Check's error when Close refused a key or a report (an
+// error of the config, so also schedule.ErrUsage: exit 2); otherwise a
+// check could not be made.
+var ErrRefused = errors.New("refused by Close")
+
+type refusedError struct{ msg string }
+
+func (e refusedError) Error() string { return e.msg }
+func (e refusedError) Is(target error) bool {
+	return target == ErrRefused || target == schedule.ErrUsage
+}
+
+// Check is validate --check, printing its findings to w: per account, whose key it is (user and
 // organization, from /me/ and /organization/{id}/) and whether its user is
 // an organization admin (a warning if not), then one cheap request per
 // distinct endpoint of the account's jobs (_limit=1, _fields=id), naming
 // each report the key cannot read. A refused key or an unreadable report is
-// an error of the config (exit 2); a check that could not be made (Close
-// unreachable, 5xx) fails (exit 1). Nothing is synced.
-func checkAccounts(ctx context.Context, cfg *config.Config, e *env) error {
-	cs, err := newClients(cfg, closeapi.NewBudgets(), zap.NewNop(), nil)
-	if err != nil {
-		return err
-	}
-	jobs, err := resolveJobs(cfg, nil, nil)
-	if err != nil {
-		return err
-	}
+// an error of the config (ErrRefused: exit 2); a check that could not be
+// made (Close unreachable, 5xx) fails (exit 1). Nothing is synced. jobs are
+// the config's (schedule.Jobs); client is each account's Close client.
+func Check(ctx context.Context, w io.Writer, accounts []config.Account, jobs []pipeline.Job, client func(account string) *closeapi.Client) error {
 	var refused, failed int
 	tally := func(err error) {
 		if cannotRead(err) {
@@ -45,21 +54,21 @@ func checkAccounts(ctx context.Context, cfg *config.Config, e *env) error {
 			failed++
 		}
 	}
-	for _, a := range cfg.Accounts {
-		c := cs.byAccount[a.Name]
+	for _, a := range accounts {
+		c := client(a.Name)
 		who, err := identify(ctx, c, a)
 		if err != nil {
-			fmt.Fprintf(e.stdout, "accounts %s: %v\n", a.Name, err)
+			fmt.Fprintf(w, "accounts %s: %v\n", a.Name, err)
 			tally(err)
 			continue
 		}
-		fmt.Fprintf(e.stdout, "accounts %s: key of %s in organization %s, role %s (%s)\n", a.Name, who.user(), who.org(), who.Role, a.BaseURL)
+		fmt.Fprintf(w, "accounts %s: key of %s in organization %s, role %s (%s)\n", a.Name, who.user(), who.org(), who.Role, a.BaseURL)
 		if who.OrgErr != nil {
-			fmt.Fprintf(e.stdout, "accounts %s: cannot read /organization/%s/: %v\n", a.Name, who.OrgID, who.OrgErr)
+			fmt.Fprintf(w, "accounts %s: cannot read /organization/%s/: %v\n", a.Name, who.OrgID, who.OrgErr)
 			tally(who.OrgErr)
 		}
 		if !who.admin() {
-			fmt.Fprintf(e.stdout, "warning: accounts %s: %s is not an admin of %s (role %s): for non-admins Close keeps the event log's "+
+			fmt.Fprintf(w, "warning: accounts %s: %s is not an admin of %s (role %s): for non-admins Close keeps the event log's "+
 				"data and previous_data for one hour only, and closesync reads them to refetch edited activities and to apply deletes "+
 				"(event_log, activities); use an admin's key\n", a.Name, who.user(), fmt.Sprintf("%q", who.OrgName), who.Role)
 		}
@@ -85,20 +94,20 @@ func checkAccounts(ctx context.Context, cfg *config.Config, e *env) error {
 						if !errors.As(err, &ae) { // an API error names the request; others do not
 							err = fmt.Errorf("%s: %w", p, err)
 						}
-						fmt.Fprintf(e.stdout, "jobs %s: report %s: cannot read: %v\n", j.Name, rr.Report.Name, err)
+						fmt.Fprintf(w, "jobs %s: report %s: cannot read: %v\n", j.Name, rr.Report.Name, err)
 						tally(err)
 						break
 					}
 				}
 			}
 			if bad == 0 {
-				fmt.Fprintf(e.stdout, "jobs %s: the key reads all %d reports (%d endpoints probed)\n", j.Name, len(j.Reports), requests)
+				fmt.Fprintf(w, "jobs %s: the key reads all %d reports (%d endpoints probed)\n", j.Name, len(j.Reports), requests)
 			}
 		}
 	}
 	switch {
 	case refused > 0:
-		return usagef("--check: %s with the keys of %s (above)", plural(refused+failed, "problem"), plural(len(cfg.Accounts), "account"))
+		return refusedError{fmt.Sprintf("--check: %s with the keys of %s (above)", plural(refused+failed, "problem"), plural(len(accounts), "account"))}
 	case failed > 0:
 		return fmt.Errorf("--check: %s could not be made (above)", plural(failed, "check"))
 	}

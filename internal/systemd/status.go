@@ -1,4 +1,7 @@
-package main
+// Package systemd is closesync's side of systemd: sd_notify (READY,
+// RELOADING, STOPPING, the watchdog and a STATUS= line saying what the
+// daemon does) and journald's syslog priority prefixes on stderr.
+package systemd
 
 import (
 	"context"
@@ -19,18 +22,18 @@ import (
 	"github.com/closesync/closesync/pkg/schedule"
 )
 
-// sdStatus keeps systemd's STATUS= (the line `systemctl status` shows)
+// Status keeps systemd's STATUS= (the line `systemctl status` shows)
 // saying what the daemon does: which job and report run, else when the
 // next run is due, and the last failure of any report until it succeeds
 // again. Without NOTIFY_SOCKET it sends nothing.
-type sdStatus struct {
-	log  *zap.Logger
-	pool *schedule.Pool
-	now  func() time.Time
+type Status struct {
+	log     *zap.Logger
+	running func(entry string) bool // whether a scheduler entry runs
+	now     func() time.Time
 
 	mu      sync.Mutex
 	cfg     *config.Config
-	running []runningReport         // in start order
+	inRun   []runningReport         // in start order
 	failed  map[string]failedReport // by job and report, until it succeeds
 	sent    string
 	stopped bool
@@ -43,20 +46,22 @@ type failedReport struct {
 	at               time.Time
 }
 
-func newSDStatus(cfg *config.Config, pool *schedule.Pool, log *zap.Logger) *sdStatus {
-	return &sdStatus{log: log, pool: pool, now: time.Now, cfg: cfg, failed: map[string]failedReport{}}
+// NewStatus makes the STATUS= line of cfg's daemon; running tells whether a
+// scheduler entry (job, job/report, job/reconcile) runs (Pool.Running).
+func NewStatus(cfg *config.Config, running func(entry string) bool, log *zap.Logger) *Status {
+	return &Status{log: log, running: running, now: time.Now, cfg: cfg, failed: map[string]failedReport{}}
 }
 
-// setConfig takes a reloaded config (for the next-run time and jobs).
-func (s *sdStatus) setConfig(cfg *config.Config) {
+// SetConfig takes a reloaded config (for the next-run time and jobs).
+func (s *Status) SetConfig(cfg *config.Config) {
 	s.mu.Lock()
 	s.cfg = cfg
 	s.mu.Unlock()
-	s.update()
+	s.Update()
 }
 
-// wrap marks a report running when its extraction starts.
-func (s *sdStatus) wrap(inner func(string) (pipeline.ExtractFunc, error)) func(string) (pipeline.ExtractFunc, error) {
+// Wrap marks a report running when its extraction starts.
+func (s *Status) Wrap(inner func(string) (pipeline.ExtractFunc, error)) func(string) (pipeline.ExtractFunc, error) {
 	return func(account string) (pipeline.ExtractFunc, error) {
 		ext, err := inner(account)
 		if err != nil {
@@ -69,21 +74,21 @@ func (s *sdStatus) wrap(inner func(string) (pipeline.ExtractFunc, error)) func(s
 	}
 }
 
-func (s *sdStatus) started(account, report string) {
+func (s *Status) started(account, report string) {
 	s.mu.Lock()
 	r := runningReport{account: account, report: report, job: s.jobOf(account, report)}
 	// A job runs its reports one after another, and results arrive when
 	// the last one ends: a report that starts replaces its job's previous.
-	s.running = slices.DeleteFunc(s.running, func(x runningReport) bool { return x.job == r.job && x.account == account })
-	s.running = append(s.running, r)
+	s.inRun = slices.DeleteFunc(s.inRun, func(x runningReport) bool { return x.job == r.job && x.account == account })
+	s.inRun = append(s.inRun, r)
 	s.mu.Unlock()
-	s.update()
+	s.Update()
 }
 
 // jobOf names the job running report with account's key: the pool knows
 // which entries run, the config which of them hold the report. Called with
 // s.mu held.
-func (s *sdStatus) jobOf(account, report string) string {
+func (s *Status) jobOf(account, report string) string {
 	var all, running []string
 	for _, j := range s.cfg.Jobs {
 		if j.Account != account || !slices.ContainsFunc(j.Reports, func(r config.ReportRef) bool {
@@ -93,7 +98,7 @@ func (s *sdStatus) jobOf(account, report string) string {
 			continue
 		}
 		all = append(all, j.Name)
-		if s.pool.Running(j.Name) || s.pool.Running(j.Name+"/"+report) || s.pool.Running(j.Name+"/reconcile") {
+		if s.running(j.Name) || s.running(j.Name+"/"+report) || s.running(j.Name+"/reconcile") {
 			running = append(running, j.Name)
 		}
 	}
@@ -103,10 +108,10 @@ func (s *sdStatus) jobOf(account, report string) string {
 	return strings.Join(all, ", ")
 }
 
-// observe takes a finished report run (Pool.OnResult).
-func (s *sdStatus) observe(r pipeline.Result) {
+// Observe takes a finished report run (Pool.OnResult).
+func (s *Status) Observe(r pipeline.Result) {
 	s.mu.Lock()
-	s.running = slices.DeleteFunc(s.running, func(x runningReport) bool {
+	s.inRun = slices.DeleteFunc(s.inRun, func(x runningReport) bool {
 		return x.account == r.Account && (x.report == r.Report || slices.Contains(strings.Split(x.job, ", "), r.Job))
 	})
 	key := r.Job + "/" + r.Report
@@ -121,19 +126,19 @@ func (s *sdStatus) observe(r pipeline.Result) {
 		s.failed[key] = failedReport{job: r.Job, report: r.Report, err: shortError(msg), at: s.now()}
 	}
 	s.mu.Unlock()
-	s.update()
+	s.Update()
 }
 
-// stopping says so until the process exits.
-func (s *sdStatus) stopping() {
+// Stopping says so until the process exits.
+func (s *Status) Stopping() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stopped = true
 	s.sendLocked("stopping: cancelling runs at the next batch boundary")
 }
 
-// update sends the current status if it changed.
-func (s *sdStatus) update() {
+// Update sends the current status if it changed.
+func (s *Status) Update() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.stopped {
@@ -143,19 +148,19 @@ func (s *sdStatus) update() {
 
 // sendLocked sends text unless it was the last sent; under s.mu, so that
 // updates reach systemd in order (one datagram, it does not block).
-func (s *sdStatus) sendLocked(text string) {
+func (s *Status) sendLocked(text string) {
 	if text != s.sent {
 		s.sent = text
-		sdNotify(s.log, "STATUS="+text)
+		Notify(s.log, "STATUS="+text)
 	}
 }
 
 // text is the status line; called with s.mu held.
-func (s *sdStatus) text() string {
+func (s *Status) text() string {
 	var parts []string
-	if len(s.running) > 0 {
+	if len(s.inRun) > 0 {
 		var rs []string
-		for _, r := range s.running {
+		for _, r := range s.inRun {
 			rs = append(rs, fmt.Sprintf("running job %s (report %s)", r.job, r.report))
 		}
 		parts = append(parts, strings.Join(slices.Compact(rs), ", "))
@@ -211,7 +216,7 @@ func nextRun(cfg *config.Config, now time.Time) (time.Time, string) {
 		}
 	}
 	for _, j := range cfg.Jobs {
-		own := reportSchedules(j)
+		own := schedule.ReportSchedules(j)
 		if len(own) < len(j.Reports) {
 			consider(j.Name, j.Schedule, j.Timezone)
 		}

@@ -1,4 +1,4 @@
-package main
+package accounts
 
 import (
 	"testing"
@@ -19,20 +19,20 @@ func TestRebuildKeepsBudgets(t *testing.T) {
 		{Name: "other", APIKey: "api_budgetTestKeyTwo", MaxConcurrency: 4},
 	}}
 	registry := closeapi.NewBudgets()
-	first, err := newClients(cfg, registry, zap.NewNop(), nil)
+	first, err := New(cfg, registry, zap.NewNop(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := newClients(cfg, registry, zap.NewNop(), nil)
+	second, err := New(cfg, registry, zap.NewNop(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"main", "alias", "other"} {
-		if first.byAccount[name].Budget() != second.byAccount[name].Budget() {
+		if first.Client(name).Budget() != second.Client(name).Budget() {
 			t.Errorf("account %s: the rebuild made a new budget", name)
 		}
 	}
-	if b := first.byAccount["main"].Budget(); b != first.byAccount["alias"].Budget() || b == first.byAccount["other"].Budget() {
+	if b := first.Client("main").Budget(); b != first.Client("alias").Budget() || b == first.Client("other").Budget() {
 		t.Error("budgets not shared by key")
 	}
 }

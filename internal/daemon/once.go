@@ -1,0 +1,107 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/internal/accounts"
+	"github.com/closesync/closesync/internal/hooks"
+	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schedule"
+)
+
+// OnceOptions is a run of jobs in the foreground (closesync sync, the demo).
+type OnceOptions struct {
+	Config  *config.Config
+	Log     *zap.Logger
+	Jobs    []pipeline.Job  // schedule.Jobs, with any re-read applied
+	Trigger runlog.Trigger  // runlog.Reconcile or runlog.FullRefresh run those; else the jobs run
+	Open    schedule.Opener // the database, open for the whole run
+	// Progress, if not nil, sees the rows of the report in progress.
+	Progress func(job, report string, rows int64)
+	// Result receives every result, each followed by the run it led to,
+	// before the hooks (status, notifications) see it.
+	Result func(schedule.Triggered)
+}
+
+// CloseError is Once's error when closing the database (its final
+// checkpoint) failed: the runs are in its write-ahead log, not yet in the
+// file.
+type CloseError struct{ Err error }
+
+func (e *CloseError) Error() string { return fmt.Sprintf("close database: %v", e.Err) }
+func (e *CloseError) Unwrap() error { return e.Err }
+
+// Once runs the jobs one after another against the config's accounts,
+// each bounded by its job's timeout as in the daemon, then closes the
+// database and delivers the notifications. Closing the file is part of
+// the run: its failure is a *CloseError (and the history says so,
+// load.Store.Close). Runs that fail are results, not errors.
+func Once(ctx context.Context, o OnceOptions) error {
+	cs, err := accounts.New(o.Config, closeapi.NewBudgets(), o.Log, nil)
+	if err != nil {
+		return err
+	}
+	cs.WithOrganizations(o.Jobs)
+	after, err := hooks.New(o.Config, o.Log, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		after.Stop(ctx)
+	}()
+	store, closeStore, err := o.Open(ctx)
+	if err != nil {
+		return err
+	}
+	closed := false
+	closeOnce := func() error {
+		closed = true
+		if err := closeStore(); err != nil {
+			o.Log.Error("close database", zap.Error(err))
+			return &CloseError{Err: err}
+		}
+		after.Closed()
+		return nil
+	}
+	defer func() {
+		if !closed {
+			_ = closeOnce()
+		}
+	}()
+	runner := &pipeline.Runner{Store: store, Extract: cs.Extractor, Log: o.Log, CollectChanges: after.WantsChanges(), Progress: o.Progress}
+	timeouts := map[string]time.Duration{}
+	for _, j := range o.Config.Jobs {
+		timeouts[j.Name] = j.Timeout
+	}
+	for _, job := range o.Jobs {
+		ctx, cancel := schedule.WithTimeout(ctx, job.Name, timeouts[job.Name])
+		run := runner.RunJob
+		if o.Trigger == runlog.Reconcile {
+			run = func(ctx context.Context, job pipeline.Job, _ runlog.Trigger) []pipeline.Result {
+				return runner.RunReconcile(ctx, job)
+			}
+		}
+		if o.Trigger == runlog.FullRefresh {
+			run = func(ctx context.Context, job pipeline.Job, _ runlog.Trigger) []pipeline.Result {
+				return runner.RunFullRefresh(ctx, job)
+			}
+		}
+		for _, res := range schedule.WithFollowups(run(ctx, job, o.Trigger)) {
+			o.Result(res)
+			if res.ID != 0 {
+				after.Observe(res.Result)
+			}
+		}
+		cancel()
+	}
+	return closeOnce()
+}

@@ -1,0 +1,59 @@
+// Package logging builds closesync's zap logger: console for a person at a
+// terminal, JSON for journald and files, with journald's priority prefixes
+// on its stream.
+package logging
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/closesync/closesync/internal/systemd"
+)
+
+// New builds the process logger, writing to w: console on a terminal or when the
+// config says so, JSON (for journald) otherwise. On journald's stream
+// ($JOURNAL_STREAM) each line carries its syslog priority prefix.
+func New(level, format string, w io.Writer, getenv func(string) string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	var enc zapcore.Encoder
+	if format == "auto" || format == "" {
+		// Console for a person at a terminal; JSON for journald and files.
+		format = "json"
+		if IsTerminal(w) {
+			format = "console"
+		}
+	}
+	if format == "json" {
+		ec := zap.NewProductionEncoderConfig()
+		ec.EncodeTime = zapcore.ISO8601TimeEncoder
+		enc = zapcore.NewJSONEncoder(ec)
+	} else {
+		ec := zap.NewDevelopmentEncoderConfig()
+		ec.EncodeTime = zapcore.TimeEncoderOfLayout("2006-01-02T15:04:05.000Z07:00")
+		if IsTerminal(w) {
+			ec.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		}
+		enc = zapcore.NewConsoleEncoder(ec)
+	}
+	if systemd.JournalStream(w, getenv) {
+		enc = systemd.JournalEncoder{Encoder: enc}
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.NewAtomicLevelAt(lvl))), nil
+}
+
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,255 @@
+package schedule
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// ErrUsage marks an error of Jobs, Build and ResetTargets that names a bad
+// command line or config (an unknown job or report, a bad mode or
+// timezone): the command exits 2.
+var ErrUsage = errors.New("bad usage or config")
+
+type usageError struct{ err error }
+
+func (e usageError) Error() string        { return e.err.Error() }
+func (e usageError) Unwrap() error        { return e.err }
+func (e usageError) Is(target error) bool { return target == ErrUsage }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// Jobs turns config jobs into runnable jobs: child reports are replaced by
+// their root (written with it), each report once per job, in the mode the
+// config names or the report's default; Params carry the job's (else its
+// account's) organization_id and its user_id, and deletes: hard sets
+// HardDeletes. onlyJobs and onlyReports filter (empty: all); unknown names
+// are usage errors (ErrUsage) naming the valid choices.
+func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, error) {
+	var jobNames []string
+	for _, j := range cfg.Jobs {
+		jobNames = append(jobNames, j.Name)
+	}
+	for _, j := range onlyJobs {
+		if !slices.Contains(jobNames, j) {
+			return nil, usagef("unknown job %q (jobs: %s)", j, strings.Join(jobNames, ", "))
+		}
+	}
+	for _, r := range onlyReports {
+		if _, ok := extract.Lookup(r); !ok {
+			return nil, usagef("unknown report %q (see 'closesync reports')", r)
+		}
+	}
+	orgOf := map[string]string{}
+	for _, a := range cfg.Accounts {
+		orgOf[a.Name] = a.OrganizationID
+	}
+	var out []pipeline.Job
+	matched := map[string]bool{}
+	for _, j := range cfg.Jobs {
+		if len(onlyJobs) > 0 && !slices.Contains(onlyJobs, j.Name) {
+			continue
+		}
+		org := j.OrganizationID
+		if org == "" {
+			org = orgOf[j.Account]
+		}
+		job := pipeline.Job{Name: j.Name, Account: j.Account, StartDate: j.StartDate.Time,
+			Params: map[string]string{"organization_id": org, "user_id": j.UserID}, HardDeletes: j.Deletes == "hard"}
+		seen := map[string]bool{}
+		for _, ref := range j.Reports {
+			if len(onlyReports) > 0 && !slices.Contains(onlyReports, ref.Name) {
+				continue
+			}
+			matched[ref.Name] = true
+			rep, ok := extract.Lookup(ref.Name)
+			if !ok {
+				return nil, usagef("jobs %s: unknown report %q", j.Name, ref.Name)
+			}
+			root := extract.Root(rep)
+			if seen[root.Name] {
+				continue
+			}
+			seen[root.Name] = true
+			modeName := ref.Mode
+			if modeName == "" {
+				modeName = root.DefaultMode.String()
+			}
+			mode, err := schema.ParseWriteMode(modeName)
+			if err != nil {
+				return nil, usagef("jobs %s: report %s: %v", j.Name, ref.Name, err)
+			}
+			job.Reports = append(job.Reports, pipeline.ReportRun{Report: root, Mode: mode, Window: ref.AttributionWindow})
+		}
+		if len(job.Reports) > 0 {
+			out = append(out, job)
+		}
+	}
+	for _, r := range onlyReports {
+		if !matched[r] {
+			return nil, usagef("report %q is in no selected job; add it to a job's reports", r)
+		}
+	}
+	return out, nil
+}
+
+// Build lays out the scheduled entries of jobs (as Jobs made them from
+// cfg): per job, one entry for the reports without a schedule of their own
+// (named by the job), one per report with its own schedule (job/report),
+// and one reconcile entry (job/reconcile) when the job sets reconcile.
+// Timezone, timeout, run_on_start, catch-up and retry come from the job's
+// config.
+func Build(cfg *config.Config, jobs []pipeline.Job) ([]ScheduledJob, error) {
+	byName := map[string]config.Job{}
+	for _, j := range cfg.Jobs {
+		byName[j.Name] = j
+	}
+	var sj []ScheduledJob
+	for _, j := range jobs {
+		c := byName[j.Name]
+		var loc *time.Location
+		if c.Timezone != "" {
+			var err error
+			if loc, err = time.LoadLocation(c.Timezone); err != nil {
+				return nil, usagef("jobs %s: timezone: %v", j.Name, err)
+			}
+		}
+		// A report with a schedule of its own runs as its own entry; the job's
+		// entry keeps the rest.
+		own := ReportSchedules(c)
+		main := j
+		main.Reports = nil
+		for _, rr := range j.Reports {
+			spec, ok := own[rr.Report.Name]
+			if !ok {
+				main.Reports = append(main.Reports, rr)
+				continue
+			}
+			one := j
+			one.Reports = []pipeline.ReportRun{rr}
+			sj = append(sj, ScheduledJob{Job: one, Schedule: spec, Location: loc, Timeout: c.Timeout, Entry: j.Name + "/" + rr.Report.Name,
+				RunOnStart: c.RunOnStart, CatchUp: c.CatchesUp(), Retry: retryOf(c)})
+		}
+		if len(main.Reports) > 0 {
+			sj = append(sj, ScheduledJob{Job: main, Schedule: c.Schedule, Location: loc, Timeout: c.Timeout,
+				RunOnStart: c.RunOnStart, CatchUp: c.CatchesUp(), Retry: retryOf(c)})
+		}
+		if c.Reconcile != "" {
+			sj = append(sj, ScheduledJob{Job: j, Schedule: c.Reconcile, Location: loc, Timeout: c.Timeout,
+				Entry: j.Name + "/reconcile", Reconcile: true})
+		}
+	}
+	return sj, nil
+}
+
+func retryOf(j config.Job) Retry {
+	r := Retry{Attempts: j.Retry.Attempts, Delay: j.Retry.Delay}
+	if r.Delay == 0 {
+		r.Delay = config.DefaultRetryDelay
+	}
+	return r
+}
+
+// ReportSchedules maps each report of the job that has its own schedule
+// (by the name of the report actually run: a child report's root) to it.
+func ReportSchedules(j config.Job) map[string]string {
+	out := map[string]string{}
+	for _, ref := range j.Reports {
+		if ref.Schedule == "" {
+			continue
+		}
+		if rep, ok := extract.Lookup(ref.Name); ok {
+			out[extract.Root(rep).Name] = ref.Schedule
+		}
+	}
+	return out
+}
+
+// ResetTarget is one account whose state of a report a reset forgets,
+// named by the first job (in config order) that syncs it there.
+type ResetTarget struct{ Job, Account string }
+
+// ResetTargets checks a reset's command line against the config: a known
+// root report, a known job, and at least one selected job that syncs the
+// report. --drop empties the report's tables for every account, so with
+// --job it is refused while another account's job syncs the report too.
+// Every error is a usage error (ErrUsage).
+func ResetTargets(cfg *config.Config, report, job string, drop bool) ([]ResetTarget, error) {
+	rep, ok := extract.Lookup(report)
+	if !ok {
+		return nil, usagef("unknown report %q %s(see 'closesync reports')", report, hint(config.Suggest(report, extract.Names(), 0)))
+	}
+	if rep.Parent != "" {
+		return nil, usagef("report %s is written with its parent %s: reset %s (--drop empties its child tables too)", report, rep.Parent, rep.Parent)
+	}
+	var jobNames []string
+	for _, j := range cfg.Jobs {
+		jobNames = append(jobNames, j.Name)
+	}
+	if job != "" && !slices.Contains(jobNames, job) {
+		return nil, usagef("unknown job %q %s", job, hint(config.Suggest(job, jobNames, 10)))
+	}
+	syncs := func(j config.Job) bool {
+		for _, ref := range j.Reports {
+			if r, ok := extract.Lookup(ref.Name); ok && extract.Root(r).Name == report {
+				return true
+			}
+		}
+		return false
+	}
+	var out []ResetTarget
+	var others []string
+	for _, j := range cfg.Jobs {
+		if !syncs(j) {
+			continue
+		}
+		if job != "" && j.Name != job {
+			others = append(others, fmt.Sprintf("%s (account %s)", j.Name, j.Account))
+			continue
+		}
+		if !slices.ContainsFunc(out, func(t ResetTarget) bool { return t.Account == j.Account }) {
+			out = append(out, ResetTarget{Job: j.Name, Account: j.Account})
+		}
+	}
+	if len(out) == 0 {
+		if job != "" {
+			return nil, usagef("report %s is not among job %s's reports: nothing to reset", report, job)
+		}
+		return nil, usagef("report %s is in no job: nothing to reset", report)
+	}
+	if drop && len(others) > 0 {
+		var foreign []string
+		for _, o := range others {
+			if !strings.HasSuffix(o, "(account "+out[0].Account+")") {
+				foreign = append(foreign, o)
+			}
+		}
+		if len(foreign) > 0 {
+			return nil, usagef("--drop empties the %s tables for every account, and %s sync it too: leave out --job to reset them all, or reset without --drop",
+				report, strings.Join(foreign, ", "))
+		}
+	}
+	return out, nil
+}
+
+func hint(h string) string {
+	if h == "" {
+		return ""
+	}
+	return h + " "
+}
+
+// Usage marks err as a usage error (ErrUsage); nil stays nil.
+func Usage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return usageError{err}
+}
