@@ -12,13 +12,14 @@ import (
 )
 
 var (
-	// ErrTooLarge: a successful response longer than the cap (64 MiB). It
-	// is refused while it streams: no more than the cap is ever read.
+	// ErrTooLarge reports a successful response longer than the cap
+	// (64 MiB). It is refused while it streams: no more than the cap is
+	// ever read.
 	ErrTooLarge = errors.New("response too large")
-	// ErrNotAPage: a 200 whose body does not have the shape the endpoint's
-	// paging needs (a "data" array and its paging fields), or an object
-	// endpoint's body that is not an object with an id. Never read as an
-	// empty page.
+	// ErrNotAPage reports a 200 whose body does not have the shape the
+	// endpoint's paging needs (a "data" array and its paging fields), or an
+	// object endpoint's body that is not an object with an id. Never read
+	// as an empty page.
 	ErrNotAPage = errors.New("response is not a page")
 )
 
@@ -85,7 +86,7 @@ func bufferBody(r io.Reader, limit int64) (io.Reader, error) {
 		if n > 0 {
 			chunks = append(chunks, buf[:n])
 		}
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -300,8 +301,11 @@ func isTypeError(err error) bool {
 // connection) pass through unchanged for the caller to name.
 func notJSON(err error) error {
 	var se *json.SyntaxError
-	if errors.As(err, &se) || err == io.ErrUnexpectedEOF {
-		return fmt.Errorf("%w: not JSON (%v)", ErrNotAPage, err)
+	if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// The parser's error is detail, not a cause: wrapping a truncated
+		// body's io.ErrUnexpectedEOF would make Temporary retry a page
+		// that is malformed, not cut short in transit.
+		return fmt.Errorf("%w: not JSON (%v)", ErrNotAPage, err) //nolint:errorlint // see above: err deliberately not wrapped
 	}
 	return err
 }
@@ -376,7 +380,7 @@ func (o *Object) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("%w: not a JSON object", ErrNotAPage)
 	}
 	if err := json.Unmarshal(b, &obj); err != nil {
-		return fmt.Errorf("%w: %v", ErrNotAPage, err)
+		return fmt.Errorf("%w: %w", ErrNotAPage, err)
 	}
 	var id string
 	if obj.ID == nil || json.Unmarshal(*obj.ID, &id) != nil || id == "" {

@@ -288,7 +288,7 @@ func (c *Client) decode(method, rel string, resp *http.Response, out any) error 
 	if err == nil {
 		return nil
 	}
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		err = errors.New("the body is empty")
 	}
 	if errors.Is(err, ErrNotAPage) {

@@ -70,7 +70,7 @@ func TestAPIErrorIs(t *testing.T) {
 			e := &APIError{Status: tt.status, Message: tt.msg}
 			wrapped := fmt.Errorf("page 3: %w", e)
 			for _, s := range sentinels {
-				if got := errors.Is(wrapped, s); got != (s == tt.want) {
+				if got := errors.Is(wrapped, s); got != errors.Is(s, tt.want) {
 					t.Errorf("errors.Is(%v) = %v", s, got)
 				}
 			}
@@ -122,11 +122,11 @@ func TestMaxSkipError(t *testing.T) {
 	}
 }
 
-type netTimeout struct{}
+type netTimeoutError struct{}
 
-func (netTimeout) Error() string   { return "i/o timeout" }
-func (netTimeout) Timeout() bool   { return true }
-func (netTimeout) Temporary() bool { return true }
+func (netTimeoutError) Error() string   { return "i/o timeout" }
+func (netTimeoutError) Timeout() bool   { return true }
+func (netTimeoutError) Temporary() bool { return true }
 
 func TestTemporary(t *testing.T) {
 	opErr := func(errno syscall.Errno) error {
@@ -149,7 +149,7 @@ func TestTemporary(t *testing.T) {
 		{"caller canceled", fmt.Errorf("GET /lead/: %w", context.Canceled), false},
 		{"caller deadline", fmt.Errorf("GET /lead/: %w", context.DeadlineExceeded), false},
 		{"attempt timeout", &attemptsError{attempts: 8, err: &timeoutError{after: time.Minute, err: context.DeadlineExceeded}}, true},
-		{"net timeout", &net.OpError{Op: "dial", Err: netTimeout{}}, true},
+		{"net timeout", &net.OpError{Op: "dial", Err: netTimeoutError{}}, true},
 		{"unexpected EOF", fmt.Errorf("read response: %w", io.ErrUnexpectedEOF), true},
 		{"EOF", fmt.Errorf("GET /lead/: %w", io.EOF), true},
 		{"connection reset", opErr(syscall.ECONNRESET), true},

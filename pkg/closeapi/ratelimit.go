@@ -140,10 +140,10 @@ func jsonSeconds(raw json.RawMessage) (time.Duration, bool) {
 	return 0, false
 }
 
-// maxSeconds bounds parsed waits so a silly value cannot overflow.
-const maxSeconds = 24 * time.Hour
+// maxWait bounds parsed waits so a silly value cannot overflow.
+const maxWait = 24 * time.Hour
 
-func seconds(f float64) time.Duration { return retry.Seconds(f, maxSeconds) }
+func seconds(f float64) time.Duration { return retry.Seconds(f, maxWait) }
 
 // rateLimitWait is how long a 429 asks to wait, first positive of: the
 // RateLimit header's reset, Retry-After (seconds or HTTP date),
@@ -178,9 +178,9 @@ func rateLimitWait(h http.Header, body []byte, now time.Time) (time.Duration, bo
 }
 
 // retryAfter parses Retry-After: delay-seconds or an HTTP date, at most
-// maxSeconds.
+// maxWait.
 func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	return retry.ParseRetryAfter(h.Get("Retry-After"), now, maxSeconds)
+	return retry.ParseRetryAfter(h.Get("Retry-After"), now, maxWait)
 }
 
 // Budget is the shared request budget of one API key. Close limits each

@@ -139,11 +139,12 @@ func TestRetry(t *testing.T) {
 
 func TestBackoffCeilings(t *testing.T) {
 	rt := &retryTransport{base: 100 * time.Millisecond, maxBackoff: 300 * time.Millisecond}
-	ceilings := []time.Duration{100, 200, 300, 300, 300}
+	ms := time.Millisecond
+	ceilings := []time.Duration{100 * ms, 200 * ms, 300 * ms, 300 * ms, 300 * ms}
 	for i := 0; i < 200; i++ {
 		for n, ceil := range ceilings {
-			if d := rt.backoff(n + 1); d < 0 || d > ceil*time.Millisecond {
-				t.Fatalf("backoff(%d) = %v, want in [0, %v]", n+1, d, ceil*time.Millisecond)
+			if d := rt.backoff(n + 1); d < 0 || d > ceil {
+				t.Fatalf("backoff(%d) = %v, want in [0, %v]", n+1, d, ceil)
 			}
 		}
 	}
@@ -290,6 +291,7 @@ func TestAttemptTimeoutExhausted(t *testing.T) {
 
 // hijack takes over the connection to misbehave at the TCP level.
 func hijack(t *testing.T, w http.ResponseWriter, raw string) {
+	t.Helper()
 	conn, buf, err := w.(http.Hijacker).Hijack()
 	if err != nil {
 		t.Error(err)

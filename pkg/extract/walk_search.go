@@ -150,6 +150,9 @@ func tableSearchFields(ctx context.Context, c Client, objType string, t schema.T
 			fields = append(fields, col.JSONPath())
 		case schema.FromCustom:
 			hasCustom = true
+		default:
+			// Parent, position, tag and organization columns are not in
+			// the object's JSON: nothing to ask the search for.
 		}
 	}
 	if !hasCustom {
@@ -309,7 +312,9 @@ func completePage(ctx context.Context, c Client, objType string, data []json.Raw
 					return fmt.Errorf("not a JSON object: %.120s", raw)
 				}
 				var id string
-				json.Unmarshal(obj["id"], &id)
+				if err := json.Unmarshal(obj["id"], &id); err != nil {
+					continue // no string id: not one of the page's objects
+				}
 				i, ok := index[id]
 				if !ok {
 					continue

@@ -243,8 +243,7 @@ func (s *Store) appendRows(table string, fill func(a *duckdb.Appender) error) er
 			return err
 		}
 		if err := fill(a); err != nil {
-			a.Close()
-			return err
+			return errors.Join(err, a.Close())
 		}
 		return a.Close()
 	})

@@ -21,15 +21,20 @@ func PublishSnapshot(src, dst string) (err error) {
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	defer in.Close()
+	// Only read from: closing it cannot lose anything (io.Copy's error is
+	// the one that says whether the copy is whole).
+	defer func() { _ = in.Close() }()
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
+	closed := false // tmp, once its Close below has run
 	defer func() {
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			if !closed {
+				err = errors.Join(err, tmp.Close())
+			}
+			err = errors.Join(err, os.Remove(tmp.Name()))
 		}
 	}()
 	if _, err := io.Copy(tmp, in); err != nil {
@@ -38,6 +43,7 @@ func PublishSnapshot(src, dst string) (err error) {
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
+	closed = true // an os.File is closed even when Close fails
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}

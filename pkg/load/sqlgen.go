@@ -39,6 +39,8 @@ func transformSpec(t schema.Table) string {
 			leaf = "JSON"
 		case schema.TextList:
 			leaf = "VARCHAR[]"
+		default:
+			// Every other type is read as text and cast afterwards.
 		}
 		parts := strings.Split(c.JSONPath(), ".")
 		node := root
@@ -86,6 +88,8 @@ func columnExpr(c schema.Column) string {
 		return "_tag"
 	case schema.FromOrg:
 		return "_org"
+	case schema.FromJSON:
+		// Read at its path in j, below.
 	}
 	ref := "j"
 	for _, p := range strings.Split(c.JSONPath(), ".") {

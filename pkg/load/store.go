@@ -103,25 +103,20 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db := sql.OpenDB(connector)
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		db.Close()
-		connector.Close()
-		return nil, fmt.Errorf("open database %s: %w", opts.Path, err)
+		return nil, errors.Join(fmt.Errorf("open database %s: %w", opts.Path, err), db.Close(), connector.Close())
 	}
 	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]schema.WriteMode{}, readOnly: opts.ReadOnly}
 	if opts.ReadOnly {
 		return s, nil
 	}
 	if err := s.migrate(ctx, opts.Migrations); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("database %s: %w", opts.Path, err)
+		return nil, errors.Join(fmt.Errorf("database %s: %w", opts.Path, err), s.Close())
 	}
 	if err := s.recoverInterrupted(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("database %s: %w", opts.Path, err)
+		return nil, errors.Join(fmt.Errorf("database %s: %w", opts.Path, err), s.Close())
 	}
 	if err := s.noteFirstRun(ctx, opts.Path); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("database %s: %w", opts.Path, err)
+		return nil, errors.Join(fmt.Errorf("database %s: %w", opts.Path, err), s.Close())
 	}
 	return s, nil
 }
@@ -146,7 +141,7 @@ func openWithLockWait(ctx context.Context, opts Options) (*duckdb.Connector, err
 		// is waited, and the message says how long it really was.
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
-			return nil, fmt.Errorf("open database %s: %w (waited %s, lock_timeout %s; close the DuckDB CLI or BI tool holding it, or open it with -readonly only between runs): %v",
+			return nil, fmt.Errorf("open database %s: %w (waited %s, lock_timeout %s; close the DuckDB CLI or BI tool holding it, or open it with -readonly only between runs): %w",
 				opts.Path, ErrLocked, time.Since(start).Round(10*time.Millisecond), opts.LockTimeout, err)
 		}
 		wait = min(wait, remaining)
@@ -271,9 +266,10 @@ func (s *Store) checkpoint(ctx context.Context) error {
 	if _, err := s.conn.ExecContext(ctx, "CHECKPOINT"); err != nil {
 		err = fmt.Errorf("checkpoint %s: %w", s.path, err)
 		if marked > 0 {
-			// Usually refused (the database is invalidated); the pending
-			// message is there either way.
-			s.conn.ExecContext(ctx, "UPDATE sync.runs SET error = ? || ': ' || ? WHERE run_id > ? AND error = ?",
+			// Usually refused (the database is invalidated), so its error
+			// is dropped: the pending message is there either way, and err
+			// says what failed.
+			_, _ = s.conn.ExecContext(ctx, "UPDATE sync.runs SET error = ? || ': ' || ? WHERE run_id > ? AND error = ?",
 				CheckpointPending, err.Error(), s.firstRun, CheckpointPending)
 		}
 		return err

@@ -149,7 +149,7 @@ func parseURL(raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // without the URL itself
 		}
-		return nil, fmt.Errorf("not a valid URL: %v", err)
+		return nil, fmt.Errorf("not a valid URL: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, errors.New("must be an absolute http or https URL")

@@ -131,7 +131,7 @@ func newNotifier(cfg Config, log *zap.Logger, client *http.Client, h hooks) (*No
 }
 
 func defaultClient() *http.Client {
-	var rt http.RoundTripper = http.DefaultTransport
+	rt := http.DefaultTransport
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		rt = t.Clone()
 	}

@@ -64,6 +64,7 @@ func newHook(t *testing.T, respond responder) *hook {
 
 // hangingHook never answers until the test ends or the client gives up.
 func hangingHook(t *testing.T) *hook {
+	t.Helper()
 	release := make(chan struct{})
 	h := newHook(t, func(_ int, _ http.ResponseWriter, r *http.Request) {
 		select {

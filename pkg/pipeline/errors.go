@@ -98,7 +98,10 @@ func Temporary(err error) bool {
 // rather than a bare "context deadline exceeded".
 func namedDeadline(ctx context.Context, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		// Identity, not errors.Is: a cause set by WithTimeoutCause (such as
+		// schedule.TimeoutError) matches context.DeadlineExceeded too, and
+		// it is the one to name.
+		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() { //nolint:errorlint // identity on purpose, see above
 			return fmt.Errorf("%w: %w", cause, err)
 		}
 	}

@@ -183,12 +183,16 @@ func TestErrorsCarryTheirStage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newMemStore()
 			st.applyErr, st.stepErr = tt.apply, tt.stepErr
+			var failing ExtractFunc // one that fails with tt.extract
+			if tt.extract != nil {
+				failing = func(context.Context, extract.Request, func(extract.Batch) error) error { return tt.extract }
+			}
 			r := &Runner{Store: st, Log: zap.NewNop(), Extract: func(string) (ExtractFunc, error) {
 				if tt.noAccount {
 					return nil, errors.New(`no account named "a"`)
 				}
-				if tt.extract != nil {
-					return func(context.Context, extract.Request, func(extract.Batch) error) error { return tt.extract }, nil
+				if failing != nil {
+					return failing, nil
 				}
 				return pages(1, 3, "2026-01-02T00:00:00Z"), nil
 			}}

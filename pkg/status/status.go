@@ -230,7 +230,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	// Our own values always marshal; a failed write to the client has
+	// nobody left to tell once the status is sent.
+	_ = enc.Encode(v)
 }
 
 // healthz answers 200 while the daemon runs, with the last outcome of each

@@ -53,14 +53,16 @@ func TestEndpoints(t *testing.T) {
 			t.Errorf("run-now %s: %d, want %d", job, c, want)
 		}
 	}
-	if resp, _ := http.Get(srv.URL + "/jobs/core/run"); resp.StatusCode != http.StatusMethodNotAllowed {
+	resp, _ := http.Get(srv.URL + "/jobs/core/run")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET on run-now: %d", resp.StatusCode)
 	}
 
 	start := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	s.Observe(runlog.Run{ID: 1, Job: "core", Report: "leads", Status: "success", StartedAt: start, FinishedAt: took(start, 2), RowsUpserted: 10, Requests: 3})
 	s.Observe(runlog.Run{ID: 2, Job: "core", Report: "leads", Status: "failed", StartedAt: start.Add(time.Hour), Error: "API key rejected"})
-	resp, _ := http.Get(srv.URL + "/runs")
+	resp, _ = http.Get(srv.URL + "/runs")
 	var runs []run
 	json.NewDecoder(resp.Body).Decode(&runs)
 	resp.Body.Close()

@@ -50,9 +50,10 @@ type Opener func(t *testing.T) Store
 
 // Run runs every case of the suite as a subtest of t.
 func Run(t *testing.T, open Opener) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			c.run(t, &env{t: t, open: open, s: open(t)})
+			c.run(&env{t: t, open: open, s: open(t)})
 		})
 	}
 }
@@ -60,7 +61,7 @@ func Run(t *testing.T, open Opener) {
 // cases are the suite's named cases.
 var cases = []struct {
 	name string
-	run  func(t *testing.T, e *env)
+	run  func(e *env) // its *testing.T is e.t
 }{
 	{"UpsertTwiceNewerWins", upsertTwice},
 	{"DuplicateIDInBatchNewestWins", duplicateInBatch},
@@ -300,7 +301,8 @@ const (
 	mar = "2024-03-01T00:00:00Z"
 )
 
-func upsertTwice(t *testing.T, e *env) {
+func upsertTwice(e *env) {
+	t := e.t
 	if n := e.upsert("org", item("i1", "first", jan, "a"), item("i2", "other", jan)); n != 2 {
 		t.Errorf("first batch wrote %d rows, want 2", n)
 	}
@@ -311,7 +313,8 @@ func upsertTwice(t *testing.T, e *env) {
 	e.expect("tags", e.tags("org"), "i1|b|false")
 }
 
-func duplicateInBatch(t *testing.T, e *env) {
+func duplicateInBatch(e *env) {
+	t := e.t
 	// The newest version wins whatever its place in the batch.
 	if n := e.upsert("org", item("i1", "new", feb), item("i1", "old", jan), item("i2", "old", jan), item("i2", "new", feb)); n != 2 {
 		t.Errorf("wrote %d rows, want 2 (one per id)", n)
@@ -322,7 +325,8 @@ func duplicateInBatch(t *testing.T, e *env) {
 	e.expect("rows after a tie", e.live("org"), "i1|y,i2|new")
 }
 
-func olderNeverOverwrites(t *testing.T, e *env) {
+func olderNeverOverwrites(e *env) {
+	t := e.t
 	e.upsert("org", item("i1", "new", feb, "kept"))
 	if n := e.upsert("org", item("i1", "stale", jan, "lost")); n != 0 {
 		t.Errorf("an older version wrote %d rows, want 0", n)
@@ -331,7 +335,8 @@ func olderNeverOverwrites(t *testing.T, e *env) {
 	e.expect("tags", e.tags("org"), "i1|kept|false")
 }
 
-func appendMode(t *testing.T, e *env) {
+func appendMode(e *env) {
+	t := e.t
 	e.ensure(items, schema.Append, "org")
 	run := e.begin("org", "items")
 	for _, b := range [][]schema.Record{
@@ -348,7 +353,8 @@ func appendMode(t *testing.T, e *env) {
 	}
 }
 
-func replaceSwaps(t *testing.T, e *env) {
+func replaceSwaps(e *env) {
+	t := e.t
 	e.replace("org", item("i1", "a", jan, "x"), item("i2", "b", jan, "y"))
 	e.expect("rows", e.live("org"), "i1|a,i2|b")
 
@@ -374,7 +380,8 @@ func replaceSwaps(t *testing.T, e *env) {
 	}
 }
 
-func failedReplace(t *testing.T, e *env) {
+func failedReplace(e *env) {
+	t := e.t
 	e.replace("org", item("i1", "a", jan, "x"))
 	run := e.begin("org", "items")
 	if err := e.s.StartReplace(e.ctx(), items, "org"); err != nil {
@@ -397,7 +404,7 @@ func failedReplace(t *testing.T, e *env) {
 	e.expect("rows after the next replace", e.live("org"), "i3|c")
 }
 
-func childReplacement(t *testing.T, e *env) {
+func childReplacement(e *env) {
 	e.upsert("org", item("i1", "a", jan, "x", "y"), item("i2", "b", jan, "z"))
 	e.expect("tags", e.tags("org"), "i1|x|false,i1|y|false,i2|z|false")
 	e.upsert("org", item("i1", "a", feb, "w"))
@@ -409,7 +416,8 @@ func childReplacement(t *testing.T, e *env) {
 // eventLogDeletes: an item deleted outright (and its child rows), a lead
 // deleted (with the items of that lead: the cascade) and a lead merged
 // away (marked, but its items moved to the destination, so they stay).
-func eventLogDeletes(t *testing.T, e *env) {
+func eventLogDeletes(e *env) {
+	t := e.t
 	e.upsert("org", item("i1", "gone", jan, "t1"), itemOfLead("i2", "of L1", "L1", jan, "t2"), itemOfLead("i3", "of L2", "L2", jan), item("i4", "kept", jan))
 	e.ensure(leads, schema.Upsert, "org")
 	e.apply(e.begin("org", "leads"), leads, schema.Upsert, load.Batch{Records: []schema.Record{lead("L1", "deleted"), lead("L2", "merged away"), lead("L3", "merge target")}})
@@ -449,7 +457,8 @@ func eventLogDeletes(t *testing.T, e *env) {
 	}
 }
 
-func reconcile(t *testing.T, e *env) {
+func reconcile(e *env) {
+	t := e.t
 	e.upsert("org", item("i1", "a", jan), item("i2", "b", jan, "t"), item("i3", "c", jan))
 	// The listing begins after those rows were synced...
 	listedFrom := e.syncedAfter()
@@ -485,7 +494,8 @@ func (e *env) syncedAfter() time.Time {
 	return at.Add(time.Microsecond)
 }
 
-func purge(t *testing.T, e *env) {
+func purge(e *env) {
+	t := e.t
 	e.upsert("org", item("i1", "a", jan, "x"), item("i2", "b", jan, "y"))
 	if _, err := e.s.Reconcile(e.ctx(), e.begin("org", "items"), items, []string{"i1"}, e.syncedAfter(), nil); err != nil {
 		t.Fatal(err)
@@ -501,7 +511,8 @@ func purge(t *testing.T, e *env) {
 	e.expect("tags", e.tags("org"), "i1|x|false")
 }
 
-func addColumn(t *testing.T, e *env) {
+func addColumn(e *env) {
+	t := e.t
 	e.upsert("org", item("i1", "a", jan))
 	if err := e.s.Close(); err != nil {
 		t.Fatal(err)
@@ -520,7 +531,8 @@ func addColumn(t *testing.T, e *env) {
 
 // bookmarkAtomic: a batch and its bookmark commit together; a batch that
 // fails leaves neither its rows nor its bookmark.
-func bookmarkAtomic(t *testing.T, e *env) {
+func bookmarkAtomic(e *env) {
+	t := e.t
 	e.expect("bookmark before any batch", e.bookmark("org"), "-")
 	e.ensure(items, schema.Upsert, "org")
 	run := e.begin("org", "items")
@@ -542,7 +554,8 @@ func bookmarkAtomic(t *testing.T, e *env) {
 
 // crash: a store closed mid-run (the process died) keeps every committed
 // batch with its bookmark, and nothing of a replace not swapped in.
-func crash(t *testing.T, e *env) {
+func crash(e *env) {
+	t := e.t
 	e.ensure(items, schema.Upsert, "org")
 	run := e.begin("org", "items")
 	e.apply(run, items, schema.Upsert, load.Batch{Records: []schema.Record{item("i1", "a", jan, "x")}, Bookmark: at(jan)})
@@ -565,7 +578,8 @@ func crash(t *testing.T, e *env) {
 
 // organizations: two organizations with the same ids in one database;
 // every operation of one leaves the other's rows and bookmark alone.
-func organizations(t *testing.T, e *env) {
+func organizations(e *env) {
+	t := e.t
 	bookmarks := map[string]string{"orgA": jan, "orgB": feb}
 	for _, org := range []string{"orgA", "orgB"} {
 		e.ensure(items, schema.Upsert, org)
