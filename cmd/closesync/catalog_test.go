@@ -60,6 +60,7 @@ func TestEveryReportEqualsTruth(t *testing.T) {
 }
 
 func everyReportEqualsTruth(t *testing.T, roots []string) {
+	t.Helper()
 	h := newHarness(t, closefake.Options{Seed: 21, Scale: 60}, roots...)
 	want := h.catalogTruth()
 	var metrics []map[string]any

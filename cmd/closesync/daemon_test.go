@@ -182,7 +182,11 @@ func TestDaemonSchedulesReloadsAndStops(t *testing.T) {
 	// shows the runs that follow.
 	waitFor(t, "a successful run after the refused reload", 2*time.Minute, func() bool {
 		log := out.String()
-		for _, line := range strings.Split(log[strings.Index(log, "reload failed: keeping the running config"):], "\n") {
+		i := strings.Index(log, "reload failed: keeping the running config")
+		if i < 0 {
+			return false
+		}
+		for _, line := range strings.Split(log[i:], "\n") {
 			if strings.Contains(line, `"msg":"run finished"`) && strings.Contains(line, `"status":"success"`) {
 				return true
 			}
@@ -339,16 +343,6 @@ func stopDaemon(t *testing.T, cmd *exec.Cmd, out *syncBuffer) {
 	case <-time.After(40 * time.Second):
 		t.Fatalf("no exit within 40s of SIGTERM\n%s", out.String())
 	}
-}
-
-func readRunsRetry(t *testing.T, path string) (map[string]int, error) {
-	var runs map[string]int
-	var err error
-	waitFor(t, "a read-only open", time.Minute, func() bool {
-		runs, err = readRuns(path)
-		return err == nil
-	})
-	return runs, err
 }
 
 func mustRead(t *testing.T, path string) string {

@@ -35,7 +35,7 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	defer fake.Close()
+	defer func() { _ = fake.Close() }() // the loopback fake: nothing to lose
 
 	cfg := demo.Config(filepath.Join(*dir, "closesync-demo.duckdb"), fake.BaseURL())
 	if err := cfg.Validate(extract.Names()); err != nil {
@@ -59,7 +59,7 @@ func demoSummary(ctx context.Context, cfg *config.Config, e *env) error {
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }() // read-only: nothing to lose
 	fmt.Fprintln(e.stdout, "\nRows per table (schema close):")
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	counts, err := demo.Counts(ctx, store)

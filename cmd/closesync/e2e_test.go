@@ -117,6 +117,9 @@ func (h *harness) query(q string, args ...any) [][]any {
 		}
 		out = append(out, vals)
 	}
+	if err := rows.Err(); err != nil {
+		h.t.Fatalf("%s: %v", q, err)
+	}
 	return out
 }
 

@@ -32,7 +32,7 @@ func cmdHistory(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }() // read-only: nothing to lose
 	runs, err := store.Runs(ctx, *limit)
 	if err != nil {
 		return err

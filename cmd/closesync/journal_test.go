@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -108,7 +109,7 @@ func TestJournalBadConfigIsAnError(t *testing.T) {
 	cmd.Env = append(os.Environ(), "TEST_CLOSESYNC_AS_MAIN=1", "JOURNAL_STREAM="+own)
 	cmd.Stderr = f
 	err = cmd.Run()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitUsage {
+	if ee := (*exec.ExitError)(nil); !errors.As(err, &ee) || ee.ExitCode() != exitUsage {
 		t.Fatalf("exit: %v, want %d", err, exitUsage)
 	}
 	body := mustRead(t, f.Name())

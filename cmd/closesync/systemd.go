@@ -31,5 +31,5 @@ func stderrLine(e *env, format string, args ...any) {
 	if systemd.JournalStream(e.stderr, e.getenv) {
 		s = systemd.PrefixLines(s, journal.PriErr)
 	}
-	io.WriteString(e.stderr, s)
+	_, _ = io.WriteString(e.stderr, s) // stderr is the last resort: nowhere to report a failed write
 }

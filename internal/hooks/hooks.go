@@ -37,7 +37,7 @@ func New(cfg *config.Config, log *zap.Logger, st *status.Status) (*Hooks, error)
 	if cfg.Notify.URL != "" {
 		n, err := notify.New(cfg.Notify, log, nil)
 		if err != nil {
-			return nil, schedule.Usage(fmt.Errorf("notify: %v", err))
+			return nil, schedule.Usage(fmt.Errorf("notify: %w", err))
 		}
 		h.notifier = n
 	}

@@ -33,7 +33,7 @@ func JournalStream(w io.Writer, getenv func(string) string) bool {
 	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
 		return false
 	}
-	return uint64(st.Dev) == dev && st.Ino == ino
+	return uint64(st.Dev) == dev && st.Ino == ino //nolint:unconvert // Stat_t.Dev is not a uint64 on every platform
 }
 
 // journalPriority is the syslog priority journald gives a line of a level.
@@ -60,8 +60,11 @@ type JournalEncoder struct{ zapcore.Encoder }
 
 var journalBuffers = buffer.NewPool()
 
+// Clone implements zapcore.Encoder.
 func (e JournalEncoder) Clone() zapcore.Encoder { return JournalEncoder{e.Encoder.Clone()} }
 
+// EncodeEntry implements zapcore.Encoder: each line of the entry gets the
+// journal priority prefix of its level.
 func (e JournalEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) (*buffer.Buffer, error) {
 	buf, err := e.Encoder.EncodeEntry(ent, fields)
 	if err != nil {

@@ -124,6 +124,8 @@ func (s *Status) Observe(r pipeline.Result) {
 			msg = r.Err.Error()
 		}
 		s.failed[key] = failedReport{job: r.Job, report: r.Report, err: shortError(msg), at: s.now()}
+	default:
+		// A cancelled run (a stop) neither clears nor sets a failure.
 	}
 	s.mu.Unlock()
 	s.Update()

@@ -121,12 +121,12 @@ func TestBuild(t *testing.T) {
 			var got []string
 			for _, s := range sj {
 				var rs []string
-				for _, rr := range s.Job.Reports {
+				for _, rr := range s.Reports {
 					rs = append(rs, rr.Report.Name)
 				}
 				entry := s.Entry
 				if entry == "" {
-					entry = s.Job.Name
+					entry = s.Name
 				}
 				l := fmt.Sprintf("%s %s [%s]", entry, s.Schedule, strings.Join(rs, " "))
 				if s.Location != nil {

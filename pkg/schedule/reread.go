@@ -117,6 +117,8 @@ func (w Reread) Note(res Triggered) string {
 		return fmt.Sprintf("backfill: start_date is earlier than %s was first loaded from; that range was read (the bookmark stays)", res.Report)
 	case runlog.Reconcile:
 		return fmt.Sprintf("reconcile: from the full refresh's listing of %d ids, no extra request", res.RowsExtracted)
+	default:
+		// Not a followup (or one without a note): the re-read's own run.
 	}
 	if !ok || res.Status != runlog.Success {
 		return ""
