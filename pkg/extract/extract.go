@@ -23,18 +23,11 @@ type Client interface {
 	Search(ctx context.Context, body map[string]any, fn func(closeapi.Page) error) error
 }
 
-// Record is one object as the API returned it, plus what extraction derived
-// from it.
-//
-// It is schema.Record, the type the store takes; the alias goes once
-// pkg/extract names schema.Record itself.
-type Record = schema.Record
-
 // Batch is one page of records. A batch with a Bookmark must be committed
 // together with that bookmark; the last batch of a run may carry only a
 // bookmark.
 type Batch struct {
-	Records  []Record
+	Records  []schema.Record
 	Bookmark schema.Bookmark
 	// Page is the 1-based page number within the run, for error messages.
 	Page int
@@ -313,7 +306,7 @@ type seen struct {
 // pageBatch turns a page of objects into the run's next batch.
 func (x *run) pageBatch(data []json.RawMessage, tag string) (Batch, []seen, error) {
 	x.page++
-	b := Batch{Records: make([]Record, 0, len(data)), Page: x.page}
+	b := Batch{Records: make([]schema.Record, 0, len(data)), Page: x.page}
 	all := make([]seen, 0, len(data))
 	for i, raw := range data {
 		rec, s, err := x.record(raw, tag)
@@ -416,9 +409,9 @@ func (x *run) ids(ctx context.Context, c Client) (map[string]string, error) {
 // record decodes one object, once: it derives the custom column, the
 // key when the run lists ids, and the keyset and replication values,
 // tracking the newest replication value seen.
-func (x *run) record(raw json.RawMessage, tag string) (Record, seen, error) {
+func (x *run) record(raw json.RawMessage, tag string) (schema.Record, seen, error) {
 	r := x.req.Report
-	rec := Record{Raw: raw, Tag: tag}
+	rec := schema.Record{Raw: raw, Tag: tag}
 	var s seen
 	custom := x.custom()
 	if !custom && r.Method != Incremental && !x.wantIDs() {

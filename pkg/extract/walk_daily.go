@@ -37,9 +37,9 @@ func (w Daily) Walk(ctx context.Context, c Client, req Request, emit func(Batch)
 			return fmt.Errorf("%s day %s: %w", r.Name, day.Format(time.DateOnly), err)
 		}
 		x.page++
-		b := Batch{Page: x.page, Records: make([]Record, len(rows))}
+		b := Batch{Page: x.page, Records: make([]schema.Record, len(rows))}
 		for i, raw := range rows {
-			b.Records[i] = Record{Raw: raw}
+			b.Records[i] = schema.Record{Raw: raw}
 		}
 		if day.Before(today) && x.dayBookmark(day) {
 			b.Bookmark = schema.BookmarkAt(day)

@@ -117,7 +117,7 @@ func pages(n, size int, mark string) ExtractFunc {
 		for p := 0; p < n; p++ {
 			b := extract.Batch{Page: p + 1}
 			for i := 0; i < size; i++ {
-				b.Records = append(b.Records, extract.Record{Raw: json.RawMessage(fmt.Sprintf(`{"id":"x%d_%d"}`, p, i))})
+				b.Records = append(b.Records, schema.Record{Raw: json.RawMessage(fmt.Sprintf(`{"id":"x%d_%d"}`, p, i))})
 			}
 			if p == n-1 {
 				b.Bookmark, _ = schema.ParseBookmark(mark)
