@@ -57,6 +57,9 @@ func startLogger(cfg *config.Config, e *env) (*zap.Logger, error) {
 	return log, nil
 }
 
+// The DuckDB store is what the scheduler and the pipeline run against.
+var _ schedule.Store = (*load.Store)(nil)
+
 func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger) (*load.Store, error) {
 	return load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, Logger: log,
 		LockTimeout: cfg.LockTimeout})

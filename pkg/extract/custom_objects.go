@@ -10,7 +10,7 @@ import (
 // they are reachable only through Advanced Filtering, which Close's docs
 // point to for exactly this and Airbyte's connector uses.
 var customObjects = &Report{
-	Name: "custom_objects", Sources: src("/data/search/", "object_type", "custom_object"), Walk: Search{},
+	Name: "custom_objects", Sources: src("/data/search/", "object_type", "custom_object"), Walk: Search{CustomTypes: "/custom_object_type/"},
 	Method:   Incremental,
 	Strategy: Strategy{Field: "date_updated", Overlap: defaultOverlap, Ordered: true},
 	Custom:   true, MayBeEmpty: true,

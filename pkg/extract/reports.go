@@ -215,7 +215,7 @@ func init() {
 			))),
 		},
 		&Report{
-			Name: "contacts", Sources: src("/data/search/", "object_type", "contact"), Walk: Search{},
+			Name: "contacts", Sources: src("/data/search/", "object_type", "contact"), Walk: Search{CustomFields: "/custom_field/contact/"},
 			Method: Incremental, Strategy: Strategy{Field: "date_updated", Overlap: defaultOverlap, Ordered: true}, Custom: true,
 			Doc: "Contacts updated since the bookmark. `/contact/` accepts no date filter and stops at Close's `max_skip`, so closesync " +
 				"searches them (`POST /data/search/`, object type `contact`) with `date_updated` on or after the bookmark less the overlap, " +

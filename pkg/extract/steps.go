@@ -23,6 +23,17 @@ const (
 	RefreshCustomViews Step = "refresh_custom_views"
 )
 
+// Declaring returns the reports that declare step s, sorted by name.
+func Declaring(s Step) []*Report {
+	var out []*Report
+	for _, r := range Catalog() {
+		if r.Has(s) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Has reports whether the report declares step s.
 func (r *Report) Has(s Step) bool {
 	for _, x := range r.After {

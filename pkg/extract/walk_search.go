@@ -17,7 +17,20 @@ import (
 // Search reads POST /data/search/ (Advanced Filtering) for the object type
 // its report's one source names in Params ("object_type"), with cursor
 // paging, incrementally on Strategy.Field: see Walk.
-type Search struct{}
+//
+// A search returns only the fields its _fields names (bare ids without
+// it), so every custom field must be asked for by id: the walker lists
+// their definitions from CustomFields or CustomTypes first.
+type Search struct {
+	// CustomFields lists the object type's custom field definitions (and
+	// the shared fields associated with it), e.g. /custom_field/contact/.
+	CustomFields string
+	// CustomTypes lists the types whose objects carry the definitions of
+	// their fields in fields[].id, for object types whose custom fields
+	// hang off types of their own (/custom_object_type/; Close's own
+	// example and Airbyte's connector take them from there).
+	CustomTypes string
+}
 
 func (Search) listsEveryID() {}
 
@@ -44,18 +57,6 @@ const (
 	// limit is not published, so closesync takes the stricter reading.
 	searchMaxFields = 50
 )
-
-// searchTypeLists names, per searchable object type whose custom fields
-// hang off types of their own, the list whose objects carry those fields'
-// definitions in fields[].id. A search returns only the fields its _fields
-// names (bare ids without it), so every custom field must be asked for by
-// id; Close's own example and Airbyte's connector take them from
-// /custom_object_type/.
-var searchTypeLists = map[string]string{"custom_object": "/custom_object_type/"}
-
-// searchFieldLists names, per searchable object type, where its custom
-// field definitions are listed (and shared fields associated with it).
-var searchFieldLists = map[string]string{"contact": "/custom_field/contact/"}
 
 // Walk reads a Search report: a cursor walk over the object type's
 // objects with date_updated (Strategy.Field) on or after the bookmark less
@@ -126,7 +127,8 @@ func searchSource(r *Report) (Source, string, error) {
 func (x *run) searchFields(ctx context.Context, c Client, objType string) (fields []string, ok bool, err error) {
 	t := x.req.Report.Table
 	if !x.req.IDsOnly {
-		return tableSearchFields(ctx, c, objType, t)
+		w, _ := x.req.Report.Walk.(Search)
+		return tableSearchFields(ctx, c, objType, t, w)
 	}
 	// A search returns the fields _fields names: the key and the sort
 	// field only, and no custom fields.
@@ -140,9 +142,10 @@ func (x *run) searchFields(ctx context.Context, c Client, objType string) (field
 
 // tableSearchFields lists the table's JSON columns and,
 // when the table has a custom column, custom.<id> for every custom field
-// of the object type. ok is false when the organization defines no types
-// for an object type that needs one, so no object can exist.
-func tableSearchFields(ctx context.Context, c Client, objType string, t schema.Table) (fields []string, ok bool, err error) {
+// of the object type, from the lists w names. ok is false when the
+// organization defines no types for an object type that needs one, so no
+// object can exist.
+func tableSearchFields(ctx context.Context, c Client, objType string, t schema.Table, w Search) (fields []string, ok bool, err error) {
 	hasCustom := false
 	for _, col := range t.Columns {
 		switch col.Source {
@@ -158,7 +161,7 @@ func tableSearchFields(ctx context.Context, c Client, objType string, t schema.T
 	if !hasCustom {
 		return fields, true, nil
 	}
-	if path, ok := searchFieldLists[objType]; ok {
+	if path := w.CustomFields; path != "" {
 		ids, err := customFieldIDs(ctx, c, path, objType)
 		if err != nil {
 			return nil, false, err
@@ -168,8 +171,8 @@ func tableSearchFields(ctx context.Context, c Client, objType string, t schema.T
 		}
 		return fields, true, nil
 	}
-	path, ok := searchTypeLists[objType]
-	if !ok {
+	path := w.CustomTypes
+	if path == "" {
 		return fields, true, nil
 	}
 	types := 0

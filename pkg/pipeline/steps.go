@@ -47,10 +47,8 @@ func (r *Runner) runSteps(ctx context.Context, s *run) {
 // eventLog is the report whose stored events tell deletions and edits: the
 // one that declares ApplyEventDeletes (nil if none does).
 func eventLog() *extract.Report {
-	for _, r := range extract.Catalog() {
-		if r.Has(extract.ApplyEventDeletes) {
-			return r
-		}
+	if rs := extract.Declaring(extract.ApplyEventDeletes); len(rs) > 0 {
+		return rs[0]
 	}
 	return nil
 }

@@ -70,7 +70,7 @@ func Check(ctx context.Context, w io.Writer, accounts []config.Account, jobs []p
 		if !who.admin() {
 			fmt.Fprintf(w, "warning: accounts %s: %s is not an admin of %s (role %s): for non-admins Close keeps the event log's "+
 				"data and previous_data for one hour only, and closesync reads them to refetch edited activities and to apply deletes "+
-				"(event_log, activities); use an admin's key\n", a.Name, who.user(), fmt.Sprintf("%q", who.OrgName), who.Role)
+				"(%s and the activity reports); use an admin's key\n", a.Name, who.user(), fmt.Sprintf("%q", who.OrgName), who.Role, eventReports())
 		}
 		results := map[string]error{} // by probe, shared by the account's jobs
 		for _, j := range jobs {
@@ -302,4 +302,13 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// eventReports names the reports whose deletes come from the event log.
+func eventReports() string {
+	var names []string
+	for _, r := range extract.Declaring(extract.ApplyEventDeletes) {
+		names = append(names, r.Name)
+	}
+	return strings.Join(names, ", ")
 }
