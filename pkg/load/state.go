@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -141,7 +142,7 @@ func (s *Store) SucceededBefore(ctx context.Context, account, report string, id 
 	defer s.mu.Unlock()
 	var n int64
 	err := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM sync.runs
-		WHERE account = ? AND report = ? AND run_id < ? AND status = 'success'`, account, report, id).Scan(&n)
+		WHERE account = ? AND report = ? AND run_id < ? AND status = ?`, account, report, id, runlog.Success).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("read the runs of %s/%s: %w", account, report, err)
 	}

@@ -17,6 +17,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"go.uber.org/zap"
 
+	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -255,8 +256,8 @@ func (s *Store) Close() error {
 func (s *Store) checkpoint(ctx context.Context) error {
 	marked := int64(0)
 	if s.path != "" { // opened fully (migrated): sync.runs exists
-		res, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET status = 'failed', error = ? WHERE run_id > ? AND status = 'success'",
-			CheckpointPending, s.firstRun)
+		res, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET status = ?, error = ? WHERE run_id > ? AND status = ?",
+			runlog.Failed, CheckpointPending, s.firstRun, runlog.Success)
 		if err != nil {
 			s.log.Warn("runs not marked before the final checkpoint", zap.Error(err))
 		} else if marked, err = res.RowsAffected(); err != nil {
@@ -277,8 +278,8 @@ func (s *Store) checkpoint(ctx context.Context) error {
 	if marked == 0 {
 		return nil
 	}
-	if _, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET status = 'success', error = NULL WHERE run_id > ? AND error = ?",
-		s.firstRun, CheckpointPending); err != nil {
+	if _, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET status = ?, error = NULL WHERE run_id > ? AND error = ?",
+		runlog.Success, s.firstRun, CheckpointPending); err != nil {
 		return fmt.Errorf("checkpoint %s: restore the runs' status: %w", s.path, err)
 	}
 	if _, err := s.conn.ExecContext(ctx, "CHECKPOINT"); err != nil {
@@ -403,9 +404,9 @@ func (s *Store) checkRunsShape(ctx context.Context) error {
 func (s *Store) recoverInterrupted(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, err := s.conn.ExecContext(ctx, `UPDATE sync.runs SET status = 'failed', finished_at = now(),
+	_, err := s.conn.ExecContext(ctx, `UPDATE sync.runs SET status = ?, finished_at = now(),
 		error = 'interrupted: the process ended before the run finished; the next run resumes from the last committed batch'
-		WHERE status = 'running'`)
+		WHERE status = ?`, runlog.Failed, runlog.Running)
 	if err != nil {
 		return fmt.Errorf("mark interrupted runs: %w", err)
 	}
