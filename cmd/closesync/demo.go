@@ -90,21 +90,13 @@ func demoSummary(ctx context.Context, cfg *config.Config, e *env) error {
 
 // printRows renders a small result set as an aligned table.
 func printRows(e *env, rows *sql.Rows) error {
-	cols, err := rows.Columns()
+	cols, all, err := load.ScanAll(rows)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  "+strings.Join(cols, "\t"))
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
+	for _, vals := range all {
 		cells := make([]string, len(vals))
 		for i, v := range vals {
 			if v == nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/closesync/closesync/internal/closefake"
 	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/load"
 )
 
 // The end-to-end tests run the real command (in process, through run) against
@@ -104,20 +105,8 @@ func (h *harness) query(q string, args ...any) [][]any {
 		h.t.Fatalf("%s: %v", q, err)
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out [][]any
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			h.t.Fatal(err)
-		}
-		out = append(out, vals)
-	}
-	if err := rows.Err(); err != nil {
+	_, out, err := load.ScanAll(rows)
+	if err != nil {
 		h.t.Fatalf("%s: %v", q, err)
 	}
 	return out

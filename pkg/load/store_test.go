@@ -70,16 +70,11 @@ func dump(t *testing.T, s *load.Store, q string) []string {
 	t.Helper()
 	var out []string
 	err := s.Query(context.Background(), func(rows *sql.Rows) error {
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				return err
-			}
+		_, all, err := load.ScanAll(rows)
+		if err != nil {
+			return err
+		}
+		for _, vals := range all {
 			parts := make([]string, len(vals))
 			for i, v := range vals {
 				parts[i] = fmt.Sprint(v)

@@ -200,19 +200,11 @@ func (e *env) rows(q string, tables ...string) string {
 	}
 	var out []string
 	err := e.s.Query(e.ctx(), func(rows *sql.Rows) error {
-		cols, err := rows.Columns()
+		_, all, err := load.ScanAll(rows)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				return err
-			}
+		for _, vals := range all {
 			parts := make([]string, len(vals))
 			for i, v := range vals {
 				parts[i] = fmt.Sprint(v)
