@@ -221,13 +221,21 @@ func (s *Server) touchLead(leadID any, now time.Time, meta map[string]any) {
 	if !ok {
 		return
 	}
+	n, changed, prev := s.restampLead(lead, now)
+	s.logEvent(KindLead, n, "updated", changed, prev, now, s.me, meta)
+}
+
+// restampLead stores a new version of lead whose contacts changed: stamped
+// now, with the fields that changed (contact_ids among them) and their
+// previous values for its "updated" event.
+func (s *Server) restampLead(lead object, now time.Time) (object, []string, object) {
 	n := maps.Clone(lead)
 	stamp(n, now, s.me, s.userName(s.me), false)
 	changed, prev := diff(lead, n)
 	changed = append(changed, "contact_ids")
 	slices.Sort(changed)
 	s.put(KindLead, n)
-	s.logEvent(KindLead, n, "updated", changed, prev, now, s.me, meta)
+	return n, changed, prev
 }
 
 // MergeLeads merges source into destination as POST /lead/merge/ does:
@@ -265,12 +273,7 @@ func (s *Server) MergeLeads(source, destination string) error {
 			s.logEvent(ck, n, "updated", changed, prev, now, s.me, meta)
 		}
 	}
-	n := maps.Clone(dst)
-	stamp(n, now, s.me, s.userName(s.me), false)
-	changed, prev := diff(dst, n)
-	changed = append(changed, "contact_ids")
-	slices.Sort(changed)
-	s.put(KindLead, n)
+	n, changed, prev := s.restampLead(dst, now)
 	s.logEvent(KindLead, n, "merged", nil, nil, now, s.me, meta)
 	s.logEvent(KindLead, n, "updated", changed, prev, now, s.me, meta)
 	s.deleteOne(KindLead, src["id"].(string), now, meta)
