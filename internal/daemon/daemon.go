@@ -73,6 +73,13 @@ type Options struct {
 	Open schedule.Opener
 	// Exit ends the process at a second signal (default os.Exit(1)).
 	Exit func()
+	// Notify sends an sd_notify state: READY, RELOADING, STOPPING and the
+	// watchdog pings (default: to $NOTIFY_SOCKET, if set).
+	Notify func(state string)
+	// Signals delivers the second SIGTERM or SIGINT that forces an exit
+	// while runs stop (default: signal.Notify, registered when the stop
+	// begins).
+	Signals <-chan os.Signal
 }
 
 // instance is one running daemon.
@@ -148,7 +155,7 @@ func (d *instance) loop(ctx context.Context, sched *schedule.Scheduler) error {
 	sched.Start()
 	sched.Startup(time.Now())
 	d.sds.Update()
-	systemd.Notify(log, daemon.SdNotifyReady)
+	d.notify(daemon.SdNotifyReady)
 	log.Info("closesync started", zap.String("config", path), zap.Int("jobs", len(cfg.Jobs)))
 
 	// With WatchdogSec= set, systemd restarts the service unless pinged
@@ -165,10 +172,10 @@ func (d *instance) loop(ctx context.Context, sched *schedule.Scheduler) error {
 		case <-statusTick.C:
 			d.sds.Update()
 		case <-watchdog:
-			systemd.Notify(log, daemon.SdNotifyWatchdog)
+			d.notify(daemon.SdNotifyWatchdog)
 		case <-ctx.Done():
 			d.forceExitOnSecondSignal()
-			systemd.Notify(log, daemon.SdNotifyStopping)
+			d.notify(daemon.SdNotifyStopping)
 			d.sds.Stopping()
 			grace := cfg.StopGrace
 			if grace == 0 {
@@ -186,7 +193,7 @@ func (d *instance) loop(ctx context.Context, sched *schedule.Scheduler) error {
 			log.Info("stopped")
 			return nil
 		case <-d.opts.Hangup:
-			systemd.Notify(log, daemon.SdNotifyReloading)
+			d.notify(daemon.SdNotifyReloading)
 			next, nextHooks, err := d.reload(path)
 			if err != nil {
 				log.Error("reload failed: keeping the running config", zap.String("config", path), zap.Error(err))
@@ -209,7 +216,7 @@ func (d *instance) loop(ctx context.Context, sched *schedule.Scheduler) error {
 			if d.st != nil {
 				d.st.Reloaded(err == nil)
 			}
-			systemd.Notify(log, daemon.SdNotifyReady)
+			d.notify(daemon.SdNotifyReady)
 		}
 	}
 }
@@ -233,6 +240,15 @@ func (d *instance) reload(path string) (*schedule.Scheduler, Hooks, error) {
 	return sched, next, nil
 }
 
+// notify sends an sd_notify state through Options.Notify.
+func (d *instance) notify(state string) {
+	if d.opts.Notify != nil {
+		d.opts.Notify(state)
+		return
+	}
+	systemd.Notify(d.log, state)
+}
+
 // forceExitOnSecondSignal makes a second SIGTERM or SIGINT, while runs stop
 // at a batch boundary, exit at once. Nothing is corrupted: the batch in
 // progress is a DuckDB transaction that is rolled back, and the next start
@@ -242,8 +258,12 @@ func (d *instance) forceExitOnSecondSignal() {
 	if exit == nil {
 		exit = func() { os.Exit(1) }
 	}
-	again := make(chan os.Signal, 1)
-	signal.Notify(again, syscall.SIGTERM, os.Interrupt)
+	again := d.opts.Signals
+	if again == nil {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGTERM, os.Interrupt)
+		again = ch
+	}
 	go func() {
 		sig := <-again
 		d.log.Warn("second signal: exiting now; the batch in progress is rolled back", zap.String("signal", sig.String()))
