@@ -100,7 +100,7 @@ func (h *harness) query(q string, args ...any) [][]any {
 		h.t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(q, args...)
+	rows, err := db.Query(q, args...) //nolint:rowserrcheck // load.ScanAll checks rows.Err
 	if err != nil {
 		h.t.Fatalf("%s: %v", q, err)
 	}
