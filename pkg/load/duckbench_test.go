@@ -1,0 +1,374 @@
+package load_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/internal/closefake"
+	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// BenchmarkLoadVsDuckDB puts closesync's load path for leads beside DuckDB's
+// own pipelines on the same records, in the same process and run (issue 11,
+// goal 2):
+//
+//	go test -run '^$' -bench LoadVsDuckDB -benchtime 1x ./pkg/load/
+//
+// An untimed sync against the fake records its HTTP responses and writes
+// every record handed to Apply to an NDJSON file; the fake is then dropped,
+// so its heap costs the timed runs no GC. Each round (b.N rounds, the order
+// rotating) then times, in CPU seconds of the process (getrusage: DuckDB's
+// threads count) beside wall seconds, each into a fresh file and each
+// including its final CHECKPOINT:
+//
+//   - closesync: the leads report end to end, its pages replayed on
+//     loopback (HTTP, decoding, staging, typing, upsert, children, commits);
+//   - (a) read_json_objects over the NDJSON into leads (no key): the typed
+//     columns, custom and _raw;
+//   - (b) (a) plus the four leads_* child tables by unnest;
+//   - (c) (b) into the primary-keyed tables by INSERT ... ON CONFLICT.
+//
+// The pipelines' SQL comes from pkg/load's own generators
+// (load.PipelineSQL), and the first round checks that (a) and (c) hold the
+// same rows as closesync. Metrics are leads per second and per CPU-second,
+// and closesync's throughput over (a)'s and (c)'s.
+func BenchmarkLoadVsDuckDB(b *testing.B) {
+	for _, n := range []int{5000, 20000} {
+		b.Run(fmt.Sprintf("leads=%d", n), func(b *testing.B) { benchLoadVsDuckDB(b, n) })
+	}
+}
+
+// Stage names, in the order of a round.
+var duckStages = []string{"closesync", "a", "b", "c"}
+
+func benchLoadVsDuckDB(b *testing.B, n int) {
+	ctx := context.Background()
+	rec := &recorder{next: closefake.New(closefake.Options{Seed: 1, Scale: n})}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	client, err := closeapi.New(closeapi.Config{Account: "bench", BaseURL: srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey, MaxConcurrency: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rep, _ := extract.Lookup("leads")
+	work := b.TempDir()
+	ndjson := filepath.Join(work, "leads.ndjson")
+
+	// The recording sync: pages and records.
+	f, err := os.Create(ndjson)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	st := openBench(b, filepath.Join(work, "record.duckdb"))
+	dump := &dumpStore{Store: st, w: w}
+	syncLeads(ctx, b, dump, client, rep, n)
+	var org string
+	if err := st.Query(ctx, func(rows *sql.Rows) error { rows.Next(); return rows.Scan(&org) },
+		"SELECT any_value(organization_id) FROM close.leads"); err != nil {
+		b.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := errors.Join(dump.err, w.Flush(), f.Close()); err != nil {
+		b.Fatal(err)
+	}
+	rec.drop()
+
+	runs := map[string]func(dir string) string{
+		"closesync": func(dir string) string {
+			path := filepath.Join(dir, "closesync.duckdb")
+			st := openBench(b, path)
+			if *duckThreads > 0 {
+				if err := st.ExecBench(ctx, fmt.Sprintf("SET threads = %d", *duckThreads)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			measure(b, "closesync", func() { syncLeads(ctx, b, st, client, rep, n) })
+			measure(b, "closesync"+ckpt, func() { closeBench(b, st) })
+			return path
+		},
+	}
+	for i, p := range []load.Pipeline{load.ParentOnly, load.WithChildren, load.Upsert} {
+		name := duckStages[i+1]
+		runs[name] = func(dir string) string {
+			path := filepath.Join(dir, name+".duckdb")
+			st := openBench(b, path)
+			stmts := load.PipelineSQL(p, "close", rep.Table, ndjson, org)
+			measure(b, name, func() {
+				for _, q := range stmts {
+					if err := st.ExecBench(ctx, q); err != nil {
+						b.Fatalf("pipeline (%s): %v\n%s", name, err, q)
+					}
+				}
+			})
+			measure(b, name+ckpt, func() { closeBench(b, st) })
+			return path
+		}
+	}
+
+	totals = map[string]*usage{}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		files := map[string]string{}
+		for k := range duckStages {
+			name := duckStages[(i+k)%len(duckStages)]
+			files[name] = runs[name](dir)
+		}
+		if i == 0 {
+			checkParity(ctx, b, dir, rep.Table, files)
+		}
+		for _, name := range duckStages {
+			_ = os.Remove(files[name])
+		}
+	}
+	b.StopTimer()
+
+	leads := float64(n * b.N)
+	var lines []string
+	for _, name := range duckStages {
+		u, k := totals[name], totals[name+ckpt]
+		u.wall += k.wall
+		u.cpu += k.cpu
+		b.ReportMetric(leads/u.wall.Seconds(), name+"-leads/s")
+		b.ReportMetric(leads/u.cpu.Seconds(), name+"-leads/cpu-s")
+		lines = append(lines, fmt.Sprintf("%-9s %6.0f leads/s %6.0f leads/cpu-s  (wall %6.2fs, cpu %6.2fs, %.2f cores; of which checkpoint %.2fs, %.2f cpu-s)",
+			name, leads/u.wall.Seconds(), leads/u.cpu.Seconds(), u.wall.Seconds(), u.cpu.Seconds(), u.cpu.Seconds()/u.wall.Seconds(),
+			k.wall.Seconds(), k.cpu.Seconds()))
+	}
+	cs := totals["closesync"]
+	for _, name := range []string{"a", "c"} {
+		u := totals[name]
+		wall, cpu := u.wall.Seconds()/cs.wall.Seconds(), u.cpu.Seconds()/cs.cpu.Seconds()
+		b.ReportMetric(wall, "closesync/"+name+"-wall")
+		b.ReportMetric(cpu, "closesync/"+name+"-cpu")
+		lines = append(lines, fmt.Sprintf("closesync / (%s): %.2f wall, %.2f cpu", name, wall, cpu))
+	}
+	threads := "default"
+	if *duckThreads > 0 {
+		threads = fmt.Sprint(*duckThreads)
+	}
+	b.Logf("%d leads, %d round(s), same records (%s), closesync's DuckDB threads %s:\n%s",
+		n, b.N, humanBytes(ndjson), threads, strings.Join(lines, "\n"))
+}
+
+// duckThreads sets DuckDB's threads for closesync's timed syncs only (a
+// lever: the pipelines keep DuckDB's default, one per core).
+var duckThreads = flag.Int("loadbench.threads", 0, "DuckDB threads for closesync's syncs in BenchmarkLoadVsDuckDB (0: DuckDB's default)")
+
+// ckpt suffixes the stage name of a stage's final checkpoint.
+const ckpt = "/checkpoint"
+
+// closeBench closes st: its final CHECKPOINT.
+func closeBench(b *testing.B, st *load.Store) {
+	if err := st.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// usage is wall and CPU time (user+system of the whole process).
+type usage struct{ wall, cpu time.Duration }
+
+// totals sums each stage's usage over the rounds of one sub-benchmark.
+var totals map[string]*usage
+
+// measure runs fn and adds its wall and process CPU time to totals[name].
+// A GC first leaves no garbage of the stage before to this one.
+func measure(b *testing.B, name string, fn func()) {
+	runtime.GC()
+	c0, t0 := cpuTime(b), time.Now()
+	fn()
+	wall, cpu := time.Since(t0), cpuTime(b)-c0
+	u := totals[name]
+	if u == nil {
+		u = &usage{}
+		totals[name] = u
+	}
+	u.wall += wall
+	u.cpu += cpu
+}
+
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func openBench(b *testing.B, path string) *load.Store {
+	st, err := load.Open(context.Background(), load.Options{Path: path, Migrations: closesync.SQL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+// syncLeads runs the leads report once into st, as closesync sync does.
+func syncLeads(ctx context.Context, b *testing.B, st pipeline.Store, client *closeapi.Client, rep *extract.Report, n int) {
+	r := &pipeline.Runner{Store: st, Log: zap.NewNop(), Extract: func(string) (pipeline.ExtractFunc, error) {
+		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+			return extract.Extract(ctx, client, req, emit)
+		}, nil
+	}}
+	res := r.RunReport(ctx, pipeline.Job{Name: "bench", Account: "bench"}, pipeline.ReportRun{Report: rep, Mode: schema.Upsert}, runlog.Manual)
+	// A keyset restart re-reads the leads of its boundary date_created, so
+	// rows written may exceed n.
+	if res.Err != nil || res.RowsUpserted < int64(n) {
+		b.Fatalf("rows %d, err %v", res.RowsUpserted, res.Err)
+	}
+}
+
+// dumpStore writes every record handed to Apply to w, one line each.
+type dumpStore struct {
+	*load.Store
+	w   *bufio.Writer
+	err error
+}
+
+func (d *dumpStore) Apply(ctx context.Context, run load.Run, t schema.Table, mode schema.WriteMode, bt load.Batch, c load.Counters) (int64, error) {
+	for _, r := range bt.Records {
+		raw := []byte(r.Raw)
+		if bytes.ContainsAny(raw, "\r\n") {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, raw); err != nil {
+				d.err = err
+			}
+			raw = buf.Bytes()
+		}
+		d.w.Write(raw)
+		d.w.WriteByte('\n')
+	}
+	return d.Store.Apply(ctx, run, t, mode, bt, c)
+}
+
+// checkParity fails the benchmark when pipeline (a)'s leads or pipeline
+// (c)'s five tables differ from closesync's (beyond _synced_at and _run_id).
+func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, files map[string]string) {
+	st := openBench(b, filepath.Join(dir, "parity.duckdb"))
+	defer st.Close()
+	for _, name := range duckStages {
+		if err := st.ExecBench(ctx, fmt.Sprintf("ATTACH '%s' AS %s (READ_ONLY)", files[name], load.QuoteIdent("db_"+name))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tables := []schema.Table{t}
+	for _, ch := range t.Children {
+		tables = append(tables, ch.Table)
+	}
+	for i, tt := range tables {
+		var cols []string
+		for _, c := range load.StoredColumns(tt) {
+			if c != schema.ColSyncedAt && c != schema.ColRunID {
+				cols = append(cols, load.QuoteIdent(c))
+			}
+		}
+		sel := "SELECT " + strings.Join(cols, ", ") + " FROM "
+		against := []string{"c"}
+		if i == 0 {
+			against = []string{"a", "c"}
+		}
+		for _, p := range against {
+			for _, pair := range [][2]string{{"closesync", p}, {p, "closesync"}} {
+				q := fmt.Sprintf("SELECT count(*) FROM (%s db_%s.close.%s EXCEPT %s db_%s.close.%s)",
+					sel, pair[0], tt.Name, sel, pair[1], tt.Name)
+				var diff int64
+				if err := st.Query(ctx, func(rows *sql.Rows) error { rows.Next(); return rows.Scan(&diff) }, q); err != nil {
+					b.Fatal(err)
+				}
+				if diff != 0 {
+					b.Errorf("%s: %d rows of %s are not in %s's", tt.Name, diff, pair[0], pair[1])
+				}
+			}
+			var cs, other int64
+			for db, out := range map[string]*int64{"closesync": &cs, p: &other} {
+				q := fmt.Sprintf("SELECT count(*) FROM (SELECT DISTINCT %s db_%s.close.%s)", strings.TrimPrefix(sel, "SELECT "), db, tt.Name)
+				if err := st.Query(ctx, func(rows *sql.Rows) error { rows.Next(); return rows.Scan(out) }, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if cs == 0 || cs != other {
+				b.Errorf("%s: closesync holds %d distinct rows, (%s) %d", tt.Name, cs, p, other)
+			}
+			b.Logf("parity: %s of (%s) = closesync's (%d rows)", tt.Name, p, cs)
+		}
+	}
+}
+
+// recorder answers a request it has seen before with the recorded response.
+// After drop, it answers only those.
+type recorder struct {
+	mu   sync.Mutex
+	next http.Handler
+	seen map[string]*httptest.ResponseRecorder
+}
+
+func (p *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	key := r.Method + " " + r.URL.String()
+	p.mu.Lock()
+	rec, ok := p.seen[key]
+	next := p.next
+	p.mu.Unlock()
+	if !ok {
+		if next == nil {
+			http.Error(w, "not recorded: "+key, http.StatusInternalServerError)
+			return
+		}
+		rec = httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		p.mu.Lock()
+		if p.seen == nil {
+			p.seen = map[string]*httptest.ResponseRecorder{}
+		}
+		p.seen[key] = rec
+		p.mu.Unlock()
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// drop lets the fake go: its heap is garbage once the recorder holds the
+// pages.
+func (p *recorder) drop() {
+	p.mu.Lock()
+	p.next = nil
+	p.mu.Unlock()
+	runtime.GC()
+}
+
+func humanBytes(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "?"
+	}
+	return fmt.Sprintf("%.1f MB of NDJSON", float64(fi.Size())/1e6)
+}
