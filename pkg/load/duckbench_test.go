@@ -36,12 +36,13 @@ import (
 // own pipelines on the same records, in the same process and run (issue 11,
 // goal 2):
 //
-//	go test -run '^$' -bench LoadVsDuckDB -benchtime 1x ./pkg/load/
+//	go test -run '^$' -bench LoadVsDuckDB -benchtime 1x -count 2 ./pkg/load/
 //
 // An untimed sync against the fake records its HTTP responses and writes
-// every record handed to Apply to an NDJSON file; the fake is then dropped,
-// so its heap costs the timed runs no GC. Each round (b.N rounds, the order
-// rotating) then times, in CPU seconds of the process (getrusage: DuckDB's
+// every record handed to Apply to an NDJSON file, once per lead count and
+// process (every -count replays the same records); the fake is then
+// dropped, so its heap costs the timed runs no GC. Each round (b.N rounds,
+// the stages' order rotating from round to round) then times, in CPU seconds of the process (getrusage: DuckDB's
 // threads count) beside wall seconds, each into a fresh file and each
 // including its final CHECKPOINT:
 //
@@ -54,7 +55,8 @@ import (
 //
 // The pipelines' SQL comes from pkg/load's own generators
 // (load.PipelineSQL), and the first round checks that (a) and (c) hold the
-// same rows as closesync. Metrics are leads per second and per CPU-second,
+// same rows as closesync. -args -loadbench.threads=N sets DuckDB's threads
+// for closesync's syncs (a lever). Metrics are leads per second and per CPU-second,
 // and closesync's throughput over (a)'s and (c)'s.
 func BenchmarkLoadVsDuckDB(b *testing.B) {
 	for _, n := range []int{5000, 20000} {
@@ -62,43 +64,90 @@ func BenchmarkLoadVsDuckDB(b *testing.B) {
 	}
 }
 
-// Stage names, in the order of a round.
-var duckStages = []string{"closesync", "a", "b", "c"}
+// Stage names. A round runs them in this order rotated by roundsRun, the
+// rounds run so far in the process (-count runs the benchmark again).
+var (
+	duckStages = []string{"closesync", "a", "b", "c"}
+	roundsRun  int
+)
 
-func benchLoadVsDuckDB(b *testing.B, n int) {
-	ctx := context.Background()
+// recording is what the untimed sync against the fake left: its pages,
+// served by srv, and the records it handed to Apply, in ndjson.
+type recording struct {
+	srv    *httptest.Server
+	client *closeapi.Client
+	ndjson string
+	org    string
+}
+
+// recordings holds one recording per lead count for the whole process, so
+// -count rounds replay the same records; TestMain removes them.
+var recordings = struct {
+	sync.Mutex
+	dir string
+	byN map[int]*recording
+}{byN: map[int]*recording{}}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	recordings.Lock()
+	for _, r := range recordings.byN {
+		r.srv.Close()
+	}
+	if recordings.dir != "" {
+		_ = os.RemoveAll(recordings.dir)
+	}
+	recordings.Unlock()
+	os.Exit(code)
+}
+
+// record runs the untimed sync of n leads against the fake once per
+// process, then drops the fake.
+func record(ctx context.Context, b *testing.B, rep *extract.Report, n int) *recording {
+	recordings.Lock()
+	defer recordings.Unlock()
+	if r := recordings.byN[n]; r != nil {
+		return r
+	}
+	if recordings.dir == "" {
+		dir, err := os.MkdirTemp("", "loadbench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		recordings.dir = dir
+	}
 	rec := &recorder{next: closefake.New(closefake.Options{Seed: 1, Scale: n})}
-	srv := httptest.NewServer(rec)
-	defer srv.Close()
-	client, err := closeapi.New(closeapi.Config{Account: "bench", BaseURL: srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey, MaxConcurrency: 4})
+	r := &recording{srv: httptest.NewServer(rec), ndjson: filepath.Join(recordings.dir, fmt.Sprintf("leads-%d.ndjson", n))}
+	client, err := closeapi.New(closeapi.Config{Account: "bench", BaseURL: r.srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey, MaxConcurrency: 4})
 	if err != nil {
 		b.Fatal(err)
 	}
-	rep, _ := extract.Lookup("leads")
-	work := b.TempDir()
-	ndjson := filepath.Join(work, "leads.ndjson")
-
-	// The recording sync: pages and records.
-	f, err := os.Create(ndjson)
+	r.client = client
+	f, err := os.Create(r.ndjson)
 	if err != nil {
 		b.Fatal(err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	st := openBench(b, filepath.Join(work, "record.duckdb"))
+	st := openBench(b, filepath.Join(b.TempDir(), "record.duckdb"))
 	dump := &dumpStore{Store: st, w: w}
 	syncLeads(ctx, b, dump, client, rep, n)
-	var org string
-	if err := st.Query(ctx, func(rows *sql.Rows) error { rows.Next(); return rows.Scan(&org) },
+	if err := st.Query(ctx, func(rows *sql.Rows) error { rows.Next(); return rows.Scan(&r.org) },
 		"SELECT any_value(organization_id) FROM close.leads"); err != nil {
 		b.Fatal(err)
 	}
-	if err := st.Close(); err != nil {
-		b.Fatal(err)
-	}
-	if err := errors.Join(dump.err, w.Flush(), f.Close()); err != nil {
+	if err := errors.Join(st.Close(), dump.err, w.Flush(), f.Close()); err != nil {
 		b.Fatal(err)
 	}
 	rec.drop()
+	recordings.byN[n] = r
+	return r
+}
+
+func benchLoadVsDuckDB(b *testing.B, n int) {
+	ctx := context.Background()
+	rep, _ := extract.Lookup("leads")
+	r := record(ctx, b, rep, n)
+	client, ndjson, org := r.client, r.ndjson, r.org
 
 	runs := map[string]func(dir string) string{
 		"closesync": func(dir string) string {
@@ -133,16 +182,18 @@ func benchLoadVsDuckDB(b *testing.B, n int) {
 	}
 
 	totals = map[string]*usage{}
+	var parity string
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		files := map[string]string{}
+		roundsRun++
 		for k := range duckStages {
-			name := duckStages[(i+k)%len(duckStages)]
+			name := duckStages[(roundsRun+k)%len(duckStages)]
 			files[name] = runs[name](dir)
 		}
 		if i == 0 {
-			checkParity(ctx, b, dir, rep.Table, files)
+			parity = checkParity(ctx, b, dir, rep.Table, files)
 		}
 		for _, name := range duckStages {
 			_ = os.Remove(files[name])
@@ -174,8 +225,8 @@ func benchLoadVsDuckDB(b *testing.B, n int) {
 	if *duckThreads > 0 {
 		threads = fmt.Sprint(*duckThreads)
 	}
-	b.Logf("%d leads, %d round(s), same records (%s), closesync's DuckDB threads %s:\n%s",
-		n, b.N, humanBytes(ndjson), threads, strings.Join(lines, "\n"))
+	b.Logf("%d leads, %d round(s), same records (%s), closesync's DuckDB threads %s:\n%s\n%s",
+		n, b.N, humanBytes(ndjson), threads, strings.Join(lines, "\n"), parity)
 }
 
 // duckThreads sets DuckDB's threads for closesync's timed syncs only (a
@@ -270,7 +321,7 @@ func (d *dumpStore) Apply(ctx context.Context, run load.Run, t schema.Table, mod
 
 // checkParity fails the benchmark when pipeline (a)'s leads or pipeline
 // (c)'s five tables differ from closesync's (beyond _synced_at and _run_id).
-func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, files map[string]string) {
+func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, files map[string]string) string {
 	st := openBench(b, filepath.Join(dir, "parity.duckdb"))
 	defer st.Close()
 	for _, name := range duckStages {
@@ -278,6 +329,7 @@ func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, 
 			b.Fatal(err)
 		}
 	}
+	var counts []string
 	tables := []schema.Table{t}
 	for _, ch := range t.Children {
 		tables = append(tables, ch.Table)
@@ -316,9 +368,12 @@ func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, 
 			if cs == 0 || cs != other {
 				b.Errorf("%s: closesync holds %d distinct rows, (%s) %d", tt.Name, cs, p, other)
 			}
-			b.Logf("parity: %s of (%s) = closesync's (%d rows)", tt.Name, p, cs)
+			if p == "c" {
+				counts = append(counts, fmt.Sprintf("%s %d", tt.Name, cs))
+			}
 		}
 	}
+	return "parity: (a) = closesync's leads, (c) = closesync's tables (" + strings.Join(counts, ", ") + " rows)"
 }
 
 // recorder answers a request it has seen before with the recorded response.
