@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -55,8 +56,8 @@ import (
 //
 // The pipelines' SQL comes from pkg/load's own generators
 // (load.PipelineSQL), and the first round checks that (a) and (c) hold the
-// same rows as closesync. -args -loadbench.threads=N sets DuckDB's threads
-// for closesync's syncs (a lever). Metrics are leads per second and per CPU-second,
+// same rows as closesync. -args -loadbench.threads=N adds a stage to each
+// round: closesync with DuckDB's threads set to N (a lever). Metrics are leads per second and per CPU-second,
 // and closesync's throughput over (a)'s and (c)'s.
 func BenchmarkLoadVsDuckDB(b *testing.B) {
 	for _, n := range []int{5000, 20000} {
@@ -149,19 +150,31 @@ func benchLoadVsDuckDB(b *testing.B, n int) {
 	r := record(ctx, b, rep, n)
 	client, ndjson, org := r.client, r.ndjson, r.org
 
-	runs := map[string]func(dir string) string{
-		"closesync": func(dir string) string {
+	syncStage := func(name string, threads int) func(dir string) string {
+		return func(dir string) string {
 			path := filepath.Join(dir, "closesync.duckdb")
+			if threads > 0 {
+				path = filepath.Join(dir, fmt.Sprintf("closesync-threads%d.duckdb", threads))
+			}
 			st := openBench(b, path)
-			if *duckThreads > 0 {
-				if err := st.ExecBench(ctx, fmt.Sprintf("SET threads = %d", *duckThreads)); err != nil {
+			if threads > 0 {
+				if err := st.ExecBench(ctx, fmt.Sprintf("SET threads = %d", threads)); err != nil {
 					b.Fatal(err)
 				}
 			}
-			measure(b, "closesync", func() { syncLeads(ctx, b, st, client, rep, n) })
-			measure(b, "closesync"+ckpt, func() { closeBench(b, st) })
+			measure(b, name, func() { syncLeads(ctx, b, st, client, rep, n) })
+			measure(b, name+ckpt, func() { closeBench(b, st) })
 			return path
-		},
+		}
+	}
+	stages := duckStages
+	runs := map[string]func(dir string) string{"closesync": syncStage("closesync", 0)}
+	lever := ""
+	if *duckThreads > 0 {
+		lever = fmt.Sprintf("threads=%d", *duckThreads)
+		stages = slices.Insert(slices.Clone(duckStages), 1, lever) // right after closesync
+
+		runs[lever] = syncStage(lever, *duckThreads)
 	}
 	for i, p := range []load.Pipeline{load.ParentOnly, load.WithChildren, load.Upsert} {
 		name := duckStages[i+1]
@@ -188,14 +201,14 @@ func benchLoadVsDuckDB(b *testing.B, n int) {
 		dir := b.TempDir()
 		files := map[string]string{}
 		roundsRun++
-		for k := range duckStages {
-			name := duckStages[(roundsRun+k)%len(duckStages)]
+		for k := range stages {
+			name := stages[(roundsRun+k)%len(stages)]
 			files[name] = runs[name](dir)
 		}
 		if i == 0 {
 			parity = checkParity(ctx, b, dir, rep.Table, files)
 		}
-		for _, name := range duckStages {
+		for _, name := range stages {
 			_ = os.Remove(files[name])
 		}
 	}
@@ -203,7 +216,7 @@ func benchLoadVsDuckDB(b *testing.B, n int) {
 
 	leads := float64(n * b.N)
 	var lines []string
-	for _, name := range duckStages {
+	for _, name := range stages {
 		u, k := totals[name], totals[name+ckpt]
 		u.wall += k.wall
 		u.cpu += k.cpu
@@ -221,17 +234,21 @@ func benchLoadVsDuckDB(b *testing.B, n int) {
 		b.ReportMetric(cpu, "closesync/"+name+"-cpu")
 		lines = append(lines, fmt.Sprintf("closesync / (%s): %.2f wall, %.2f cpu", name, wall, cpu))
 	}
-	threads := "default"
-	if *duckThreads > 0 {
-		threads = fmt.Sprint(*duckThreads)
+	if lever != "" {
+		u := totals[lever]
+		wall, cpu := cs.wall.Seconds()/u.wall.Seconds(), cs.cpu.Seconds()/u.cpu.Seconds()
+		b.ReportMetric(wall, lever+"/closesync-wall")
+		b.ReportMetric(cpu, lever+"/closesync-cpu")
+		lines = append(lines, fmt.Sprintf("closesync with DuckDB %s / closesync: %.2f wall, %.2f cpu", lever, wall, cpu))
 	}
-	b.Logf("%d leads, %d round(s), same records (%s), closesync's DuckDB threads %s:\n%s\n%s",
-		n, b.N, humanBytes(ndjson), threads, strings.Join(lines, "\n"), parity)
+	b.Logf("%d leads, %d round(s), same records (%s):\n%s\n%s",
+		n, b.N, humanBytes(ndjson), strings.Join(lines, "\n"), parity)
 }
 
-// duckThreads sets DuckDB's threads for closesync's timed syncs only (a
-// lever: the pipelines keep DuckDB's default, one per core).
-var duckThreads = flag.Int("loadbench.threads", 0, "DuckDB threads for closesync's syncs in BenchmarkLoadVsDuckDB (0: DuckDB's default)")
+// duckThreads, when set, adds a stage to every round: closesync's sync with
+// DuckDB's threads set to it (a lever; the other stages keep DuckDB's
+// default, one thread per core).
+var duckThreads = flag.Int("loadbench.threads", 0, "BenchmarkLoadVsDuckDB: also time closesync with DuckDB threads set to this (0: no such stage)")
 
 // ckpt suffixes the stage name of a stage's final checkpoint.
 const ckpt = "/checkpoint"
