@@ -105,6 +105,7 @@ func TestMain(m *testing.M) {
 // record runs the untimed sync of n leads against the fake once per
 // process, then drops the fake.
 func record(ctx context.Context, b *testing.B, rep *extract.Report, n int) *recording {
+	b.Helper()
 	recordings.Lock()
 	defer recordings.Unlock()
 	if r := recordings.byN[n]; r != nil {
@@ -145,6 +146,7 @@ func record(ctx context.Context, b *testing.B, rep *extract.Report, n int) *reco
 }
 
 func benchLoadVsDuckDB(b *testing.B, n int) {
+	b.Helper()
 	ctx := context.Background()
 	rep, _ := extract.Lookup("leads")
 	r := record(ctx, b, rep, n)
@@ -255,6 +257,7 @@ const ckpt = "/checkpoint"
 
 // closeBench closes st: its final CHECKPOINT.
 func closeBench(b *testing.B, st *load.Store) {
+	b.Helper()
 	if err := st.Close(); err != nil {
 		b.Fatal(err)
 	}
@@ -269,6 +272,7 @@ var totals map[string]*usage
 // measure runs fn and adds its wall and process CPU time to totals[name].
 // A GC first leaves no garbage of the stage before to this one.
 func measure(b *testing.B, name string, fn func()) {
+	b.Helper()
 	runtime.GC()
 	c0, t0 := cpuTime(b), time.Now()
 	fn()
@@ -283,6 +287,7 @@ func measure(b *testing.B, name string, fn func()) {
 }
 
 func cpuTime(b *testing.B) time.Duration {
+	b.Helper()
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
@@ -291,6 +296,7 @@ func cpuTime(b *testing.B) time.Duration {
 }
 
 func openBench(b *testing.B, path string) *load.Store {
+	b.Helper()
 	st, err := load.Open(context.Background(), load.Options{Path: path, Migrations: closesync.SQL})
 	if err != nil {
 		b.Fatal(err)
@@ -300,6 +306,7 @@ func openBench(b *testing.B, path string) *load.Store {
 
 // syncLeads runs the leads report once into st, as closesync sync does.
 func syncLeads(ctx context.Context, b *testing.B, st pipeline.Store, client *closeapi.Client, rep *extract.Report, n int) {
+	b.Helper()
 	r := &pipeline.Runner{Store: st, Log: zap.NewNop(), Extract: func(string) (pipeline.ExtractFunc, error) {
 		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
 			return extract.Extract(ctx, client, req, emit)
@@ -339,6 +346,7 @@ func (d *dumpStore) Apply(ctx context.Context, run load.Run, t schema.Table, mod
 // checkParity fails the benchmark when pipeline (a)'s leads or pipeline
 // (c)'s five tables differ from closesync's (beyond _synced_at and _run_id).
 func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, files map[string]string) string {
+	b.Helper()
 	st := openBench(b, filepath.Join(dir, "parity.duckdb"))
 	defer st.Close()
 	for _, name := range duckStages {
