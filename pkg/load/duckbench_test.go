@@ -208,7 +208,7 @@ func benchLoadVsDuckDB(b *testing.B, n int) {
 			files[name] = runs[name](dir)
 		}
 		if i == 0 {
-			parity = checkParity(ctx, b, dir, rep.Table, files)
+			parity = checkParity(ctx, b, dir, rep.Table, files, lever)
 		}
 		for _, name := range stages {
 			_ = os.Remove(files[name])
@@ -344,13 +344,14 @@ func (d *dumpStore) Apply(ctx context.Context, run load.Run, t schema.Table, mod
 }
 
 // checkParity fails the benchmark when pipeline (a)'s leads or pipeline
-// (c)'s five tables differ from closesync's (beyond _synced_at and _run_id).
-func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, files map[string]string) string {
+// (c)'s five tables (and the lever's, if any) differ from closesync's
+// (beyond _synced_at and _run_id).
+func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, files map[string]string, lever string) string {
 	b.Helper()
 	st := openBench(b, filepath.Join(dir, "parity.duckdb"))
 	defer st.Close()
-	for _, name := range duckStages {
-		if err := st.ExecBench(ctx, fmt.Sprintf("ATTACH '%s' AS %s (READ_ONLY)", files[name], load.QuoteIdent("db_"+name))); err != nil {
+	for name, file := range files {
+		if err := st.ExecBench(ctx, fmt.Sprintf("ATTACH '%s' AS %s (READ_ONLY)", file, load.QuoteIdent("db_"+name))); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -371,10 +372,13 @@ func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, 
 		if i == 0 {
 			against = []string{"a", "c"}
 		}
+		if lever != "" {
+			against = append(against, lever)
+		}
 		for _, p := range against {
 			for _, pair := range [][2]string{{"closesync", p}, {p, "closesync"}} {
-				q := fmt.Sprintf("SELECT count(*) FROM (%s db_%s.close.%s EXCEPT %s db_%s.close.%s)",
-					sel, pair[0], tt.Name, sel, pair[1], tt.Name)
+				q := fmt.Sprintf("SELECT count(*) FROM (%s %s.close.%s EXCEPT %s %s.close.%s)",
+					sel, load.QuoteIdent("db_"+pair[0]), tt.Name, sel, load.QuoteIdent("db_"+pair[1]), tt.Name)
 				var diff int64
 				if err := st.Query(ctx, func(rows *sql.Rows) error { rows.Next(); return rows.Scan(&diff) }, q); err != nil {
 					b.Fatal(err)
@@ -385,7 +389,7 @@ func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, 
 			}
 			var cs, other int64
 			for db, out := range map[string]*int64{"closesync": &cs, p: &other} {
-				q := fmt.Sprintf("SELECT count(*) FROM (SELECT DISTINCT %s db_%s.close.%s)", strings.TrimPrefix(sel, "SELECT "), db, tt.Name)
+				q := fmt.Sprintf("SELECT count(*) FROM (SELECT DISTINCT %s %s.close.%s)", strings.TrimPrefix(sel, "SELECT "), load.QuoteIdent("db_"+db), tt.Name)
 				if err := st.Query(ctx, func(rows *sql.Rows) error { rows.Next(); return rows.Scan(out) }, q); err != nil {
 					b.Fatal(err)
 				}
@@ -398,7 +402,11 @@ func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, 
 			}
 		}
 	}
-	return "parity: (a) = closesync's leads, (c) = closesync's tables (" + strings.Join(counts, ", ") + " rows)"
+	also := ""
+	if lever != "" {
+		also = " = " + lever + "'s"
+	}
+	return "parity: (a) = closesync's leads, (c) = closesync's tables" + also + " (" + strings.Join(counts, ", ") + " rows)"
 }
 
 // recorder answers a request it has seen before with the recorded response.
