@@ -36,6 +36,10 @@ func TestRunJobRunsReportsConcurrently(t *testing.T) {
 	var once sync.Once
 	ext := func(string) (ExtractFunc, error) {
 		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+			// A page first: the job's first report runs alone until it has one.
+			if err := pages(1, 2, "")(ctx, req, emit); err != nil {
+				return err
+			}
 			n := inFlight.Add(1)
 			defer inFlight.Add(-1)
 			for p := peak.Load(); n > p; p = peak.Load() {
@@ -52,7 +56,7 @@ func TestRunJobRunsReportsConcurrently(t *testing.T) {
 				return errors.New("three reports never ran at once")
 			}
 			time.Sleep(10 * time.Millisecond)
-			return pages(1, 2, "")(ctx, req, emit)
+			return nil
 		}, nil
 	}
 	st := newMemStore()
@@ -72,34 +76,59 @@ func TestRunJobRunsReportsConcurrently(t *testing.T) {
 }
 
 // TestRunJobConcurrentBreaker: with two reports at once, a 401 in the
-// first fails it; the report already running finishes, and the reports not
-// yet started are skipped with the first report's cause.
+// second fails it; the first, running beside it, finishes, and the reports
+// not yet started are skipped with the second's cause.
 func TestRunJobConcurrentBreaker(t *testing.T) {
 	r := &Runner{Store: newMemStore(), Log: zap.NewNop()}
-	beside := make(chan struct{})
 	r.Extract = func(string) (ExtractFunc, error) {
 		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
 			switch req.Report.Name {
-			case "users":
-				<-beside
-				return fmt.Errorf("GET /user/: %w", closeapi.ErrUnauthorized)
-			case "lead_statuses": // running beside users: finishes after the breaker tripped
-				close(beside)
+			case "users": // a page, then it waits for the breaker to trip
+				if err := pages(1, 1, "")(ctx, req, emit); err != nil {
+					return err
+				}
 				for r.breaker.tripped("a") == nil {
 					time.Sleep(time.Millisecond)
 				}
+				return nil
+			case "lead_statuses":
+				return fmt.Errorf("GET /status/lead/: %w", closeapi.ErrUnauthorized)
 			}
 			return pages(1, 1, "")(ctx, req, emit)
 		}, nil
 	}
 	res := r.RunJob(context.Background(), concurrentJob(2), runlog.Manual)
-	if !errors.Is(res[0].Err, closeapi.ErrUnauthorized) || res[1].Status != runlog.Success {
-		t.Fatalf("users: %v; lead_statuses: %s %v", res[0].Err, res[1].Status, res[1].Err)
+	if res[0].Status != runlog.Success || !errors.Is(res[1].Err, closeapi.ErrUnauthorized) {
+		t.Fatalf("users: %s %v; lead_statuses: %v", res[0].Status, res[0].Err, res[1].Err)
 	}
 	for _, rs := range res[2:] {
 		var skip *SkippedError
-		if rs.Status != runlog.Failed || !errors.As(rs.Err, &skip) || skip.Report != "users" {
-			t.Errorf("%s: %s %v, want skipped for users' 401", rs.Report, rs.Status, rs.Err)
+		if rs.Status != runlog.Failed || !errors.As(rs.Err, &skip) || skip.Report != "lead_statuses" {
+			t.Errorf("%s: %s %v, want skipped for lead_statuses' 401", rs.Report, rs.Status, rs.Err)
+		}
+	}
+}
+
+// TestRunJobFirstReportAlone: the job's first report runs alone until it
+// has read a page, so a dead key fails it and skips every other report.
+func TestRunJobFirstReportAlone(t *testing.T) {
+	var calls atomic.Int64
+	ext := func(string) (ExtractFunc, error) {
+		return func(context.Context, extract.Request, func(extract.Batch) error) error {
+			calls.Add(1)
+			time.Sleep(10 * time.Millisecond)
+			return fmt.Errorf("GET /user/: %w", closeapi.ErrUnauthorized)
+		}, nil
+	}
+	r := &Runner{Store: newMemStore(), Log: zap.NewNop(), Extract: ext}
+	res := r.RunJob(context.Background(), concurrentJob(4), runlog.Manual)
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d reports ran against a dead key, want 1", n)
+	}
+	for _, rs := range res[1:] {
+		var skip *SkippedError
+		if !errors.As(rs.Err, &skip) || skip.Report != "users" {
+			t.Errorf("%s: %v, want skipped for users' 401", rs.Report, rs.Err)
 		}
 	}
 }
@@ -114,6 +143,9 @@ func TestRunJobConcurrentCancel(t *testing.T) {
 	started.Add(2)
 	ext := func(string) (ExtractFunc, error) {
 		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+			if err := pages(1, 1, "")(ctx, req, emit); err != nil {
+				return err
+			}
 			started.Done()
 			<-ctx.Done()
 			return ctx.Err()

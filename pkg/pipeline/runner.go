@@ -116,18 +116,21 @@ func (r *Runner) withOrg(ctx context.Context, job Job) (Job, error) {
 // reports of this Runner not yet started then fail at once with a
 // SkippedError, recorded in their run rows.
 func (r *Runner) RunJob(ctx context.Context, job Job, trigger runlog.Trigger) []Result {
-	return r.eachReport(ctx, job, trigger, job.Reports, func(rr ReportRun) Result {
+	return r.eachReport(ctx, job, trigger, job.Reports, func(ctx context.Context, rr ReportRun) Result {
 		return r.RunReport(ctx, job, rr, trigger)
 	})
 }
 
 // eachReport runs run for each of reports, job.Concurrency at once, in
 // order of starting, unless ctx has ended (cancelled, without a run row)
-// or the account was found unusable (a skipped run). Results are in the
-// order of reports.
-func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger, reports []ReportRun, run func(ReportRun) Result) []Result {
+// or the account was found unusable (a skipped run). The first report runs
+// alone until it has read a page or ended, so that a dead key or an
+// unreachable API fails one report and skips the others, as one after
+// another would. Results are in the order of reports.
+func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger, reports []ReportRun, run func(context.Context, ReportRun) Result) []Result {
 	out := make([]Result, len(reports))
-	slots := make(chan struct{}, max(job.Concurrency, 1))
+	n := max(job.Concurrency, 1)
+	slots := make(chan struct{}, n)
 	var wg sync.WaitGroup
 	var locks reportLocks
 	for i, rr := range reports {
@@ -144,21 +147,42 @@ func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger
 			out[i] = Result{Run: runlog.Run{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Trigger: trigger, Status: runlog.Cancelled, Err: context.Cause(ctx)}}
 			continue
 		}
+		if why := r.breaker.tripped(job.Account); why != nil {
+			out[i] = r.skipReport(ctx, job, rr, trigger, why)
+			<-slots
+			continue
+		}
+		var ok chan struct{} // closed once the first report has answered
+		rctx := ctx
+		if i == 0 && n > 1 && len(reports) > 1 {
+			ok = make(chan struct{})
+			rctx = context.WithValue(ctx, answeredKey{}, sync.OnceFunc(func() { close(ok) }))
+		}
 		wg.Go(func() {
 			defer func() { <-slots }()
+			defer answered(rctx)
 			unlock := locks.lock(rr.Report.Name)
 			defer unlock()
-			if why := r.breaker.tripped(job.Account); why != nil {
-				out[i] = r.skipReport(ctx, job, rr, trigger, why)
-				return
-			}
-			res := run(rr)
+			res := run(rctx, rr)
 			r.breaker.trip(job.Account, rr.Report.Name, res.Err)
 			out[i] = res
 		})
+		if ok != nil {
+			<-ok // the run closes it at its end at the latest
+		}
 	}
 	wg.Wait()
 	return out
+}
+
+type answeredKey struct{}
+
+// answered tells eachReport that the run of ctx has shown its account
+// works (read a page) or ended.
+func answered(ctx context.Context) {
+	if f, ok := ctx.Value(answeredKey{}).(func()); ok {
+		f()
+	}
 }
 
 // reportLocks keeps two runs of one report (by name) from overlapping.
