@@ -40,6 +40,7 @@ func (s *rateLimitedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestBudgetWaitsWhenRemainingZero(t *testing.T) {
 	srv := &rateLimitedServer{}
 	c, fc := newTestClient(t, srv, Config{})
+	windowed(c.Budget(), "GET lead", fc.Now())
 	ctx := context.Background()
 	if err := c.Get(ctx, "/lead/", nil, nil); err != nil {
 		t.Fatal(err)
@@ -66,6 +67,7 @@ func TestBudgetWaitsWhenRemainingZero(t *testing.T) {
 
 func TestBudgetSharedAcrossClients(t *testing.T) {
 	b := NewBudget(4)
+	windowed(b, "GET lead", time.Time{})
 	srv := &rateLimitedServer{}
 	a, _ := newTestClient(t, srv, Config{Account: "a", Budget: b})
 	other, fc := newTestClient(t, srv, Config{Account: "b", Budget: b})
@@ -133,6 +135,7 @@ func TestBudgetLimitsConcurrency(t *testing.T) {
 func TestBudgetWaitRealClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := NewBudget(1)
+		windowed(b, "GET lead", time.Now())
 		b.observe("GET lead", RateLimit{Limit: 10, Remaining: 0, Reset: 5 * time.Second}, time.Now())
 		start := time.Now()
 		var done atomic.Bool
@@ -206,6 +209,7 @@ func TestBackoffRealClock(t *testing.T) {
 // budget, so the second sees what the first spent.
 func TestBudgetsShareOneBudgetPerKey(t *testing.T) {
 	r := NewBudgets()
+	windowed(r.For(testKey, 2), "GET lead", time.Time{})
 	srv := &rateLimitedServer{}
 	first, _ := newTestClient(t, srv, Config{Account: "a", Budget: r.For(testKey, 2)})
 	second, fc := newTestClient(t, srv, Config{Account: "a", Budget: r.For(" "+testKey+"\n", 2)})

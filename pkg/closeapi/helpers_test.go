@@ -121,3 +121,10 @@ func url2Values(kv ...string) url.Values {
 }
 
 func zapNop() *zap.Logger { return zap.NewNop() }
+
+// windowed makes group a windowed one, as a 429 does: a group whose count
+// ran out then waits for its window's reset, not the next token of a
+// bucket.
+func windowed(b *Budget, group string, now time.Time) {
+	b.block(group, 0, now)
+}

@@ -142,10 +142,14 @@ func TestBudgetReserve(t *testing.T) {
 	if d := b.reserve("GET lead", now); d != 0 {
 		t.Fatalf("unknown group waits %v", d)
 	}
+	b.landed("GET lead")
+	windowed(b, "GET lead", now)
 	b.observe("GET lead", RateLimit{Limit: 10, Remaining: 2, Reset: 10 * time.Second}, now)
 	for i, want := range []time.Duration{0, 0, 10 * time.Second, 10 * time.Second} {
 		if d := b.reserve("GET lead", now); d != want {
 			t.Errorf("reserve #%d = %v, want %v", i+1, d, want)
+		} else if d == 0 {
+			b.landed("GET lead")
 		}
 	}
 	if n, ok := b.Remaining("GET lead"); !ok || n != 0 {
@@ -154,12 +158,13 @@ func TestBudgetReserve(t *testing.T) {
 	if d := b.reserve("GET contact", now); d != 0 {
 		t.Errorf("other group waits %v", d)
 	}
-	// After the reset the group is open again and its count unknown.
+	// After the reset the group is open again, its count the limit less
+	// the request just let go.
 	if d := b.reserve("GET lead", now.Add(10*time.Second)); d != 0 {
 		t.Errorf("after reset waits %v", d)
 	}
-	if _, ok := b.Remaining("GET lead"); ok {
-		t.Error("count still known after reset")
+	if n, ok := b.Remaining("GET lead"); !ok || n != 9 {
+		t.Errorf("Remaining after reset = %d, %v; want 9, true", n, ok)
 	}
 	// A 429 blocks the group even when a later header says there is room.
 	b.block("GET lead", 3*time.Second, now)

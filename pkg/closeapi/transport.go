@@ -196,7 +196,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // its concurrency slot until closed.
 func (t *retryTransport) attempt(req *http.Request, group string, stats *Stats, buffer bool) (*http.Response, []byte, error) {
 	ctx := req.Context()
-	release, waited, err := t.budget.acquire(ctx, group, t.clock, t.maxWait)
+	release, waited, tk, err := t.budget.acquireTicket(ctx, group, t.clock, t.maxWait)
 	if err != nil {
 		if req.Body != nil {
 			req.Body.Close() // RoundTrip closes the body even when it never sends it
@@ -217,6 +217,7 @@ func (t *retryTransport) attempt(req *http.Request, group string, stats *Stats, 
 	if err != nil {
 		err = t.classify(ctx, actx, err)
 		done()
+		t.budget.landed(group)
 		if t.onResponse != nil {
 			t.onResponse(group, 0, RateLimit{}, false)
 		}
@@ -225,8 +226,9 @@ func (t *retryTransport) attempt(req *http.Request, group string, stats *Stats, 
 	rl, hasRL := ParseRateLimit(resp.Header)
 	if hasRL {
 		rl.Reset = min(rl.Reset, t.maxWait)
-		t.budget.observe(group, rl, t.clock.Now())
+		t.budget.observeTicket(group, rl, tk, t.clock.Now())
 	}
+	t.budget.landed(group)
 	if t.onResponse != nil {
 		t.onResponse(group, resp.StatusCode, rl, hasRL)
 	}

@@ -85,7 +85,7 @@ type Account struct {
 	APIKeyEnv      string `koanf:"api_key_env"`
 	APIKeyFile     string `koanf:"api_key_file"`
 	BaseURL        string `koanf:"base_url"`
-	MaxConcurrency int    `koanf:"max_concurrency"` // requests in flight, 1..64
+	MaxConcurrency int    `koanf:"max_concurrency"` // requests in flight and reports of a job at once, 1..64
 	// OrganizationID is the default organisation of the organization
 	// reports; empty: discovered from /me/.
 	OrganizationID string `koanf:"organization_id"`

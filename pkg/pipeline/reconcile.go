@@ -23,7 +23,7 @@ func (r *Runner) RunReconcile(ctx context.Context, job Job) []Result {
 			reports = append(reports, rr)
 		}
 	}
-	out := r.eachReport(ctx, job, runlog.Reconcile, reports, func(rr ReportRun) Result {
+	out := r.eachReport(ctx, job, runlog.Reconcile, reports, func(ctx context.Context, rr ReportRun) Result {
 		return r.reconcile(ctx, job, rr, time.Now(), r.listIDs)
 	})
 	if job.HardDeletes {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -33,6 +34,11 @@ type Job struct {
 	// names none (from /me/, asked once per account). Every row the job
 	// writes carries it. Nil: Params' or "".
 	Organization func(ctx context.Context) (string, error)
+	// Concurrency is how many of the job's reports run at once (the
+	// account's max_concurrency); 0 or 1: one after another. They share
+	// the account's request budget, so requests in flight stay bounded by
+	// it whatever this is.
+	Concurrency int
 }
 
 // ReportRun is one report of a job with its options.
@@ -102,36 +108,102 @@ func (r *Runner) withOrg(ctx context.Context, job Job) (Job, error) {
 	return job, nil
 }
 
-// RunJob runs every report of the job in order. It returns one result per
-// report; a failed report does not stop the others, but cancellation does,
-// and so does an account found unusable (a rejected key, an unreachable
-// API): the account's remaining reports of this Runner fail at once with a
+// RunJob runs the reports of the job, job.Concurrency at once (one
+// after another when it is 0 or 1), never two runs of one report at once.
+// It returns one result per report, in the job's order; a failed report
+// does not stop the others, but cancellation does, and so does an account
+// found unusable (a rejected key, an unreachable API): the account's
+// reports of this Runner not yet started then fail at once with a
 // SkippedError, recorded in their run rows.
 func (r *Runner) RunJob(ctx context.Context, job Job, trigger runlog.Trigger) []Result {
-	return r.eachReport(ctx, job, trigger, job.Reports, func(rr ReportRun) Result {
+	return r.eachReport(ctx, job, trigger, job.Reports, func(ctx context.Context, rr ReportRun) Result {
 		return r.RunReport(ctx, job, rr, trigger)
 	})
 }
 
-// eachReport runs run for each of reports in order, unless ctx has ended
-// (cancelled, without a run row) or the account was found unusable (a
-// skipped run).
-func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger, reports []ReportRun, run func(ReportRun) Result) []Result {
-	var out []Result
-	for _, rr := range reports {
+// eachReport runs run for each of reports, job.Concurrency at once, in
+// order of starting, unless ctx has ended (cancelled, without a run row)
+// or the account was found unusable (a skipped run). The first report runs
+// alone until it has read a page or ended, so that a dead key or an
+// unreachable API fails one report and skips the others, as one after
+// another would. Results are in the order of reports.
+func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger, reports []ReportRun, run func(context.Context, ReportRun) Result) []Result {
+	out := make([]Result, len(reports))
+	n := max(job.Concurrency, 1)
+	slots := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	var locks reportLocks
+	for i, rr := range reports {
+		taken := false
+		select {
+		case slots <- struct{}{}:
+			taken = true
+		case <-ctx.Done():
+		}
 		if ctx.Err() != nil {
-			out = append(out, Result{Run: runlog.Run{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Trigger: trigger, Status: runlog.Cancelled, Err: context.Cause(ctx)}})
+			if taken {
+				<-slots
+			}
+			out[i] = Result{Run: runlog.Run{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Trigger: trigger, Status: runlog.Cancelled, Err: context.Cause(ctx)}}
 			continue
 		}
 		if why := r.breaker.tripped(job.Account); why != nil {
-			out = append(out, r.skipReport(ctx, job, rr, trigger, why))
+			out[i] = r.skipReport(ctx, job, rr, trigger, why)
+			<-slots
 			continue
 		}
-		res := run(rr)
-		r.breaker.trip(job.Account, rr.Report.Name, res.Err)
-		out = append(out, res)
+		var ok chan struct{} // closed once the first report has answered
+		rctx := ctx
+		if i == 0 && n > 1 && len(reports) > 1 {
+			ok = make(chan struct{})
+			rctx = context.WithValue(ctx, answeredKey{}, sync.OnceFunc(func() { close(ok) }))
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			defer answered(rctx)
+			unlock := locks.lock(rr.Report.Name)
+			defer unlock()
+			res := run(rctx, rr)
+			r.breaker.trip(job.Account, rr.Report.Name, res.Err)
+			out[i] = res
+		})
+		if ok != nil {
+			<-ok // the run closes it at its end at the latest
+		}
 	}
+	wg.Wait()
 	return out
+}
+
+type answeredKey struct{}
+
+// answered tells eachReport that the run of ctx has shown its account
+// works (read a page) or ended.
+func answered(ctx context.Context) {
+	if f, ok := ctx.Value(answeredKey{}).(func()); ok {
+		f()
+	}
+}
+
+// reportLocks keeps two runs of one report (by name) from overlapping.
+type reportLocks struct {
+	mu    sync.Mutex
+	names map[string]*sync.Mutex
+}
+
+func (l *reportLocks) lock(name string) (unlock func()) {
+	l.mu.Lock()
+	if l.names == nil {
+		l.names = map[string]*sync.Mutex{}
+	}
+	m := l.names[name]
+	if m == nil {
+		m = &sync.Mutex{}
+		l.names[name] = m
+	}
+	l.mu.Unlock()
+	m.Lock()
+	return m.Unlock
 }
 
 // RunReport runs one report: a sync.runs row from start to finish, batches

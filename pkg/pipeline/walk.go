@@ -65,6 +65,7 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 		return staged(StageLoad, rep.Name, w.Flush(ctx))
 	}
 	emit := func(b extract.Batch) error {
+		answered(ctx) // a page came: the account works
 		if rr.listed != nil {
 			ids, err := extract.RecordIDs(rep, b)
 			if err != nil {

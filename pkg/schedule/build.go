@@ -30,8 +30,9 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 // their root (written with it), each report once per job, in the mode the
 // config names or the report's default; Params carry the job's (else its
 // account's) organization_id and its user_id, and deletes: hard sets
-// HardDeletes. onlyJobs and onlyReports filter (empty: all); unknown names
-// are usage errors (ErrUsage) naming the valid choices.
+// HardDeletes, and Concurrency is the account's max_concurrency. onlyJobs
+// and onlyReports filter (empty: all); unknown names are usage errors
+// (ErrUsage) naming the valid choices.
 func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, error) {
 	var jobNames []string
 	for _, j := range cfg.Jobs {
@@ -48,8 +49,10 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 		}
 	}
 	orgOf := map[string]string{}
+	concurrency := map[string]int{}
 	for _, a := range cfg.Accounts {
 		orgOf[a.Name] = a.OrganizationID
+		concurrency[a.Name] = a.MaxConcurrency
 	}
 	var out []pipeline.Job
 	matched := map[string]bool{}
@@ -62,7 +65,8 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 			org = orgOf[j.Account]
 		}
 		job := pipeline.Job{Name: j.Name, Account: j.Account, StartDate: j.StartDate.Time,
-			Params: map[string]string{"organization_id": org, "user_id": j.UserID}, HardDeletes: j.Deletes == "hard"}
+			Params: map[string]string{"organization_id": org, "user_id": j.UserID}, HardDeletes: j.Deletes == "hard",
+			Concurrency: concurrency[j.Account]}
 		seen := map[string]bool{}
 		for _, ref := range j.Reports {
 			if len(onlyReports) > 0 && !slices.Contains(onlyReports, ref.Name) {

@@ -19,8 +19,8 @@ func refs(names ...string) []config.ReportRef {
 	return out
 }
 
-// describeJobs is jobs as one line each: name, account, params, hard
-// deletes, and each report run with its mode and window.
+// describeJobs is jobs as one line each: name, account, params, each
+// report run with its mode and window, hard deletes and the concurrency.
 func describeJobs(jobs []pipeline.Job) string {
 	var lines []string
 	for _, j := range jobs {
@@ -36,18 +36,22 @@ func describeJobs(jobs []pipeline.Job) string {
 		if j.HardDeletes {
 			l += " hard"
 		}
+		if j.Concurrency > 0 {
+			l += fmt.Sprintf(" x%d", j.Concurrency)
+		}
 		lines = append(lines, l)
 	}
 	return strings.Join(lines, "; ")
 }
 
 // TestJobs: child reports run as their root, once per job; modes default to
-// the report's; the organization comes from the job, else its account;
+// the report's; the organization comes from the job, else its account, and
+// the concurrency from the account;
 // filters select jobs and reports; unknown names are usage errors.
 func TestJobs(t *testing.T) {
 	t.Parallel()
 	cfg := &config.Config{
-		Accounts: []config.Account{{Name: "eu", OrganizationID: "orga_eu"}, {Name: "us"}},
+		Accounts: []config.Account{{Name: "eu", OrganizationID: "orga_eu", MaxConcurrency: 3}, {Name: "us"}},
 		Jobs: []config.Job{
 			{Name: "core", Account: "eu", Reports: []config.ReportRef{{Name: "leads"}, {Name: "leads_contacts"}, {Name: "contacts_emails"}, {Name: "users"}}},
 			{Name: "calls", Account: "us", OrganizationID: "orga_job", UserID: "user_1", Deletes: "hard",
@@ -63,9 +67,10 @@ func TestJobs(t *testing.T) {
 		{"a child runs as its root, once", []string{"core"}, nil, "core/eu org=orga_eu user= [leads:upsert contacts:upsert users:replace]"},
 		{"the job's organization, user, mode, window and deletes", []string{"calls"}, nil,
 			"calls/us org=orga_job user=user_1 [activities_call:append@24h0m0s] hard"},
+		{"the account's max_concurrency", []string{"core"}, nil, "users:replace] x3"},
 		{"a report filter", nil, []string{"leads_contacts"}, "core/eu org=orga_eu user= [leads:upsert]"},
 		{"reports of two jobs", []string{"core", "calls"}, []string{"users", "activities_call"},
-			"core/eu org=orga_eu user= [users:replace]; calls/us org=orga_job user=user_1 [activities_call:append@24h0m0s] hard"},
+			"core/eu org=orga_eu user= [users:replace] x3; calls/us org=orga_job user=user_1 [activities_call:append@24h0m0s] hard"},
 		{"a bad mode", nil, nil, `jobs bad: report tasks: unknown mode "merge"`},
 		{"an unknown job", []string{"nope"}, nil, `unknown job "nope" (jobs: core, calls, bad)`},
 		{"an unknown report", []string{"core"}, []string{"nope"}, `unknown report "nope" (see 'closesync reports')`},

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/internal/closefake"
+	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/runlog"
+)
+
+// paceReports are the reports of the rate-limited first sync: the spine
+// of an organisation (TestEveryReportEqualsTruth's first group).
+var paceReports = []string{"leads", "contacts", "opportunities", "tasks", "users", "lead_statuses", "opportunity_statuses",
+	"activities", "activities_call", "activities_custom_activity", "custom_activity_types", "custom_objects",
+	"custom_object_types", "custom_fields", "event_log"}
+
+// groupCounter counts the requests the fake answered per endpoint group
+// (method and first path segment, as the fake limits them), and its 429s.
+type groupCounter struct {
+	next http.Handler
+	mu   sync.Mutex
+	ok   map[string]int
+	n429 int
+	all  int
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (c *groupCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	c.next.ServeHTTP(sw, r)
+	p := strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v1"), "/")
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		p = p[:i]
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.all++
+	if sw.status == http.StatusTooManyRequests {
+		c.n429++
+		return
+	}
+	c.ok[r.Method+" "+p]++
+}
+
+// busiest is the endpoint group with most requests answered, and their count.
+func (c *groupCounter) busiest() (string, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var g string
+	n := 0
+	for k, v := range c.ok {
+		if v > n {
+			g, n = k, v
+		}
+	}
+	return g, n
+}
+
+// BenchmarkRateLimitedSync measures a full first sync of paceReports
+// from the fake limited to rps requests a second per endpoint group (its
+// token bucket), as wall ÷ the theoretical minimum: the busiest group's
+// requests ÷ rps. It reports that ratio (wall/min) and the share of
+// requests answered 429 (%429), with no latency and with 300 ms a
+// request, the reports one after another (reports=1) and four at once
+// (reports=4, the default max_concurrency).
+//
+//	go test -run '^$' -bench RateLimitedSync -benchtime 1x ./cmd/closesync/
+func BenchmarkRateLimitedSync(b *testing.B) {
+	const scale, rps = 1000, 5
+	for _, latency := range []time.Duration{0, 300 * time.Millisecond} {
+		for _, reports := range []int{1, 4} {
+			b.Run(fmt.Sprintf("latency=%s/reports=%d", latency, reports), func(b *testing.B) {
+				for range b.N {
+					fake := closefake.New(closefake.Options{Seed: 1, Scale: scale, RateLimit: rps, Latency: latency})
+					counter := &groupCounter{next: fake, ok: map[string]int{}}
+					srv := httptest.NewServer(counter)
+					client, err := closeapi.New(closeapi.Config{Account: "bench", BaseURL: srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey,
+						MaxConcurrency: closeapi.DefaultMaxConcurrency})
+					if err != nil {
+						b.Fatal(err)
+					}
+					ctx := context.Background()
+					st, err := load.Open(ctx, load.Options{Path: filepath.Join(b.TempDir(), "bench.duckdb"), Migrations: closesync.SQL})
+					if err != nil {
+						b.Fatal(err)
+					}
+					job := pipeline.Job{Name: "bench", Account: "bench", Params: map[string]string{"organization_id": fake.OrganizationID()},
+						StartDate: time.Now().AddDate(-3, 0, 0), Concurrency: reports}
+					for _, name := range paceReports {
+						rep, _ := extract.Lookup(name)
+						job.Reports = append(job.Reports, pipeline.ReportRun{Report: rep, Mode: rep.DefaultMode})
+					}
+					r := &pipeline.Runner{Store: st, Log: zap.NewNop(), Extract: func(string) (pipeline.ExtractFunc, error) {
+						return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+							return extract.Extract(ctx, client, req, emit)
+						}, nil
+					}}
+					start := time.Now()
+					for _, res := range r.RunJob(ctx, job, runlog.Manual) {
+						if res.Err != nil {
+							b.Fatalf("%s: %v", res.Report, res.Err)
+						}
+					}
+					wall := time.Since(start)
+					st.Close()
+					srv.Close()
+					group, n := counter.busiest()
+					minimum := time.Duration(float64(n) / rps * float64(time.Second))
+					ratio := wall.Seconds() / minimum.Seconds()
+					share := 100 * float64(counter.n429) / float64(counter.all)
+					b.ReportMetric(ratio, "wall/min")
+					b.ReportMetric(share, "%429")
+					b.Logf("%s: %d requests (%d answered 429, %.2f%%); busiest group %s: %d, minimum %.1fs; wall %.1fs: %.2f× the minimum",
+						b.Name(), counter.all, counter.n429, share, group, n, minimum.Seconds(), wall.Seconds(), ratio)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+var concurrentReports = []string{"users", "lead_statuses", "opportunity_statuses", "custom_fields", "leads"}
+
+func concurrentJob(n int) Job {
+	job := Job{Name: "j", Account: "a", Params: map[string]string{"organization_id": "orga_1"}, Concurrency: n}
+	for _, name := range concurrentReports {
+		job.Reports = append(job.Reports, ReportRun{Report: report(name), Mode: schema.Upsert})
+	}
+	return job
+}
+
+// TestRunJobRunsReportsConcurrently: a job of five reports with
+// Concurrency 3 runs three at once, never more, and returns its results
+// in the job's order.
+func TestRunJobRunsReportsConcurrently(t *testing.T) {
+	var inFlight, peak atomic.Int64
+	three := make(chan struct{})
+	var once sync.Once
+	ext := func(string) (ExtractFunc, error) {
+		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+			// A page first: the job's first report runs alone until it has one.
+			if err := pages(1, 2, "")(ctx, req, emit); err != nil {
+				return err
+			}
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for p := peak.Load(); n > p; p = peak.Load() {
+				if peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			if n >= 3 {
+				once.Do(func() { close(three) })
+			}
+			select { // the first three wait for each other; a fourth would not be let in
+			case <-three:
+			case <-time.After(5 * time.Second):
+				return errors.New("three reports never ran at once")
+			}
+			time.Sleep(10 * time.Millisecond)
+			return nil
+		}, nil
+	}
+	st := newMemStore()
+	r := &Runner{Store: st, Log: zap.NewNop(), Extract: ext}
+	res := r.RunJob(context.Background(), concurrentJob(3), runlog.Manual)
+	if len(res) != len(concurrentReports) {
+		t.Fatalf("%d results", len(res))
+	}
+	for i, rs := range res {
+		if rs.Report != concurrentReports[i] || rs.Status != runlog.Success || st.finished[rs.ID] != runlog.Success {
+			t.Errorf("result %d: %s %s (%v), want %s success", i, rs.Report, rs.Status, rs.Err, concurrentReports[i])
+		}
+	}
+	if p := peak.Load(); p != 3 {
+		t.Errorf("peak of %d reports at once, want 3", p)
+	}
+}
+
+// TestRunJobConcurrentBreaker: with two reports at once, a 401 in the
+// second fails it; the first, running beside it, finishes, and the reports
+// not yet started are skipped with the second's cause.
+func TestRunJobConcurrentBreaker(t *testing.T) {
+	r := &Runner{Store: newMemStore(), Log: zap.NewNop()}
+	r.Extract = func(string) (ExtractFunc, error) {
+		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+			switch req.Report.Name {
+			case "users": // a page, then it waits for the breaker to trip
+				if err := pages(1, 1, "")(ctx, req, emit); err != nil {
+					return err
+				}
+				for r.breaker.tripped("a") == nil {
+					time.Sleep(time.Millisecond)
+				}
+				return nil
+			case "lead_statuses":
+				return fmt.Errorf("GET /status/lead/: %w", closeapi.ErrUnauthorized)
+			}
+			return pages(1, 1, "")(ctx, req, emit)
+		}, nil
+	}
+	res := r.RunJob(context.Background(), concurrentJob(2), runlog.Manual)
+	if res[0].Status != runlog.Success || !errors.Is(res[1].Err, closeapi.ErrUnauthorized) {
+		t.Fatalf("users: %s %v; lead_statuses: %v", res[0].Status, res[0].Err, res[1].Err)
+	}
+	for _, rs := range res[2:] {
+		var skip *SkippedError
+		if rs.Status != runlog.Failed || !errors.As(rs.Err, &skip) || skip.Report != "lead_statuses" {
+			t.Errorf("%s: %s %v, want skipped for lead_statuses' 401", rs.Report, rs.Status, rs.Err)
+		}
+	}
+}
+
+// TestRunJobFirstReportAlone: the job's first report runs alone until it
+// has read a page, so a dead key fails it and skips every other report.
+func TestRunJobFirstReportAlone(t *testing.T) {
+	var calls atomic.Int64
+	ext := func(string) (ExtractFunc, error) {
+		return func(context.Context, extract.Request, func(extract.Batch) error) error {
+			calls.Add(1)
+			time.Sleep(10 * time.Millisecond)
+			return fmt.Errorf("GET /user/: %w", closeapi.ErrUnauthorized)
+		}, nil
+	}
+	r := &Runner{Store: newMemStore(), Log: zap.NewNop(), Extract: ext}
+	res := r.RunJob(context.Background(), concurrentJob(4), runlog.Manual)
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d reports ran against a dead key, want 1", n)
+	}
+	for _, rs := range res[1:] {
+		var skip *SkippedError
+		if !errors.As(rs.Err, &skip) || skip.Report != "users" {
+			t.Errorf("%s: %v, want skipped for users' 401", rs.Report, rs.Err)
+		}
+	}
+}
+
+// TestRunJobConcurrentCancel: cancelled while two reports run, both are
+// recorded cancelled, and the three not started are cancelled results
+// without a run row.
+func TestRunJobConcurrentCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var started sync.WaitGroup
+	started.Add(2)
+	ext := func(string) (ExtractFunc, error) {
+		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+			if err := pages(1, 1, "")(ctx, req, emit); err != nil {
+				return err
+			}
+			started.Done()
+			<-ctx.Done()
+			return ctx.Err()
+		}, nil
+	}
+	go func() { started.Wait(); cancel() }()
+	st := newMemStore()
+	r := &Runner{Store: st, Log: zap.NewNop(), Extract: ext}
+	res := r.RunJob(ctx, concurrentJob(2), runlog.Manual)
+	for i, rs := range res {
+		if rs.Report != concurrentReports[i] || rs.Status != runlog.Cancelled {
+			t.Errorf("result %d: %s %s, want %s cancelled", i, rs.Report, rs.Status, concurrentReports[i])
+		}
+		if ran := i < 2; ran != (rs.ID != 0) || ran && st.finished[rs.ID] != runlog.Cancelled {
+			t.Errorf("%s: run row %d (%s)", rs.Report, rs.ID, st.finished[rs.ID])
+		}
+	}
+}
