@@ -45,7 +45,9 @@ func New(level, format string, w io.Writer, getenv func(string) string) (*zap.Lo
 	if systemd.JournalStream(w, getenv) {
 		enc = systemd.JournalEncoder{Encoder: enc}
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), zap.NewAtomicLevelAt(lvl))), nil
+	// Locked: reports run concurrently, and w need not be safe for
+	// concurrent writes (a pipe or a buffer, unlike an *os.File).
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), zap.NewAtomicLevelAt(lvl))), nil
 }
 
 // IsTerminal reports whether w is a terminal.
