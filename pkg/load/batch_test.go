@@ -98,3 +98,31 @@ func TestBatchWriterDefaultsAndFailedBatch(t *testing.T) {
 		t.Errorf("batches %v, totals %+v", a.sizes, w.Totals())
 	}
 }
+
+// TestBatchWriterFlushesByBytes: a batch is also committed once its
+// records' JSON reaches the byte bound, whatever its row count, so the
+// memory DuckDB needs to type it is bounded for large records too.
+func TestBatchWriterFlushesByBytes(t *testing.T) {
+	a := &applied{}
+	w := NewBatchWriter(a, Run{}, schema.Table{}, schema.Upsert, WithBatchBytes(1000))
+	page := make([]schema.Record, 3)
+	for i := range page {
+		page[i].Raw = make([]byte, 150) // 450 bytes a page
+	}
+	ctx := context.Background()
+	for range 5 {
+		if err := w.Write(ctx, page, schema.Bookmark{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// 450, 900, 1350: flushed (9 records); 450, 900: the rest by Flush.
+	if want := []int{9, 6}; !slices.Equal(a.sizes, want) {
+		t.Errorf("batches %v, want %v", a.sizes, want)
+	}
+	if d := NewBatchWriter(a, Run{}, schema.Table{}, schema.Upsert); d.bytes != DefaultBatchBytes {
+		t.Errorf("default byte bound %d, want %d", d.bytes, DefaultBatchBytes)
+	}
+}
