@@ -23,7 +23,7 @@ const (
 	// MinMemoryLimit is the smallest duckdb.memory_limit: below it DuckDB
 	// cannot type one batch (load.DefaultBatchBytes of JSON) in memory.
 	MinMemoryLimit = 64_000_000
-	ReservedSchema      = "sync" // run history and bookmarks
+	ReservedSchema = "sync" // run history and bookmarks
 )
 
 var (

@@ -52,7 +52,7 @@ type BatchWriter struct {
 	pending      Batch
 	pendingBytes int
 	lastFlush    time.Time
-	totals    BatchTotals
+	totals       BatchTotals
 }
 
 // BatchTotals is what a BatchWriter has committed so far.
