@@ -241,7 +241,7 @@ func TestBadConfigs(t *testing.T) {
 			"duckdb.temp_directory: " + absPath(t, "testdata/minimal.good.yaml") + " is not a directory",
 		}},
 		{file: "duckdb_small.bad.yaml", n: 3, want: []string{
-			`duckdb.memory_limit: "16MiB" is below the minimum, 64MB: DuckDB could not type a batch in it`,
+			`duckdb.memory_limit: "16MiB" is below the minimum, 96MB: DuckDB could not type a batch of large leads in it`,
 			`duckdb.threads: 1000 is not between 1 and 256 (0: the default)`,
 			`duckdb.checkpoint_threshold: "0MB" must be positive`,
 		}},

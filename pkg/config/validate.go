@@ -22,7 +22,7 @@ const (
 	MaxDuckDBThreads = 256
 	// MinMemoryLimit is the smallest duckdb.memory_limit: below it DuckDB
 	// cannot type one batch (load.DefaultBatchBytes of JSON) in memory.
-	MinMemoryLimit = 64_000_000
+	MinMemoryLimit = 96_000_000
 	ReservedSchema = "sync" // run history and bookmarks
 )
 
@@ -470,7 +470,7 @@ func (d DuckDB) validate(v *validator) {
 		if n, ok := parseSize(d.MemoryLimit); !ok {
 			v.add("duckdb.memory_limit", "%q is not a size (%s; empty: the default)", d.MemoryLimit, sizeHint)
 		} else if n < MinMemoryLimit {
-			v.add("duckdb.memory_limit", "%q is below the minimum, 64MB: DuckDB could not type a batch in it", d.MemoryLimit)
+			v.add("duckdb.memory_limit", "%q is below the minimum, 96MB: DuckDB could not type a batch of large leads in it", d.MemoryLimit)
 		}
 	}
 	if d.CheckpointThreshold != "" {
