@@ -77,7 +77,7 @@ type Engine struct {
 // of a first sync of the leads stays near 240-290 MiB from 5,000 to 20,000
 // leads (README "Memory"), where DuckDB's defaults took 0.75-1 GiB and grew
 // with the organisation, and the sync is no slower.
-var DefaultEngine = Engine{MemoryLimit: "96MB", Threads: 2, CheckpointThreshold: "64MB"}
+var DefaultEngine = Engine{MemoryLimit: "96MB", Threads: 2, CheckpointThreshold: "256MB"}
 
 // allocatorSettings make DuckDB's allocator return freed memory to the
 // system promptly instead of keeping up to 128 MB (its defaults) per
