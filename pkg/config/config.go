@@ -74,9 +74,9 @@ type Log struct {
 }
 
 // DuckDB holds the engine settings that bound a process's memory and CPU
-// (load.Engine). Sizes are DuckDB's: a number and a unit, e.g. 64MB, 1GB,
-// 512MiB. An empty or zero value takes load.DefaultEngine's, which keep the
-// peak RSS of a sync under 150 MiB at any organisation size.
+// (load.Engine). Sizes are DuckDB's: a number and a unit, e.g. 256MB, 1GB,
+// 512MiB. An empty or zero value takes load.DefaultEngine's (README
+// "Memory": the peak RSS they give, and when to raise memory_limit).
 type DuckDB struct {
 	// MemoryLimit caps DuckDB's buffer pool (DuckDB's memory_limit; its own
 	// default, 80% of RAM, grows with the organisation). What exceeds it

@@ -235,9 +235,9 @@ func TestBadConfigs(t *testing.T) {
 			"read config testdata/yaml_tag.bad.yaml: yaml: a string `two minutes` is not a number, as its tag says: drop the tag or fix the value",
 		}},
 		{file: "duckdb.bad.yaml", n: 4, want: []string{
-			`duckdb.memory_limit: "lots" is not a size (a number and a unit, e.g. 96MB, 1GB or 512MiB; empty: the default)`,
+			`duckdb.memory_limit: "lots" is not a size (a number and a unit, e.g. 256MB, 1GB or 512MiB; empty: the default)`,
 			`duckdb.threads: -1 is not between 1 and 256 (0: the default)`,
-			`duckdb.checkpoint_threshold: "64 megabytes" is not a size (a number and a unit, e.g. 96MB, 1GB or 512MiB; empty: the default)`,
+			`duckdb.checkpoint_threshold: "64 megabytes" is not a size (a number and a unit, e.g. 256MB, 1GB or 512MiB; empty: the default)`,
 			"duckdb.temp_directory: " + absPath(t, "testdata/minimal.good.yaml") + " is not a directory",
 		}},
 		{file: "duckdb_small.bad.yaml", n: 3, want: []string{

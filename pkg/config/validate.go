@@ -465,7 +465,7 @@ func parseSize(s string) (float64, bool) {
 // validate checks the duckdb section; empty and zero values take the
 // defaults.
 func (d DuckDB) validate(v *validator) {
-	const sizeHint = "a number and a unit, e.g. 96MB, 1GB or 512MiB"
+	const sizeHint = "a number and a unit, e.g. 256MB, 1GB or 512MiB"
 	if d.MemoryLimit != "" {
 		if n, ok := parseSize(d.MemoryLimit); !ok {
 			v.add("duckdb.memory_limit", "%q is not a size (%s; empty: the default)", d.MemoryLimit, sizeHint)

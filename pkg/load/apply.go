@@ -98,7 +98,7 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode schema.
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("write %s batch of %d: %w", t.Name, len(b.Records), err)
+		return 0, fmt.Errorf("write %s batch of %d: %w%s", t.Name, len(b.Records), err, s.oomHint(err))
 	}
 	return written, nil
 }

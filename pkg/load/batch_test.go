@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -124,5 +125,17 @@ func TestBatchWriterFlushesByBytes(t *testing.T) {
 	}
 	if d := NewBatchWriter(a, Run{}, schema.Table{}, schema.Upsert); d.bytes != DefaultBatchBytes {
 		t.Errorf("default byte bound %d, want %d", d.bytes, DefaultBatchBytes)
+	}
+}
+
+// TestOOMHint: DuckDB's out-of-memory error gets advice naming the limit
+// and the config key; other errors are left alone.
+func TestOOMHint(t *testing.T) {
+	s := &Store{memoryLimit: "256MB"}
+	if got := s.oomHint(errors.New("flatten leads_contacts: Out of Memory Error: failed to allocate data of size 2.0 MiB")); !strings.Contains(got, "memory_limit is 256MB: raise duckdb.memory_limit") {
+		t.Errorf("hint %q", got)
+	}
+	if got := s.oomHint(errors.New("Constraint Error")); got != "" {
+		t.Errorf("hint for another error: %q", got)
 	}
 }

@@ -74,10 +74,11 @@ type Engine struct {
 }
 
 // DefaultEngine is what an unset Engine field takes. With it the peak RSS
-// of a first sync of the leads stays near 240-290 MiB from 5,000 to 20,000
-// leads (README "Memory"), where DuckDB's defaults took 0.75-1 GiB and grew
-// with the organisation, and the sync is no slower.
-var DefaultEngine = Engine{MemoryLimit: "96MB", Threads: 2, CheckpointThreshold: "256MB"}
+// of a first sync of the leads stays near 200-260 MiB from 5,000 to 20,000
+// leads (README "Memory"), where DuckDB's defaults took 0.65-1.1 GiB and
+// grew with the organisation; the price is CPU (DuckDB evicts blocks), so
+// a machine with memory to spare should raise MemoryLimit.
+var DefaultEngine = Engine{MemoryLimit: "256MB", Threads: 2, CheckpointThreshold: "256MB"}
 
 // allocatorSettings make DuckDB's allocator return freed memory to the
 // system promptly instead of keeping up to 128 MB (its defaults) per
@@ -132,6 +133,9 @@ type Store struct {
 	log       *zap.Logger
 
 	readOnly bool
+	// memoryLimit is DuckDB's memory_limit, for the hint of an
+	// out-of-memory error.
+	memoryLimit string
 	// path names the file in errors; firstRun is the largest run id before
 	// this open: the runs above it are this open's (see Close).
 	path     string
@@ -182,7 +186,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open database %s: %w", opts.Path, err), db.Close(), connector.Close())
 	}
-	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]schema.WriteMode{}, readOnly: opts.ReadOnly}
+	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]schema.WriteMode{}, readOnly: opts.ReadOnly,
+		memoryLimit: opts.Engine.withDefaults().MemoryLimit}
 	if opts.ReadOnly {
 		return s, nil
 	}
@@ -248,6 +253,16 @@ func initConn(execer driver.ExecerContext) error {
 		}
 	}
 	return nil
+}
+
+// oomHint is the advice appended to an error of DuckDB running out of its
+// memory_limit: what a batch needs beyond the primary-key indexes, which
+// stay resident and grow with the tables, no longer fits.
+func (s *Store) oomHint(err error) string {
+	if !strings.Contains(err.Error(), "Out of Memory Error") {
+		return ""
+	}
+	return fmt.Sprintf(" (DuckDB's memory_limit is %s: raise duckdb.memory_limit in the config; the primary-key indexes of large tables must stay in memory)", s.memoryLimit)
 }
 
 func isLockError(err error) bool {
