@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/internal/daemon"
 	"github.com/closesync/closesync/internal/demo"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
@@ -55,7 +56,7 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 // demoSummary prints row counts per table, the run history and the sample
 // queries with their results.
 func demoSummary(ctx context.Context, cfg *config.Config, e *env) error {
-	store, err := load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, ReadOnly: true})
+	store, err := load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, ReadOnly: true, Engine: daemon.Engine(cfg)})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/internal/daemon"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/runlog"
@@ -28,7 +29,8 @@ func cmdHistory(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	store, err := load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, ReadOnly: true, LockTimeout: 10 * time.Second})
+	store, err := load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, ReadOnly: true, LockTimeout: 10 * time.Second,
+		Engine: daemon.Engine(cfg)})
 	if err != nil {
 		return err
 	}

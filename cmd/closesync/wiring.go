@@ -6,6 +6,7 @@ import (
 	"go.uber.org/zap"
 
 	closesync "github.com/closesync/closesync"
+	"github.com/closesync/closesync/internal/daemon"
 	"github.com/closesync/closesync/internal/logging"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
@@ -62,7 +63,7 @@ var _ schedule.Store = (*load.Store)(nil)
 
 func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger) (*load.Store, error) {
 	return load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, Logger: log,
-		LockTimeout: cfg.LockTimeout})
+		LockTimeout: cfg.LockTimeout, Engine: daemon.Engine(cfg)})
 }
 
 // opener opens the database for a run; its close func closes it.

@@ -46,7 +46,7 @@ func DryRun(ctx context.Context, cfg *config.Config, log *zap.Logger, jobs []pip
 	bookmarks := func(job pipeline.Job, report string) (schema.Bookmark, error) { return schema.Bookmark{}, nil }
 	if _, err := os.Stat(cfg.Database); err == nil {
 		store, err := load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, ReadOnly: true,
-			LockTimeout: cfg.LockTimeout})
+			LockTimeout: cfg.LockTimeout, Engine: Engine(cfg)})
 		if err != nil {
 			return nil, err
 		}
@@ -99,4 +99,12 @@ func walkTime(p extract.Plan, took time.Duration) time.Duration {
 		per = 200 * time.Millisecond
 	}
 	return (per * time.Duration(p.Requests)).Round(100 * time.Millisecond)
+}
+
+// Engine is the DuckDB engine settings of cfg, for every load.Open of its
+// database (a reader and the writer of one process share one DuckDB
+// instance, so they must agree).
+func Engine(cfg *config.Config) load.Engine {
+	d := cfg.DuckDB
+	return load.Engine{MemoryLimit: d.MemoryLimit, Threads: d.Threads, CheckpointThreshold: d.CheckpointThreshold, TempDirectory: d.TempDirectory}
 }

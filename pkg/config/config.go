@@ -55,6 +55,8 @@ type Config struct {
 	Snapshot string `koanf:"snapshot"`
 	// Notify posts run summaries to a webhook; off when Notify.URL is empty.
 	Notify notify.Config `koanf:"notify"`
+	// DuckDB bounds the database engine's memory and threads.
+	DuckDB DuckDB `koanf:"duckdb"`
 
 	// origins maps the key paths set by environment variables
 	// ("log.level", "accounts[0].api_key_env") to the variable, so that
@@ -69,6 +71,26 @@ type Config struct {
 type Log struct {
 	Level  string `koanf:"level"`  // debug | info | warn | error
 	Format string `koanf:"format"` // auto (console on a terminal, else json) | console | json
+}
+
+// DuckDB holds the engine settings that bound a process's memory and CPU
+// (load.Engine). Sizes are DuckDB's: a number and a unit, e.g. 256MB, 1GB,
+// 512MiB. An empty or zero value takes load.DefaultEngine's (README
+// "Memory": the peak RSS they give, and when to raise memory_limit).
+type DuckDB struct {
+	// MemoryLimit caps DuckDB's buffer pool (DuckDB's memory_limit; its own
+	// default, 80% of RAM, grows with the organisation). What exceeds it
+	// is evicted to the database file or spilled to TempDirectory.
+	MemoryLimit string `koanf:"memory_limit"`
+	// Threads is DuckDB's worker threads, 1..MaxDuckDBThreads.
+	Threads int `koanf:"threads"`
+	// CheckpointThreshold is the write-ahead log size at which a commit
+	// checkpoints the log into the file (DuckDB's checkpoint_threshold).
+	CheckpointThreshold string `koanf:"checkpoint_threshold"`
+	// TempDirectory receives what exceeds MemoryLimit; relative paths are
+	// to the config file's directory; empty: DuckDB's default, the
+	// database's path with .tmp appended.
+	TempDirectory string `koanf:"temp_directory"`
 }
 
 // HTTP configures the status listener.
@@ -335,6 +357,7 @@ func load(path string) (*Config, []problem, error) {
 func (c *Config) resolvePaths(dir string) {
 	c.Database = resolvePath(dir, c.Database)
 	c.Snapshot = resolvePath(dir, c.Snapshot)
+	c.DuckDB.TempDirectory = resolvePath(dir, c.DuckDB.TempDirectory)
 	for i := range c.Accounts {
 		c.Accounts[i].baseDir = dir
 	}

@@ -84,7 +84,7 @@ func TestExampleConfigNamesEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, typ := range []any{Config{}, Log{}, HTTP{}, Account{}, Job{}, ReportRef{}} {
+	for _, typ := range []any{Config{}, Log{}, HTTP{}, Account{}, Job{}, ReportRef{}, DuckDB{}} {
 		for _, k := range fieldKeys(reflect.TypeOf(typ)) {
 			if !strings.Contains(string(b), k+":") {
 				t.Errorf("config.example.yaml does not mention %s (of %T)", k, typ)
@@ -233,6 +233,17 @@ func TestBadConfigs(t *testing.T) {
 		}},
 		{file: "yaml_tag.bad.yaml", want: []string{
 			"read config testdata/yaml_tag.bad.yaml: yaml: a string `two minutes` is not a number, as its tag says: drop the tag or fix the value",
+		}},
+		{file: "duckdb.bad.yaml", n: 4, want: []string{
+			`duckdb.memory_limit: "lots" is not a size (a number and a unit, e.g. 256MB, 1GB or 512MiB; empty: the default)`,
+			`duckdb.threads: -1 is not between 1 and 256 (0: the default)`,
+			`duckdb.checkpoint_threshold: "64 megabytes" is not a size (a number and a unit, e.g. 256MB, 1GB or 512MiB; empty: the default)`,
+			"duckdb.temp_directory: " + absPath(t, "testdata/minimal.good.yaml") + " is not a directory",
+		}},
+		{file: "duckdb_small.bad.yaml", n: 3, want: []string{
+			`duckdb.memory_limit: "16MiB" is below the minimum, 96MB: DuckDB could not type a batch of large leads in it`,
+			`duckdb.threads: 1000 is not between 1 and 256 (0: the default)`,
+			`duckdb.checkpoint_threshold: "0MB" must be positive`,
 		}},
 		{file: "headers_list.bad.yaml", n: 1, want: []string{
 			"notify.headers: want a map (name: value, one per line), got a list",
@@ -606,5 +617,34 @@ func TestDatabaseDirectoryMustBeWritable(t *testing.T) {
 	c.validate(v, reports, Needs{Keys: true, Database: true})
 	if err := v.err(); err == nil || !strings.Contains(err.Error(), "database: directory "+dir+" of "+c.Database+" is not writable: permission denied") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestDuckDBSection: the duckdb keys decode, temp_directory resolves against
+// the config's directory, environment variables override them, and an
+// absent section leaves every field zero (load.DefaultEngine's values).
+func TestDuckDBSection(t *testing.T) {
+	t.Setenv("CLOSE_API_KEY", "api_test")
+	cfg, err := Load("testdata/full.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DuckDB{MemoryLimit: "512MiB", Threads: 4, CheckpointThreshold: "256MB", TempDirectory: absPath(t, "testdata/spill")}
+	if cfg.DuckDB != want {
+		t.Errorf("duckdb = %+v, want %+v", cfg.DuckDB, want)
+	}
+	t.Setenv("CLOSESYNC_DUCKDB__MEMORY_LIMIT", "1GB")
+	t.Setenv("CLOSESYNC_DUCKDB__THREADS", "1")
+	cfg, err = Load("testdata/minimal.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (DuckDB{MemoryLimit: "1GB", Threads: 1}); cfg.DuckDB != want {
+		t.Errorf("duckdb from the environment = %+v, want %+v", cfg.DuckDB, want)
+	}
+	for _, ok := range []string{"96MB", "1GB", "512MiB", "1.5 GiB", "64mb"} {
+		if _, parsed := parseSize(ok); !parsed {
+			t.Errorf("parseSize(%q) refused", ok)
+		}
 	}
 }

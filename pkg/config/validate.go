@@ -18,7 +18,12 @@ import (
 // Limits and choices that Validate enforces.
 const (
 	MaxConcurrencyLimit = 64
-	ReservedSchema      = "sync" // run history and bookmarks
+	// MaxDuckDBThreads bounds duckdb.threads.
+	MaxDuckDBThreads = 256
+	// MinMemoryLimit is the smallest duckdb.memory_limit: below it DuckDB
+	// cannot type one batch (load.DefaultBatchBytes of JSON) in memory.
+	MinMemoryLimit = 96_000_000
+	ReservedSchema = "sync" // run history and bookmarks
 )
 
 var (
@@ -103,6 +108,7 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 			v.add("snapshot", "%s", msg)
 		}
 	}
+	c.DuckDB.validate(v)
 	if c.Notify.URL != "" {
 		if err := c.Notify.Validate(); err != nil {
 			// Each line is "<field>: <problem>".
@@ -437,4 +443,49 @@ func (v *validator) report(path, name string, known []string, firstAt map[string
 		return
 	}
 	firstAt[name] = k
+}
+
+// sizeRE is a DuckDB size: a number and a unit (B, KB, MB, GB, TB, or
+// KiB, MiB, GiB, TiB), in any case, with an optional space.
+var sizeRE = regexp.MustCompile(`(?i)^([0-9]+(?:\.[0-9]+)?) ?(b|kb|mb|gb|tb|kib|mib|gib|tib)$`)
+
+var sizeUnits = map[string]float64{"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+
+// parseSize returns the bytes of a DuckDB size.
+func parseSize(s string) (float64, bool) {
+	m := sizeRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.ParseFloat(m[1], 64)
+	return n * sizeUnits[strings.ToLower(m[2])], err == nil
+}
+
+// validate checks the duckdb section; empty and zero values take the
+// defaults.
+func (d DuckDB) validate(v *validator) {
+	const sizeHint = "a number and a unit, e.g. 256MB, 1GB or 512MiB"
+	if d.MemoryLimit != "" {
+		if n, ok := parseSize(d.MemoryLimit); !ok {
+			v.add("duckdb.memory_limit", "%q is not a size (%s; empty: the default)", d.MemoryLimit, sizeHint)
+		} else if n < MinMemoryLimit {
+			v.add("duckdb.memory_limit", "%q is below the minimum, 96MB: DuckDB could not type a batch of large leads in it", d.MemoryLimit)
+		}
+	}
+	if d.CheckpointThreshold != "" {
+		if n, ok := parseSize(d.CheckpointThreshold); !ok {
+			v.add("duckdb.checkpoint_threshold", "%q is not a size (%s; empty: the default)", d.CheckpointThreshold, sizeHint)
+		} else if n < 1 {
+			v.add("duckdb.checkpoint_threshold", "%q must be positive", d.CheckpointThreshold)
+		}
+	}
+	if d.Threads < 0 || d.Threads > MaxDuckDBThreads {
+		v.add("duckdb.threads", "%d is not between 1 and %d (0: the default)", d.Threads, MaxDuckDBThreads)
+	}
+	if d.TempDirectory != "" {
+		if st, err := os.Stat(d.TempDirectory); err == nil && !st.IsDir() {
+			v.add("duckdb.temp_directory", "%s is not a directory", d.TempDirectory)
+		}
+	}
 }

@@ -46,8 +46,12 @@ type Counters struct {
 	Requests, Retries int64
 }
 
-// stageDDL is the per-connection staging table the appender fills.
-const stageDDL = `CREATE TEMP TABLE IF NOT EXISTS _stage (
+// stageDDL is the per-batch staging table the appender fills. It is
+// created anew for each batch, and dropped with _typed and _ctyped when the
+// batch is written: DuckDB never reclaims the rows deleted from a temporary
+// table (it has no checkpoint), so a staging table emptied by DELETE kept
+// every batch's JSON in memory until the connection closed.
+const stageDDL = `CREATE OR REPLACE TEMP TABLE _stage (
     _seq INTEGER, _raw VARCHAR, _custom VARCHAR, _tag VARCHAR, _parent VARCHAR, _pos INTEGER)`
 
 // Apply writes a batch into table t (and its children) in one transaction,
@@ -94,7 +98,7 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode schema.
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("write %s batch of %d: %w", t.Name, len(b.Records), err)
+		return 0, fmt.Errorf("write %s batch of %d: %w%s", t.Name, len(b.Records), err, s.oomHint(err))
 	}
 	return written, nil
 }
@@ -104,9 +108,6 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.Writ
 		return 0, nil
 	}
 	if _, err := s.conn.ExecContext(ctx, stageDDL); err != nil {
-		return 0, fmt.Errorf("stage: %w", err)
-	}
-	if _, err := s.conn.ExecContext(ctx, "DELETE FROM _stage"); err != nil {
 		return 0, fmt.Errorf("stage: %w", err)
 	}
 	if err := s.appendStage(recs); err != nil {
@@ -154,8 +155,17 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.Writ
 			return 0, err
 		}
 	}
+	for _, tmp := range batchTemps {
+		if _, err := s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+tmp); err != nil {
+			return 0, fmt.Errorf("drop %s: %w", tmp, err)
+		}
+	}
 	return n, nil
 }
+
+// batchTemps are the temporary tables of one batch, dropped once it is
+// written so that their memory is freed when it commits.
+var batchTemps = []string{"_ctyped", "_typed", "_stage"}
 
 // writeChildren replaces the child rows of every parent in _typed (all of
 // the run's organization).

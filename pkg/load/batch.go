@@ -13,9 +13,14 @@ import (
 // is flushed by size or by age, so progress stays durable under a slow,
 // rate-limited API.
 const (
-	// DefaultBatchRows bounds a transaction; at about 2 KB a lead it keeps
-	// a batch near 10 MB.
+	// DefaultBatchRows bounds a transaction's records.
 	DefaultBatchRows = 5000
+	// DefaultBatchBytes bounds a transaction's JSON: DuckDB types a batch in
+	// memory, so its working set follows the batch's size, and 5,000 leads
+	// of about 5 KB are 26 MB of JSON that need far more than the default
+	// memory_limit (load.DefaultEngine). 4 MiB is about 800 leads or 4,000
+	// small activities.
+	DefaultBatchBytes = 2 << 20
 	// DefaultBatchAge flushes a partial batch so a slow run still commits
 	// progress.
 	DefaultBatchAge = 5 * time.Second
@@ -27,7 +32,7 @@ type Applier interface {
 }
 
 // BatchWriter groups the records of one run into batches and commits each
-// through an Applier: when it holds Rows records, or when its oldest
+// through an Applier: when it holds Rows records or Bytes of JSON, or when its oldest
 // uncommitted work is Age old at the next Write. The bookmark of the last
 // Write goes with the batch that holds its records. It is not safe for
 // concurrent use.
@@ -38,14 +43,16 @@ type BatchWriter struct {
 	mode  schema.WriteMode
 
 	rows     int
+	bytes    int
 	age      time.Duration
 	counters func() Counters
 	changes  *Changes
 	flushed  func(BatchTotals)
 
-	pending   Batch
-	lastFlush time.Time
-	totals    BatchTotals
+	pending      Batch
+	pendingBytes int
+	lastFlush    time.Time
+	totals       BatchTotals
 }
 
 // BatchTotals is what a BatchWriter has committed so far.
@@ -66,6 +73,17 @@ func WithBatchRows(n int) BatchOption {
 	return func(w *BatchWriter) {
 		if n > 0 {
 			w.rows = n
+		}
+	}
+}
+
+// WithBatchBytes sets how many bytes of JSON (the records' Raw) one
+// transaction commits at most, past the page that crosses it (n <= 0:
+// DefaultBatchBytes).
+func WithBatchBytes(n int) BatchOption {
+	return func(w *BatchWriter) {
+		if n > 0 {
+			w.bytes = n
 		}
 	}
 }
@@ -100,7 +118,7 @@ func WithFlushed(fn func(BatchTotals)) BatchOption {
 // NewBatchWriter returns a writer committing run's records into table t in
 // mode through a.
 func NewBatchWriter(a Applier, run Run, t schema.Table, mode schema.WriteMode, opts ...BatchOption) *BatchWriter {
-	w := &BatchWriter{apply: a, run: run, table: t, mode: mode, rows: DefaultBatchRows, age: DefaultBatchAge,
+	w := &BatchWriter{apply: a, run: run, table: t, mode: mode, rows: DefaultBatchRows, bytes: DefaultBatchBytes, age: DefaultBatchAge,
 		counters: func() Counters { return Counters{} }}
 	for _, o := range opts {
 		o(w)
@@ -113,10 +131,13 @@ func NewBatchWriter(a Applier, run Run, t schema.Table, mode schema.WriteMode, o
 // batch, and commits the batch when it is full or old enough.
 func (w *BatchWriter) Write(ctx context.Context, recs []schema.Record, bookmark schema.Bookmark) error {
 	w.pending.Records = append(w.pending.Records, recs...)
+	for _, r := range recs {
+		w.pendingBytes += len(r.Raw)
+	}
 	if !bookmark.IsZero() {
 		w.pending.Bookmark = bookmark
 	}
-	if len(w.pending.Records) >= w.rows || time.Since(w.lastFlush) >= w.age {
+	if len(w.pending.Records) >= w.rows || w.pendingBytes >= w.bytes || time.Since(w.lastFlush) >= w.age {
 		return w.Flush(ctx)
 	}
 	return nil
@@ -139,7 +160,7 @@ func (w *BatchWriter) Flush(ctx context.Context) error {
 	if !w.pending.Bookmark.IsZero() {
 		w.totals.Bookmark = w.pending.Bookmark
 	}
-	w.pending, w.lastFlush = Batch{}, time.Now()
+	w.pending, w.pendingBytes, w.lastFlush = Batch{}, 0, time.Now()
 	if w.flushed != nil {
 		w.flushed(w.totals)
 	}

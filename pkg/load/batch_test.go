@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -96,5 +97,45 @@ func TestBatchWriterDefaultsAndFailedBatch(t *testing.T) {
 	}
 	if !slices.Equal(a.sizes, []int{DefaultBatchRows}) || w.Totals().Bookmark.String() != "2026-01-03T00:00:00Z" {
 		t.Errorf("batches %v, totals %+v", a.sizes, w.Totals())
+	}
+}
+
+// TestBatchWriterFlushesByBytes: a batch is also committed once its
+// records' JSON reaches the byte bound, whatever its row count, so the
+// memory DuckDB needs to type it is bounded for large records too.
+func TestBatchWriterFlushesByBytes(t *testing.T) {
+	a := &applied{}
+	w := NewBatchWriter(a, Run{}, schema.Table{}, schema.Upsert, WithBatchBytes(1000))
+	page := make([]schema.Record, 3)
+	for i := range page {
+		page[i].Raw = make([]byte, 150) // 450 bytes a page
+	}
+	ctx := context.Background()
+	for range 5 {
+		if err := w.Write(ctx, page, schema.Bookmark{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// 450, 900, 1350: flushed (9 records); 450, 900: the rest by Flush.
+	if want := []int{9, 6}; !slices.Equal(a.sizes, want) {
+		t.Errorf("batches %v, want %v", a.sizes, want)
+	}
+	if d := NewBatchWriter(a, Run{}, schema.Table{}, schema.Upsert); d.bytes != DefaultBatchBytes {
+		t.Errorf("default byte bound %d, want %d", d.bytes, DefaultBatchBytes)
+	}
+}
+
+// TestOOMHint: DuckDB's out-of-memory error gets advice naming the limit
+// and the config key; other errors are left alone.
+func TestOOMHint(t *testing.T) {
+	s := &Store{memoryLimit: "256MB"}
+	if got := s.oomHint(errors.New("flatten leads_contacts: Out of Memory Error: failed to allocate data of size 2.0 MiB")); !strings.Contains(got, "memory_limit is 256MB: raise duckdb.memory_limit") {
+		t.Errorf("hint %q", got)
+	}
+	if got := s.oomHint(errors.New("Constraint Error")); got != "" {
+		t.Errorf("hint for another error: %q", got)
 	}
 }

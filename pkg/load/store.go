@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +46,81 @@ type Options struct {
 	// no migrations, and other readers may share it.
 	ReadOnly bool
 	Logger   *zap.Logger
+	// Engine bounds DuckDB's memory and threads; zero fields take
+	// DefaultEngine's.
+	Engine Engine
+}
+
+// Engine holds the DuckDB settings that bound a process's resources. They
+// are set when the database opens (DuckDB's global settings), for readers
+// too. Sizes are DuckDB's: a number and a unit (KB, MB, GB, KiB, MiB, GiB).
+type Engine struct {
+	// MemoryLimit caps DuckDB's buffer pool (DuckDB's memory_limit). Without
+	// one DuckDB takes 80% of the machine's RAM and keeps every block it
+	// wrote, so a sync's memory grew with the organisation. Beyond the limit
+	// DuckDB evicts blocks to the file or spills to TempDirectory.
+	MemoryLimit string
+	// Threads is DuckDB's worker threads (threads); its default is one per
+	// core.
+	Threads int
+	// CheckpointThreshold is the write-ahead log size at which a commit
+	// checkpoints (checkpoint_threshold). Until a checkpoint, the rows of the
+	// log stay in memory, so it bounds what commits pin in the buffer pool.
+	CheckpointThreshold string
+	// TempDirectory is where DuckDB spills what exceeds MemoryLimit; empty:
+	// DuckDB's default, the database's path with .tmp appended, beside the
+	// file (in the state directory under systemd).
+	TempDirectory string
+}
+
+// DefaultEngine is what an unset Engine field takes. With it the peak RSS
+// of a first sync of the leads stays near 200-260 MiB from 5,000 to 20,000
+// leads (README "Memory"), where DuckDB's defaults took 0.65-1.1 GiB and
+// grew with the organisation; the price is CPU (DuckDB evicts blocks), so
+// a machine with memory to spare should raise MemoryLimit.
+var DefaultEngine = Engine{MemoryLimit: "256MB", Threads: 2, CheckpointThreshold: "256MB"}
+
+// allocatorSettings make DuckDB's allocator return freed memory to the
+// system promptly instead of keeping up to 128 MB (its defaults) per
+// thread after a query: part of the bound, not a choice of the user.
+var allocatorSettings = map[string]string{
+	"allocator_flush_threshold":                   "4MB",
+	"allocator_bulk_deallocation_flush_threshold": "4MB",
+	"allocator_background_threads":                "true",
+}
+
+// withDefaults fills the unset fields of e from DefaultEngine.
+func (e Engine) withDefaults() Engine {
+	if e.MemoryLimit == "" {
+		e.MemoryLimit = DefaultEngine.MemoryLimit
+	}
+	if e.Threads == 0 {
+		e.Threads = DefaultEngine.Threads
+	}
+	if e.CheckpointThreshold == "" {
+		e.CheckpointThreshold = DefaultEngine.CheckpointThreshold
+	}
+	return e
+}
+
+// dsnQuery is the DSN's configuration: DuckDB applies it when it opens the
+// database, before any statement runs.
+func (e Engine) dsnQuery(readOnly bool) string {
+	q := url.Values{}
+	if readOnly {
+		q.Set("access_mode", "READ_ONLY")
+	}
+	e = e.withDefaults()
+	q.Set("memory_limit", e.MemoryLimit)
+	q.Set("threads", strconv.Itoa(e.Threads))
+	q.Set("checkpoint_threshold", e.CheckpointThreshold)
+	if e.TempDirectory != "" {
+		q.Set("temp_directory", e.TempDirectory)
+	}
+	for k, v := range allocatorSettings {
+		q.Set(k, v)
+	}
+	return q.Encode()
 }
 
 // Store is an open closesync database. Its methods are safe for concurrent
@@ -56,6 +133,9 @@ type Store struct {
 	log       *zap.Logger
 
 	readOnly bool
+	// memoryLimit is DuckDB's memory_limit, for the hint of an
+	// out-of-memory error.
+	memoryLimit string
 	// path names the file in errors; firstRun is the largest run id before
 	// this open: the runs above it are this open's (see Close).
 	path     string
@@ -106,7 +186,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open database %s: %w", opts.Path, err), db.Close(), connector.Close())
 	}
-	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]schema.WriteMode{}, readOnly: opts.ReadOnly}
+	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]schema.WriteMode{}, readOnly: opts.ReadOnly,
+		memoryLimit: opts.Engine.withDefaults().MemoryLimit}
 	if opts.ReadOnly {
 		return s, nil
 	}
@@ -127,10 +208,7 @@ func openWithLockWait(ctx context.Context, opts Options) (*duckdb.Connector, err
 	deadline := start.Add(opts.LockTimeout)
 	wait := lockBackoffStart
 	for attempt := 1; ; attempt++ {
-		dsn := opts.Path
-		if opts.ReadOnly {
-			dsn += "?access_mode=READ_ONLY"
-		}
+		dsn := opts.Path + "?" + opts.Engine.dsnQuery(opts.ReadOnly)
 		connector, err := duckdb.NewConnector(dsn, initConn)
 		if err == nil {
 			return connector, nil
@@ -159,15 +237,12 @@ func openWithLockWait(ctx context.Context, opts Options) (*duckdb.Connector, err
 	}
 }
 
-// connSettings run on every new connection:
+// connSettings run on every new connection (Engine's settings are in the
+// DSN):
 //   - naive timestamps from Close are UTC, never the machine's local zone;
-//   - a batch is tens of MB, so DuckDB's default 16 MB WAL threshold would
-//     checkpoint on every commit; Close checkpoints once at the end instead
-//     (a crash replays the WAL on the next open);
 //   - nothing relies on the physical order of inserted rows.
 var connSettings = []string{
 	"SET TimeZone = 'UTC'",
-	"SET checkpoint_threshold = '1GB'",
 	"SET preserve_insertion_order = false",
 }
 
@@ -178,6 +253,16 @@ func initConn(execer driver.ExecerContext) error {
 		}
 	}
 	return nil
+}
+
+// oomHint is the advice appended to an error of DuckDB running out of its
+// memory_limit: what a batch needs beyond the primary-key indexes, which
+// stay resident and grow with the tables, no longer fits.
+func (s *Store) oomHint(err error) string {
+	if !strings.Contains(err.Error(), "Out of Memory Error") {
+		return ""
+	}
+	return fmt.Sprintf(" (DuckDB's memory_limit is %s: raise duckdb.memory_limit in the config; the primary-key indexes of large tables must stay in memory)", s.memoryLimit)
 }
 
 func isLockError(err error) bool {
