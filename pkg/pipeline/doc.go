@@ -15,7 +15,8 @@
 //	walk       the ExtractFunc streams the report's batches ...
 //	  |
 //	batch      ... into a load.BatchWriter, which commits them in groups
-//	writer     (load.DefaultBatchRows records or load.DefaultBatchAge), each
+//	writer     (load.DefaultBatchRows records, DefaultBatchBytes of JSON or
+//	  |        load.DefaultBatchAge), each
 //	  |        with its bookmark in one transaction; a replace is swapped in
 //	  |        (Store.FinishReplace) after the zero-row guard
 //	  |
