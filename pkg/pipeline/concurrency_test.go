@@ -164,3 +164,63 @@ func TestRunJobConcurrentCancel(t *testing.T) {
 		}
 	}
 }
+
+// TestEventReadersFollowTheEventLog: with reports running at once, a
+// report that re-reads what the stored event log says was edited
+// (RefetchEdited) starts only after the job's event-log report before it
+// has ended, so it sees the events that run stored; the others do not
+// wait.
+func TestEventReadersFollowTheEventLog(t *testing.T) {
+	events, readers := extract.Declaring(extract.ApplyEventDeletes), extract.Declaring(extract.RefetchEdited)
+	if len(events) == 0 || len(readers) == 0 {
+		t.Fatal("the catalog declares no event-log report or no event reader")
+	}
+	job := Job{Name: "j", Account: "a", Params: map[string]string{"organization_id": "orga_1"}, Concurrency: 3,
+		Reports: []ReportRun{{Report: events[0], Mode: schema.Upsert}, {Report: readers[0], Mode: schema.Upsert},
+			{Report: report("users"), Mode: schema.Upsert}}}
+	var mu sync.Mutex
+	var order []string
+	note := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		order = append(order, s)
+	}
+	release := make(chan struct{})
+	ext := func(string) (ExtractFunc, error) {
+		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+			note("start " + req.Report.Name)
+			defer note("end " + req.Report.Name)
+			if err := pages(1, 1, "")(ctx, req, emit); err != nil {
+				return err
+			}
+			if req.Report.Has(extract.ApplyEventDeletes) {
+				<-release // held until the unrelated report has run beside it
+			}
+			if req.Report.Name == "users" {
+				close(release)
+			}
+			return nil
+		}, nil
+	}
+	r := &Runner{Store: newMemStore(), Log: zap.NewNop(), Extract: ext}
+	for _, res := range r.RunJob(context.Background(), job, runlog.Manual) {
+		if res.Status != runlog.Success {
+			t.Errorf("%s: %s (%v)", res.Report, res.Status, res.Err)
+		}
+	}
+	pos := func(s string) int {
+		for i, o := range order {
+			if o == s {
+				return i
+			}
+		}
+		t.Fatalf("%q never happened: %q", s, order)
+		return -1
+	}
+	if pos("start "+readers[0].Name) < pos("end "+events[0].Name) {
+		t.Errorf("%s started before %s ended: %q", readers[0].Name, events[0].Name, order)
+	}
+	if pos("start users") > pos("end "+events[0].Name) {
+		t.Errorf("users waited for the event log: %q", order)
+	}
+}

@@ -126,13 +126,20 @@ func (r *Runner) RunJob(ctx context.Context, job Job, trigger runlog.Trigger) []
 // or the account was found unusable (a skipped run). The first report runs
 // alone until it has read a page or ended, so that a dead key or an
 // unreachable API fails one report and skips the others, as one after
-// another would. Results are in the order of reports.
+// another would. A report that reads the stored event log (RefetchEdited)
+// starts only when the reports before it that store the event log
+// (ApplyEventDeletes) have ended, so it sees the edits they stored, as one
+// after another would. Results are in the order of reports.
 func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger, reports []ReportRun, run func(context.Context, ReportRun) Result) []Result {
 	out := make([]Result, len(reports))
 	n := max(job.Concurrency, 1)
 	slots := make(chan struct{}, n)
 	var wg sync.WaitGroup
 	var locks reportLocks
+	ended := make([]chan struct{}, len(reports))
+	for i := range ended {
+		ended[i] = make(chan struct{})
+	}
 	for i, rr := range reports {
 		taken := false
 		select {
@@ -145,12 +152,24 @@ func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger
 				<-slots
 			}
 			out[i] = Result{Run: runlog.Run{Job: job.Name, Report: rr.Report.Name, Account: job.Account, Trigger: trigger, Status: runlog.Cancelled, Err: context.Cause(ctx)}}
+			close(ended[i])
 			continue
 		}
 		if why := r.breaker.tripped(job.Account); why != nil {
 			out[i] = r.skipReport(ctx, job, rr, trigger, why)
 			<-slots
+			close(ended[i])
 			continue
+		}
+		// The event-log reports it must follow started before it (slots
+		// are taken in order), so waiting on them holds no slot they need.
+		var after []chan struct{}
+		if rr.Report.Has(extract.RefetchEdited) {
+			for j := range i {
+				if reports[j].Report.Has(extract.ApplyEventDeletes) {
+					after = append(after, ended[j])
+				}
+			}
 		}
 		var ok chan struct{} // closed once the first report has answered
 		rctx := ctx
@@ -159,8 +178,12 @@ func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger
 			rctx = context.WithValue(ctx, answeredKey{}, sync.OnceFunc(func() { close(ok) }))
 		}
 		wg.Go(func() {
+			defer close(ended[i])
 			defer func() { <-slots }()
 			defer answered(rctx)
+			for _, ch := range after {
+				<-ch
+			}
 			unlock := locks.lock(rr.Report.Name)
 			defer unlock()
 			res := run(rctx, rr)
