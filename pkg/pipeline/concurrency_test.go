@@ -186,15 +186,24 @@ func TestEventReadersFollowTheEventLog(t *testing.T) {
 		order = append(order, s)
 	}
 	release := make(chan struct{})
+	readerStarted := make(chan struct{})
 	ext := func(string) (ExtractFunc, error) {
 		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
 			note("start " + req.Report.Name)
 			defer note("end " + req.Report.Name)
+			if req.Report.Has(extract.RefetchEdited) {
+				close(readerStarted)
+			}
 			if err := pages(1, 1, "")(ctx, req, emit); err != nil {
 				return err
 			}
 			if req.Report.Has(extract.ApplyEventDeletes) {
 				<-release // held until the unrelated report has run beside it
+				// ... and long enough for a reader let in too early to start.
+				select {
+				case <-readerStarted:
+				case <-time.After(200 * time.Millisecond):
+				}
 			}
 			if req.Report.Name == "users" {
 				close(release)
