@@ -98,6 +98,10 @@ type Report struct {
 	// Email ...), AllActivities for the report of every type, "" when it
 	// holds no activities.
 	Activity string
+	// EditEvents is the object_type (a LIKE pattern) of the stored event
+	// log's "updated" events that name edits of this report's records, for
+	// RefetchEdited ("activity%" for the activity reports).
+	EditEvents string
 	// After lists the steps the pipeline runs for this report besides
 	// loading it (see Step); register adds RefreshCustomViews to every
 	// report with Custom.
@@ -146,6 +150,9 @@ func register(reports ...*Report) {
 			if r.Method == Full {
 				r.DefaultMode = schema.Replace
 			}
+		}
+		if r.Has(RefetchEdited) && r.EditEvents == "" {
+			panic("extract: report " + r.Name + " declares RefetchEdited without EditEvents")
 		}
 		if r.Custom && !r.Has(RefreshCustomViews) {
 			r.After = append(r.After, RefreshCustomViews)

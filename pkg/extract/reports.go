@@ -189,6 +189,11 @@ func customOf(objectType string, t schema.Table) schema.Table {
 // vs status_change.lead).
 const anyObject = "%"
 
+// activityEvents matches the event log's object types of activities
+// (activity.call, activity.note ...), whose "updated" events name the
+// activities to re-read (RefetchEdited).
+const activityEvents = "activity%"
+
 // activityStrategy reads activities created since the bookmark minus the
 // attribution window, in creation order.
 var activityStrategy = Strategy{Filter: ParamFilter, Field: "date_created", OrderBy: "date_created", Overlap: defaultOverlap,
@@ -260,7 +265,7 @@ func init() {
 		&Report{
 			Name: "activities", Sources: src("/activity/"), Walk: Offset{PageSize: 100}, Method: Incremental,
 			Strategy: activityStrategy, Custom: true,
-			Activity: AllActivities, After: []Step{RefetchEdited},
+			Activity: AllActivities, After: []Step{RefetchEdited}, EditEvents: activityEvents,
 			Doc: "Every activity type (Stitch's `activities`): created since the bookmark minus the attribution window " +
 				"(`attribution_window`, default 24h), so calls and emails that change after creation are re-read.",
 			Table: deletedBy(withLead(anyObject), customOf("activity", table("activities", activityBase))),
@@ -295,7 +300,7 @@ func init() {
 		register(&Report{
 			Name: "activities_" + at.report, Sources: src("/activity/" + at.path + "/"), Walk: Offset{PageSize: 100},
 			Method: Incremental, Strategy: activityStrategy, Custom: true, Doc: doc,
-			Activity: at.typ, After: []Step{RefetchEdited},
+			Activity: at.typ, After: []Step{RefetchEdited}, EditEvents: activityEvents,
 			Table: deletedBy(withLead(anyObject), customOf("activity", table("activities_"+at.report, cols(activityBase, at.extra)))),
 		})
 	}

@@ -159,7 +159,8 @@ func (s *Store) lastSuccessAt(ctx context.Context, column, job, report string) (
 // UpdatedActivities lists the ids of the activities that "updated" events
 // stored in eventTable since storedSince (by their _synced_at, so each
 // event is seen by the first run after it landed, however late it was
-// synced) report changed, and that were created before createdBefore,
+// synced) report changed, of an object_type matching objectType (a LIKE
+// pattern the catalog declares), and that were created before createdBefore,
 // i.e. outside an incremental walk's window; typ narrows them to one
 // activity _type ("" for all). An event is skipped when activityTable
 // already holds a version at least as new as the edit it reports: the
@@ -169,7 +170,7 @@ func (s *Store) lastSuccessAt(ctx context.Context, column, job, report string) (
 // the first sync has read already, costs no request. Only the events of the
 // organization org count. Without the event table (the job does not sync
 // event_log) there are none.
-func (s *Store) UpdatedActivities(ctx context.Context, eventTable, activityTable, org, typ string, storedSince, createdBefore time.Time) ([]string, error) {
+func (s *Store) UpdatedActivities(ctx context.Context, eventTable, activityTable, org, objectType, typ string, storedSince, createdBefore time.Time) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tables, err := s.orgTables(ctx)
@@ -186,11 +187,11 @@ func (s *Store) UpdatedActivities(ctx context.Context, eventTable, activityTable
 			qualified(s.schema, activityTable))
 	}
 	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT object_id FROM %s e
-		WHERE %s AND action = 'updated' AND object_type LIKE 'activity%%' AND _synced_at >= ?
+		WHERE %s AND action = 'updated' AND object_type LIKE ? AND _synced_at >= ?
 		AND (? = '' OR json_extract_string(data, '$._type') = ?)
 		AND TRY_CAST(json_extract_string(data, '$.date_created') AS TIMESTAMPTZ) < ?
 		%s
-		ORDER BY 1`, qualified(s.schema, eventTable), orgIs("e", org), newer), storedSince, typ, typ, createdBefore)
+		ORDER BY 1`, qualified(s.schema, eventTable), orgIs("e", org), newer), objectType, storedSince, typ, typ, createdBefore)
 	if err != nil {
 		return nil, fmt.Errorf("read updated activities from %s: %w", eventTable, err)
 	}

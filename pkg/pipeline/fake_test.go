@@ -95,7 +95,7 @@ func (m *memStore) PurgeDeleted(context.Context, string, []schema.Table) (int64,
 func (m *memStore) RefreshCustomViews(context.Context, string, []schema.Table) error {
 	return m.call("views")
 }
-func (m *memStore) UpdatedActivities(_ context.Context, eventTable, _, _, _ string, _, _ time.Time) ([]string, error) {
+func (m *memStore) UpdatedActivities(_ context.Context, eventTable, _, _, _, _ string, _, _ time.Time) ([]string, error) {
 	return m.edited, m.call("edits:" + eventTable)
 }
 func (m *memStore) LoadedFrom(context.Context, string, string) (schema.Bookmark, bool, error) {

@@ -127,5 +127,5 @@ func (r *Runner) editedActivities(ctx context.Context, s *run, req extract.Reque
 	// What the walk reads starts at From: the edits it will not see are
 	// of activities created before that.
 	from := rep.Strategy.From(req.Bookmark, req.StartDate, req.Now, rr.Window)
-	return r.Store.UpdatedActivities(ctx, events.Table.Name, rep.Table.Name, s.org, typ, since, from)
+	return r.Store.UpdatedActivities(ctx, events.Table.Name, rep.Table.Name, s.org, rep.EditEvents, typ, since, from)
 }
