@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"runtime"
@@ -18,6 +16,7 @@ import (
 
 	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/internal/closefake"
+	"github.com/closesync/closesync/internal/replay"
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
@@ -42,7 +41,7 @@ import (
 func BenchmarkSyncLeads(b *testing.B) {
 	for _, n := range []int{5000, 20000} {
 		b.Run(fmt.Sprintf("leads=%d", n), func(b *testing.B) {
-			srv := httptest.NewServer(&replay{next: closefake.New(closefake.Options{Seed: 1, Scale: n})})
+			srv := httptest.NewServer(replay.New(closefake.New(closefake.Options{Seed: 1, Scale: n})))
 			defer srv.Close()
 			client, err := closeapi.New(closeapi.Config{Account: "bench", BaseURL: srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey, MaxConcurrency: 4})
 			if err != nil {
@@ -97,36 +96,6 @@ func BenchmarkSyncLeads(b *testing.B) {
 			b.ReportMetric(float64(added)/(1<<20), "live-heap-added-MiB")
 		})
 	}
-}
-
-// replay answers a request it has seen before with the recorded response.
-type replay struct {
-	next http.Handler
-	mu   sync.Mutex
-	seen map[string]*httptest.ResponseRecorder
-}
-
-func (p *replay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	key := r.Method + " " + r.URL.String()
-	p.mu.Lock()
-	rec, ok := p.seen[key]
-	p.mu.Unlock()
-	if !ok {
-		rec = httptest.NewRecorder()
-		p.next.ServeHTTP(rec, r)
-		p.mu.Lock()
-		if p.seen == nil {
-			p.seen = map[string]*httptest.ResponseRecorder{}
-		}
-		p.seen[key] = rec
-		p.mu.Unlock()
-	}
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	io := bytes.NewReader(rec.Body.Bytes())
-	io.WriteTo(w)
 }
 
 func heapBytes() uint64 {

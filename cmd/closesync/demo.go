@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/internal/daemon"
 	"github.com/closesync/closesync/internal/demo"
 	"github.com/closesync/closesync/pkg/config"
@@ -56,7 +55,9 @@ func cmdDemo(ctx context.Context, args []string, e *env) error {
 // demoSummary prints row counts per table, the run history and the sample
 // queries with their results.
 func demoSummary(ctx context.Context, cfg *config.Config, e *env) error {
-	store, err := load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, ReadOnly: true, Engine: daemon.Engine(cfg)})
+	opts := daemon.StoreOptions(cfg)
+	opts.ReadOnly, opts.LockTimeout = true, 0 // the demo's own file: nothing else holds it
+	store, err := load.Open(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/internal/daemon"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/load"
@@ -29,8 +28,9 @@ func cmdHistory(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	store, err := load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, ReadOnly: true, LockTimeout: 10 * time.Second,
-		Engine: daemon.Engine(cfg)})
+	opts := daemon.StoreOptions(cfg)
+	opts.ReadOnly, opts.LockTimeout = true, 10*time.Second
+	store, err := load.Open(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 
 	"go.uber.org/zap"
 
-	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/internal/daemon"
 	"github.com/closesync/closesync/internal/logging"
 	"github.com/closesync/closesync/pkg/config"
@@ -62,8 +61,9 @@ func startLogger(cfg *config.Config, e *env) (*zap.Logger, error) {
 var _ schedule.Store = (*load.Store)(nil)
 
 func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger) (*load.Store, error) {
-	return load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, Logger: log,
-		LockTimeout: cfg.LockTimeout, Engine: daemon.Engine(cfg)})
+	opts := daemon.StoreOptions(cfg)
+	opts.Logger = log
+	return load.Open(ctx, opts)
 }
 
 // opener opens the database for a run; its close func closes it.

@@ -45,8 +45,9 @@ func DryRun(ctx context.Context, cfg *config.Config, log *zap.Logger, jobs []pip
 	}
 	bookmarks := func(job pipeline.Job, report string) (schema.Bookmark, error) { return schema.Bookmark{}, nil }
 	if _, err := os.Stat(cfg.Database); err == nil {
-		store, err := load.Open(ctx, load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, ReadOnly: true,
-			LockTimeout: cfg.LockTimeout, Engine: Engine(cfg)})
+		opts := StoreOptions(cfg)
+		opts.ReadOnly = true
+		store, err := load.Open(ctx, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -101,10 +102,12 @@ func walkTime(p extract.Plan, took time.Duration) time.Duration {
 	return (per * time.Duration(p.Requests)).Round(100 * time.Millisecond)
 }
 
-// Engine is the DuckDB engine settings of cfg, for every load.Open of its
-// database (a reader and the writer of one process share one DuckDB
-// instance, so they must agree).
-func Engine(cfg *config.Config) load.Engine {
+// StoreOptions opens cfg's database: its file, schema, migrations, lock
+// timeout and DuckDB engine settings, for every load.Open of it (a reader
+// and the writer of one process share one DuckDB instance, so their
+// engine settings must agree). Callers add ReadOnly or a Logger.
+func StoreOptions(cfg *config.Config) load.Options {
 	d := cfg.DuckDB
-	return load.Engine{MemoryLimit: d.MemoryLimit, Threads: d.Threads, CheckpointThreshold: d.CheckpointThreshold, TempDirectory: d.TempDirectory}
+	return load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, LockTimeout: cfg.LockTimeout,
+		Engine: load.Engine{MemoryLimit: d.MemoryLimit, Threads: d.Threads, CheckpointThreshold: d.CheckpointThreshold, TempDirectory: d.TempDirectory}}
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -25,6 +24,7 @@ import (
 
 	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/internal/closefake"
+	"github.com/closesync/closesync/internal/replay"
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
@@ -118,7 +118,7 @@ func record(ctx context.Context, b *testing.B, rep *extract.Report, n int) *reco
 		}
 		recordings.dir = dir
 	}
-	rec := &recorder{next: closefake.New(closefake.Options{Seed: 1, Scale: n})}
+	rec := replay.New(closefake.New(closefake.Options{Seed: 1, Scale: n}))
 	r := &recording{srv: httptest.NewServer(rec), ndjson: filepath.Join(recordings.dir, fmt.Sprintf("leads-%d.ndjson", n))}
 	client, err := closeapi.New(closeapi.Config{Account: "bench", BaseURL: r.srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey, MaxConcurrency: 4})
 	if err != nil {
@@ -140,7 +140,7 @@ func record(ctx context.Context, b *testing.B, rep *extract.Report, n int) *reco
 	if err := errors.Join(st.Close(), dump.err, w.Flush(), f.Close()); err != nil {
 		b.Fatal(err)
 	}
-	rec.drop()
+	rec.Drop()
 	recordings.byN[n] = r
 	return r
 }
@@ -252,6 +252,12 @@ func benchLoadVsDuckDB(b *testing.B, n int) {
 // default, one thread per core).
 var duckThreads = flag.Int("loadbench.threads", 0, "BenchmarkLoadVsDuckDB: also time closesync with DuckDB threads set to this (0: no such stage)")
 
+// benchMemory is DuckDB's memory_limit for every stage, closesync's and
+// DuckDB's own alike, so they compare on the same footing. It is higher
+// than load.DefaultEngine's: at that bound DuckDB's own pipeline (a) runs
+// out of memory typing 5,000 leads in one statement.
+var benchMemory = flag.String("loadbench.memory_limit", "8GB", "BenchmarkLoadVsDuckDB: DuckDB memory_limit of every stage")
+
 // ckpt suffixes the stage name of a stage's final checkpoint.
 const ckpt = "/checkpoint"
 
@@ -297,7 +303,7 @@ func cpuTime(b *testing.B) time.Duration {
 
 func openBench(b *testing.B, path string) *load.Store {
 	b.Helper()
-	st, err := load.Open(context.Background(), load.Options{Path: path, Migrations: closesync.SQL})
+	st, err := load.Open(context.Background(), load.Options{Path: path, Migrations: closesync.SQL, Engine: load.Engine{MemoryLimit: *benchMemory}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -407,50 +413,6 @@ func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, 
 		also = " = " + lever + "'s"
 	}
 	return "parity: (a) = closesync's leads, (c) = closesync's tables" + also + " (" + strings.Join(counts, ", ") + " rows)"
-}
-
-// recorder answers a request it has seen before with the recorded response.
-// After drop, it answers only those.
-type recorder struct {
-	mu   sync.Mutex
-	next http.Handler
-	seen map[string]*httptest.ResponseRecorder
-}
-
-func (p *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	key := r.Method + " " + r.URL.String()
-	p.mu.Lock()
-	rec, ok := p.seen[key]
-	next := p.next
-	p.mu.Unlock()
-	if !ok {
-		if next == nil {
-			http.Error(w, "not recorded: "+key, http.StatusInternalServerError)
-			return
-		}
-		rec = httptest.NewRecorder()
-		next.ServeHTTP(rec, r)
-		p.mu.Lock()
-		if p.seen == nil {
-			p.seen = map[string]*httptest.ResponseRecorder{}
-		}
-		p.seen[key] = rec
-		p.mu.Unlock()
-	}
-	for k, v := range rec.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
-}
-
-// drop lets the fake go: its heap is garbage once the recorder holds the
-// pages.
-func (p *recorder) drop() {
-	p.mu.Lock()
-	p.next = nil
-	p.mu.Unlock()
-	runtime.GC()
 }
 
 func humanBytes(path string) string {
