@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -53,9 +53,15 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 }
 
 // syncJobs runs the selected jobs once against the configured accounts and
-// prints one line per report. It returns errFailed when any run failed.
+// prints one line per report as it finishes (on a terminal, above a line
+// per running report), then one line naming the reports cancelled, if any.
+// It returns errFailed when any run failed, errInterrupted when a signal
+// cancelled runs.
 func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger runlog.Trigger, e *env, re ...schedule.Reread) error {
-	log, jobs, err := startJobs(cfg, onlyJobs, onlyReports, e)
+	logs := logging.NewRouted(e.stderr)
+	le := *e
+	le.stderr = logs
+	log, jobs, err := startJobs(cfg, onlyJobs, onlyReports, &le)
 	if err != nil {
 		return err
 	}
@@ -67,21 +73,28 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	if err := w.Apply(jobs); err != nil {
 		return err
 	}
-	var progress func(job, report string, rows int64)
-	if logging.IsTerminal(e.stderr) {
-		progress = newProgress(e.stderr)
-	}
+	obs := newObserver(e, logs)
 	failed := 0
-	err = daemon.Once(ctx, daemon.OnceOptions{Config: cfg, Log: log, Jobs: jobs, Trigger: trigger, Open: opener(cfg, log),
-		Progress: progress, Result: func(res schedule.Triggered) {
-			printResult(e.stdout, res.Result)
-			if note := w.Note(res); note != "" {
-				fmt.Fprintf(e.stdout, "         %s\n", note)
-			}
+	var cancelled []string
+	err = daemon.Once(ctx, daemon.OnceOptions{Config: cfg, Log: log, Jobs: jobs, Trigger: trigger, Open: observedOpener(cfg, log, obs),
+		Watch: watch(obs), Result: func(res schedule.Triggered) {
+			obs.ended(res.Job, res.Report)
 			if res.Err != nil {
 				failed++
 			}
+			if res.Status == runlog.Cancelled {
+				cancelled = append(cancelled, res.Job+"/"+res.Report)
+				return
+			}
+			printResult(obs.out(), res.Result)
+			if note := w.Note(res); note != "" {
+				fmt.Fprintf(obs.out(), "         %s\n", note)
+			}
 		}})
+	obs.stop()
+	if len(cancelled) > 0 {
+		fmt.Fprintf(e.stdout, "%-8s %s: %v\n", runlog.Cancelled, strings.Join(cancelled, ", "), cancelCause(ctx))
+	}
 	var ce *daemon.CloseError
 	if errors.As(err, &ce) {
 		fmt.Fprintf(e.stdout, "%-8s closing %s: the final checkpoint failed; the runs above are in its write-ahead log, not yet in the file\n         error: %v\n", "failed", cfg.Database, ce.Err)
@@ -90,10 +103,23 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	if err != nil {
 		return err
 	}
+	var sig signalled
+	if len(cancelled) > 0 && errors.As(context.Cause(ctx), &sig) {
+		return errInterrupted
+	}
 	if failed > 0 {
 		return errFailed
 	}
 	return nil
+}
+
+// cancelCause says why the runs were cancelled ("interrupt signal
+// received").
+func cancelCause(ctx context.Context) string {
+	if err := context.Cause(ctx); err != nil {
+		return err.Error()
+	}
+	return "cancelled"
 }
 
 // startJobs starts the logger and resolves the selected jobs, for sync
@@ -124,20 +150,4 @@ func printResult(w io.Writer, r pipeline.Result) {
 		line += "\n         error: " + r.Err.Error()
 	}
 	fmt.Fprintln(w, line)
-}
-
-// newProgress prints a self-overwriting progress line on a terminal, at most
-// ten times a second.
-func newProgress(w io.Writer) func(job, report string, rows int64) {
-	var mu sync.Mutex
-	var last time.Time
-	return func(job, report string, rows int64) {
-		mu.Lock()
-		defer mu.Unlock()
-		if time.Since(last) < 100*time.Millisecond {
-			return
-		}
-		last = time.Now()
-		fmt.Fprintf(w, "\r\033[K%s/%s: %d rows", job, report, rows)
-	}
 }
