@@ -231,8 +231,8 @@ func TestBatchRowsGroupsPages(t *testing.T) {
 		st := newMemStore()
 		var progress []int64
 		r := &Runner{Store: st, Log: zap.NewNop(), BatchRows: tt.rows,
-			Watch:    Watch{Committed: func(_, _ string, rows int64) { progress = append(progress, rows) }},
-			Extract:  func(string) (ExtractFunc, error) { return pages(10, 100, "2026-01-02T00:00:00Z"), nil }}
+			Watch:   Watch{Committed: func(_, _ string, rows int64) { progress = append(progress, rows) }},
+			Extract: func(string) (ExtractFunc, error) { return pages(10, 100, "2026-01-02T00:00:00Z"), nil }}
 		res := r.RunReport(context.Background(), Job{Name: "j", Account: "a"}, ReportRun{Report: report("leads"), Mode: schema.Upsert}, runlog.Manual)
 		var got []int
 		for _, b := range st.batches {
