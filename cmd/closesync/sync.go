@@ -75,7 +75,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	}
 	obs := newObserver(e, logs)
 	failed := 0
-	var cancelled []string
+	var cancelled cancellations
 	err = daemon.Once(ctx, daemon.OnceOptions{Config: cfg, Log: log, Jobs: jobs, Trigger: trigger, Open: observedOpener(cfg, log, obs),
 		Watch: watch(obs), Result: func(res schedule.Triggered) {
 			obs.ended(res.Job, res.Report)
@@ -83,7 +83,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 				failed++
 			}
 			if res.Status == runlog.Cancelled {
-				cancelled = append(cancelled, res.Job+"/"+res.Report)
+				cancelled.add(ctx, res.Result)
 				return
 			}
 			printResult(obs.out(), res.Result)
@@ -92,9 +92,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 			}
 		}})
 	obs.stop()
-	if len(cancelled) > 0 {
-		fmt.Fprintf(e.stdout, "%-8s %s: %v\n", runlog.Cancelled, strings.Join(cancelled, ", "), cancelCause(ctx))
-	}
+	cancelled.print(e.stdout)
 	var ce *daemon.CloseError
 	if errors.As(err, &ce) {
 		fmt.Fprintf(e.stdout, "%-8s closing %s: the final checkpoint failed; the runs above are in its write-ahead log, not yet in the file\n         error: %v\n", "failed", cfg.Database, ce.Err)
@@ -104,7 +102,7 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 		return err
 	}
 	var sig signalled
-	if len(cancelled) > 0 && errors.As(context.Cause(ctx), &sig) {
+	if len(cancelled.reports) > 0 && errors.As(context.Cause(ctx), &sig) {
 		return errInterrupted
 	}
 	if failed > 0 {
@@ -113,13 +111,38 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	return nil
 }
 
-// cancelCause says why the runs were cancelled ("interrupt signal
-// received").
-func cancelCause(ctx context.Context) string {
-	if err := context.Cause(ctx); err != nil {
-		return err.Error()
+// cancellations are the reports a sync cancelled, printed together at its
+// end, one line per reason (the signal, a job's timeout), not an error
+// line each.
+type cancellations struct {
+	reasons []string
+	reports map[string][]string // by reason
+}
+
+// add notes res, cancelled: by the signal when ctx ended with one, else
+// by its own cause (its job's timeout).
+func (c *cancellations) add(ctx context.Context, res pipeline.Result) {
+	reason := "cancelled"
+	var sig signalled
+	switch {
+	case errors.As(context.Cause(ctx), &sig):
+		reason = sig.Error()
+	case res.Err != nil:
+		reason = res.Err.Error()
 	}
-	return "cancelled"
+	if c.reports == nil {
+		c.reports = map[string][]string{}
+	}
+	if _, ok := c.reports[reason]; !ok {
+		c.reasons = append(c.reasons, reason)
+	}
+	c.reports[reason] = append(c.reports[reason], res.Job+"/"+res.Report)
+}
+
+func (c *cancellations) print(w io.Writer) {
+	for _, reason := range c.reasons {
+		fmt.Fprintf(w, "%-8s %s: %s\n", runlog.Cancelled, strings.Join(c.reports[reason], ", "), reason)
+	}
 }
 
 // startJobs starts the logger and resolves the selected jobs, for sync
