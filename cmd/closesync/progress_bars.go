@@ -16,8 +16,13 @@ import (
 	"github.com/closesync/closesync/pkg/load"
 )
 
-// barsRefresh is how often the bars are redrawn.
-const barsRefresh = 150 * time.Millisecond
+const (
+	// barsRefresh is how often the bars are redrawn.
+	barsRefresh = 150 * time.Millisecond
+	// shownWait is the least wait a line shows: the budget's pacing of
+	// requests waits a few milliseconds at a time.
+	shownWait = 100 * time.Millisecond
+)
 
 // bars draws, on a terminal, one line per running report (records, rate,
 // pages; a bar, total and ETA when Close counted the listing; what it
@@ -256,7 +261,7 @@ func (l *runLine) text() string {
 		eta := time.Duration(float64(total-l.records) / rate * float64(time.Second))
 		parts = append(parts, "ETA "+short(eta))
 	}
-	if w := l.wait; now.Before(w.until) {
+	if w := l.wait; w.until.Sub(now) >= shownWait {
 		parts = append(parts, w.text(w.until.Sub(now)))
 	} else if w.attempt > 0 {
 		parts = append(parts, fmt.Sprintf("retrying (attempt %d)", w.attempt))

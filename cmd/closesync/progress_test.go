@@ -42,6 +42,8 @@ func TestBarLineSaysWhatTheRunDoes(t *testing.T) {
 		{"written", func(l *runLine, _ *closeapi.Watch) { l.read(10, 1); l.rows = 25 }, time.Second, "10 records · 25 written · 10/s · 1 page"},
 		{"rate limit", func(l *runLine, w *closeapi.Watch) { w.RateLimited("GET lead", 3*time.Second) }, 0,
 			"0 records · 0/s · 0 pages · waiting on the rate limit, 3.0s"},
+		{"a short wait is not shown", func(l *runLine, w *closeapi.Watch) { w.RateLimited("GET lead", 50*time.Millisecond) }, 0,
+			"0 records · 0/s · 0 pages"},
 		{"rate limit over", func(l *runLine, w *closeapi.Watch) { w.RateLimited("GET lead", 3*time.Second) }, 4 * time.Second,
 			"0 records · 0/s · 0 pages"},
 		{"retry after a 503", func(l *runLine, w *closeapi.Watch) { w.Retrying(1, 2*time.Second, 503) }, time.Second,
