@@ -24,8 +24,6 @@ type observer interface {
 	started(job, report string) *closeapi.Watch
 	// read: the run read a page of records.
 	read(job, report string, records, page int)
-	// committed: the run has written rows so far.
-	committed(job, report string, rows int64)
 	// ended: the run's result is about to be printed.
 	ended(job, report string)
 	// lockWait: the database file is locked by another process; opened:
@@ -43,7 +41,6 @@ type noObserver struct{ w io.Writer }
 
 func (noObserver) started(string, string) *closeapi.Watch { return nil }
 func (noObserver) read(string, string, int, int)          {}
-func (noObserver) committed(string, string, int64)        {}
 func (noObserver) ended(string, string)                   {}
 func (noObserver) lockWait(load.LockWait)                 {}
 func (noObserver) opened()                                {}
@@ -62,7 +59,7 @@ func newObserver(e *env, logs *logging.Routed) observer {
 
 // watch is the pipeline's view of o.
 func watch(o observer) pipeline.Watch {
-	return pipeline.Watch{Started: o.started, Read: o.read, Committed: o.committed}
+	return pipeline.Watch{Started: o.started, Read: o.read}
 }
 
 // observedOpener is opener, telling o of the waits for the file's lock.

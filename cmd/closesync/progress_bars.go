@@ -79,14 +79,6 @@ func (b *bars) read(job, report string, records, page int) {
 	}
 }
 
-func (b *bars) committed(job, report string, rows int64) {
-	if l := b.line(job, report); l != nil {
-		l.mu.Lock()
-		l.rows = rows
-		l.mu.Unlock()
-	}
-}
-
 func (b *bars) ended(job, report string) {
 	key := job + "/" + report
 	b.mu.Lock()
@@ -152,7 +144,6 @@ type runLine struct {
 	mu      sync.Mutex
 	start   time.Time
 	records int64
-	rows    int64
 	pages   int
 	totals  map[string]int64 // the first total_results of each listing path
 	wait    wait
@@ -249,9 +240,6 @@ func (l *runLine) text() string {
 	} else {
 		parts = append(parts, thousands(l.records)+" records")
 	}
-	if l.rows > 0 {
-		parts = append(parts, thousands(l.rows)+" written")
-	}
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {
 		rate = float64(l.records) / s
@@ -264,20 +252,20 @@ func (l *runLine) text() string {
 	if w := l.wait; w.until.Sub(now) >= shownWait {
 		parts = append(parts, w.text(w.until.Sub(now)))
 	} else if w.attempt > 0 {
-		parts = append(parts, fmt.Sprintf("retrying (attempt %d)", w.attempt))
+		parts = append(parts, fmt.Sprintf("retry %d", w.attempt))
 	}
 	return strings.Join(parts, " · ")
 }
 
 func (w wait) text(left time.Duration) string {
 	if w.rateLimit {
-		return "waiting on the rate limit, " + short(left)
+		return "waiting " + short(left) + " (rate limit)"
 	}
 	why := "a network error"
 	if w.status != 0 {
 		why = strconv.Itoa(w.status)
 	}
-	return fmt.Sprintf("retrying (attempt %d) in %s after %s", w.attempt, short(left), why)
+	return fmt.Sprintf("retry %d in %s after %s", w.attempt, short(left), why)
 }
 
 // lockLine is the line of a wait for the database file's lock.

@@ -39,17 +39,16 @@ func TestBarLineSaysWhatTheRunDoes(t *testing.T) {
 			w.Page("/opportunity/", closeapi.Page{TotalResults: total(10)})
 			l.read(12, 1)
 		}, time.Second, "12/12 records · 12/s · 1 page"},
-		{"written", func(l *runLine, _ *closeapi.Watch) { l.read(10, 1); l.rows = 25 }, time.Second, "10 records · 25 written · 10/s · 1 page"},
 		{"rate limit", func(l *runLine, w *closeapi.Watch) { w.RateLimited("GET lead", 3*time.Second) }, 0,
-			"0 records · 0/s · 0 pages · waiting on the rate limit, 3.0s"},
+			"0 records · 0/s · 0 pages · waiting 3.0s (rate limit)"},
 		{"a short wait is not shown", func(l *runLine, w *closeapi.Watch) { w.RateLimited("GET lead", 50*time.Millisecond) }, 0,
 			"0 records · 0/s · 0 pages"},
 		{"rate limit over", func(l *runLine, w *closeapi.Watch) { w.RateLimited("GET lead", 3*time.Second) }, 4 * time.Second,
 			"0 records · 0/s · 0 pages"},
 		{"retry after a 503", func(l *runLine, w *closeapi.Watch) { w.Retrying(1, 2*time.Second, 503) }, time.Second,
-			"0 records · 0/s · 0 pages · retrying (attempt 2) in 1.0s after 503"},
+			"0 records · 0/s · 0 pages · retry 2 in 1.0s after 503"},
 		{"retry sent", func(l *runLine, w *closeapi.Watch) { w.Retrying(2, time.Second, 0) }, 2 * time.Second,
-			"0 records · 0/s · 0 pages · retrying (attempt 3)"},
+			"0 records · 0/s · 0 pages · retry 3"},
 		{"retry through", func(l *runLine, w *closeapi.Watch) { w.Retrying(2, time.Second, 0); l.read(5, 1) }, 2 * time.Second,
 			"5 records · 3/s · 1 page"},
 	} {

@@ -23,7 +23,7 @@ type OnceOptions struct {
 	Jobs    []pipeline.Job  // schedule.Jobs, with any re-read applied
 	Trigger runlog.Trigger  // runlog.Reconcile or runlog.FullRefresh run those; else the jobs run
 	Open    schedule.Opener // the database, open for the whole run
-	// Watch sees the runs as they go (Started, Committed; Once sets its
+	// Watch sees the runs as they go (Started, Read; Once sets its
 	// Ended).
 	Watch pipeline.Watch
 	// Result receives every result as its run ends, each followed by the

@@ -16,9 +16,6 @@ type Watch struct {
 	// Read: the walk read page (1-based) of the run, with records records
 	// of the report (what its listing returned, before child rows).
 	Read func(job, report string, records, page int)
-	// Committed: a batch of the run is committed; rows is the run's total
-	// so far.
-	Committed func(job, report string, rows int64)
 	// Ended: a run that began (RunReport's or a reconcile's) has ended,
 	// with its result (a widened start_date's backfill in its Followup, a
 	// full refresh's reconcile told after it). The results RunJob and the
@@ -38,12 +35,6 @@ func (w Watch) started(job, report string) *closeapi.Watch {
 func (w Watch) read(job, report string, records, page int) {
 	if w.Read != nil {
 		w.Read(job, report, records, page)
-	}
-}
-
-func (w Watch) committed(job, report string, rows int64) {
-	if w.Committed != nil {
-		w.Committed(job, report, rows)
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 )
 
 // TestWatchSeesEachRunAsItGoes: Watch.Started's closeapi.Watch reaches
-// the run's requests; Read sees each page, Committed the rows written;
+// the run's requests; Read sees each page;
 // and Ended has a report's result as soon as it ends, while another
 // report of the job still runs, once per run.
 func TestWatchSeesEachRunAsItGoes(t *testing.T) {
@@ -67,8 +67,7 @@ func TestWatchSeesEachRunAsItGoes(t *testing.T) {
 			note("started %s/%s", job, report)
 			return &closeapi.Watch{Page: func(path string, p closeapi.Page) { note("%s: page %s of %d", report, path, *p.TotalResults) }}
 		},
-		Read:      func(_, report string, records, page int) { note("%s: read page %d, %d records", report, page, records) },
-		Committed: func(_, report string, rows int64) { note("%s: %d rows written", report, rows) },
+		Read: func(_, report string, records, page int) { note("%s: read page %d, %d records", report, page, records) },
 		Ended: func(res Result) {
 			mu.Lock()
 			ended = append(ended, res)
@@ -90,7 +89,7 @@ func TestWatchSeesEachRunAsItGoes(t *testing.T) {
 		t.Fatalf("Ended saw %+v; RunJob returned %+v", ended, results)
 	}
 	want := []string{"started j/leads", "leads: read page 1, 5 records", "leads: read page 2, 5 records", "leads: read page 3, 5 records",
-		"leads: 15 rows written", "started j/users", "users: page /user/ of 2", "users: read page 1, 2 records", "users: 2 rows written"}
+		"started j/users", "users: page /user/ of 2", "users: read page 1, 2 records"}
 	// The two runs interleave: compare each report's own events in order.
 	for _, rep := range []string{"leads", "users"} {
 		if got, w := of(seen, rep), of(want, rep); !slices.Equal(got, w) {

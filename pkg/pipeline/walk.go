@@ -40,8 +40,7 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 	if rep.Has(extract.RefetchEdited) {
 		r.refetchEdited(ctx, s, &req)
 	}
-	opts := []load.BatchOption{load.WithBatchRows(r.BatchRows), load.WithCounters(s.counters),
-		load.WithFlushed(func(t load.BatchTotals) { r.Watch.committed(s.job.Name, rep.Name, t.Rows) })}
+	opts := []load.BatchOption{load.WithBatchRows(r.BatchRows), load.WithCounters(s.counters)}
 	if r.CollectChanges {
 		opts = append(opts, load.WithChanges(&s.res.Changes))
 	}
