@@ -47,11 +47,29 @@ func (noObserver) opened()                                {}
 func (o noObserver) out() io.Writer                       { return o.w }
 func (noObserver) stop()                                  {}
 
-// newObserver returns bars when stdout is a terminal (and TERM is not
-// dumb), noObserver otherwise. logs is the logger's destination: while the
-// bars are shown, it is routed above them when it is the terminal too.
+// showsBars reports whether a sync draws bars: when stdout is a terminal
+// and TERM is not dumb.
+func showsBars(e *env) bool {
+	return logging.IsTerminal(e.stdout) && e.getenv("TERM") != "dumb"
+}
+
+// routedLogs is e with its stderr routable above the bars, when the bars
+// are shown and stderr is a terminal too; else e as it is (stderr stays
+// the file itself, so journald's stream is still recognised) and nil.
+func routedLogs(e *env) (*env, *logging.Routed) {
+	if !showsBars(e) || !logging.IsTerminal(e.stderr) {
+		return e, nil
+	}
+	logs := logging.NewRouted(e.stderr)
+	le := *e
+	le.stderr = logs
+	return &le, logs
+}
+
+// newObserver returns bars when showsBars, noObserver otherwise. logs,
+// when not nil, is routed above the bars while they are shown.
 func newObserver(e *env, logs *logging.Routed) observer {
-	if !logging.IsTerminal(e.stdout) || e.getenv("TERM") == "dumb" {
+	if !showsBars(e) {
 		return noObserver{w: e.stdout}
 	}
 	return newBars(e.stdout, logs)

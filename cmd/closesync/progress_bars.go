@@ -41,7 +41,7 @@ type bars struct {
 func newBars(w io.Writer, logs *logging.Routed) *bars {
 	b := &bars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(20), mpb.WithRefreshRate(barsRefresh)),
 		runs: map[string]*runLine{}, now: time.Now}
-	if logs != nil && logging.IsTerminal(logs) {
+	if logs != nil {
 		logs.Route(b.p)
 		b.logs = logs
 	}

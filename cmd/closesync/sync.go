@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/closesync/closesync/internal/daemon"
-	"github.com/closesync/closesync/internal/logging"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/runlog"
@@ -58,10 +57,8 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 // It returns errFailed when any run failed, errInterrupted when a signal
 // cancelled runs.
 func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger runlog.Trigger, e *env, re ...schedule.Reread) error {
-	logs := logging.NewRouted(e.stderr)
-	le := *e
-	le.stderr = logs
-	log, jobs, err := startJobs(cfg, onlyJobs, onlyReports, &le)
+	le, logs := routedLogs(e)
+	log, jobs, err := startJobs(cfg, onlyJobs, onlyReports, le)
 	if err != nil {
 		return err
 	}
