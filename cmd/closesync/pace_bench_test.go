@@ -1,11 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -63,6 +66,19 @@ func (c *groupCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.ok[r.Method+" "+p]++
+}
+
+// groups lists the endpoint groups by requests answered, most first.
+func (c *groupCounter) groups() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	names := slices.Collect(maps.Keys(c.ok))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(c.ok[b]-c.ok[a], strings.Compare(a, b)) })
+	parts := make([]string, len(names))
+	for i, g := range names {
+		parts[i] = fmt.Sprintf("%s %d", g, c.ok[g])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // busiest is the endpoint group with most requests answered, and their count.
@@ -135,6 +151,7 @@ func BenchmarkRateLimitedSync(b *testing.B) {
 					b.ReportMetric(share, "%429")
 					b.Logf("%s: %d requests (%d answered 429, %.2f%%); busiest group %s: %d, minimum %.1fs; wall %.1fs: %.2f× the minimum",
 						b.Name(), counter.all, counter.n429, share, group, n, minimum.Seconds(), wall.Seconds(), ratio)
+					b.Logf("requests by group: %s", counter.groups())
 				}
 			})
 		}

@@ -94,6 +94,10 @@ type Report struct {
 	Doc         string
 	// MayBeEmpty documents a report that can rightly have no rows.
 	MayBeEmpty bool
+	// Weight is how many requests a first sync of the report takes, in
+	// rough relative terms (0: a page or a few). A job starts its heaviest
+	// reports first, so that its longest walks are not the last to start.
+	Weight int
 	// Activity is the _type of the activities the report holds (Call,
 	// Email ...), AllActivities for the report of every type, "" when it
 	// holds no activities.
