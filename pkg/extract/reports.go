@@ -88,6 +88,7 @@ const (
 	// a while after they are created.
 	activityWindow = 24 * time.Hour
 	eventLag       = 5 * time.Minute
+	eventRetention = 30 * 24 * time.Hour
 )
 
 // Report weights (Report.Weight): a first sync's requests, roughly. The
@@ -209,7 +210,7 @@ const activityEvents = "activity%"
 // activityStrategy reads activities created since the bookmark minus the
 // attribution window, in creation order.
 var activityStrategy = Strategy{Filter: ParamFilter, Field: "date_created", OrderBy: "date_created", Overlap: defaultOverlap,
-	Ordered: true, Window: activityWindow, Keyset: "date_created"}
+	Ordered: true, Window: activityWindow, Keyset: "date_created", Windowed: true}
 
 func init() {
 	register(
@@ -295,8 +296,9 @@ func init() {
 		},
 		&Report{
 			Name: "event_log", Sources: src("/event/"), Walk: Cursor{PageSize: 50}, Method: Incremental, Weight: heaviest,
-			Strategy: Strategy{Filter: ParamFilter, Field: "date_updated", Overlap: defaultOverlap, Lag: eventLag},
-			After:    []Step{ApplyEventDeletes, PurgeDeleted},
+			Strategy: Strategy{Filter: ParamFilter, Field: "date_updated", Overlap: defaultOverlap, Lag: eventLag,
+				Retention: eventRetention, Windowed: true},
+			After: []Step{ApplyEventDeletes, PurgeDeleted},
 			Doc: "The event log (`/event/`, 30 days of history): every create, update, delete and merge. The bookmark stays " +
 				"5 minutes behind now, as Close advises, because events become visible out of order.",
 			Table: table("event_log", []schema.Column{ts("date_created"), ts("date_updated"), str("organization_id"), str("user_id"),
