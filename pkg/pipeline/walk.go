@@ -79,7 +79,7 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 		}
 		return staged(StageLoad, rep.Name, w.Write(ctx, b.Records, bookmark))
 	}
-	if err := ext(ctx, req, emit); err != nil {
+	if err := fetchAhead(ctx, ext, req, emit); err != nil {
 		// Whole pages already read are valid data with a valid bookmark:
 		// keep them unless the run was cancelled.
 		if ctx.Err() == nil {
@@ -96,7 +96,7 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 		return nil
 	}
 	if err := r.confirmEmpty(ctx, s, func() error {
-		if err := ext(ctx, req, emit); err != nil {
+		if err := fetchAhead(ctx, ext, req, emit); err != nil {
 			return staged(StageExtract, rep.Name, err)
 		}
 		return flush()
