@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -108,6 +109,7 @@ type windowPage struct {
 func (x *run) walkWindows(ctx context.Context, q url.Values, cuts []time.Time, read func(ctx context.Context, w *run, q url.Values) error) error {
 	st := x.req.Report.Strategy
 	n := len(cuts) + 1
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan windowPage)
@@ -166,10 +168,28 @@ func (x *run) walkWindows(ctx context.Context, q url.Values, cuts []time.Time, r
 			}
 		}
 	}
+	if first == nil && slices.Contains(done, false) {
+		// Only a cancelled ctx stops a window without a word.
+		first = fmt.Errorf("%d windows not read to their end: %w", n-windowsDone(done), context.Cause(parent))
+	}
+	if first != nil {
+		return first // the run's bookmark stays where the pages emitted left it
+	}
 	for _, t := range seen {
 		x.maxSeen = later(x.maxSeen, t)
 	}
-	return first
+	return nil
+}
+
+// windowsDone is how many windows done says are read to their end.
+func windowsDone(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // emitWindowPage emits a window's page as the run's next batch, with the

@@ -3,6 +3,7 @@ package extract
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -135,5 +136,37 @@ func TestWindowedWalksReadWhatOneListingReads(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestWindowedWalkCancelled: a windowed walk whose context ends fails with
+// the cancellation (so no final bookmark is emitted for windows not read).
+func TestWindowedWalkCancelled(t *testing.T) {
+	now := time.Now().UTC()
+	fake := closefake.New(closefake.Options{Seed: 3, Scale: 300, Now: func() time.Time { return now }})
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	c, err := closeapi.New(closeapi.Config{Account: "t", BaseURL: srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"event_log", "activities"} {
+		t.Run(name, func(t *testing.T) {
+			rep, _ := Lookup(name)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			req := Request{Report: rep, StartDate: now.AddDate(-3, 0, 0), Now: now, Concurrency: 4,
+				Params: map[string]string{"organization_id": fake.OrganizationID()}}
+			pages := 0
+			err := Extract(ctx, c, req, func(b Batch) error {
+				if pages++; pages == 2 {
+					cancel()
+				}
+				return nil
+			})
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("walk cancelled after 2 pages: %v, want the cancellation", err)
+			}
+		})
 	}
 }
