@@ -17,8 +17,8 @@ import (
 // listing each, read a page at a time: at a few hundred milliseconds a
 // page, one such walk takes longer than its endpoint group's rate limit
 // needs. So the walk of a report whose strategy is Windowed, when the
-// request lets several windows be read at once (Request.Concurrency) and
-// its range is long (minWindowedSpan), is read as Concurrency windows of
+// request lets several windows be read at once (Request.Concurrency), on
+// a first run whose range is long (minWindowedSpan), is read as Concurrency windows of
 // its Field, each its own listing with Field__gte and Field__lt (an offset
 // walk keeps its keyset restarts within its window), at most Concurrency
 // at once. They share the client's request budget, so requests in flight
@@ -30,10 +30,11 @@ import (
 // also reads anything before lo, the last anything after hi, so together
 // they read exactly what one listing would. Equal spans need no probe (the
 // event log cannot count); each window costs at most one request more
-// than one listing would (its last, partly filled page). An incremental
-// run (a bookmark less its overlap and attribution window) reads less than
-// minWindowedSpan and stays one listing, as do backfills, full refreshes
-// and id listings.
+// than one listing would (its last, partly filled page). Only a first run
+// (no bookmark) is split: an incremental run reads what changed since its
+// bookmark, whose age says nothing of how much that is (a report of rare
+// records keeps an old bookmark), and stays one listing, as do backfills,
+// full refreshes and id listings.
 //
 // The pages are emitted one at a time from the walk's goroutine, in the
 // order they arrive, and are committed in that order. The bookmark a page
@@ -55,7 +56,7 @@ func (x *run) windows() []time.Time {
 	if !st.Windowed || st.Filter != ParamFilter || r.Method != Incremental || req.Concurrency < 2 || req.IDsOnly {
 		return nil
 	}
-	if _, ok := x.windowStart(); ok {
+	if _, ok := x.windowStart(); ok || !req.Bookmark.IsZero() {
 		return nil
 	}
 	lo := st.From(req.Bookmark, req.StartDate, req.Now, req.Window)

@@ -77,7 +77,8 @@ func walkOnce(t *testing.T, c Client, req Request) walked {
 // walked in windows four at once, read the same records as one listing
 // and end at the same bookmark; every bookmark a batch carries is below
 // every record emitted after it (so a run stopped after any commit misses
-// nothing); an incremental run stays one listing.
+// nothing); an incremental run stays one listing, even from an old
+// bookmark.
 func TestWindowedWalksReadWhatOneListingReads(t *testing.T) {
 	now := time.Now().UTC()
 	fake := closefake.New(closefake.Options{Seed: 3, Scale: 300, Now: func() time.Time { return now }})
@@ -89,14 +90,14 @@ func TestWindowedWalksReadWhatOneListingReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := now.AddDate(-3, 0, 0)
-	recent := schema.BookmarkAt(now.Add(-2 * time.Hour))
+	recent, old := schema.BookmarkAt(now.Add(-2*time.Hour)), schema.BookmarkAt(now.AddDate(0, 0, -20))
 	for _, name := range []string{"event_log", "activities", "activities_call"} {
 		rep, _ := Lookup(name)
 		for _, tc := range []struct {
 			name     string
 			bookmark schema.Bookmark
 			split    bool
-		}{{"first sync", schema.Bookmark{}, true}, {"incremental", recent, false}} {
+		}{{"first sync", schema.Bookmark{}, true}, {"incremental", recent, false}, {"incremental from an old bookmark", old, false}} {
 			t.Run(name+"/"+tc.name, func(t *testing.T) {
 				req := Request{Report: rep, StartDate: start, Now: now, Params: map[string]string{"organization_id": fake.OrganizationID()},
 					Bookmark: tc.bookmark}
