@@ -1,11 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +39,10 @@ type groupCounter struct {
 	ok   map[string]int
 	n429 int
 	all  int
+	// busy is the time spent serving requests, summed; last is when the
+	// busiest group's last answer went.
+	busy time.Duration
+	last map[string]time.Time
 }
 
 type statusWriter struct {
@@ -50,7 +57,9 @@ func (w *statusWriter) WriteHeader(code int) {
 
 func (c *groupCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	start := time.Now()
 	c.next.ServeHTTP(sw, r)
+	end := time.Now()
 	p := strings.Trim(strings.TrimPrefix(r.URL.Path, "/api/v1"), "/")
 	if i := strings.IndexByte(p, '/'); i >= 0 {
 		p = p[:i]
@@ -58,11 +67,26 @@ func (c *groupCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.all++
+	c.busy += end.Sub(start)
+	c.last[r.Method+" "+p] = end
 	if sw.status == http.StatusTooManyRequests {
 		c.n429++
 		return
 	}
 	c.ok[r.Method+" "+p]++
+}
+
+// groups lists the endpoint groups by requests answered, most first.
+func (c *groupCounter) groups() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	names := slices.Collect(maps.Keys(c.ok))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(c.ok[b]-c.ok[a], strings.Compare(a, b)) })
+	parts := make([]string, len(names))
+	for i, g := range names {
+		parts[i] = fmt.Sprintf("%s %d", g, c.ok[g])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // busiest is the endpoint group with most requests answered, and their count.
@@ -95,7 +119,7 @@ func BenchmarkRateLimitedSync(b *testing.B) {
 			b.Run(fmt.Sprintf("latency=%s/reports=%d", latency, reports), func(b *testing.B) {
 				for range b.N {
 					fake := closefake.New(closefake.Options{Seed: 1, Scale: scale, RateLimit: rps, Latency: latency})
-					counter := &groupCounter{next: fake, ok: map[string]int{}}
+					counter := &groupCounter{next: fake, ok: map[string]int{}, last: map[string]time.Time{}}
 					srv := httptest.NewServer(counter)
 					client, err := closeapi.New(closeapi.Config{Account: "bench", BaseURL: srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey,
 						MaxConcurrency: closeapi.DefaultMaxConcurrency})
@@ -135,6 +159,9 @@ func BenchmarkRateLimitedSync(b *testing.B) {
 					b.ReportMetric(share, "%429")
 					b.Logf("%s: %d requests (%d answered 429, %.2f%%); busiest group %s: %d, minimum %.1fs; wall %.1fs: %.2f× the minimum",
 						b.Name(), counter.all, counter.n429, share, group, n, minimum.Seconds(), wall.Seconds(), ratio)
+					b.Logf("requests by group: %s", counter.groups())
+					b.Logf("requests in flight at the fake: %.2f on average; the busiest group's last answer at %.1fs",
+						counter.busy.Seconds()/wall.Seconds(), counter.last[group].Sub(start).Seconds())
 				}
 			})
 		}

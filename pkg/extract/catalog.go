@@ -58,6 +58,12 @@ type Strategy struct {
 	Window time.Duration
 	// Lag holds the bookmark this far behind now (event log: 5 minutes).
 	Lag time.Duration
+	// Retention is how far back the source keeps records (the event log:
+	// 30 days), where a long walk is split into windows (walk_split.go).
+	Retention time.Duration
+	// Windowed lets a long walk be split into Field windows read at once
+	// (walk_split.go): the Field filter takes __gte and __lt together.
+	Windowed bool
 	// Keyset is the immutable field the walk is sorted by and can restart
 	// from (date_created): offset walks are restarted from the last value
 	// seen before _skip nears the resource's max_skip. Empty: plain offset.
@@ -94,6 +100,10 @@ type Report struct {
 	Doc         string
 	// MayBeEmpty documents a report that can rightly have no rows.
 	MayBeEmpty bool
+	// Weight is how many requests a first sync of the report takes, in
+	// rough relative terms (0: a page or a few). A job starts its heaviest
+	// reports first, so that its longest walks are not the last to start.
+	Weight int
 	// Activity is the _type of the activities the report holds (Call,
 	// Email ...), AllActivities for the report of every type, "" when it
 	// holds no activities.

@@ -73,6 +73,10 @@ type Request struct {
 	// FullRefresh re-reads an incremental report from the start date as a
 	// first run would, keeping the stored bookmark as a floor.
 	FullRefresh bool
+	// Concurrency is how many windows of a long walk may be read at once
+	// (the account's max_concurrency; see walk_split.go). 0 or 1: the
+	// walk is one listing.
+	Concurrency int
 }
 
 // Extract reads the report with its walker (Report.Walk) and hands each
@@ -197,17 +201,38 @@ func (x *run) sourceQuery(s Source, q url.Values) url.Values {
 // commits the final bookmark. It is the walk of every paging style but
 // Search and Daily.
 func (x *run) walkSources(ctx context.Context, c Client, read func(s Source, q url.Values) error) error {
+	return x.walkEach(ctx, c, false, func(_ context.Context, _ *run, s Source, q url.Values) error { return read(s, q) })
+}
+
+// walkWindowed is walkSources for the walks that can be split into
+// windows read at once (walk_split.go): read gets the context and the
+// run of its window, which decodes its pages.
+func (x *run) walkWindowed(ctx context.Context, c Client, read func(ctx context.Context, w *run, s Source, q url.Values) error) error {
+	return x.walkEach(ctx, c, true, read)
+}
+
+func (x *run) walkEach(ctx context.Context, c Client, windowed bool, read func(ctx context.Context, w *run, s Source, q url.Values) error) error {
 	r := x.req.Report
 	q, err := x.query()
 	if err != nil {
 		return err
+	}
+	var cuts []time.Time
+	if windowed {
+		cuts = x.windows()
 	}
 	for _, s := range r.Sources {
 		s, err := x.resolve(ctx, c, s)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.Name, err)
 		}
-		if err := read(s, x.sourceQuery(s, q)); err != nil {
+		sq := x.sourceQuery(s, q)
+		if cuts != nil {
+			err = x.walkWindows(ctx, sq, cuts, func(ctx context.Context, w *run, q url.Values) error { return read(ctx, w, s, q) })
+		} else {
+			err = read(ctx, x, s, sq)
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", r.Name, err)
 		}
 	}
@@ -450,11 +475,15 @@ func (x *run) custom() bool { return x.req.Report.Custom && !x.req.IDsOnly }
 // bookmark is the state to commit: the newest replication value seen, never
 // later than the run's start (minus the report's lag), never behind the
 // previous bookmark.
-func (x *run) bookmark() schema.Bookmark {
-	if x.maxSeen.IsZero() || !x.joinsBookmark() {
+func (x *run) bookmark() schema.Bookmark { return x.bookmarkAt(x.maxSeen) }
+
+// bookmarkAt is the state to commit when everything up to seen has been
+// read: bookmark's rules applied to seen.
+func (x *run) bookmarkAt(seen time.Time) schema.Bookmark {
+	if seen.IsZero() || !x.joinsBookmark() {
 		return schema.Bookmark{}
 	}
-	b := x.maxSeen
+	b := seen
 	if limit := x.req.Now.Add(-x.req.Report.Strategy.Lag); b.After(limit) {
 		b = limit
 	}

@@ -88,6 +88,19 @@ const (
 	// a while after they are created.
 	activityWindow = 24 * time.Hour
 	eventLag       = 5 * time.Minute
+	eventRetention = 30 * 24 * time.Hour
+)
+
+// Report weights (Report.Weight): a first sync's requests, roughly. The
+// event log (50 events a page, every change of 30 days) and activities
+// (100 a page, every activity) are the longest walks, then leads (200 a
+// page), then the single activity types, contacts and opportunities; tasks
+// come 1,000 a page.
+const (
+	light    = 1
+	medium   = 2
+	heavy    = 3
+	heaviest = 4
 )
 
 // updatedSince reads rows updated since the bookmark, walking them in
@@ -197,12 +210,12 @@ const activityEvents = "activity%"
 // activityStrategy reads activities created since the bookmark minus the
 // attribution window, in creation order.
 var activityStrategy = Strategy{Filter: ParamFilter, Field: "date_created", OrderBy: "date_created", Overlap: defaultOverlap,
-	Ordered: true, Window: activityWindow, Keyset: "date_created"}
+	Ordered: true, Window: activityWindow, Keyset: "date_created", Windowed: true}
 
 func init() {
 	register(
 		&Report{
-			Name: "leads", Sources: src("/lead/"), Walk: Offset{PageSize: 200}, Method: Incremental,
+			Name: "leads", Sources: src("/lead/"), Walk: Offset{PageSize: 200}, Method: Incremental, Weight: heavy,
 			Strategy: Strategy{Filter: LeadQuery, Field: "date_updated", Overlap: defaultOverlap, Keyset: "date_created"},
 			Custom:   true,
 			Doc: "Leads. `/lead/` has no date filter parameter, so the legacy `query` (`date_updated >= \"...\" sort:created`) selects " +
@@ -221,7 +234,7 @@ func init() {
 		},
 		&Report{
 			Name: "contacts", Sources: src("/data/search/", "object_type", "contact"), Walk: Search{CustomFields: "/custom_field/contact/"},
-			Method: Incremental, Strategy: Strategy{Field: "date_updated", Overlap: defaultOverlap, Ordered: true}, Custom: true,
+			Method: Incremental, Weight: medium, Strategy: Strategy{Field: "date_updated", Overlap: defaultOverlap, Ordered: true}, Custom: true,
 			Doc: "Contacts updated since the bookmark. `/contact/` accepts no date filter and stops at Close's `max_skip`, so closesync " +
 				"searches them (`POST /data/search/`, object type `contact`) with `date_updated` on or after the bookmark less the overlap, " +
 				"sorted by it, asking in `_fields` for every column and every contact and shared custom field (at most 50 a search: the " +
@@ -234,13 +247,13 @@ func init() {
 			))),
 		},
 		&Report{
-			Name: "opportunities", Sources: src("/opportunity/"), Walk: Offset{PageSize: 250}, Method: Incremental,
+			Name: "opportunities", Sources: src("/opportunity/"), Walk: Offset{PageSize: 250}, Method: Incremental, Weight: medium,
 			Strategy: updatedSince, Custom: true,
 			Doc:   "Opportunities updated since the bookmark (`date_updated__gte`), walked by `date_created`.",
 			Table: deletedBy(withLead("opportunity"), customOf("opportunity", table("opportunities", opportunityColumns))),
 		},
 		&Report{
-			Name: "tasks", Sources: src("/task/", "_type", "all"), Walk: Offset{PageSize: 1000}, Method: Incremental,
+			Name: "tasks", Sources: src("/task/", "_type", "all"), Walk: Offset{PageSize: 1000}, Method: Incremental, Weight: light,
 			Strategy: updatedSince,
 			Doc:      "Tasks of every `_type` (the API returns only `lead` tasks unless asked for `_type=all`).",
 			Table:    deletedBy(withLead("task.%"), table("tasks", taskColumns)),
@@ -263,7 +276,7 @@ func init() {
 				str("organization_id")}),
 		},
 		&Report{
-			Name: "activities", Sources: src("/activity/"), Walk: Offset{PageSize: 100}, Method: Incremental,
+			Name: "activities", Sources: src("/activity/"), Walk: Offset{PageSize: 100}, Method: Incremental, Weight: heaviest,
 			Strategy: activityStrategy, Custom: true,
 			Activity: AllActivities, After: []Step{RefetchEdited}, EditEvents: activityEvents,
 			Doc: "Every activity type (Stitch's `activities`): created since the bookmark minus the attribution window " +
@@ -282,9 +295,10 @@ func init() {
 				str("custom_object_type_id"), js("editable_with_roles")}, audit)),
 		},
 		&Report{
-			Name: "event_log", Sources: src("/event/"), Walk: Cursor{PageSize: 50}, Method: Incremental,
-			Strategy: Strategy{Filter: ParamFilter, Field: "date_updated", Overlap: defaultOverlap, Lag: eventLag},
-			After:    []Step{ApplyEventDeletes, PurgeDeleted},
+			Name: "event_log", Sources: src("/event/"), Walk: Cursor{PageSize: 50}, Method: Incremental, Weight: heaviest,
+			Strategy: Strategy{Filter: ParamFilter, Field: "date_updated", Overlap: defaultOverlap, Lag: eventLag,
+				Retention: eventRetention, Windowed: true},
+			After: []Step{ApplyEventDeletes, PurgeDeleted},
 			Doc: "The event log (`/event/`, 30 days of history): every create, update, delete and merge. The bookmark stays " +
 				"5 minutes behind now, as Close advises, because events become visible out of order.",
 			Table: table("event_log", []schema.Column{ts("date_created"), ts("date_updated"), str("organization_id"), str("user_id"),
@@ -299,7 +313,7 @@ func init() {
 		}
 		register(&Report{
 			Name: "activities_" + at.report, Sources: src("/activity/" + at.path + "/"), Walk: Offset{PageSize: 100},
-			Method: Incremental, Strategy: activityStrategy, Custom: true, Doc: doc,
+			Method: Incremental, Strategy: activityStrategy, Custom: true, Doc: doc, Weight: medium,
 			Activity: at.typ, After: []Step{RefetchEdited}, EditEvents: activityEvents,
 			Table: deletedBy(withLead(anyObject), customOf("activity", table("activities_"+at.report, cols(activityBase, at.extra)))),
 		})

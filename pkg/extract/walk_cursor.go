@@ -14,7 +14,7 @@ type Cursor struct {
 // Walk reads every source, then the objects to refetch.
 func (w Cursor) Walk(ctx context.Context, c Client, req Request, emit func(Batch) error) error {
 	x := newRun(req, emit)
-	return x.walkSources(ctx, c, func(s Source, q url.Values) error {
+	return x.walkWindowed(ctx, c, func(ctx context.Context, x *run, s Source, q url.Values) error {
 		return c.ListCursor(ctx, s.Path, q, w.PageSize, x.handler(s.Tag))
 	})
 }

@@ -21,7 +21,7 @@ type Offset struct {
 // Walk reads every source, then the objects to refetch.
 func (w Offset) Walk(ctx context.Context, c Client, req Request, emit func(Batch) error) error {
 	x := newRun(req, emit)
-	return x.walkSources(ctx, c, func(s Source, q url.Values) error {
+	return x.walkWindowed(ctx, c, func(ctx context.Context, x *run, s Source, q url.Values) error {
 		if r := x.req.Report; r.Method == Incremental && r.Strategy.Keyset != "" {
 			return w.keysetWalk(ctx, c, x, s, q)
 		}

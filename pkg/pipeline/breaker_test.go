@@ -44,7 +44,7 @@ func TestUnreachableAPIFailsTheAccountsOtherReportsAtOnce(t *testing.T) {
 			return extract.Extract(ctx, c, req, emit)
 		}, nil
 	}
-	names := []string{"users", "lead_statuses", "opportunity_statuses", "custom_fields", "leads"}
+	names := []string{"leads", "users", "lead_statuses", "opportunity_statuses", "custom_fields"} // leads starts first
 	job := Job{Name: "j", Account: "a", Params: map[string]string{}}
 	for _, n := range names {
 		job.Reports = append(job.Reports, ReportRun{Report: report(n), Mode: schema.Upsert})
@@ -64,7 +64,7 @@ func TestUnreachableAPIFailsTheAccountsOtherReportsAtOnce(t *testing.T) {
 			var skip *SkippedError
 			msg := st.errs[rs.ID]
 			if rs.Status != runlog.Failed || rs.Requests != 0 || !errors.As(rs.Err, &skip) || rs.ID == 0 ||
-				!strings.HasPrefix(msg, "skipped: the Close API of account a was unreachable in report users: ") ||
+				!strings.HasPrefix(msg, "skipped: the Close API of account a was unreachable in report leads: ") ||
 				!strings.Contains(msg, "connection refused") {
 				t.Errorf("run %d: %s: status %s, %d requests, err %v, run row %q", run, rs.Report, rs.Status, rs.Requests, rs.Err, msg)
 			}

@@ -17,7 +17,9 @@ import (
 	"github.com/closesync/closesync/pkg/schema"
 )
 
-var concurrentReports = []string{"users", "lead_statuses", "opportunity_statuses", "custom_fields", "leads"}
+// concurrentReports start in this order: leads is the heaviest (Weight),
+// the others keep the job's order.
+var concurrentReports = []string{"leads", "users", "lead_statuses", "opportunity_statuses", "custom_fields"}
 
 func concurrentJob(n int) Job {
 	job := Job{Name: "j", Account: "a", Params: map[string]string{"organization_id": "orga_1"}, Concurrency: n}
@@ -83,7 +85,7 @@ func TestRunJobConcurrentBreaker(t *testing.T) {
 	r.Extract = func(string) (ExtractFunc, error) {
 		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
 			switch req.Report.Name {
-			case "users": // a page, then it waits for the breaker to trip
+			case "leads": // a page, then it waits for the breaker to trip
 				if err := pages(1, 1, "")(ctx, req, emit); err != nil {
 					return err
 				}
@@ -91,20 +93,20 @@ func TestRunJobConcurrentBreaker(t *testing.T) {
 					time.Sleep(time.Millisecond)
 				}
 				return nil
-			case "lead_statuses":
-				return fmt.Errorf("GET /status/lead/: %w", closeapi.ErrUnauthorized)
+			case "users":
+				return fmt.Errorf("GET /user/: %w", closeapi.ErrUnauthorized)
 			}
 			return pages(1, 1, "")(ctx, req, emit)
 		}, nil
 	}
 	res := r.RunJob(context.Background(), concurrentJob(2), runlog.Manual)
 	if res[0].Status != runlog.Success || !errors.Is(res[1].Err, closeapi.ErrUnauthorized) {
-		t.Fatalf("users: %s %v; lead_statuses: %v", res[0].Status, res[0].Err, res[1].Err)
+		t.Fatalf("leads: %s %v; users: %v", res[0].Status, res[0].Err, res[1].Err)
 	}
 	for _, rs := range res[2:] {
 		var skip *SkippedError
-		if rs.Status != runlog.Failed || !errors.As(rs.Err, &skip) || skip.Report != "lead_statuses" {
-			t.Errorf("%s: %s %v, want skipped for lead_statuses' 401", rs.Report, rs.Status, rs.Err)
+		if rs.Status != runlog.Failed || !errors.As(rs.Err, &skip) || skip.Report != "users" {
+			t.Errorf("%s: %s %v, want skipped for users' 401", rs.Report, rs.Status, rs.Err)
 		}
 	}
 }
@@ -127,8 +129,8 @@ func TestRunJobFirstReportAlone(t *testing.T) {
 	}
 	for _, rs := range res[1:] {
 		var skip *SkippedError
-		if !errors.As(rs.Err, &skip) || skip.Report != "users" {
-			t.Errorf("%s: %v, want skipped for users' 401", rs.Report, rs.Err)
+		if !errors.As(rs.Err, &skip) || skip.Report != "leads" {
+			t.Errorf("%s: %v, want skipped for leads' 401", rs.Report, rs.Err)
 		}
 	}
 }

@@ -12,7 +12,8 @@
 //	  |        a report declaring RefetchEdited also asks the store which of
 //	  |        its records the event log reports edited since
 //	  |
-//	walk       the ExtractFunc streams the report's batches ...
+//	walk       the ExtractFunc streams the report's batches, on its own
+//	  |        goroutine one page ahead of the writer (fetchAhead) ...
 //	  |
 //	batch      ... into a load.BatchWriter, which commits them in groups
 //	writer     (load.DefaultBatchRows records, DefaultBatchBytes of JSON or

@@ -121,13 +121,14 @@ func (r *Runner) RunJob(ctx context.Context, job Job, trigger runlog.Trigger) []
 	})
 }
 
-// eachReport runs run for each of reports, job.Concurrency at once, in
-// order of starting, unless ctx has ended (cancelled, without a run row)
-// or the account was found unusable (a skipped run). The first report runs
-// alone until it has read a page or ended, so that a dead key or an
-// unreachable API fails one report and skips the others, as one after
-// another would. A report that reads the stored event log (RefetchEdited)
-// starts only when the reports before it that store the event log
+// eachReport runs run for each of reports, job.Concurrency at once, the
+// heaviest first (startOrder), unless ctx has ended (cancelled, without a
+// run row) or the account was found unusable (a skipped run). The first
+// report to start runs alone until it has read a page or ended, so that a
+// dead key or an unreachable API fails one report and skips the others, as
+// one after another would. A report that reads the stored event log
+// (RefetchEdited) starts only when the reports before it in the job that
+// store the event log
 // (ApplyEventDeletes) have ended, so it sees the edits they stored, as one
 // after another would. Results are in the order of reports.
 func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger, reports []ReportRun, run func(context.Context, ReportRun) Result) []Result {
@@ -140,7 +141,8 @@ func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger
 	for i := range ended {
 		ended[i] = make(chan struct{})
 	}
-	for i, rr := range reports {
+	for k, i := range startOrder(reports) {
+		rr := reports[i]
 		taken := false
 		select {
 		case slots <- struct{}{}:
@@ -173,7 +175,7 @@ func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger
 		}
 		var ok chan struct{} // closed once the first report has answered
 		rctx := ctx
-		if i == 0 && n > 1 && len(reports) > 1 {
+		if k == 0 && n > 1 && len(reports) > 1 {
 			ok = make(chan struct{})
 			rctx = context.WithValue(ctx, answeredKey{}, sync.OnceFunc(func() { close(ok) }))
 		}

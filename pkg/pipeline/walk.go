@@ -25,7 +25,7 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 		return &StageError{Stage: StageLoad, Report: rep.Name, Err: configError{err}}
 	}
 	req := extract.Request{Report: rep, StartDate: s.job.StartDate, Window: rr.Window, Now: time.Now(), Params: s.job.Params,
-		Warn: func(msg string) { s.log.Warn(msg) }}
+		Concurrency: s.job.Concurrency, Warn: func(msg string) { s.log.Warn(msg) }}
 	if rr.Mode != schema.Replace {
 		// A replaced table is rebuilt from a full read: no bookmark.
 		bm, _, err := r.Store.Bookmark(ctx, s.job.Account, s.org, rep.Name)
@@ -75,7 +75,7 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 		}
 		return staged(StageLoad, rep.Name, w.Write(ctx, b.Records, bookmark))
 	}
-	if err := ext(ctx, req, emit); err != nil {
+	if err := fetchAhead(ctx, ext, req, emit); err != nil {
 		// Whole pages already read are valid data with a valid bookmark:
 		// keep them unless the run was cancelled.
 		if ctx.Err() == nil {
@@ -92,7 +92,7 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 		return nil
 	}
 	if err := r.confirmEmpty(ctx, s, func() error {
-		if err := ext(ctx, req, emit); err != nil {
+		if err := fetchAhead(ctx, ext, req, emit); err != nil {
 			return staged(StageExtract, rep.Name, err)
 		}
 		return flush()

@@ -1,0 +1,173 @@
+package extract
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/closesync/closesync/internal/closefake"
+	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/schema"
+)
+
+// windowLog counts the fake's listing requests that bound their window
+// from above (<field>__lt).
+type windowLog struct {
+	next    http.Handler
+	mu      sync.Mutex
+	bounded int
+}
+
+func (l *windowLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for k := range r.URL.Query() {
+		if strings.HasSuffix(k, "__lt") {
+			l.mu.Lock()
+			l.bounded++
+			l.mu.Unlock()
+			break
+		}
+	}
+	l.next.ServeHTTP(w, r)
+}
+
+// walked is what one walk emitted: each record's id and Field value with
+// the index of its batch, and each batch's bookmark.
+type walked struct {
+	ids       map[string]bool
+	at        []time.Time // Field of each record
+	batchOf   []int       // batch of each record
+	bookmarks []schema.Bookmark
+}
+
+func walkOnce(t *testing.T, c Client, req Request) walked {
+	t.Helper()
+	field := req.Report.Strategy.Field
+	out := walked{ids: map[string]bool{}}
+	err := Extract(context.Background(), c, req, func(b Batch) error {
+		for _, rec := range b.Records {
+			var obj map[string]any
+			if err := json.Unmarshal(rec.Raw, &obj); err != nil {
+				return err
+			}
+			at, err := parseTime(obj[field].(string))
+			if err != nil {
+				return err
+			}
+			out.ids[obj["id"].(string)] = true
+			out.at, out.batchOf = append(out.at, at), append(out.batchOf, len(out.bookmarks))
+		}
+		out.bookmarks = append(out.bookmarks, b.Bookmark)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestWindowedWalksReadWhatOneListingReads: the event log and activities,
+// walked in windows four at once, read the same records as one listing
+// and end at the same bookmark; every bookmark a batch carries is below
+// every record emitted after it (so a run stopped after any commit misses
+// nothing); an incremental run stays one listing, even from an old
+// bookmark.
+func TestWindowedWalksReadWhatOneListingReads(t *testing.T) {
+	now := time.Now().UTC()
+	fake := closefake.New(closefake.Options{Seed: 3, Scale: 300, Now: func() time.Time { return now }})
+	log := &windowLog{next: fake}
+	srv := httptest.NewServer(log)
+	defer srv.Close()
+	c, err := closeapi.New(closeapi.Config{Account: "t", BaseURL: srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := now.AddDate(-3, 0, 0)
+	recent, old := schema.BookmarkAt(now.Add(-2*time.Hour)), schema.BookmarkAt(now.AddDate(0, 0, -20))
+	for _, name := range []string{"event_log", "activities", "activities_call"} {
+		rep, _ := Lookup(name)
+		for _, tc := range []struct {
+			name     string
+			bookmark schema.Bookmark
+			split    bool
+		}{{"first sync", schema.Bookmark{}, true}, {"incremental", recent, false}, {"incremental from an old bookmark", old, false}} {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				req := Request{Report: rep, StartDate: start, Now: now, Params: map[string]string{"organization_id": fake.OrganizationID()},
+					Bookmark: tc.bookmark}
+				log.bounded = 0
+				one := walkOnce(t, c, req)
+				if log.bounded != 0 {
+					t.Fatalf("one listing sent %d bounded requests", log.bounded)
+				}
+				req.Concurrency = 4
+				four := walkOnce(t, c, req)
+				if split := log.bounded > 0; split != tc.split {
+					t.Fatalf("split into windows: %v (%d bounded requests), want %v", split, log.bounded, tc.split)
+				}
+				if len(one.ids) == 0 || !maps.Equal(one.ids, four.ids) {
+					t.Errorf("windows read %d records, one listing %d, or not the same", len(four.ids), len(one.ids))
+				}
+				last := func(w walked) schema.Bookmark {
+					for _, b := range slices.Backward(w.bookmarks) {
+						if !b.IsZero() {
+							return b
+						}
+					}
+					return schema.Bookmark{}
+				}
+				if a, b := last(one), last(four); !same(a, b) {
+					t.Errorf("final bookmark %s in windows, %s in one listing", b, a)
+				}
+				for j, bm := range four.bookmarks {
+					if bm.IsZero() || same(bm, tc.bookmark) {
+						continue
+					}
+					for i, at := range four.at {
+						if four.batchOf[i] > j && at.Before(bm.Time()) {
+							t.Fatalf("batch %d commits bookmark %s, but batch %d then brings a record at %s", j, bm, four.batchOf[i], at)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestWindowedWalkCancelled: a windowed walk whose context ends fails with
+// the cancellation (so no final bookmark is emitted for windows not read).
+func TestWindowedWalkCancelled(t *testing.T) {
+	now := time.Now().UTC()
+	fake := closefake.New(closefake.Options{Seed: 3, Scale: 300, Now: func() time.Time { return now }})
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	c, err := closeapi.New(closeapi.Config{Account: "t", BaseURL: srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"event_log", "activities"} {
+		t.Run(name, func(t *testing.T) {
+			rep, _ := Lookup(name)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			req := Request{Report: rep, StartDate: now.AddDate(-3, 0, 0), Now: now, Concurrency: 4,
+				Params: map[string]string{"organization_id": fake.OrganizationID()}}
+			pages := 0
+			err := Extract(ctx, c, req, func(b Batch) error {
+				if pages++; pages == 2 {
+					cancel()
+				}
+				return nil
+			})
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("walk cancelled after 2 pages: %v, want the cancellation", err)
+			}
+		})
+	}
+}
