@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +201,90 @@ func TestDryRunNamesTheExport(t *testing.T) {
 	if out := dry(); strings.Contains(out, "export") {
 		t.Errorf("below export_above, the dry run names an export:\n%s", out)
 	}
+}
+
+// TestKillNineMidExport kills `closesync sync --full-refresh` with SIGKILL
+// at seeded random instants while it reads leads through an export
+// (started, polled, downloading, loading), with the data changing between
+// trials; a normal sync afterwards leaves exactly the fake's leads, each
+// once and current: a crash mid-export loses and doubles nothing, and
+// commits no bookmark that would skip what the export had not yet loaded.
+func TestKillNineMidExport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills real processes")
+	}
+	t.Parallel()
+	const trials = 8
+	h := exportHarness(t, closefake.Options{Seed: 22, Scale: 600, Latency: 2 * time.Millisecond}, 100, "")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(22, 22))
+	killed := 0
+	for trial := range trials {
+		ids := h.fake.IDs(closefake.KindLead)
+		if err := h.fake.Update(closefake.KindLead, ids[rng.IntN(len(ids))], map[string]any{"name": fmt.Sprintf("Trial %d", trial)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.fake.Create(closefake.KindLead, map[string]any{"name": fmt.Sprintf("New %d", trial)}); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"sync", "--config", h.config, "--full-refresh", "--report", "leads"}
+		if trial == 0 {
+			args = args[:3] // a first sync: the export of both reports
+		}
+		delay := time.Duration(rng.IntN(2500)) * time.Millisecond
+		before := h.fake.Requests()
+		cmd := exec.Command(exe, args...)
+		cmd.Env = append(os.Environ(), "TEST_CLOSESYNC_AS_MAIN=1")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		poll := time.NewTicker(2 * time.Millisecond)
+		var kill <-chan time.Time
+	wait:
+		for {
+			select {
+			case <-done:
+				break wait
+			case <-poll.C:
+				if kill == nil && h.fake.Requests() >= before+2 {
+					kill = time.After(delay)
+				}
+			case <-kill:
+				_ = cmd.Process.Kill()
+				<-done
+				killed++
+				break wait
+			}
+		}
+		poll.Stop()
+	}
+	if killed < trials/2 {
+		t.Fatalf("only %d of %d trials were killed mid-run", killed, trials)
+	}
+	h.sync()
+	want := map[string]string{}
+	for _, l := range h.fake.Objects(closefake.KindLead) {
+		want[l["id"].(string)] = fmt.Sprint(l["name"])
+	}
+	rows := h.query(`SELECT id, name FROM close.leads WHERE _deleted_at IS NULL`)
+	if len(rows) != len(want) {
+		t.Errorf("%d leads, the fake has %d", len(rows), len(want))
+	}
+	for _, r := range rows {
+		if w, ok := want[r[0].(string)]; !ok || w != fmt.Sprint(r[1]) {
+			t.Errorf("lead %v: name %v, the fake has %q (known %v)", r[0], r[1], w, ok)
+		}
+	}
+	if dup := h.count(`SELECT count(*) - count(DISTINCT id) FROM close.leads`); dup != 0 {
+		t.Errorf("%d duplicate lead ids", dup)
+	}
+	if n := h.count(`SELECT count(*) FROM sync.runs WHERE status = 'running'`); n != 0 {
+		t.Errorf("%d runs left running", n)
+	}
+	t.Logf("%d of %d trials killed mid-export", killed, trials)
 }
