@@ -75,8 +75,13 @@ func TestExportProgressesAndDownloads(t *testing.T) {
 	}
 	withKey, _ := http.NewRequest(http.MethodGet, link, nil)
 	withKey.SetBasicAuth(DefaultAPIKey, "")
-	if resp, err := http.DefaultTransport.RoundTrip(withKey); err != nil || resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("download with the API key: %v %v, want 400", resp, err)
+	refused, err := http.DefaultTransport.RoundTrip(withKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused.Body.Close()
+	if refused.StatusCode != http.StatusBadRequest {
+		t.Fatalf("download with the API key: %d, want 400", refused.StatusCode)
 	}
 	req, _ := http.NewRequest(http.MethodGet, link, nil)
 	req.Header.Set("Accept-Encoding", "gzip")
