@@ -43,6 +43,12 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 			return err // a refusal is a usage error (exit 2)
 		}
 	}
+	for _, a := range cfg.Accounts {
+		if a.ExportAbove > 0 {
+			fmt.Fprintf(e.stdout, "account %s: a first sync or --full-refresh of leads or opportunities above %d records reads Close's Export API (export_above)\n",
+				a.Name, a.ExportAbove)
+		}
+	}
 	fmt.Fprintf(e.stdout, "%s: ok (%d accounts, %d jobs)\n", *cfgPath, len(cfg.Accounts), len(cfg.Jobs))
 	return nil
 }

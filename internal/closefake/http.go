@@ -95,6 +95,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if strings.HasPrefix(r.URL.Path, exportFilesPrefix) {
+		s.serveExportFile(w, r) // a signed storage link: no API key, no rate limit
+		return
+	}
 	path, ok := strings.CutPrefix(r.URL.Path, apiPrefix)
 	if !ok || path == "" {
 		writeErr(w, errorf(http.StatusNotFound, msgNotFound))

@@ -32,6 +32,8 @@ func buildRoutes() map[string]*route {
 	rt["/report/activity/"] = &route{post: (*Server).serveActivityReport}
 	rt["/report/activity/metrics/"] = &route{get: (*Server).serveActivityMetrics}
 	rt["/report/sent_emails/"] = &route{one: (*Server).serveSentEmails}
+	rt["/export/lead/"] = &route{post: (*Server).serveLeadExport}
+	rt["/export/opportunity/"] = &route{post: (*Server).serveOpportunityExport}
 	rt["/custom_object/"] = &route{spec: customObjectSpec, get: (*Server).serveCustomObjects}
 
 	list("/contact/", &listSpec{kind: KindContact, maxLimit: 100, filters: []string{"lead_id"}})
@@ -91,6 +93,9 @@ func buildRoutes() map[string]*route {
 		}
 		list(d.path, spec)
 	}
+	// GET /export/ lists exports (a dimensions row); an export started
+	// here is polled at /export/{id}/ (export.go).
+	rt["/export/"].one = (*Server).serveExport
 	for _, b := range bulkKinds {
 		list("/bulk_action/"+b.path+"/", &listSpec{kind: "bulk_action", resource: "/bulk_action/", maxLimit: 100, model: "Bulk" + camel(b.path),
 			scope: func(o object) bool { return o["bulk_kind"] == b.path }})

@@ -88,6 +88,11 @@ type Options struct {
 	// user or restricteduser. Close gives non-admins the event log's data
 	// and previous_data for one hour only.
 	MeRole string
+	// ExportPolls is how many polls of GET /export/{id}/ an export takes
+	// to be done (default 3: started, in_progress, done).
+	ExportPolls int
+	// ExportFault makes every export fail one way (see ExportFault).
+	ExportFault ExportFault
 }
 
 // Kinds of objects the fake holds. Configuration collections (pipeline,
@@ -127,6 +132,7 @@ type Server struct {
 	eventListings        map[string][]*event
 	eventListingsVersion int
 	searches             searchState
+	exports              map[string]*export // by id
 	orgID                string
 	me                   string         // the API key's user
 	pipeline             string         // the default pipeline

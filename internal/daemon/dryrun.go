@@ -74,7 +74,8 @@ func DryRun(ctx context.Context, cfg *config.Config, log *zap.Logger, jobs []pip
 				each(Estimate{Job: job.Name, Run: rr, Time: -1, Err: err})
 				continue
 			}
-			req := extract.Request{Report: rr.Report, StartDate: job.StartDate, Window: rr.Window, Params: job.Params, Now: time.Now()}
+			req := extract.Request{Report: rr.Report, StartDate: job.StartDate, Window: rr.Window, Params: job.Params, Now: time.Now(),
+				ExportAbove: job.ExportAbove}
 			if rr.Mode != schema.Replace {
 				req.Bookmark = bm
 			}

@@ -111,6 +111,10 @@ type Account struct {
 	// OrganizationID is the default organisation of the organization
 	// reports; empty: discovered from /me/.
 	OrganizationID string `koanf:"organization_id"`
+	// ExportAbove reads a first sync (or --full-refresh) of leads and
+	// opportunities through Close's Export API when the organisation holds
+	// more than this many of them; 0 (the default) never does.
+	ExportAbove int `koanf:"export_above"`
 
 	// baseDir is the config file's directory, against which a relative
 	// APIKeyFile resolves when $CREDENTIALS_DIRECTORY is unset.

@@ -151,7 +151,7 @@ func TestBadConfigs(t *testing.T) {
 			`accounts[3].base_url: "ftp://example.com" must be an absolute http(s) URL`,
 			`jobs[0].timezone: "Mars/Olympus" is not a known IANA time zone`,
 		}},
-		{file: "values.bad.yaml", n: 22, want: []string{
+		{file: "values.bad.yaml", n: 23, want: []string{
 			"database: must name a DuckDB file",
 			`schema: "Close" must match ^[a-z_][a-z0-9_]*$`,
 			`log.level: "warning" is not a log level (did you mean "warn"?); valid: debug, info, warn, error`,
@@ -161,6 +161,7 @@ func TestBadConfigs(t *testing.T) {
 			`accounts[0].base_url: "api.close.com/api/v1" must be an absolute http(s) URL`,
 			"accounts[0].max_concurrency: 0 is out of range: 1 to 64",
 			"accounts[1].max_concurrency: 100 is out of range: 1 to 64",
+			"accounts[1].export_above: -5 is negative",
 			`accounts[2].name: "second" is already the name of accounts[1]`,
 			`jobs[0].name: "my-job" must match`,
 			"jobs[0].account: is required (accounts: Main, second)",

@@ -147,6 +147,9 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 		if a.MaxConcurrency < 1 || a.MaxConcurrency > MaxConcurrencyLimit {
 			v.add(p+".max_concurrency", "%d is out of range: 1 to %d requests in flight", a.MaxConcurrency, MaxConcurrencyLimit)
 		}
+		if a.ExportAbove < 0 {
+			v.add(p+".export_above", "%d is negative: the number of records above which a first sync reads an export, or 0 for never", a.ExportAbove)
+		}
 	}
 
 	var jobNames []string

@@ -87,7 +87,10 @@ type Report struct {
 	Sources []Source
 	// Walk is how the report's sources are read: the paging style, with
 	// its page size (Offset, Cursor, Search, Daily, Single, Object).
-	Walk     Walker
+	Walk Walker
+	// Export, when set, reads a large first run through Close's Export
+	// API instead of Walk (see ExportSource, Request.ExportAbove).
+	Export   *ExportSource
 	Method   Method
 	Strategy Strategy
 	Table    schema.Table

@@ -77,6 +77,10 @@ type Request struct {
 	// (the account's max_concurrency; see walk_split.go). 0 or 1: the
 	// walk is one listing.
 	Concurrency int
+	// ExportAbove reads a first run or full refresh of a report with an
+	// Export through Close's Export API when the walker's count probe finds
+	// more records than this; 0 never does.
+	ExportAbove int
 }
 
 // Extract reads the report with its walker (Report.Walk) and hands each
@@ -92,6 +96,13 @@ func Extract(ctx context.Context, c Client, req Request, emit func(Batch) error)
 	}
 	if r.Walk == nil {
 		return fmt.Errorf("report %s declares no walker", r.Name)
+	}
+	use, _, err := exportWanted(ctx, c, req)
+	if err != nil {
+		return fmt.Errorf("%s: count for the export threshold: %w", r.Name, err)
+	}
+	if use {
+		return exportWalk(ctx, c, req, emit)
 	}
 	return r.Walk.Walk(ctx, c, req, emit)
 }

@@ -35,6 +35,12 @@ func PlanRun(ctx context.Context, c Client, req Request) (Plan, error) {
 	if r.Walk == nil {
 		return Plan{}, fmt.Errorf("report %s declares no walker", r.Name)
 	}
+	if use, p, err := exportWanted(ctx, c, req); err != nil || use {
+		if use {
+			p = exportPlan(r, p)
+		}
+		return p, err
+	}
 	return r.Walk.Estimate(ctx, c, req)
 }
 

@@ -218,6 +218,10 @@ func init() {
 			Name: "leads", Sources: src("/lead/"), Walk: Offset{PageSize: 200}, Method: Incremental, Weight: heavy,
 			Strategy: Strategy{Filter: LeadQuery, Field: "date_updated", Overlap: defaultOverlap, Keyset: "date_created"},
 			Custom:   true,
+			Export: &ExportSource{Path: "/export/lead/", Body: map[string]any{"format": "json", "type": "leads", "send_done_email": false},
+				CustomFields: map[string][]string{"": {"/custom_field/lead/", "/custom_field/shared/"},
+					"contacts":      {"/custom_field/contact/", "/custom_field/shared/"},
+					"opportunities": {"/custom_field/opportunity/", "/custom_field/shared/"}}, EmptyCustom: true},
 			Doc: "Leads. `/lead/` has no date filter parameter, so the legacy `query` (`date_updated >= \"...\" sort:created`) selects " +
 				"changed leads, walked in creation order. Contacts, opportunities and tasks also have their own reports; the `leads_*` " +
 				"tables are the snapshots embedded in each lead.",
@@ -249,6 +253,8 @@ func init() {
 		&Report{
 			Name: "opportunities", Sources: src("/opportunity/"), Walk: Offset{PageSize: 250}, Method: Incremental, Weight: medium,
 			Strategy: updatedSince, Custom: true,
+			Export: &ExportSource{Path: "/export/opportunity/", Body: map[string]any{"format": "json", "send_done_email": false},
+				CustomFields: map[string][]string{"": {"/custom_field/opportunity/", "/custom_field/shared/"}}},
 			Doc:   "Opportunities updated since the bookmark (`date_updated__gte`), walked by `date_created`.",
 			Table: deletedBy(withLead("opportunity"), customOf("opportunity", table("opportunities", opportunityColumns))),
 		},

@@ -39,6 +39,10 @@ type Job struct {
 	// the account's request budget, so requests in flight stay bounded by
 	// it whatever this is.
 	Concurrency int
+	// ExportAbove is the account's export_above: a first run or full
+	// refresh of leads or opportunities above this many records reads
+	// Close's Export API (extract.Request.ExportAbove); 0 never does.
+	ExportAbove int
 }
 
 // ReportRun is one report of a job with its options.

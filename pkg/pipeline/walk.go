@@ -25,7 +25,7 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 		return &StageError{Stage: StageLoad, Report: rep.Name, Err: configError{err}}
 	}
 	req := extract.Request{Report: rep, StartDate: s.job.StartDate, Window: rr.Window, Now: time.Now(), Params: s.job.Params,
-		Concurrency: s.job.Concurrency, Warn: func(msg string) { s.log.Warn(msg) }}
+		Concurrency: s.job.Concurrency, Warn: func(msg string) { s.log.Warn(msg) }, ExportAbove: s.job.ExportAbove}
 	if rr.Mode != schema.Replace {
 		// A replaced table is rebuilt from a full read: no bookmark.
 		bm, _, err := r.Store.Bookmark(ctx, s.job.Account, s.org, rep.Name)

@@ -50,9 +50,11 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 	}
 	orgOf := map[string]string{}
 	concurrency := map[string]int{}
+	exportAbove := map[string]int{}
 	for _, a := range cfg.Accounts {
 		orgOf[a.Name] = a.OrganizationID
 		concurrency[a.Name] = a.MaxConcurrency
+		exportAbove[a.Name] = a.ExportAbove
 	}
 	var out []pipeline.Job
 	matched := map[string]bool{}
@@ -66,7 +68,7 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 		}
 		job := pipeline.Job{Name: j.Name, Account: j.Account, StartDate: j.StartDate.Time,
 			Params: map[string]string{"organization_id": org, "user_id": j.UserID}, HardDeletes: j.Deletes == "hard",
-			Concurrency: concurrency[j.Account]}
+			Concurrency: concurrency[j.Account], ExportAbove: exportAbove[j.Account]}
 		seen := map[string]bool{}
 		for _, ref := range j.Reports {
 			if len(onlyReports) > 0 && !slices.Contains(onlyReports, ref.Name) {
