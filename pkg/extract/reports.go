@@ -202,7 +202,7 @@ var activityStrategy = Strategy{Filter: ParamFilter, Field: "date_created", Orde
 func init() {
 	register(
 		&Report{
-			Name: "leads", Sources: src("/lead/"), Walk: Offset{PageSize: 200}, Method: Incremental,
+			Name: "leads", Sources: src("/lead/"), Walk: Offset{PageSize: 200, Counts: true}, Method: Incremental,
 			Strategy: Strategy{Filter: LeadQuery, Field: "date_updated", Overlap: defaultOverlap, Keyset: "date_created"},
 			Custom:   true,
 			Doc: "Leads. `/lead/` has no date filter parameter, so the legacy `query` (`date_updated >= \"...\" sort:created`) selects " +
@@ -234,7 +234,7 @@ func init() {
 			))),
 		},
 		&Report{
-			Name: "opportunities", Sources: src("/opportunity/"), Walk: Offset{PageSize: 250}, Method: Incremental,
+			Name: "opportunities", Sources: src("/opportunity/"), Walk: Offset{PageSize: 250, Counts: true}, Method: Incremental,
 			Strategy: updatedSince, Custom: true,
 			Doc:   "Opportunities updated since the bookmark (`date_updated__gte`), walked by `date_created`.",
 			Table: deletedBy(withLead("opportunity"), customOf("opportunity", table("opportunities", opportunityColumns))),
