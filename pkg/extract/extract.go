@@ -232,8 +232,10 @@ func (x *run) finish() error {
 }
 
 // estimateSources is the plan of a listing report: count estimates each
-// resolved source from its query, or says the endpoint does not count
-// (known false), which leaves the estimate unknown.
+// resolved source from its query; one it cannot estimate (known false)
+// leaves the plan unknown, with its note (prefixed by the source's path
+// when the report has several), and an extrapolated one marks the plan
+// Approx.
 func (x *run) estimateSources(ctx context.Context, c Client,
 	count func(c Client, s Source, q url.Values) (sourceCount, error)) (Plan, error) {
 	r := x.req.Report
