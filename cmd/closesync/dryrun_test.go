@@ -128,6 +128,18 @@ func TestDryRunEstimatesEveryReport(t *testing.T) {
 			t.Errorf("%s has no estimate and no reason: %q", f[1], l)
 		}
 	}
+	// --report takes a glob, and one that matches nothing is refused.
+	code, out, errOut = h.run("sync", "--config", h.config, "--dry-run", "--report", "users_self*")
+	if code != 0 {
+		t.Fatalf("--report users_self*: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if lines := strings.Count(out, "\ncore "); lines != 2 || !strings.Contains(out, "users_self_email_accounts") {
+		t.Errorf("--report users_self*: %d report lines, want users_self and users_self_email_accounts:\n%s", lines, out)
+	}
+	code, _, errOut = h.run("sync", "--config", h.config, "--dry-run", "--report", "user_self*")
+	if code != 2 || !strings.Contains(errOut, `pattern "user_self*" matches no report`) {
+		t.Errorf("--report user_self*: exit %d, %s", code, errOut)
+	}
 	if _, err := os.Stat(h.db); err == nil {
 		t.Error("a dry run created the database")
 	}
