@@ -31,7 +31,7 @@ func TestValidateShowsReportPatterns(t *testing.T) {
 		}},
 		{"all", "[all]", 0, []string{"jobs core: all is " + strings.Join(all, ", ") + "\n"}},
 		{"nothing new", "[lead_statuses, \"lead_stat*\"]", 0, []string{"jobs core: lead_stat* adds no report (the job lists each it matches already)\n"}},
-		{"no match", "[activites_*]", 2, []string{`jobs[0].reports[0]: pattern "activites_*" matches no report (did you mean "activities_*"?)`}},
+		{"no match", "[activitie_*]", 2, []string{`jobs[0].reports[0]: pattern "activitie_*" matches no report (did you mean "activities_*"?)`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeFile(t, filepath.Join(dir, tt.name+".yaml"), head+"    reports: "+tt.reports+"\n")

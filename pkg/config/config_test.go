@@ -206,7 +206,7 @@ func TestBadConfigs(t *testing.T) {
 			`jobs[0].reports[2].attribution_window: "2W" is not a duration: write`,
 		}},
 		{file: "patterns.bad.yaml", n: 5, want: []string{
-			`jobs[0].reports[0]: pattern "activites_*" matches no report (did you mean "activities_*"?)`,
+			`jobs[0].reports[0]: pattern "activitie_*" matches no report (did you mean "activities_*"?)`,
 			`jobs[0].reports[1]: pattern "*_cal" matches no report (did you mean "*_call"?)`,
 			`jobs[0].reports[2]: "[a" is not a valid report pattern (all, or a glob such as activities_* (path.Match: *, ?, [a-z]))`,
 			`jobs[0].reports[3]: pattern "zzz*" matches no report (see 'closesync reports')`,

@@ -8,8 +8,8 @@ import (
 	"strings"
 )
 
-// AllReports, as a job's report (or --report), stands for every report of
-// the catalog.
+// AllReports is the pattern, in a job's reports (or --report), that stands
+// for every report of the catalog.
 const AllReports = "all"
 
 // patternForms is what a report pattern may be, for messages.
@@ -26,7 +26,7 @@ func IsReportPattern(name string) bool {
 // known's order (the catalog's, sorted): all of them for AllReports, else
 // those path.Match matches. A pattern that matches nothing, or is not a
 // valid glob, is an error that says so, with a did-you-mean when a pattern
-// that matches is close ("activites_*": did you mean "activities_*"?).
+// that matches is close ("activitie_*": did you mean "activities_*"?).
 func ExpandReportPattern(pattern string, known []string) ([]string, error) {
 	if pattern == AllReports {
 		return slices.Clone(known), nil

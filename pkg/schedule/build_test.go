@@ -79,7 +79,7 @@ func TestJobs(t *testing.T) {
 		{"--report all", []string{"core", "calls"}, []string{"all"}, "core/eu org=orga_eu user= [leads:upsert contacts:upsert users:replace] x3; calls/us"},
 		{"--report glob", nil, []string{"activities_*"}, "calls/us org=orga_job user=user_1 [activities_call:append@24h0m0s] hard"},
 		{"--report glob of children", nil, []string{"contacts_*"}, "core/eu org=orga_eu user= [contacts:upsert] x3"},
-		{"--report glob matching nothing", nil, []string{"activites_*"}, `--report: pattern "activites_*" matches no report (did you mean "activities_*"?)`},
+		{"--report glob matching nothing", nil, []string{"activitie_*"}, `--report: pattern "activitie_*" matches no report (did you mean "activities_*"?)`},
 		{"--report glob in no selected job", []string{"core"}, []string{"activities_c*"},
 			"--report activities_c* matches no report of the selected jobs (it matches activities_call, activities_created, activities_custom_activity)"},
 	} {
