@@ -9,7 +9,7 @@ func TestDidYouMean(t *testing.T) {
 		want    string
 	}{
 		{"leds", reports, `(did you mean "leads"?)`},
-		{"activitie", reports, `(did you mean "activities"?)`}, //nolint:misspell // the typo is the input
+		{"activites", reports, `(did you mean "activities"?)`}, //nolint:misspell // the typo is the input
 		{"contatcs", reports, `(did you mean "contacts"?)`},
 		{"Leads", reports, `(did you mean "leads"?)`},                                                  // case only
 		{"lead_stat", reports, `(did you mean "lead_statuses"?)`},                                      // prefix of a choice
