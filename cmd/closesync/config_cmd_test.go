@@ -118,7 +118,8 @@ func TestCommandsWithoutAKey(t *testing.T) {
 		notInError string
 	}{
 		{args: []string{"validate", "--config", cfg}, code: 0,
-			out: "warning: " + keyMsg + ": sync, run, sync --dry-run and validate --check need the key\n" + cfg + ": ok (1 accounts, 3 jobs)"},
+			out: "warning: " + keyMsg + ": sync, run, sync --dry-run and validate --check need the key\n" +
+				"jobs reporting: reporting_* is 1 report: reporting_activity\n" + cfg + ": ok (1 accounts, 3 jobs)"},
 		{args: []string{"history", "--config", cfg}, code: 0, out: "RUN  JOB  REPORT", notInError: "CLOSE_API_KEY"},
 		{args: []string{"history", "--config", cfg, "--json"}, code: 0, out: "[]"},
 		{args: []string{"reports"}, code: 0, out: "leads"},

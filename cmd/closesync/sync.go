@@ -22,7 +22,7 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 	cfgPath := fs.String("config", "", "config file (YAML)")
 	var jobs, reports multiFlag
 	fs.Var(&jobs, "job", "run only this job (repeatable; default all)")
-	fs.Var(&reports, "report", "run only this report (repeatable; child reports run their parent)")
+	fs.Var(&reports, "report", "run only this report (repeatable; all or a glob such as activities_* stands for the reports it matches; child reports run their parent)")
 	dry := fs.Bool("dry-run", false, "print what each report would read and the requests it would take; write nothing")
 	reconcile := fs.Bool("reconcile", false, "run the reconciliation pass instead: list ids only and mark rows deleted in Close")
 	full := fs.Bool("full-refresh", false, "re-read the --report from start_date, upserting over the rows there (none dropped), then mark the rows deleted in Close; the bookmark never moves back")

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -30,6 +32,7 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(e.stdout, "warning: %s\n", w)
 	}
+	printExpansions(e.stdout, cfg.Expansions())
 	if *check {
 		cs, err := accounts.New(cfg, closeapi.NewBudgets(), zap.NewNop(), nil)
 		if err != nil {
@@ -51,4 +54,19 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "%s: ok (%d accounts, %d jobs)\n", *cfgPath, len(cfg.Accounts), len(cfg.Jobs))
 	return nil
+}
+
+// printExpansions says what each report pattern of the jobs stands for,
+// one line each: jobs core: activities_* is 13 reports: activities, ...
+func printExpansions(w io.Writer, exps []config.ReportExpansion) {
+	for _, x := range exps {
+		switch len(x.Reports) {
+		case 0:
+			fmt.Fprintf(w, "jobs %s: %s adds no report (the job lists each it matches already)\n", x.Job, x.Pattern)
+		case 1:
+			fmt.Fprintf(w, "jobs %s: %s is 1 report: %s\n", x.Job, x.Pattern, x.Reports[0])
+		default:
+			fmt.Fprintf(w, "jobs %s: %s is %d reports: %s\n", x.Job, x.Pattern, len(x.Reports), strings.Join(x.Reports, ", "))
+		}
+	}
 }

@@ -33,6 +33,10 @@ func (s *Server) serveLeads(w http.ResponseWriter, r *request) {
 		return
 	}
 	query := r.q.Get("query")
+	if e := countProbe(r.q, r.path, query != ""); e != nil {
+		writeErr(w, e)
+		return
+	}
 	var conds []dateCond
 	rest := query
 	for _, m := range leadCondRE.FindAllStringSubmatch(query, -1) {

@@ -59,6 +59,19 @@ func (c dateCond) ok(o object) bool {
 	return ok && v != "" && c.op(timeKey(v), c.value)
 }
 
+// msgUnknownCount refuses a _limit=0 count probe where Close sends no
+// total_results: what it answers there is not known (close-api.md §3.1
+// documents the probe only with a count), so closesync must not rely on it.
+const msgUnknownCount = "closefake: _limit=0 is a count probe, and %s sends no total_results here: what Close answers to it is unknown"
+
+// countProbe refuses _limit=0 unless the listing counts.
+func countProbe(q url.Values, path string, counts bool) *apiError {
+	if !counts && q.Get("_limit") == "0" {
+		return errorf(http.StatusBadRequest, msgUnknownCount, path)
+	}
+	return nil
+}
+
 // paging reads _skip and _limit with flask-mongorest's checks and
 // messages, then applies the resource's max_skip.
 func (s *Server) paging(q url.Values, path, resource string, maxLimit int) (skip, limit int, e *apiError) {
@@ -360,6 +373,10 @@ func (s *Server) list(w http.ResponseWriter, r *request, spec *listSpec) {
 	if spec.maxLimit > 0 {
 		var e *apiError
 		if skip, limit, e = s.paging(r.q, r.path, spec.resource, spec.maxLimit); e != nil {
+			writeErr(w, e)
+			return
+		}
+		if e = countProbe(r.q, r.path, spec.total); e != nil {
 			writeErr(w, e)
 			return
 		}

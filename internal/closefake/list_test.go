@@ -65,7 +65,8 @@ func TestLimitsAndSkipCaps(t *testing.T) {
 		{"/custom_field/contact/", "", "1001", 400, "(max_limit = 1000)"},
 		{"/lead/", "", "x", 400, `_limit must be an integer (got "x" instead).`},
 		{"/lead/", "-1", "", 400, `_skip must be a non-negative integer (got "-1" instead).`},
-		{"/lead/", "0", "0", 200, ""},
+		{"/lead/", "0", "0", 400, "_limit=0 is a count probe"}, // no query: no total_results (TestLimitZeroCountsOnly)
+		{"/lead/", "0", "1", 200, ""},
 		{"/lead/", "1000", "", 200, ""},
 		{"/lead/", "1001", "", 400, "The skip you set is larger than the maximum skip for this resource (max_skip = 1000). Please refine your search query."},
 		{"/contact/", "20", "", 200, ""},
@@ -154,11 +155,38 @@ func TestStrictMaxSkipOnEveryOffsetResource(t *testing.T) {
 	}
 }
 
+// TestLimitZeroCountsOnly: _limit=0 answers the count where Close sends
+// total_results (leads with a query, opportunities) and is refused
+// elsewhere, where Close's answer is not known.
 func TestLimitZeroCountsOnly(t *testing.T) {
 	s, c := newTest(t, Options{Seed: 1, Scale: 25})
-	r := ok(t, "_limit=0", c.get("/lead/", url.Values{"_limit": {"0"}, "query": {"sort:created"}}))
-	if len(r.data()) != 0 || r.body["has_more"] != true || r.body["total_results"] != float64(s.Count(KindLead)) {
-		t.Errorf("%s", r.raw)
+	for _, tt := range []struct {
+		path  string
+		q     url.Values
+		count int // -1: refused
+	}{
+		{"/lead/", url.Values{"query": {"sort:created"}}, s.Count(KindLead)},
+		{"/opportunity/", url.Values{}, s.Count(KindOpportunity)},
+		{"/lead/", url.Values{}, -1},
+		{"/activity/", url.Values{}, -1},
+		{"/activity/call/", url.Values{}, -1},
+		{"/task/", url.Values{"_type": {"all"}}, -1},
+		{"/user/", url.Values{}, -1},
+		{"/event/", url.Values{}, -1}, // "_limit must be a positive integer"
+	} {
+		t.Run(tt.path+"?"+tt.q.Encode(), func(t *testing.T) {
+			tt.q.Set("_limit", "0")
+			r := c.get(tt.path, tt.q)
+			if tt.count < 0 {
+				if r.code != 400 {
+					t.Errorf("answered %d: %s", r.code, r.raw)
+				}
+				return
+			}
+			if r.code != 200 || len(r.data()) != 0 || r.body["has_more"] != true || r.body["total_results"] != float64(tt.count) {
+				t.Errorf("%d %s", r.code, r.raw)
+			}
+		})
 	}
 }
 

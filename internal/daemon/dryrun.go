@@ -31,8 +31,10 @@ type Estimate struct {
 }
 
 // DryRun is what Once would read, per job and report: the filters or days,
-// and the records and requests it estimates from read-only count probes,
-// with the time that takes at the latency the probes measured; each
+// and the records and requests it estimates from read-only probes (a
+// `_limit=0` count where Close answers one, else the walk's first page:
+// see extract.Plan), with the time that takes at the latency the probes
+// measured; each
 // receives them in order. Nothing is written: the database is opened
 // read-only, and only to read the bookmarks. It returns the rate-limit room
 // Close reported per account. A bookmark that cannot be read is its

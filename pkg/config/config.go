@@ -65,6 +65,8 @@ type Config struct {
 	// keyWarnings are the keys that could not be read, when Check was told
 	// the command needs none.
 	keyWarnings []string
+	// expansions is what the report patterns of the jobs stood for.
+	expansions []ReportExpansion
 }
 
 // Log configures logging.
@@ -168,7 +170,9 @@ const DefaultRetryDelay = time.Minute
 func (j Job) CatchesUp() bool { return j.CatchUp == nil || *j.CatchUp }
 
 // ReportRef is a report of a job. In YAML it is either the report's name or
-// a map with the name and options.
+// a map with the name and options. The name may be a pattern, "all" or a
+// glob such as activities_* (IsReportPattern), which validation replaces
+// by the reports it matches, each with the pattern's options.
 type ReportRef struct {
 	Name string `koanf:"name"`
 	// Mode is upsert, append or replace; empty: the report's default

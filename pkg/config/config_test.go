@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
 // reports is the catalog the tests validate against.
@@ -192,10 +194,24 @@ func TestBadConfigs(t *testing.T) {
 		{file: "bad_date.bad.yaml", n: 1, want: []string{
 			`jobs[0].start_date: "first of may" is not a date (want YYYY-MM-DD or an RFC 3339 date-time`,
 		}},
-		{file: "bad_duration.bad.yaml", n: 3, want: []string{
+		{file: "bad_duration.bad.yaml", n: 10, want: []string{
+			`lock_timeout: "2 minutes" is not a duration: write a number and a unit such as 90s, 45m, 6h, 7d, 2w or 1d12h (units: ms, s, m, h, d, w, y; largest first)`,
+			"stop_grace: 30 has no unit: write a duration such as 30s (units: ms, s, m, h, d, w, y)",
+			`min_interval: "12h1d" is not a duration: write`,
+			`notify.delay: "1.5 seconds" is not a duration: write`,
+			`notify.timeout: "10 s" is not a duration: write`,
+			`jobs[0].schedule: "@every 1day" is not a valid schedule: @every needs a duration such as 30m, 2h or 7d, got "1day" (units: s, m, h, d, w)`,
 			"jobs[0].timeout: 3600 has no unit: write a duration such as 3600s",
-			`jobs[0].reports[0].attribution_window: "one day" is not a duration such as 90s, 45m or 6h`,
-			`jobs[0].reports[1].attribution_window: "1d" is not a duration such as 90s, 45m or 6h (units: s, m, h; a day is 24h)`,
+			`jobs[0].retry.delay: "soon" is not a duration: write`,
+			`jobs[0].reports[0].attribution_window: "one day" is not a duration: write`,
+			`jobs[0].reports[2].attribution_window: "2W" is not a duration: write`,
+		}},
+		{file: "patterns.bad.yaml", n: 5, want: []string{
+			`jobs[0].reports[0]: pattern "activitie_*" matches no report (did you mean "activities_*"?)`,
+			`jobs[0].reports[1]: pattern "*_cal" matches no report (did you mean "*_call"?)`,
+			`jobs[0].reports[2]: "[a" is not a valid report pattern (all, or a glob such as activities_* (path.Match: *, ?, [a-z]))`,
+			`jobs[0].reports[3]: pattern "zzz*" matches no report (see 'closesync reports')`,
+			`jobs[0].reports[5]: report "activities_*" is already listed as reports[4] of this job`,
 		}},
 		{file: "schedules.bad.yaml", n: 9, want: []string{
 			`jobs[0].schedule: "TZ=Europe/Berlin" is not a valid schedule: TZ=Europe/Berlin names a time zone but no schedule after it`,
@@ -425,38 +441,52 @@ func TestDateString(t *testing.T) {
 }
 
 func TestDurations(t *testing.T) {
+	const day = 24 * time.Hour
 	for _, tt := range []struct {
 		yaml string
 		want time.Duration
 	}{
-		{"24h", 24 * time.Hour},
+		{"24h", day},
 		{"90m", 90 * time.Minute},
 		{"1h30m", 90 * time.Minute},
 		{`"45s"`, 45 * time.Second},
 		{"0", 0},
 		{"0s", 0},
-		{"1.5h", 90 * time.Minute},
+		{"1.5h", 90 * time.Minute}, // Go's form still reads
+		{"500ms", 500 * time.Millisecond},
+		{"7d", 7 * day},
+		{"2w", 14 * day},
+		{"1d12h", 36 * time.Hour},
+		{"1w2d", 9 * day},
+		{"1y", 365 * day},
+		{`" 3d "`, 3 * day},
+		{DefaultJobTimeout.String(), DefaultJobTimeout}, // the default as applyDefaults writes it
 	} {
 		t.Run(tt.yaml, func(t *testing.T) {
-			cfg, err := Load(writeConfig(t, "jobs:\n  - name: a\n    timeout: "+tt.yaml+"\n    reports:\n      - {name: x, attribution_window: "+tt.yaml+"}\n"))
+			cfg, err := Load(writeConfig(t, "stop_grace: "+tt.yaml+"\njobs:\n  - name: a\n    timeout: "+tt.yaml+
+				"\n    retry: {delay: "+tt.yaml+"}\n    reports:\n      - {name: x, attribution_window: "+tt.yaml+"}\n"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := cfg.Jobs[0].Timeout; got != tt.want {
-				t.Errorf("timeout = %s, want %s", got, tt.want)
-			}
-			if got := cfg.Jobs[0].Reports[0].AttributionWindow; got != tt.want {
-				t.Errorf("attribution_window = %s, want %s", got, tt.want)
+			for key, got := range map[string]time.Duration{
+				"stop_grace": cfg.StopGrace, "timeout": cfg.Jobs[0].Timeout, "retry.delay": cfg.Jobs[0].Retry.Delay,
+				"attribution_window": cfg.Jobs[0].Reports[0].AttributionWindow,
+			} {
+				if got != tt.want {
+					t.Errorf("%s = %s, want %s", key, got, tt.want)
+				}
 			}
 		})
 	}
 	for _, tt := range []struct{ yaml, want string }{
 		{"3600", "jobs[0].timeout: 3600 has no unit"},
 		{"1.5", "jobs[0].timeout: 1.5 has no unit"},
-		{"1d", `jobs[0].timeout: "1d" is not a duration such as 90s, 45m or 6h (units: s, m, h; a day is 24h)`},
-		{"2w", "a day is 24h"},
+		{"12h1d", `jobs[0].timeout: "12h1d" is not a duration: write ` + DurationForms},
+		{"1D", `jobs[0].timeout: "1D" is not a duration: write`},
+		{"1 day", `jobs[0].timeout: "1 day" is not a duration: write`},
 		{"soon", `jobs[0].timeout: "soon" is not a duration`},
-		{"[1h]", "jobs[0].timeout: want a duration such as 90m or 6h, got a list"},
+		{`""`, `jobs[0].timeout: "" is not a duration`},
+		{"[1h]", "jobs[0].timeout: want a duration such as 90m, 6h or 7d, got a list"},
 	} {
 		t.Run("bad "+tt.yaml, func(t *testing.T) {
 			_, err := Load(writeConfig(t, "jobs:\n  - name: a\n    timeout: "+tt.yaml+"\n"))
@@ -464,6 +494,31 @@ func TestDurations(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestEveryInDays: an @every schedule in days or weeks validates and is
+// stored in the form the scheduler's robfig/cron parses.
+func TestEveryInDays(t *testing.T) {
+	cfg, err := Check("testdata/days.good.yaml", reports, Needs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := cfg.Jobs[0]
+	for _, c := range []struct{ key, got, want string }{
+		{"schedule", j.Schedule, "@every 24h0m0s"},
+		{"reconcile", j.Reconcile, "CRON_TZ=UTC @every 168h0m0s"},
+		{"reports[1].schedule", j.Reports[1].Schedule, "@every 12h0m0s"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.key, c.got, c.want)
+		}
+		if _, err := cron.ParseStandard(c.got); err != nil {
+			t.Errorf("%s: robfig/cron cannot parse %q: %v", c.key, c.got, err)
+		}
+	}
+	if j.Timeout != 36*time.Hour || j.Reports[1].AttributionWindow != 7*24*time.Hour {
+		t.Errorf("timeout %s, attribution_window %s", j.Timeout, j.Reports[1].AttributionWindow)
 	}
 }
 

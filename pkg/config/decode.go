@@ -198,32 +198,23 @@ func dateHook(_, to reflect.Type, data any) (any, error) {
 	return nil, fmt.Errorf("want a date (YYYY-MM-DD), got %s", describeValue(data))
 }
 
-// durationHook decodes a duration from a string such as "90m" and refuses a
-// bare number other than 0: the decoder would read `timeout: 3600` as 3600
-// nanoseconds.
+// durationHook decodes a duration from a string such as "90m" or "7d"
+// (ParseDuration) and refuses a bare number other than 0: the decoder
+// would read `timeout: 3600` as 3600 nanoseconds.
 func durationHook(from, to reflect.Type, data any) (any, error) {
 	if to != durationType || from == durationType {
 		return data, nil
 	}
 	switch v := reflect.ValueOf(data); v.Kind() {
 	case reflect.String:
-		s := strings.TrimSpace(v.String())
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			hint := "units: s, m, h"
-			if strings.HasSuffix(s, "d") || strings.HasSuffix(s, "w") {
-				hint += "; a day is 24h"
-			}
-			return nil, fmt.Errorf("%q is not a duration such as 90s, 45m or 6h (%s)", v.String(), hint)
-		}
-		return d, nil
+		return ParseDuration(v.String())
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
 		reflect.Float32, reflect.Float64:
 		if v.IsZero() {
 			return time.Duration(0), nil
 		}
-		return nil, fmt.Errorf("%v has no unit: write a duration such as %vs (units: s, m, h)", data, data)
+		return nil, fmt.Errorf("%v has no unit: write a duration such as %vs (units: ms, s, m, h, d, w, y)", data, data)
 	}
 	return data, nil
 }
@@ -303,7 +294,7 @@ var kindWords = map[string]string{
 func describeType(t reflect.Type) string {
 	switch t {
 	case durationType:
-		return "a duration such as 90m or 6h"
+		return "a duration such as 90m, 6h or 7d"
 	case dateType:
 		return "a date (YYYY-MM-DD)"
 	case reportRefType:

@@ -35,7 +35,7 @@ func TestEnvOverrides(t *testing.T) {
 	t.Setenv("CLOSESYNC_HTTP__LISTEN", "127.0.0.1:9464")
 	t.Setenv("CLOSESYNC_ACCOUNTS__1__MAX_CONCURRENCY", "8")              // a number from a string
 	t.Setenv("CLOSESYNC_ACCOUNTS__1__BASE_URL", "http://127.0.0.1:1/v1") // a single _ stays in the key
-	t.Setenv("CLOSESYNC_JOBS__1__TIMEOUT", "2h")                         // a duration
+	t.Setenv("CLOSESYNC_JOBS__1__TIMEOUT", "1d2h")                       // a duration, in days too
 	t.Setenv("CLOSESYNC_JOBS__0__START_DATE", "2024-05-01")              // a date
 	t.Setenv("CLOSESYNC_JOBS__0__REPORTS__1__MODE", "replace")           // a report given by name
 	t.Setenv("CLOSESYNC_JOBS__1__REPORTS__0__ATTRIBUTION_WINDOW", "48h") // a report given as a map
@@ -68,7 +68,7 @@ func TestEnvOverrides(t *testing.T) {
 	if cfg.Accounts[1].MaxConcurrency != 8 || cfg.Accounts[0].MaxConcurrency != DefaultMaxConcurrency {
 		t.Errorf("max_concurrency = %d, %d", cfg.Accounts[0].MaxConcurrency, cfg.Accounts[1].MaxConcurrency)
 	}
-	if cfg.Jobs[1].Timeout != 2*time.Hour || cfg.Jobs[0].Timeout != DefaultJobTimeout {
+	if cfg.Jobs[1].Timeout != 26*time.Hour || cfg.Jobs[0].Timeout != DefaultJobTimeout {
 		t.Errorf("timeouts = %s, %s", cfg.Jobs[0].Timeout, cfg.Jobs[1].Timeout)
 	}
 	if cfg.Jobs[1].Reports[0].AttributionWindow != 48*time.Hour {

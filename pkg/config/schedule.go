@@ -50,7 +50,28 @@ func ParseSchedule(spec string, loc *time.Location) (cron.Schedule, error) {
 	} else if loc != nil {
 		spec = "CRON_TZ=" + loc.String() + " " + spec
 	}
-	return safeParse(spec)
+	return safeParse(normalizeEvery(spec))
+}
+
+// normalizeEvery rewrites the interval of an "@every" spec (after any
+// CRON_TZ= prefix) from ParseDuration's forms ("@every 7d") into Go's
+// ("@every 168h0m0s"), which robfig/cron reads; any other spec, or an
+// interval that is not a duration, is returned as it is.
+func normalizeEvery(spec string) string {
+	spec = strings.TrimSpace(spec)
+	prefix, body := "", spec
+	if tz, rest, ok := cutTZ(spec); ok {
+		prefix, body = strings.SplitN(spec, "=", 2)[0]+"="+tz+" ", rest
+	}
+	every, ok := strings.CutPrefix(body, "@every ")
+	if !ok {
+		return spec
+	}
+	d, err := ParseDuration(every)
+	if err != nil {
+		return spec
+	}
+	return prefix + "@every " + d.String()
 }
 
 // safeParse is cron.ParseStandard with any panic turned into an error.
@@ -105,7 +126,7 @@ func checkSchedule(spec string, loc *time.Location, minInterval time.Duration, n
 		// cron rounds an interval under a second up to one second, so
 		// "@every 0s" and "@every -1h" would fire every second: refuse
 		// them from the interval as written.
-		d, _ := time.ParseDuration(strings.TrimSpace(every))
+		d, _ := ParseDuration(every)
 		switch {
 		case d <= 0:
 			return fmt.Errorf("%q: @every needs a positive interval such as @every 1h", spec)
@@ -163,7 +184,7 @@ func describeCronError(spec string, err error) string {
 		return fmt.Sprintf("unknown descriptor %s (known: @yearly, @monthly, @weekly, @daily, @hourly, @every <duration>)", strings.Fields(body)[0])
 	case strings.HasPrefix(msg, "failed to parse duration"):
 		every := strings.TrimSpace(strings.TrimPrefix(body, "@every"))
-		return fmt.Sprintf("@every needs a duration such as 30m or 2h, got %q (units: s, m, h)", every)
+		return fmt.Sprintf("@every needs a duration such as 30m, 2h or 7d, got %q (units: s, m, h, d, w)", every)
 	}
 	if m := cronFieldsRE.FindStringSubmatch(msg); m != nil {
 		s := fmt.Sprintf("expected exactly 5 fields, found %s", m[1])

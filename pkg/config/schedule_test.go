@@ -26,6 +26,11 @@ func TestSchedules(t *testing.T) {
 		{spec: "@hourly"},
 		{spec: "@every 1m"},
 		{spec: "@every 1h30m"},
+		{spec: "@every 1d"},
+		{spec: "CRON_TZ=UTC @every 2w"},
+		{spec: "@every 1d12h", min: 36 * time.Hour},
+		{spec: "@every 1d", min: 2 * 24 * time.Hour, want: `"@every 1d" fires every 24h0m0s, more often than min_interval (48h0m0s)`},
+		{spec: "@every 12h1d", want: `@every needs a duration such as 30m, 2h or 7d, got "12h1d"`},
 		{spec: "CRON_TZ=Europe/Berlin 0 6 * * 1-5"},
 		{spec: "TZ=America/New_York @daily"},
 		{spec: "0 6 * * *", loc: berlin},
@@ -57,7 +62,7 @@ func TestSchedules(t *testing.T) {
 		{spec: "0 5-1 * * *", want: `hour field "5-1": beginning of range (5) beyond end of range (1)`},
 		{spec: "*/0 * * * *", want: `minute field "*/0": step of range should be a positive number`},
 		{spec: "@fortnightly", want: `unknown descriptor @fortnightly (known: @yearly, @monthly, @weekly, @daily, @hourly, @every <duration>)`},
-		{spec: "@every fortnight", want: `@every needs a duration such as 30m or 2h, got "fortnight" (units: s, m, h)`},
+		{spec: "@every fortnight", want: `@every needs a duration such as 30m, 2h or 7d, got "fortnight" (units: s, m, h, d, w)`},
 		{spec: "  ", want: "is required: 5 cron fields"},
 	} {
 		t.Run(tt.spec, func(t *testing.T) {

@@ -71,6 +71,7 @@ type Needs struct {
 // validate adds every problem of c to v.
 func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 	c.keyWarnings = nil
+	c.expansions = nil
 	if strings.TrimSpace(c.Database) == "" {
 		v.add("database", "must name a DuckDB file, e.g. ./crm.duckdb")
 	}
@@ -180,6 +181,9 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 		}
 		if err := checkSchedule(j.Schedule, loc, minInterval, now); err != nil {
 			v.add(p+".schedule", "%v", err)
+		} else {
+			// The scheduler's robfig/cron reads Go durations only.
+			c.Jobs[i].Schedule = normalizeEvery(j.Schedule)
 		}
 		if !j.StartDate.IsZero() && j.StartDate.After(now) {
 			v.add(p+".start_date", "%s is in the future", j.StartDate)
@@ -193,6 +197,8 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 		if j.Reconcile != "" {
 			if err := checkSchedule(j.Reconcile, loc, minInterval, now); err != nil {
 				v.add(p+".reconcile", "%v", err)
+			} else {
+				c.Jobs[i].Reconcile = normalizeEvery(j.Reconcile)
 			}
 		}
 		if j.Deletes != "" {
@@ -217,9 +223,12 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 			if r.Schedule != "" {
 				if err := checkSchedule(r.Schedule, loc, minInterval, now); err != nil {
 					v.add(rp+".schedule", "%v", err)
+				} else {
+					c.Jobs[i].Reports[k].Schedule = normalizeEvery(r.Schedule)
 				}
 			}
 		}
+		c.expandReports(i, knownReports)
 	}
 }
 
@@ -425,13 +434,17 @@ func (v *validator) account(path, name string, accounts []string) {
 	}
 }
 
-// report checks one report of a job; firstAt maps the names seen so far to
-// their index.
+// report checks one report of a job, a name or a pattern (which must match
+// a report); firstAt maps the names seen so far to their index.
 func (v *validator) report(path, name string, known []string, firstAt map[string]int, k int) {
 	switch {
 	case name == "":
 		v.add(path, "report name is required")
 		return
+	case IsReportPattern(name):
+		if _, err := ExpandReportPattern(name, known); err != nil {
+			v.add(path, "%v", err)
+		}
 	case !slices.Contains(known, name):
 		msg := fmt.Sprintf("unknown report %q", name)
 		if hint := choiceHint(name, known, reportListMax); hint != "" {

@@ -268,10 +268,12 @@ func (x *run) finish() error {
 }
 
 // estimateSources is the plan of a listing report: count estimates each
-// resolved source from its query, or says the endpoint does not count
-// (known false), which leaves the estimate unknown.
+// resolved source from its query; one it cannot estimate (known false)
+// leaves the plan unknown, with its note (prefixed by the source's path
+// when the report has several), and an extrapolated one marks the plan
+// Approx.
 func (x *run) estimateSources(ctx context.Context, c Client,
-	count func(c Client, s Source, q url.Values) (records, requests int, known bool, err error)) (Plan, error) {
+	count func(c Client, s Source, q url.Values) (sourceCount, error)) (Plan, error) {
 	r := x.req.Report
 	p := Plan{Report: r.Name, Records: -1, Requests: -1}
 	q, err := x.query()
@@ -286,15 +288,21 @@ func (x *run) estimateSources(ctx context.Context, c Client,
 		if err != nil {
 			return p, fmt.Errorf("%s: %w", r.Name, err)
 		}
-		n, m, known, err := count(probe, s, x.sourceQuery(s, q))
+		n, err := count(probe, s, x.sourceQuery(s, q))
 		if err != nil {
 			return p, err
 		}
-		if !known {
-			p.Probes = probe.n
+		if !n.known {
+			p.Probes, p.Note = probe.n, n.note
+			if len(r.Sources) > 1 {
+				p.Note = s.Path + ": " + n.note
+			}
 			return p, nil
 		}
-		records, requests = records+n, requests+m
+		records, requests = records+n.records, requests+n.requests
+		if n.approx {
+			p.Approx, p.Note = true, n.note
+		}
 	}
 	p.Records, p.Requests, p.Probes = records, requests, probe.n
 	return p, nil

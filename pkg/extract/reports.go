@@ -215,7 +215,7 @@ var activityStrategy = Strategy{Filter: ParamFilter, Field: "date_created", Orde
 func init() {
 	register(
 		&Report{
-			Name: "leads", Sources: src("/lead/"), Walk: Offset{PageSize: 200}, Method: Incremental, Weight: heavy,
+			Name: "leads", Sources: src("/lead/"), Walk: Offset{PageSize: 200, Counts: true}, Method: Incremental, Weight: heavy,
 			Strategy: Strategy{Filter: LeadQuery, Field: "date_updated", Overlap: defaultOverlap, Keyset: "date_created"},
 			Custom:   true,
 			Export: &ExportSource{Path: "/export/lead/", Body: map[string]any{"format": "json", "type": "leads", "send_done_email": false},
@@ -251,7 +251,7 @@ func init() {
 			))),
 		},
 		&Report{
-			Name: "opportunities", Sources: src("/opportunity/"), Walk: Offset{PageSize: 250}, Method: Incremental, Weight: medium,
+			Name: "opportunities", Sources: src("/opportunity/"), Walk: Offset{PageSize: 250, Counts: true}, Method: Incremental, Weight: medium,
 			Strategy: updatedSince, Custom: true,
 			Export: &ExportSource{Path: "/export/opportunity/", Body: map[string]any{"format": "json", "send_done_email": false},
 				CustomFields: map[string][]string{"": {"/custom_field/opportunity/", "/custom_field/shared/"}}},

@@ -60,6 +60,7 @@ func (w Daily) Estimate(_ context.Context, _ Client, req Request) (Plan, error) 
 	days := int(today.Sub(from)/(24*time.Hour)) + 1
 	p.Window = fmt.Sprintf("days %s to %s (UTC)", from.Format(time.DateOnly), today.Format(time.DateOnly))
 	p.Requests = days + 1
+	p.Note = noteDaily
 	return p, nil
 }
 

@@ -16,6 +16,11 @@ import (
 type Offset struct {
 	// PageSize is the _limit of each page.
 	PageSize int
+	// Counts is set for endpoints that answer total_results (Close's
+	// /opportunity/, and /lead/ given a query): a dry run counts them with
+	// a `_limit=0` probe. Elsewhere what Close does with `_limit=0` is not
+	// known, so the dry run reads the walk's first page instead.
+	Counts bool
 }
 
 // Walk reads every source, then the objects to refetch.
@@ -29,21 +34,27 @@ func (w Offset) Walk(ctx context.Context, c Client, req Request, emit func(Batch
 	})
 }
 
-// Estimate asks each source for its count with a _limit=0 probe; the
-// estimate is unknown when an endpoint does not count.
+// Estimate counts each source with a `_limit=0` probe where the endpoint
+// Counts, else reads the first page the walk would (see fromSample).
 func (w Offset) Estimate(ctx context.Context, c Client, req Request) (Plan, error) {
 	x := newRun(req, nil)
-	return x.estimateSources(ctx, c, func(c Client, s Source, q url.Values) (int, int, bool, error) {
-		var resp struct {
-			Total *int `json:"total_results"`
+	return x.estimateSources(ctx, c, func(c Client, s Source, q url.Values) (sourceCount, error) {
+		if w.Counts {
+			var resp struct {
+				Total *int `json:"total_results"`
+			}
+			if err := c.Get(ctx, s.Path, merge(q, url.Values{"_limit": {"0"}}), &resp); err != nil {
+				return sourceCount{}, fmt.Errorf("%s: count %s: %w", x.req.Report.Name, s.Path, err)
+			}
+			if resp.Total != nil {
+				return sourceCount{records: *resp.Total, requests: max(1, (*resp.Total+w.PageSize-1)/w.PageSize), known: true}, nil
+			}
 		}
-		if err := c.Get(ctx, s.Path, merge(q, url.Values{"_limit": {"0"}}), &resp); err != nil {
-			return 0, 0, false, fmt.Errorf("%s: count %s: %w", x.req.Report.Name, s.Path, err)
+		n, err := x.sampleOffset(ctx, c, s, q, w.PageSize)
+		if err != nil {
+			return n, fmt.Errorf("%s: first page of %s: %w", x.req.Report.Name, s.Path, err)
 		}
-		if resp.Total == nil {
-			return 0, 0, false, nil
-		}
-		return *resp.Total, max(1, (*resp.Total+w.PageSize-1)/w.PageSize), true, nil
+		return n, nil
 	})
 }
 

@@ -3,6 +3,7 @@ package extract
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 
 	"github.com/closesync/closesync/pkg/closeapi"
@@ -24,9 +25,17 @@ func (Single) Walk(ctx context.Context, c Client, req Request, emit func(Batch) 
 	})
 }
 
-// Estimate is one request per source.
+// Estimate reads each source's one response, as the run would, and
+// counts its records.
 func (Single) Estimate(ctx context.Context, c Client, req Request) (Plan, error) {
-	return newRun(req, nil).estimateSources(ctx, c, oneRequest)
+	x := newRun(req, nil)
+	return x.estimateSources(ctx, c, func(c Client, s Source, q url.Values) (sourceCount, error) {
+		var resp closeapi.SinglePage
+		if err := c.Get(ctx, s.Path, q, &resp); err != nil {
+			return sourceCount{}, fmt.Errorf("%s: read %s: %w", x.req.Report.Name, s.Path, err)
+		}
+		return sourceCount{records: len(resp.Data), requests: 1, known: true}, nil
+	})
 }
 
 // Object reads a single object rather than a list (/me/,
@@ -47,12 +56,10 @@ func (Object) Walk(ctx context.Context, c Client, req Request, emit func(Batch) 
 	})
 }
 
-// Estimate is one request per source.
+// Estimate is one object and one request per source, without calling
+// (but for /me/ when a path names {organization_id} or {user_id}).
 func (Object) Estimate(ctx context.Context, c Client, req Request) (Plan, error) {
-	return newRun(req, nil).estimateSources(ctx, c, oneRequest)
-}
-
-// oneRequest estimates a source read with one request of unknown size.
-func oneRequest(Client, Source, url.Values) (records, requests int, known bool, err error) {
-	return 0, 1, true, nil
+	return newRun(req, nil).estimateSources(ctx, c, func(Client, Source, url.Values) (sourceCount, error) {
+		return sourceCount{records: 1, requests: 1, known: true}, nil
+	})
 }

@@ -126,7 +126,8 @@ func walkerReport(w Walker, method Method, st Strategy, sources ...Source) *Repo
 
 func TestWalkers(t *testing.T) {
 	keyset := Strategy{Filter: ParamFilter, Field: "date_updated", OrderBy: "date_created", Overlap: 2 * time.Minute, Keyset: "date_created"}
-	offset := walkerReport(Offset{PageSize: 2}, Incremental, keyset, Source{Path: "/thing/"})
+	// The recordings answer the count probe: Counts.
+	offset := walkerReport(Offset{PageSize: 2, Counts: true}, Incremental, keyset, Source{Path: "/thing/"})
 	cursor := walkerReport(Cursor{PageSize: 2}, Incremental,
 		Strategy{Filter: ParamFilter, Field: "date_updated", Overlap: 2 * time.Minute, Lag: 5 * time.Minute}, Source{Path: "/event/"})
 	search := walkerReport(Search{}, Incremental, Strategy{Field: "date_updated", Overlap: 2 * time.Minute, Ordered: true},
@@ -191,7 +192,7 @@ func TestWalkers(t *testing.T) {
 		marks:   []string{"", "", "2026-11-22T11:55:00Z"},
 		calls:   []string{"CURSOR /event/"},
 		param:   "date_updated__gte", values: []string{"2026-11-01T00:00:00.000000"},
-		plan: Plan{Report: "things", Window: "date_updated__gte=2026-11-01T00:00:00.000000", Records: -1, Requests: -1},
+		plan: Plan{Report: "things", Window: "date_updated__gte=2026-11-01T00:00:00.000000", Records: -1, Requests: -1, Note: noteNoSpan, Probes: 1},
 	}, {
 		name: "search: an expired cursor re-queries from the position", recording: "walk_search.json",
 		req:     Request{Report: search},
@@ -199,7 +200,9 @@ func TestWalkers(t *testing.T) {
 		marks:   []string{"2026-11-20T08:00:02Z", "2026-11-20T08:00:03Z", "2026-11-20T08:00:04Z"},
 		calls:   []string{"SEARCH /data/search/", "SEARCH /data/search/"},
 		param:   "on_or_after", values: []string{"", "2026-11-20T08:00:03.000000+00:00"},
-		plan: Plan{Report: "things", Window: "search thing, everything", Records: -1, Requests: -1},
+		// The first page: 2 records in a second, extrapolated over the
+		// 187,198 s from its last one to now.
+		plan: Plan{Report: "things", Window: "search thing, everything", Records: 374398, Requests: 1872, Approx: true, Note: noteSampled, Probes: 1},
 	}, {
 		name: "search: resume from the bookmark less the overlap", recording: "walk_search.json",
 		req:     Request{Report: search, Bookmark: mark("2026-11-20T08:02:02Z")},
@@ -207,28 +210,29 @@ func TestWalkers(t *testing.T) {
 		marks:   []string{"", "", ""},
 		calls:   []string{"SEARCH /data/search/", "SEARCH /data/search/"},
 		param:   "on_or_after", values: []string{"2026-11-20T08:00:02.000000+00:00", "2026-11-20T08:00:03.000000+00:00"},
-		plan: Plan{Report: "things", Window: "search thing, date_updated >= 2026-11-20T08:00:02Z", Records: -1, Requests: -1},
+		plan: Plan{Report: "things", Window: "search thing, date_updated >= 2026-11-20T08:00:02Z", Records: 374398, Requests: 1872, Approx: true,
+			Note: noteSampled, Probes: 1},
 	}, {
 		name: "daily: the window before the bookmark, then today without a bookmark", recording: "walk_daily.json",
 		req:     Request{Report: daily, Bookmark: mark("2026-11-21T00:00:00Z"), Params: map[string]string{"organization_id": "orga_1", "user_id": "user_1"}},
 		batches: [][]string{{"d20"}, {"d21a", "d21b"}, {"d22"}},
 		marks:   []string{"2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z", ""},
 		calls:   []string{"GET /day/2026-11-20/", "GET /day/2026-11-21/", "GET /day/2026-11-22/"},
-		plan:    Plan{Report: "daily_things", Window: "days 2026-11-20 to 2026-11-22 (UTC)", Records: -1, Requests: 4},
+		plan:    Plan{Report: "daily_things", Window: "days 2026-11-20 to 2026-11-22 (UTC)", Records: -1, Requests: 4, Note: noteDaily},
 	}, {
 		name: "single: one response", recording: "walk_single.json",
 		req:     Request{Report: single},
 		batches: [][]string{{"stat_1", "stat_2"}},
 		marks:   []string{""},
 		calls:   []string{"GET /status/"},
-		plan:    Plan{Report: "things", Window: "everything (replaced)", Records: 0, Requests: 1},
+		plan:    Plan{Report: "things", Window: "everything (replaced)", Records: 2, Requests: 1, Probes: 1},
 	}, {
 		name: "object: one object", recording: "walk_single.json",
 		req:     Request{Report: object},
 		batches: [][]string{{"user_1"}},
 		marks:   []string{""},
 		calls:   []string{"GET /me/"},
-		plan:    Plan{Report: "things", Window: "everything (replaced)", Records: 0, Requests: 1},
+		plan:    Plan{Report: "things", Window: "everything (replaced)", Records: 1, Requests: 1},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,8 +31,10 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 // config names or the report's default; Params carry the job's (else its
 // account's) organization_id and its user_id, and deletes: hard sets
 // HardDeletes, and Concurrency is the account's max_concurrency. onlyJobs
-// and onlyReports filter (empty: all); unknown names are usage errors
-// (ErrUsage) naming the valid choices.
+// and onlyReports filter (empty: all; a report pattern, all or a glob such
+// as activities_*, stands for the reports it matches); unknown names and
+// patterns that match nothing are usage errors (ErrUsage) naming the
+// valid choices.
 func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, error) {
 	var jobNames []string
 	for _, j := range cfg.Jobs {
@@ -43,10 +45,23 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 			return nil, usagef("unknown job %q (jobs: %s)", j, strings.Join(jobNames, ", "))
 		}
 	}
+	// A pattern (all, activities_*) stands for the reports it matches.
+	expanded := map[string][]string{}
+	var only []string
 	for _, r := range onlyReports {
-		if _, ok := extract.Lookup(r); !ok {
-			return nil, usagef("unknown report %q (see 'closesync reports')", r)
+		if config.IsReportPattern(r) {
+			names, err := config.ExpandReportPattern(r, extract.Names())
+			if err != nil {
+				return nil, usagef("--report: %v", err)
+			}
+			expanded[r] = names
+			only = append(only, names...)
+			continue
 		}
+		if _, ok := extract.Lookup(r); !ok {
+			return nil, usagef("unknown report %q %s(see 'closesync reports')", r, hint(config.Suggest(r, extract.Names(), 0)))
+		}
+		only = append(only, r)
 	}
 	orgOf := map[string]string{}
 	concurrency := map[string]int{}
@@ -71,7 +86,7 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 			Concurrency: concurrency[j.Account], ExportAbove: exportAbove[j.Account]}
 		seen := map[string]bool{}
 		for _, ref := range j.Reports {
-			if len(onlyReports) > 0 && !slices.Contains(onlyReports, ref.Name) {
+			if len(onlyReports) > 0 && !slices.Contains(only, ref.Name) {
 				continue
 			}
 			matched[ref.Name] = true
@@ -99,7 +114,14 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 		}
 	}
 	for _, r := range onlyReports {
-		if !matched[r] {
+		names, pattern := expanded[r]
+		if !pattern {
+			names = []string{r}
+		}
+		if !slices.ContainsFunc(names, func(n string) bool { return matched[n] }) {
+			if pattern {
+				return nil, usagef("--report %s matches no report of the selected jobs (it matches %s)", r, strings.Join(names, ", "))
+			}
 			return nil, usagef("report %q is in no selected job; add it to a job's reports", r)
 		}
 	}

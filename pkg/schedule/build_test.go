@@ -75,6 +75,13 @@ func TestJobs(t *testing.T) {
 		{"an unknown job", []string{"nope"}, nil, `unknown job "nope" (jobs: core, calls, bad)`},
 		{"an unknown report", []string{"core"}, []string{"nope"}, `unknown report "nope" (see 'closesync reports')`},
 		{"a report in no selected job", []string{"core"}, []string{"tasks"}, `report "tasks" is in no selected job`},
+		{"a mistyped report", []string{"core"}, []string{"leds"}, `unknown report "leds" (did you mean "leads"?) (see 'closesync reports')`},
+		{"--report all", []string{"core", "calls"}, []string{"all"}, "core/eu org=orga_eu user= [leads:upsert contacts:upsert users:replace] x3; calls/us"},
+		{"--report glob", nil, []string{"activities_*"}, "calls/us org=orga_job user=user_1 [activities_call:append@24h0m0s] hard"},
+		{"--report glob of children", nil, []string{"contacts_*"}, "core/eu org=orga_eu user= [contacts:upsert] x3"},
+		{"--report glob matching nothing", nil, []string{"activitie_*"}, `--report: pattern "activitie_*" matches no report (did you mean "activities_*"?)`},
+		{"--report glob in no selected job", []string{"core"}, []string{"activities_c*"},
+			"--report activities_c* matches no report of the selected jobs (it matches activities_call, activities_created, activities_custom_activity)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			jobs, err := Jobs(cfg, c.jobs, c.reports)
