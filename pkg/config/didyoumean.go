@@ -9,50 +9,62 @@ import (
 // maxSuggestions bounds how many close choices a hint names.
 const maxSuggestions = 3
 
-// didYouMean suggests the choices closest to a name that is not among them:
-// those within Levenshtein distance 2 (ignoring case, and less than the
-// name's length, so "ab" does not suggest "xy"), nearest first; failing
-// that, those the name is a prefix of, or that are a prefix of it (three
-// characters at least). It returns "(did you mean "x"?)", naming up to three
-// choices, or "" when none is close.
-func didYouMean(name string, choices []string) string {
+// closest returns the choices closest to a name that is not among them,
+// ranked by edit distance and then by prefix. A choice is close when its
+// Levenshtein distance from the name (ignoring case) is at most 2, or a
+// third of the name's length for longer names, and less than the name's
+// length (so "ab" does not suggest "xy"); or when the name is a prefix of
+// it, or it is a prefix of the name (three characters at least). The
+// nearest choices come first, those sharing a longer prefix with the name
+// first among equally near ones; only the equally near share the result,
+// at most maxSuggestions of them. So "opportunity" gives "opportunities"
+// (distance 3), not "opportunity_statuses" (a completion, distance 9).
+func closest(name string, choices []string) []string {
 	lname := strings.ToLower(name)
+	n := len([]rune(name))
 	type cand struct {
-		choice string
-		score  int
+		choice         string
+		dist, prefixed int
 	}
 	var near []cand
 	for _, c := range choices {
-		if d := levenshtein(lname, strings.ToLower(c)); d <= 2 && d < len([]rune(name)) {
-			near = append(near, cand{c, d})
+		lc := strings.ToLower(c)
+		d := levenshtein(lname, lc)
+		ok := d <= max(2, n/3) && d < n
+		if !ok && n >= 3 && lc != lname {
+			ok = strings.HasPrefix(lc, lname) || (len([]rune(c)) >= 3 && strings.HasPrefix(lname, lc))
 		}
-	}
-	if len(near) == 0 && len(name) >= 3 {
-		for _, c := range choices {
-			lc := strings.ToLower(c)
-			if (strings.HasPrefix(lc, lname) || (len(c) >= 3 && strings.HasPrefix(lname, lc))) && lc != lname {
-				near = append(near, cand{c, abs(len(c) - len(name))})
-			}
+		if ok {
+			near = append(near, cand{c, d, commonPrefix(lname, lc)})
 		}
-	}
-	if len(near) == 0 {
-		return ""
 	}
 	slices.SortStableFunc(near, func(a, b cand) int {
-		if a.score != b.score {
-			return a.score - b.score
+		if a.dist != b.dist {
+			return a.dist - b.dist
+		}
+		if a.prefixed != b.prefixed {
+			return b.prefixed - a.prefixed
 		}
 		return strings.Compare(a.choice, b.choice)
 	})
-	// Closer choices first; only equally close ones share the hint.
 	var names []string
 	for _, c := range near {
-		if c.score != near[0].score || len(names) == maxSuggestions {
+		if c.dist != near[0].dist || len(names) == maxSuggestions {
 			break
 		}
 		if !slices.Contains(names, c.choice) {
 			names = append(names, c.choice)
 		}
+	}
+	return names
+}
+
+// didYouMean is closest as a hint: "(did you mean "x"?)", naming up to
+// three choices, or "" when none is close.
+func didYouMean(name string, choices []string) string {
+	names := closest(name, choices)
+	if len(names) == 0 {
+		return ""
 	}
 	return "(did you mean " + orList(names) + "?)"
 }
@@ -81,11 +93,15 @@ func orList(names []string) string {
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
 
-func abs(n int) int {
-	if n < 0 {
-		return -n
+// commonPrefix is the length in runes of the longest common prefix of a
+// and b.
+func commonPrefix(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	i := 0
+	for i < len(ra) && i < len(rb) && ra[i] == rb[i] {
+		i++
 	}
-	return n
+	return i
 }
 
 // levenshtein is the edit distance between a and b in runes.
