@@ -11,10 +11,10 @@ const maxSuggestions = 3
 
 // closest returns the choices closest to a name that is not among them,
 // ranked by edit distance and then by prefix. A choice is close when its
-// Levenshtein distance from the name (ignoring case) is at most 2, or a
-// third of the name's length for longer names, and less than the name's
-// length (so "ab" does not suggest "xy"); or when the name is a prefix of
-// it, or it is a prefix of the name (three characters at least). The
+// edit distance from the name (ignoring case; a transposition is one edit)
+// is at most maxDistance and less than the name's length (so "ab" does not
+// suggest "xy"); or when the name is a prefix of it, or it is a prefix of
+// the name (three characters at least). The
 // nearest choices come first, those sharing a longer prefix with the name
 // first among equally near ones; only the equally near share the result,
 // at most maxSuggestions of them. So "opportunity" gives "opportunities"
@@ -29,8 +29,8 @@ func closest(name string, choices []string) []string {
 	var near []cand
 	for _, c := range choices {
 		lc := strings.ToLower(c)
-		d := levenshtein(lname, lc)
-		ok := d <= max(2, n/3) && d < n
+		d := editDistance(lname, lc)
+		ok := d <= maxDistance(n) && d < n
 		if !ok && n >= 3 && lc != lname {
 			ok = strings.HasPrefix(lc, lname) || (len([]rune(c)) >= 3 && strings.HasPrefix(lname, lc))
 		}
@@ -93,6 +93,21 @@ func orList(names []string) string {
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
 
+// maxDistance is how many edits a name of n runes may be from a choice
+// that is close: one up to four runes ("cor" and "core", but not "nope"
+// and "core"), two up to eight, then a third of the name ("opportunity" and
+// "opportunities" are three apart).
+func maxDistance(n int) int {
+	switch {
+	case n <= 4:
+		return 1
+	case n <= 8:
+		return 2
+	default:
+		return n / 3
+	}
+}
+
 // commonPrefix is the length in runes of the longest common prefix of a
 // and b.
 func commonPrefix(a, b string) int {
@@ -104,9 +119,14 @@ func commonPrefix(a, b string) int {
 	return i
 }
 
-// levenshtein is the edit distance between a and b in runes.
-func levenshtein(a, b string) int {
+// editDistance is the optimal-string-alignment distance between a and b in
+// runes: Levenshtein's insertions, deletions and substitutions, plus the
+// transposition of two adjacent runes as one edit ("mian" and "main" are
+// one apart), each substring edited once.
+func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
+	// d[i][j] is the distance between ra[:i] and rb[:j]; three rows kept.
+	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
@@ -120,8 +140,11 @@ func levenshtein(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
 }

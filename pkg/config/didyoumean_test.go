@@ -84,19 +84,20 @@ func TestChoiceHint(t *testing.T) {
 	}
 }
 
-func TestLevenshtein(t *testing.T) {
+func TestEditDistance(t *testing.T) {
 	for _, tt := range []struct {
 		a, b string
 		want int
 	}{
 		{"", "", 0}, {"a", "", 1}, {"", "abc", 3}, {"kitten", "sitting", 3},
-		{"leads", "leds", 1}, {"mian", "main", 2}, {"é", "e", 1}, {"flaw", "lawn", 2},
+		{"leads", "leds", 1}, {"mian", "main", 1}, {"é", "e", 1}, {"flaw", "lawn", 2},
+		{"sycn", "sync", 1}, {"ab", "ba", 1}, {"abc", "ca", 3}, {"emial", "emails", 2}, {"nope", "core", 2},
 	} {
-		if got := levenshtein(tt.a, tt.b); got != tt.want {
-			t.Errorf("levenshtein(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
-		if got := levenshtein(tt.b, tt.a); got != tt.want {
-			t.Errorf("levenshtein(%q, %q) = %d, want %d (not symmetric)", tt.b, tt.a, got, tt.want)
+		if got := editDistance(tt.b, tt.a); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d (not symmetric)", tt.b, tt.a, got, tt.want)
 		}
 	}
 }

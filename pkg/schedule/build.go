@@ -40,12 +40,12 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 	}
 	for _, j := range onlyJobs {
 		if !slices.Contains(jobNames, j) {
-			return nil, usagef("unknown job %q (jobs: %s)", j, strings.Join(jobNames, ", "))
+			return nil, usagef("unknown job %q %s(jobs: %s)", j, hint(config.Suggest(j, jobNames, 0)), strings.Join(jobNames, ", "))
 		}
 	}
 	for _, r := range onlyReports {
 		if _, ok := extract.Lookup(r); !ok {
-			return nil, usagef("unknown report %q (see 'closesync reports')", r)
+			return nil, usagef("unknown report %q %s(see 'closesync reports')", r, hint(config.Suggest(r, extract.Names(), 0)))
 		}
 	}
 	orgOf := map[string]string{}
