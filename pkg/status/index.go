@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // endpoint is one route of the status listener.
@@ -30,16 +28,4 @@ func index(eps []endpoint) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = fmt.Fprint(w, body) // nobody to tell of a client gone away
 	})
-}
-
-// BuildInfo labels closesync_build_info (see internal/buildinfo).
-type BuildInfo struct {
-	Version, Revision, GoVersion, DuckDB string
-}
-
-// SetBuildInfo makes closesync_build_info{version,revision,goversion,duckdb}
-// 1 for b, replacing what an earlier call set.
-func (s *Status) SetBuildInfo(b BuildInfo) {
-	s.build.Reset()
-	s.build.With(prometheus.Labels{"version": b.Version, "revision": b.Revision, "goversion": b.GoVersion, "duckdb": b.DuckDB}).Set(1)
 }

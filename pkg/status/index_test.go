@@ -65,6 +65,8 @@ func TestBuildInfoMetric(t *testing.T) {
 		t.Errorf("build info before it is set:\n%s", body)
 	}
 	s.SetBuildInfo(BuildInfo{Version: "(devel)", Revision: "abc-dirty", GoVersion: "go1.26.8", DuckDB: "v1.0.0"})
+	s.Reloaded(false) // a reload leaves the build info alone
+	s.Reloaded(true)
 	s.SetBuildInfo(BuildInfo{Version: "v1.2.3", Revision: "2b68262", GoVersion: "go1.26.8", DuckDB: "v1.5.5"})
 	_, _, body := get(t, srv.URL+"/metrics")
 	want := `closesync_build_info{duckdb="v1.5.5",goversion="go1.26.8",revision="2b68262",version="v1.2.3"} 1`

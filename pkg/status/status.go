@@ -152,9 +152,6 @@ func (s *Status) SetRunNower(r RunNower) {
 func (s *Status) Reloaded(ok bool) {
 	if ok {
 		s.reloadOK.Set(1)
-		s.build = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "closesync_build_info",
-			Help: "1, labelled with the version, VCS revision (-dirty: uncommitted changes), Go and DuckDB versions of the binary."},
-			[]string{"version", "revision", "goversion", "duckdb"})
 	} else {
 		s.reloadOK.Set(0)
 	}
