@@ -17,7 +17,7 @@ import (
 func TestBinaryCommandLine(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	versionRE := regexp.MustCompile(`^closesync \S+\n  commit  .+\n  go      go1\.\d+\S* \w+/\w+\n  duckdb  v1\.\d+\.\d+\S*\n$`)
+	versionRE := regexp.MustCompile(`^closesync \S+\n  commit  +.+\n(  committed  \S+\n)?  go  +go1\.\d+\S* \w+/\w+\n  duckdb  +v1\.\d+\.\d+\S*\n$`)
 	for _, tt := range []struct {
 		args   []string
 		code   int
@@ -53,8 +53,8 @@ func TestVersionShowsTheBuild(t *testing.T) {
 	t.Parallel()
 	bi := buildinfo.Read()
 	code, out, _ := runIn(t, nil, "version")
-	if code != exitOK || !strings.HasPrefix(out, "closesync "+bi.Version+"\n") || !strings.Contains(out, "  duckdb  "+bi.DuckDB+"\n") ||
-		!strings.Contains(out, "  go      "+bi.GoVersion+" ") {
+	if code != exitOK || !strings.HasPrefix(out, "closesync "+bi.Version+"\n") || !regexp.MustCompile(`\n  duckdb  +`+regexp.QuoteMeta(bi.DuckDB)+"\n").MatchString(out) ||
+		!regexp.MustCompile(`\n  go  +`+regexp.QuoteMeta(bi.GoVersion)+" ").MatchString(out) {
 		t.Errorf("version: exit %d\n%s", code, out)
 	}
 	code, out, _ = runIn(t, nil, "version", "--json")
@@ -67,11 +67,12 @@ func TestVersionShowsTheBuild(t *testing.T) {
 		want string
 	}{
 		{buildinfo.Info{Version: "v1.2.3", Revision: "2b68262", CommitTime: "2026-12-02T10:00:00Z", GoVersion: "go1.26.8", Platform: "linux/amd64", DuckDB: "v1.5.5"},
-			"closesync v1.2.3\n  commit  2b68262, committed 2026-12-02T10:00:00Z\n  go      go1.26.8 linux/amd64\n  duckdb  v1.5.5\n"},
+			"closesync v1.2.3\n  commit     2b68262\n  committed  2026-12-02T10:00:00Z\n  go         go1.26.8 linux/amd64\n  duckdb     v1.5.5\n"},
 		{buildinfo.Info{Version: "(devel)", Revision: "2b68262", Modified: true, GoVersion: "go1.26.8", Platform: "linux/amd64", DuckDB: "v1.5.5"},
-			"closesync (devel)\n  commit  2b68262 (modified: built with uncommitted changes)\n  go      go1.26.8 linux/amd64\n  duckdb  v1.5.5\n"},
+			"closesync (devel)\n  commit  2b68262 (with uncommitted changes)\n  go      go1.26.8 linux/amd64\n  duckdb  v1.5.5\n"},
 		{buildinfo.Info{Version: "(devel)", GoVersion: "go1.26.8", Platform: "linux/amd64", DuckDB: "v1.5.5"},
-			"closesync (devel)\n  commit  unknown (built without VCS information: go test, or -buildvcs=false)\n  go      go1.26.8 linux/amd64\n  duckdb  v1.5.5\n"},
+			"closesync (devel)\n  commit  unknown (built without VCS information: by go test, with -buildvcs=false, or in a git worktree)\n" +
+				"  go      go1.26.8 linux/amd64\n  duckdb  v1.5.5\n"},
 	} {
 		var b strings.Builder
 		if err := printVersion(&env{stdout: &b}, tt.info, false); err != nil || b.String() != tt.want {

@@ -27,19 +27,19 @@ func printVersion(e *env, bi buildinfo.Info, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(bi)
 	}
-	commit := "unknown (built without VCS information: go test, or -buildvcs=false)"
+	commit := "unknown (built without VCS information: by go test, with -buildvcs=false, or in a git worktree)"
 	if bi.Revision != "" {
 		commit = bi.Revision
 		if bi.Modified {
-			commit += " (modified: built with uncommitted changes)"
-		}
-		if bi.CommitTime != "" {
-			commit += ", committed " + bi.CommitTime
+			commit += " (with uncommitted changes)"
 		}
 	}
 	fmt.Fprintf(e.stdout, "closesync %s\n", bi.Version)
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  commit\t%s\n", commit)
+	if bi.CommitTime != "" {
+		fmt.Fprintf(tw, "  committed\t%s\n", bi.CommitTime)
+	}
 	fmt.Fprintf(tw, "  go\t%s %s\n", bi.GoVersion, bi.Platform)
 	fmt.Fprintf(tw, "  duckdb\t%s\n", bi.DuckDB)
 	return tw.Flush()
