@@ -160,9 +160,9 @@ func TestCommandLineErrors(t *testing.T) {
 	}{
 		{[]string{"synk"}, `closesync: unknown command "synk" (did you mean "sync"?); see 'closesync help'`},
 		{[]string{"reprots"}, `(did you mean "reports"?)`},
-		{[]string{"verison"}, `(did you mean "version"?)`},
+		{[]string{"verison"}, `(did you mean "version"?)`}, //nolint:misspell // the typo is the input
 		{[]string{"frobnicate"}, `unknown command "frobnicate" (commands: run, sync, reset, validate, reports, history, demo, version, help)`},
-		{[]string{"--verison"}, `unknown flag --verison (did you mean --version?)`},
+		{[]string{"--verison"}, `unknown flag --verison (did you mean --version?)`}, //nolint:misspell // the typo is the input
 		{[]string{"--config", "x.yaml"}, `unknown flag --config; a command's flags follow it: closesync <command> [flags]`},
 		{[]string{"help", "synk"}, `closesync help: unknown command "synk" (did you mean "sync"?)`},
 		{[]string{"help", "sync", "run"}, "help takes one command"},

@@ -29,7 +29,7 @@ func TestDidYouMean(t *testing.T) {
 		{"confg", []string{"config", "job", "report", "dry-run"}, `(did you mean "config"?)`},                               // a flag
 		{"rset", commandNames, `(did you mean "reset"?)`},                                                                   // distance 1
 		{"histroy", commandNames, `(did you mean "history"?)`},                                                              // distance 2
-		{"verison", commandNames, `(did you mean "version"?)`},                                                              // distance 2
+		{"verison", commandNames, `(did you mean "version"?)`},                                                              //nolint:misspell // transposition
 		{"activities_call_x", reports, `(did you mean "activities_call"?)`},                                                 // distance 2, also a prefix
 		{"contacts_emial", []string{"contacts", "contacts_emails", "contacts_phones"}, `(did you mean "contacts_emails"?)`}, // distance 3 in 14 letters
 		{"leads_stuff", reports, `(did you mean "leads"?)`},                                                                 // a choice is its prefix
