@@ -38,7 +38,7 @@ func printUsage(w io.Writer) {
 	}
 	printEnv(w, []envVar{envOverride, envAPIKey, envCreds})
 	fmt.Fprint(w, "\nRun 'closesync help <command>' (or 'closesync <command> --help') for a command's flags.\n"+
-		"Exit codes: 0 success, 1 a run failed, 2 bad usage or config.\n")
+		"Exit codes: 0 success, 1 a run failed, 2 bad usage or config, 130 interrupted (Ctrl-C).\n")
 }
 
 // printCommandHelp prints a command's help: its summary, synopsis, flags,

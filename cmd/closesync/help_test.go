@@ -140,7 +140,7 @@ func TestTopLevelHelp(t *testing.T) {
 				}
 			}
 			for _, want := range []string{"Usage:\n  closesync <command> [flags]", "Examples:\n  $ closesync ", "CLOSESYNC_<KEY>",
-				"'closesync help <command>'", "Exit codes: 0 success, 1 a run failed, 2 bad usage or config."} {
+				"'closesync help <command>'", "Exit codes: 0 success, 1 a run failed, 2 bad usage or config, 130 interrupted (Ctrl-C)."} {
 				if !strings.Contains(text, want) {
 					t.Errorf("help lacks %q:\n%s", want, text)
 				}

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/schedule"
@@ -42,7 +40,7 @@ type env struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyContext(context.Background())
 	code := run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
 	stop()
 	os.Exit(code)
@@ -69,6 +67,9 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 	err := c.run(ctx, args[1:], e)
 	var ue usageError
+	if code, ok := interruptedCode(ctx, err); ok {
+		return code
+	}
 	switch {
 	case err == nil:
 		return exitOK

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/closesync/closesync/internal/daemon"
-	"github.com/closesync/closesync/internal/logging"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/runlog"
@@ -53,9 +52,13 @@ func cmdSync(ctx context.Context, args []string, e *env) error {
 }
 
 // syncJobs runs the selected jobs once against the configured accounts and
-// prints one line per report. It returns errFailed when any run failed.
+// prints one line per report as it finishes (on a terminal, above a line
+// per running report), then one line naming the reports cancelled, if any.
+// It returns errFailed when any run failed, errInterrupted when a signal
+// cancelled runs.
 func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []string, trigger runlog.Trigger, e *env, re ...schedule.Reread) error {
-	log, jobs, err := startJobs(cfg, onlyJobs, onlyReports, e)
+	le, logs := routedLogs(e)
+	log, jobs, err := startJobs(cfg, onlyJobs, onlyReports, le)
 	if err != nil {
 		return err
 	}
@@ -67,21 +70,26 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	if err := w.Apply(jobs); err != nil {
 		return err
 	}
-	var progress func(job, report string, rows int64)
-	if logging.IsTerminal(e.stderr) {
-		progress = newProgress(e.stderr)
-	}
+	obs := newObserver(e, logs)
 	failed := 0
-	err = daemon.Once(ctx, daemon.OnceOptions{Config: cfg, Log: log, Jobs: jobs, Trigger: trigger, Open: opener(cfg, log),
-		Progress: progress, Result: func(res schedule.Triggered) {
-			printResult(e.stdout, res.Result)
-			if note := w.Note(res); note != "" {
-				fmt.Fprintf(e.stdout, "         %s\n", note)
-			}
+	var cancelled cancellations
+	err = daemon.Once(ctx, daemon.OnceOptions{Config: cfg, Log: log, Jobs: jobs, Trigger: trigger, Open: observedOpener(cfg, log, obs),
+		Watch: watch(obs), Result: func(res schedule.Triggered) {
+			obs.ended(res.Job, res.Report)
 			if res.Err != nil {
 				failed++
 			}
+			if res.Status == runlog.Cancelled {
+				cancelled.add(ctx, res.Result)
+				return
+			}
+			printResult(obs.out(), res.Result)
+			if note := w.Note(res); note != "" {
+				fmt.Fprintf(obs.out(), "         %s\n", note)
+			}
 		}})
+	obs.stop()
+	cancelled.print(e.stdout)
 	var ce *daemon.CloseError
 	if errors.As(err, &ce) {
 		fmt.Fprintf(e.stdout, "%-8s closing %s: the final checkpoint failed; the runs above are in its write-ahead log, not yet in the file\n         error: %v\n", "failed", cfg.Database, ce.Err)
@@ -90,10 +98,48 @@ func syncJobs(ctx context.Context, cfg *config.Config, onlyJobs, onlyReports []s
 	if err != nil {
 		return err
 	}
+	var sig signalled
+	if len(cancelled.reports) > 0 && errors.As(context.Cause(ctx), &sig) {
+		return errInterrupted
+	}
 	if failed > 0 {
 		return errFailed
 	}
 	return nil
+}
+
+// cancellations are the reports a sync cancelled, printed together at its
+// end, one line per reason (the signal, a job's timeout), not an error
+// line each.
+type cancellations struct {
+	reasons []string
+	reports map[string][]string // by reason
+}
+
+// add notes res, cancelled: by the signal when ctx ended with one, else
+// by its own cause (its job's timeout).
+func (c *cancellations) add(ctx context.Context, res pipeline.Result) {
+	reason := "cancelled"
+	var sig signalled
+	switch {
+	case errors.As(context.Cause(ctx), &sig):
+		reason = sig.Error()
+	case res.Err != nil:
+		reason = res.Err.Error()
+	}
+	if c.reports == nil {
+		c.reports = map[string][]string{}
+	}
+	if _, ok := c.reports[reason]; !ok {
+		c.reasons = append(c.reasons, reason)
+	}
+	c.reports[reason] = append(c.reports[reason], res.Job+"/"+res.Report)
+}
+
+func (c *cancellations) print(w io.Writer) {
+	for _, reason := range c.reasons {
+		fmt.Fprintf(w, "%-8s %s: %s\n", runlog.Cancelled, strings.Join(c.reports[reason], ", "), reason)
+	}
 }
 
 // startJobs starts the logger and resolves the selected jobs, for sync
@@ -124,20 +170,4 @@ func printResult(w io.Writer, r pipeline.Result) {
 		line += "\n         error: " + r.Err.Error()
 	}
 	fmt.Fprintln(w, line)
-}
-
-// newProgress prints a self-overwriting progress line on a terminal, at most
-// ten times a second.
-func newProgress(w io.Writer) func(job, report string, rows int64) {
-	var mu sync.Mutex
-	var last time.Time
-	return func(job, report string, rows int64) {
-		mu.Lock()
-		defer mu.Unlock()
-		if time.Since(last) < 100*time.Millisecond {
-			return
-		}
-		last = time.Now()
-		fmt.Fprintf(w, "\r\033[K%s/%s: %d rows", job, report, rows)
-	}
 }

@@ -23,10 +23,13 @@ type OnceOptions struct {
 	Jobs    []pipeline.Job  // schedule.Jobs, with any re-read applied
 	Trigger runlog.Trigger  // runlog.Reconcile or runlog.FullRefresh run those; else the jobs run
 	Open    schedule.Opener // the database, open for the whole run
-	// Progress, if not nil, sees the rows of the report in progress.
-	Progress func(job, report string, rows int64)
-	// Result receives every result, each followed by the run it led to,
-	// before the hooks (status, notifications) see it.
+	// Watch sees the runs as they go (Started, Read; Once sets its
+	// Ended).
+	Watch pipeline.Watch
+	// Result receives every result as its run ends, each followed by the
+	// run it led to, before the hooks (status, notifications) see it; the
+	// runs that never began (cancelled before their turn, skipped) at their
+	// job's end. It is called from one goroutine at a time.
 	Result func(schedule.Triggered)
 }
 
@@ -77,7 +80,10 @@ func Once(ctx context.Context, o OnceOptions) error {
 			_ = closeOnce()
 		}
 	}()
-	runner := &pipeline.Runner{Store: store, Extract: cs.Extractor, Log: o.Log, CollectChanges: after.WantsChanges(), Progress: o.Progress}
+	deliver := newDelivery(o.Result, after)
+	watch := o.Watch
+	watch.Ended = func(res pipeline.Result) { deliver.each([]pipeline.Result{res}) }
+	runner := &pipeline.Runner{Store: store, Extract: cs.Extractor, Log: o.Log, CollectChanges: after.WantsChanges(), Watch: watch}
 	timeouts := map[string]time.Duration{}
 	for _, j := range o.Config.Jobs {
 		timeouts[j.Name] = j.Timeout
@@ -95,12 +101,7 @@ func Once(ctx context.Context, o OnceOptions) error {
 				return runner.RunFullRefresh(ctx, job)
 			}
 		}
-		for _, res := range schedule.WithFollowups(run(ctx, job, o.Trigger)) {
-			o.Result(res)
-			if res.ID != 0 {
-				after.Observe(res.Result)
-			}
-		}
+		deliver.each(run(ctx, job, o.Trigger))
 		cancel()
 	}
 	return closeOnce()

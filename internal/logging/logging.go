@@ -6,10 +6,11 @@ package logging
 import (
 	"fmt"
 	"io"
-	"os"
+	"math"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"golang.org/x/term"
 
 	"github.com/closesync/closesync/internal/systemd"
 )
@@ -50,12 +51,14 @@ func New(level, format string, w io.Writer, getenv func(string) string) (*zap.Lo
 	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), zap.NewAtomicLevelAt(lvl))), nil
 }
 
-// IsTerminal reports whether w is a terminal.
+// IsTerminal reports whether w is a terminal: a file (or a Routed on one)
+// whose descriptor is a terminal, as isatty says. /dev/null is a character
+// device too, and no terminal.
 func IsTerminal(w any) bool {
-	f, ok := w.(*os.File)
+	f, ok := w.(interface{ Fd() uintptr })
 	if !ok {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	fd := f.Fd()
+	return fd <= math.MaxInt32 && term.IsTerminal(int(fd))
 }

@@ -35,6 +35,7 @@ type Page struct {
 // *MaxSkipError (matching ErrMaxSkip). An error from fn stops the walk and
 // is returned as is.
 func (c *Client) ListOffset(ctx context.Context, path string, q url.Values, limit int, fn func(Page) error) error {
+	fn = watchPages(ctx, path, fn)
 	skip := 0
 	if s := q.Get("_skip"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -84,6 +85,7 @@ func skipCapped(msg string, page int) bool {
 // the cursor_next field (null is fine) fails with ErrNotAPage. A _cursor in
 // q is the starting cursor.
 func (c *Client) ListCursor(ctx context.Context, path string, q url.Values, limit int, fn func(Page) error) error {
+	fn = watchPages(ctx, path, fn)
 	fetch := func(n int, cursor string) (Page, string, error) {
 		body := pageBody{shape: shapeCursor}
 		if err := c.Get(ctx, path, pageQuery(q, limit, "_cursor", cursor), &body); err != nil {
@@ -108,6 +110,7 @@ func (c *Client) ListCursor(ctx context.Context, path string, q url.Values, limi
 // matching ErrCursorExpired, and the caller should re-query from where it
 // got to.
 func (c *Client) Search(ctx context.Context, body map[string]any, fn func(Page) error) error {
+	fn = watchPages(ctx, "/data/search/", fn)
 	fetch := func(n int, cursor string) (Page, string, error) {
 		b := maps.Clone(body)
 		if b == nil {

@@ -340,6 +340,7 @@ func (b *Budget) acquireTicket(ctx context.Context, group string, clk retry.Cloc
 			break
 		}
 		wait = min(wait, maxWait)
+		watchFrom(ctx).rateLimited(group, wait)
 		if err := clk.Sleep(ctx, wait); err != nil {
 			return nil, waited, tk, err
 		}

@@ -182,6 +182,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if stats != nil {
 			stats.Retries.Add(1)
 		}
+		watchFrom(ctx).retrying(attempt, d, statusOf(resp))
 		if err := t.clock.Sleep(ctx, d); err != nil {
 			return nil, err
 		}

@@ -46,6 +46,9 @@ type Options struct {
 	// no migrations, and other readers may share it.
 	ReadOnly bool
 	Logger   *zap.Logger
+	// OnLockWait, when set, is told each time Open finds the file locked
+	// and waits before trying again (a progress display).
+	OnLockWait func(LockWait)
 	// Engine bounds DuckDB's memory and threads; zero fields take
 	// DefaultEngine's.
 	Engine Engine
@@ -146,6 +149,14 @@ type Store struct {
 	ensured map[string]schema.WriteMode
 }
 
+// LockWait is one wait of Open for the file's lock.
+type LockWait struct {
+	Holder       string // who holds it, as DuckDB says ("PID 1234"), or "unknown"
+	Attempt      int    // the attempts that found it locked, this one included
+	Wait, Waited time.Duration
+	Timeout      time.Duration // lock_timeout: Open gives up once Waited reaches it
+}
+
 // ErrLocked reports that another process holds the database file.
 var ErrLocked = errors.New("database file is locked by another process")
 
@@ -226,6 +237,9 @@ func openWithLockWait(ctx context.Context, opts Options) (*duckdb.Connector, err
 		wait = min(wait, remaining)
 		opts.Logger.Warn("database file is locked, waiting", zap.String("path", opts.Path), zap.Int("attempt", attempt),
 			zap.Duration("wait", wait), zap.Duration("waited", time.Since(start).Round(time.Millisecond)), zap.String("holder", lockHolder(err)))
+		if opts.OnLockWait != nil {
+			opts.OnLockWait(LockWait{Holder: lockHolder(err), Attempt: attempt, Wait: wait, Waited: time.Since(start), Timeout: opts.LockTimeout})
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -117,7 +117,7 @@ func (r *Runner) backfillWidened(ctx context.Context, job Job, rr ReportRun, res
 		zap.Time("since", since), zap.Time("until", from))
 	bf := rr
 	bf.Since, bf.Until = since, from
-	b := r.RunReport(ctx, job, bf, runlog.Backfill)
+	b := r.runReport(ctx, job, bf, runlog.Backfill)
 	if b.Status != runlog.Success {
 		log.Error("backfill of the widened start_date failed; the next run tries again, or run: "+fix, zap.Error(b.Err))
 		return &b

@@ -98,5 +98,6 @@ func (r *Runner) reconcile(ctx context.Context, job Job, rr ReportRun, listedFro
 	} else {
 		s.log.Info("reconcile finished", fields...)
 	}
+	r.Watch.ended(res)
 	return res
 }

@@ -74,8 +74,8 @@ type Runner struct {
 	Store   Store
 	Extract func(account string) (ExtractFunc, error)
 	Log     *zap.Logger
-	// Progress, when set, is called after every committed batch.
-	Progress func(job, report string, rows int64)
+	// Watch is told how the runs go (a progress display); see Watch.
+	Watch Watch
 	// BatchRows is how many records one transaction commits at most
 	// (default load.DefaultBatchRows).
 	BatchRows int
@@ -233,6 +233,16 @@ func (l *reportLocks) lock(name string) (unlock func()) {
 // committed with their bookmark, the report's declared steps, and the
 // outcome logged once.
 func (r *Runner) RunReport(ctx context.Context, job Job, rr ReportRun, trigger runlog.Trigger) Result {
+	res := r.runReport(ctx, job, rr, trigger)
+	if res.ID != 0 {
+		r.Watch.ended(res)
+	}
+	return res
+}
+
+// runReport is RunReport without telling Watch.Ended (a backfill is told
+// as its run's Followup).
+func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, trigger runlog.Trigger) Result {
 	s, ok := r.begin(ctx, job, rr, trigger)
 	if !ok {
 		return s.res
@@ -266,6 +276,7 @@ type run struct {
 	row   load.Run
 	res   Result
 	stats *closeapi.Stats
+	watch *closeapi.Watch // the Runner's Watch.Started's, or nil
 	log   *zap.Logger
 	// orgErr is why the organization could not be told: the run fails.
 	orgErr error
@@ -299,6 +310,7 @@ func (r *Runner) begin(ctx context.Context, job Job, rr ReportRun, trigger runlo
 	s.res.ID = id
 	s.row = load.Run{ID: id, Account: job.Account, Org: s.org, Report: rep.Name}
 	s.log = s.log.With(zap.Int64("run_id", id))
+	s.watch = r.Watch.started(job.Name, rep.Name)
 	return s, true
 }
 
@@ -307,7 +319,7 @@ func (s *run) do(ctx context.Context, body func(ctx context.Context, s *run) err
 	if s.orgErr != nil {
 		return staged(StageExtract, s.rr.Report.Name, s.orgErr)
 	}
-	return body(closeapi.WithStats(ctx, s.stats), s)
+	return body(closeapi.WithWatch(closeapi.WithStats(ctx, s.stats), s.watch), s)
 }
 
 // counters are the run's request counters so far.

@@ -40,12 +40,7 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 	if rep.Has(extract.RefetchEdited) {
 		r.refetchEdited(ctx, s, &req)
 	}
-	opts := []load.BatchOption{load.WithBatchRows(r.BatchRows), load.WithCounters(s.counters),
-		load.WithFlushed(func(t load.BatchTotals) {
-			if r.Progress != nil {
-				r.Progress(s.job.Name, rep.Name, t.Rows)
-			}
-		})}
+	opts := []load.BatchOption{load.WithBatchRows(r.BatchRows), load.WithCounters(s.counters)}
 	if r.CollectChanges {
 		opts = append(opts, load.WithChanges(&s.res.Changes))
 	}
@@ -66,6 +61,7 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 	}
 	emit := func(b extract.Batch) error {
 		answered(ctx) // a page came: the account works
+		r.Watch.read(s.job.Name, rep.Name, len(b.Records), b.Page)
 		if rr.listed != nil {
 			ids, err := extract.RecordIDs(rep, b)
 			if err != nil {
