@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +24,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/closesync/closesync/internal/buildinfo"
 	"github.com/closesync/closesync/internal/closefake"
 )
 
@@ -354,8 +356,9 @@ func mustRead(t *testing.T, path string) string {
 	return string(b)
 }
 
-// checkStatusEndpoint exercises /healthz, /metrics (parsed with the
-// Prometheus text parser), /runs and POST /jobs/{name}/run.
+// checkStatusEndpoint exercises / (the list of endpoints), /healthz,
+// /metrics (parsed with the Prometheus text parser), /runs and
+// POST /jobs/{name}/run.
 func checkStatusEndpoint(t *testing.T, base string) {
 	t.Helper()
 	get := func(path string) (int, []byte) {
@@ -367,7 +370,13 @@ func checkStatusEndpoint(t *testing.T, base string) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
 	}
-	code, body := get("/healthz")
+	code, body := get("/")
+	for _, want := range []string{"GET   /metrics ", "GET   /healthz ", "GET   /runs ", "POST  /jobs/{name}/run "} {
+		if code != 200 || !bytes.Contains(body, []byte(want)) {
+			t.Errorf("/ does not list %q: %d %s", want, code, body)
+		}
+	}
+	code, body = get("/healthz")
 	var health struct {
 		Status   string
 		LastRuns []map[string]any `json:"last_runs"`
@@ -387,6 +396,19 @@ func checkStatusEndpoint(t *testing.T, base string) {
 		"closesync_last_success_age_seconds"} {
 		if _, ok := families[name]; !ok {
 			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	bi := buildinfo.Read()
+	if fam, ok := families["closesync_build_info"]; !ok || len(fam.GetMetric()) != 1 || fam.GetMetric()[0].GetGauge().GetValue() != 1 {
+		t.Errorf("/metrics lacks closesync_build_info 1: %v", fam)
+	} else {
+		labels := map[string]string{}
+		for _, l := range fam.GetMetric()[0].GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		want := map[string]string{"version": bi.Version, "revision": bi.RevisionLabel(), "goversion": runtime.Version(), "duckdb": bi.DuckDB}
+		if !maps.Equal(labels, want) || !strings.HasPrefix(labels["duckdb"], "v1.") {
+			t.Errorf("closesync_build_info labels %v, want %v", labels, want)
 		}
 	}
 	if code, body = get("/runs"); code != 200 || !bytes.Contains(body, []byte(`"report": "users"`)) {

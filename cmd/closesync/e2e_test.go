@@ -372,7 +372,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"sync"}, 2, "--config is required"},
 		{[]string{"sync", "--config", h.config, "--report", "leds"}, 2, `unknown report "leds"`},
 		{[]string{"sync", "--config", h.config, "--job", "nope"}, 2, `unknown job "nope" (jobs: core)`},
-		{[]string{"sync", "--config", h.config, "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"sync", "--config", h.config, "--bogus"}, 2, "unknown flag --bogus; see 'closesync sync --help'"},
+		{[]string{"sync", "--config", h.config, "--report", "opportunity"}, 2, `unknown report "opportunity" (did you mean "opportunities"?)`},
 		{[]string{"sync", "--help"}, 0, ""},
 		{[]string{"reports"}, 0, ""},
 	}
@@ -742,10 +743,10 @@ func TestAccessErrorsFailOnlyTheirReport(t *testing.T) {
 
 func TestHelpPrintsUsageOnce(t *testing.T) {
 	t.Parallel()
-	for _, c := range commands {
+	for _, c := range commands() {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), []string{c.name, "--help"}, &env{stdout: &out, stderr: &errb, getenv: os.Getenv})
-		if code != 0 || strings.Count(out.String(), "Usage: closesync "+c.name) != 1 {
+		if code != 0 || strings.Count(out.String(), "Usage:\n") != 1 || errb.Len() > 0 {
 			t.Errorf("%s --help: exit %d\n%s%s", c.name, code, out.String(), errb.String())
 		}
 	}

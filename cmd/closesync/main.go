@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 
+	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/schedule"
 )
 
@@ -33,21 +33,6 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 // details have already been printed.
 var errFailed = errors.New("some runs failed")
 
-type command struct {
-	name, summary string
-	run           func(ctx context.Context, args []string, env *env) error
-}
-
-var commands = []command{
-	{"run", "run the daemon: every job on its schedule until SIGTERM; SIGHUP reloads", cmdRun},
-	{"sync", "run jobs or reports now, in the foreground, then exit", cmdSync},
-	{"reset", "forget a report's bookmark (--drop: and its rows), so the next sync re-reads it", cmdReset},
-	{"validate", "check a config file offline (--check also calls Close)", cmdValidate},
-	{"reports", "list the report catalog", cmdReports},
-	{"history", "show recent runs from the run-history table", cmdHistory},
-	{"demo", "sync the built-in fake Close into a local DuckDB file and show what landed", cmdDemo},
-}
-
 // env is what a command may touch of the process.
 type env struct {
 	stdout, stderr io.Writer
@@ -62,53 +47,67 @@ func main() {
 }
 
 // run dispatches to a subcommand and maps its error to an exit code, so that
-// every deferred cleanup runs before the process exits.
+// every deferred cleanup runs before the process exits. No arguments is a
+// usage error: the help goes to stderr.
 func run(ctx context.Context, args []string, e *env) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch {
+	case len(args) == 0:
+		printUsage(e.stderr)
+		return exitUsage
+	case isHelpFlag(args[0]):
 		printUsage(e.stdout)
-		if len(args) == 0 {
-			return exitUsage
-		}
 		return exitOK
+	case args[0] == "--version" || args[0] == "-version":
+		args = append([]string{"version"}, args[1:]...)
 	}
-	for _, c := range commands {
-		if c.name != args[0] {
-			continue
-		}
-		err := c.run(ctx, args[1:], e)
-		var ue usageError
-		if code, ok := interruptedCode(ctx, err); ok {
-			return code
-		}
-		switch {
-		case err == nil:
-			return exitOK
-		case errors.Is(err, errHelp):
-			return exitOK
-		case errors.As(err, &ue), errors.Is(err, schedule.ErrUsage):
-			stderrLine(e, "closesync %s: %v\n", c.name, err)
-			return exitUsage
-		case errors.Is(err, errFailed):
-			return exitFailed
-		default:
-			stderrLine(e, "closesync %s: %v\n", c.name, err)
-			return exitFailed
-		}
+	c, ok := lookupCommand(args[0])
+	if !ok {
+		stderrLine(e, "closesync: %v\n", unknownCommand(args[0]))
+		return exitUsage
 	}
-	names := make([]string, len(commands))
-	for i, c := range commands {
-		names[i] = c.name
+	err := c.run(ctx, args[1:], e)
+	var ue usageError
+	if code, ok := interruptedCode(ctx, err); ok {
+		return code
 	}
-	sort.Strings(names)
-	fmt.Fprintf(e.stderr, "closesync: unknown command %q (commands: %s)\n", args[0], strings.Join(names, ", "))
-	return exitUsage
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelp):
+		return exitOK
+	case errors.As(err, &ue), errors.Is(err, schedule.ErrUsage):
+		stderrLine(e, "closesync %s: %v\n", c.name, err)
+		return exitUsage
+	case errors.Is(err, errFailed):
+		return exitFailed
+	default:
+		stderrLine(e, "closesync %s: %v\n", c.name, err)
+		return exitFailed
+	}
 }
 
-func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "closesync copies a Close CRM organisation into a local DuckDB database.")
-	fmt.Fprintln(w, "\nUsage: closesync <command> [flags]\n\nCommands:")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+// unknownCommand is the usage error for a command that does not exist,
+// with the nearest command names, or all of them.
+func unknownCommand(name string) error {
+	if strings.HasPrefix(name, "-") {
+		hint := ""
+		if near := config.Closest(strings.TrimLeft(name, "-"), []string{"help", "version"}); len(near) > 0 {
+			hint = " (did you mean --" + strings.Join(near, " or --") + "?)"
+		}
+		return usagef("unknown flag %s%s; a command's flags follow it: closesync <command> [flags] (see 'closesync help')", name, hint)
 	}
-	fmt.Fprintln(w, "\nRun 'closesync <command> --help' for a command's flags.")
+	names := commandNames()
+	if near := config.Closest(name, names); len(near) > 0 {
+		return usagef("unknown command %q (did you mean %s?); see 'closesync help'", name, quoteOr(near))
+	}
+	return usagef("unknown command %q (commands: %s)", name, strings.Join(names, ", "))
+}
+
+// quoteOr quotes names and joins them with "or".
+func quoteOr(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, " or ")
 }

@@ -58,3 +58,52 @@ func TestReadmeReportsTable(t *testing.T) {
 		t.Errorf("README.md's reports table is stale: run go test ./cmd/closesync -run ReadmeReports -update")
 	}
 }
+
+// TestReadmeCommandSnippets: every line README shows of `closesync
+// reports` and of an unknown flag's error is a line the command prints
+// ("..." stands for lines left out).
+func TestReadmeCommandSnippets(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args   []string
+		stderr bool
+	}{
+		{[]string{"reports"}, false},
+		{[]string{"sync", "--confg", "closesync.yaml"}, true},
+	} {
+		cmdLine := "$ closesync " + strings.Join(tt.args, " ") + "\n"
+		i := strings.Index(string(body), "```console\n"+cmdLine)
+		if i < 0 {
+			t.Errorf("README.md shows no output of %q", cmdLine)
+			continue
+		}
+		// The output runs to the block's end or the next command line.
+		var shown []string
+		for _, l := range strings.Split(string(body)[i+len("```console\n"+cmdLine):], "\n") {
+			if strings.HasPrefix(l, "$ ") || strings.HasPrefix(l, "```") {
+				break
+			}
+			shown = append(shown, l)
+		}
+		if len(shown) == 0 {
+			t.Errorf("README.md shows no output of %q", cmdLine)
+		}
+		_, out, errOut := runIn(t, nil, tt.args...)
+		if tt.stderr {
+			out = errOut
+		}
+		got := map[string]bool{}
+		for _, l := range strings.Split(out, "\n") {
+			got[strings.TrimRight(l, " ")] = true
+		}
+		for _, l := range shown {
+			if l != "..." && !got[l] {
+				t.Errorf("README's output of closesync %s shows %q, which it does not print:\n%s", strings.Join(tt.args, " "), l, out)
+			}
+		}
+	}
+}

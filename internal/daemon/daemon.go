@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/closesync/closesync/internal/accounts"
+	"github.com/closesync/closesync/internal/buildinfo"
 	"github.com/closesync/closesync/internal/hooks"
 	"github.com/closesync/closesync/internal/systemd"
 	"github.com/closesync/closesync/pkg/closeapi"
@@ -104,6 +105,8 @@ func Run(ctx context.Context, opts Options) error {
 	// reload; runs in progress use the generation current when they end.
 	if cfg.HTTP.Listen != "" {
 		d.st = status.New()
+		bi := buildinfo.Read()
+		d.st.SetBuildInfo(status.BuildInfo{Version: bi.Version, Revision: bi.RevisionLabel(), GoVersion: bi.GoVersion, DuckDB: bi.DuckDB})
 		d.obs = d.st
 	}
 	first, err := newHooks(cfg, log, d.st)

@@ -9,50 +9,62 @@ import (
 // maxSuggestions bounds how many close choices a hint names.
 const maxSuggestions = 3
 
-// didYouMean suggests the choices closest to a name that is not among them:
-// those within Levenshtein distance 2 (ignoring case, and less than the
-// name's length, so "ab" does not suggest "xy"), nearest first; failing
-// that, those the name is a prefix of, or that are a prefix of it (three
-// characters at least). It returns "(did you mean "x"?)", naming up to three
-// choices, or "" when none is close.
-func didYouMean(name string, choices []string) string {
+// closest returns the choices closest to a name that is not among them,
+// ranked by edit distance and then by prefix. A choice is close when its
+// edit distance from the name (ignoring case; a transposition is one edit)
+// is at most maxDistance and less than the name's length (so "ab" does not
+// suggest "xy"); or when the name is a prefix of it, or it is a prefix of
+// the name (three characters at least). The
+// nearest choices come first, those sharing a longer prefix with the name
+// first among equally near ones; only the equally near share the result,
+// at most maxSuggestions of them. So "opportunity" gives "opportunities"
+// (distance 3), not "opportunity_statuses" (a completion, distance 9).
+func closest(name string, choices []string) []string {
 	lname := strings.ToLower(name)
+	n := len([]rune(name))
 	type cand struct {
-		choice string
-		score  int
+		choice         string
+		dist, prefixed int
 	}
 	var near []cand
 	for _, c := range choices {
-		if d := levenshtein(lname, strings.ToLower(c)); d <= 2 && d < len([]rune(name)) {
-			near = append(near, cand{c, d})
+		lc := strings.ToLower(c)
+		d := editDistance(lname, lc)
+		ok := d <= maxDistance(n) && d < n
+		if !ok && n >= 3 && lc != lname {
+			ok = strings.HasPrefix(lc, lname) || (len([]rune(c)) >= 3 && strings.HasPrefix(lname, lc))
 		}
-	}
-	if len(near) == 0 && len(name) >= 3 {
-		for _, c := range choices {
-			lc := strings.ToLower(c)
-			if (strings.HasPrefix(lc, lname) || (len(c) >= 3 && strings.HasPrefix(lname, lc))) && lc != lname {
-				near = append(near, cand{c, abs(len(c) - len(name))})
-			}
+		if ok {
+			near = append(near, cand{c, d, commonPrefix(lname, lc)})
 		}
-	}
-	if len(near) == 0 {
-		return ""
 	}
 	slices.SortStableFunc(near, func(a, b cand) int {
-		if a.score != b.score {
-			return a.score - b.score
+		if a.dist != b.dist {
+			return a.dist - b.dist
+		}
+		if a.prefixed != b.prefixed {
+			return b.prefixed - a.prefixed
 		}
 		return strings.Compare(a.choice, b.choice)
 	})
-	// Closer choices first; only equally close ones share the hint.
 	var names []string
 	for _, c := range near {
-		if c.score != near[0].score || len(names) == maxSuggestions {
+		if c.dist != near[0].dist || len(names) == maxSuggestions {
 			break
 		}
 		if !slices.Contains(names, c.choice) {
 			names = append(names, c.choice)
 		}
+	}
+	return names
+}
+
+// didYouMean is closest as a hint: "(did you mean "x"?)", naming up to
+// three choices, or "" when none is close.
+func didYouMean(name string, choices []string) string {
+	names := closest(name, choices)
+	if len(names) == 0 {
+		return ""
 	}
 	return "(did you mean " + orList(names) + "?)"
 }
@@ -81,16 +93,40 @@ func orList(names []string) string {
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }
 
-func abs(n int) int {
-	if n < 0 {
-		return -n
+// maxDistance is how many edits a name of n runes may be from a choice
+// that is close: one up to four runes ("cor" and "core", but not "nope"
+// and "core"), two up to eight, then a third of the name ("opportunity" and
+// "opportunities" are three apart).
+func maxDistance(n int) int {
+	switch {
+	case n <= 4:
+		return 1
+	case n <= 8:
+		return 2
+	default:
+		return n / 3
 	}
-	return n
 }
 
-// levenshtein is the edit distance between a and b in runes.
-func levenshtein(a, b string) int {
+// commonPrefix is the length in runes of the longest common prefix of a
+// and b.
+func commonPrefix(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
+	i := 0
+	for i < len(ra) && i < len(rb) && ra[i] == rb[i] {
+		i++
+	}
+	return i
+}
+
+// editDistance is the optimal-string-alignment distance between a and b in
+// runes: Levenshtein's insertions, deletions and substitutions, plus the
+// transposition of two adjacent runes as one edit ("mian" and "main" are
+// one apart), each substring edited once.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	// d[i][j] is the distance between ra[:i] and rb[:j]; three rows kept.
+	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
@@ -104,8 +140,11 @@ func levenshtein(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
 }

@@ -7,3 +7,10 @@ package config
 func Suggest(name string, choices []string, maxList int) string {
 	return choiceHint(name, choices, maxList)
 }
+
+// Closest returns the choices closest to name, nearest first (at most
+// three, all equally near), or none: the ranking of Suggest, for callers
+// that word the hint themselves (flags are named "--config", not "config").
+func Closest(name string, choices []string) []string {
+	return closest(name, choices)
+}

@@ -42,7 +42,7 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 	}
 	for _, j := range onlyJobs {
 		if !slices.Contains(jobNames, j) {
-			return nil, usagef("unknown job %q (jobs: %s)", j, strings.Join(jobNames, ", "))
+			return nil, usagef("unknown job %q %s(jobs: %s)", j, hint(config.Suggest(j, jobNames, 0)), strings.Join(jobNames, ", "))
 		}
 	}
 	// A pattern (all, activities_*) stands for the reports it matches.

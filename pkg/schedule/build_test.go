@@ -74,6 +74,8 @@ func TestJobs(t *testing.T) {
 		{"a bad mode", nil, nil, `jobs bad: report tasks: unknown mode "merge"`},
 		{"an unknown job", []string{"nope"}, nil, `unknown job "nope" (jobs: core, calls, bad)`},
 		{"an unknown report", []string{"core"}, []string{"nope"}, `unknown report "nope" (see 'closesync reports')`},
+		{"a misspelt report", []string{"core"}, []string{"opportunity"}, `unknown report "opportunity" (did you mean "opportunities"?) (see 'closesync reports')`},
+		{"a misspelt job", []string{"cor"}, nil, `unknown job "cor" (did you mean "core"?) (jobs: core, calls, bad)`},
 		{"a report in no selected job", []string{"core"}, []string{"tasks"}, `report "tasks" is in no selected job`},
 		{"a mistyped report", []string{"core"}, []string{"leds"}, `unknown report "leds" (did you mean "leads"?) (see 'closesync reports')`},
 		{"--report all", []string{"core", "calls"}, []string{"all"}, "core/eu org=orga_eu user= [leads:upsert contacts:upsert users:replace] x3; calls/us"},

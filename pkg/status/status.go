@@ -1,6 +1,6 @@
 // Package status serves closesync's optional HTTP endpoint (config key
-// http.listen): /healthz, /metrics (Prometheus), /runs and
-// POST /jobs/{name}/run. It keeps what it reports in memory, fed by every
+// http.listen): / (the list of endpoints), /healthz, /metrics
+// (Prometheus), /runs and POST /jobs/{name}/run. It keeps what it reports in memory, fed by every
 // finished run, because the database file may be locked by a run in
 // progress and must stay free for readers between runs.
 package status
@@ -8,6 +8,7 @@ package status
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -89,6 +90,7 @@ type Status struct {
 	lastSuccess *prometheus.GaugeVec
 	duration    *prometheus.HistogramVec
 	reloadOK    prometheus.Gauge
+	build       *prometheus.GaugeVec
 	apiCalls    *prometheus.CounterVec
 	remaining   *prometheus.GaugeVec
 	lag         *lagCollector
@@ -119,6 +121,9 @@ func New() *Status {
 	s.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{Name: "closesync_config_last_reload_successful",
 		Help: "Whether the last config reload succeeded."})
 	s.reloadOK.Set(1)
+	s.build = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "closesync_build_info",
+		Help: "1, labelled with the version, VCS revision (-dirty: uncommitted changes), Go and DuckDB versions of the binary."},
+		[]string{"version", "revision", "goversion", "duckdb"})
 	s.apiCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "closesync_api_responses_total",
 		Help: "Close API attempts by account, endpoint group and status code (0: no response; 429: rate limited)."},
 		[]string{"account", "group", "code"})
@@ -131,7 +136,7 @@ func New() *Status {
 		"Seconds since the report's last successful run finished, at the scrape: what a freshness alert should use.",
 		[]string{"job", "report"}, nil), marks: map[[2]string]time.Time{}}
 	s.reg.MustRegister(s.apiCalls, s.remaining, s.lag, s.age)
-	s.reg.MustRegister(s.runs, s.rows, s.extracted, s.deleted, s.requests, s.retries, s.lastSuccess, s.duration, s.reloadOK,
+	s.reg.MustRegister(s.runs, s.rows, s.extracted, s.deleted, s.requests, s.retries, s.lastSuccess, s.duration, s.reloadOK, s.build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return s
 }
@@ -215,14 +220,26 @@ func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// Handler serves the endpoints.
+// Handler serves the endpoints, and at / the list of them.
 func (s *Status) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /runs", s.runsJSON)
-	mux.HandleFunc("POST /jobs/{name}/run", s.runJob)
+	eps := s.endpoints()
+	for _, ep := range eps {
+		mux.Handle(ep.method+" "+ep.path, ep.handler)
+	}
+	mux.Handle("GET /{$}", index(eps))
 	return mux
+}
+
+// endpoints are what Handler serves, each with what / says of it.
+func (s *Status) endpoints() []endpoint {
+	return []endpoint{
+		{"GET", "/metrics", "Prometheus metrics: runs, rows, requests, rate-limit room, bookmark lag, closesync_build_info",
+			promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})},
+		{"GET", "/healthz", "200 while the daemon runs, with the last run of each job's reports (JSON)", http.HandlerFunc(s.healthz)},
+		{"GET", "/runs", fmt.Sprintf("the last %d finished runs, newest first (JSON)", recentRuns), http.HandlerFunc(s.runsJSON)},
+		{"POST", "/jobs/{name}/run", "start the job now: 202, 409 while it runs, 404 for no such job", http.HandlerFunc(s.runJob)},
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
