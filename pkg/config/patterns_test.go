@@ -67,7 +67,7 @@ func TestExpandReportPattern(t *testing.T) {
 		{pattern: "activitie_*", err: `pattern "activitie_*" matches no report (did you mean "activities_*"?)`},
 		{pattern: "*_cal", err: `pattern "*_cal" matches no report (did you mean "*_call"?)`},
 		{pattern: "oppportunity_*", err: `pattern "oppportunity_*" matches no report (did you mean "opportunity_*"?)`},
-		{pattern: "oportunit*", err: `pattern "oportunit*" matches no report (see 'closesync reports')`},
+		{pattern: "oportunit*", err: `pattern "oportunit*" matches no report (did you mean "opportunity_*"?)`},
 		{pattern: "zzz*", err: `pattern "zzz*" matches no report (see 'closesync reports')`},
 		{pattern: "[a", err: `"[a" is not a valid report pattern (all, or a glob such as activities_* (path.Match: *, ?, [a-z]))`},
 	} {
