@@ -27,6 +27,8 @@ go build -o "$work/closefake" ./internal/closefake/cmd/closefake
 
 printf '%8s %14s %8s %8s %10s\n' leads peak_rss_MiB wall_s cpu_s file_MiB
 for n in "${@:-5000}"; do
+	# The previous size's address must not be taken for this one's.
+	rm -f "$work/url"
 	"$work/closefake" --scale "$n" --addr 127.0.0.1:0 >"$work/url" &
 	fake_pid=$!
 	# Generating 100,000 leads takes the fake a minute or more on a busy machine.
