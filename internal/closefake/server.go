@@ -88,6 +88,20 @@ type Options struct {
 	// user or restricteduser. Close gives non-admins the event log's data
 	// and previous_data for one hour only.
 	MeRole string
+	// PastEdits is how many activities created before the event log's 30
+	// days were edited within them, before the first sync: each one to
+	// three times, at instants in the 30 days before Now (the last at
+	// least an hour before it), each edit an "updated" event whose data is
+	// the activity as that edit left it. A first sync then reads an event
+	// log naming edits of old activities that its walk reads anyway.
+	PastEdits int
+	// MaxURLLength is the longest request target (path and query) the
+	// fake accepts; a longer one is answered 414 with nginx's page. Close
+	// does not publish its limit and its docs say to keep URLs under 2000
+	// characters (long filter lists go in a POST with
+	// x-http-method-override), so the default is that, 2000; a negative
+	// value lifts the cap.
+	MaxURLLength int
 }
 
 // Kinds of objects the fake holds. Configuration collections (pipeline,
