@@ -23,7 +23,8 @@ import (
 //   - fixed probes: that one first page of each incremental listing, the
 //     custom field lists the contact search needs for its _fields
 //     (/custom_field/contact/ and /custom_field/shared/) unless the job's
-//     custom_fields report shares its own, and custom_fields' six lists;
+//     custom_fields report shares them (extract.WithSharedLists: one job's
+//     reports read each list once), and custom_fields' six lists;
 //   - re-reads: the activities created before the activity walk's window
 //     whose version is newer than the previous run read (edits the event
 //     log names), 100 to a request.
