@@ -49,7 +49,7 @@ func TestPaginationEnvelope(t *testing.T) {
 }
 
 func TestLimitsAndSkipCaps(t *testing.T) {
-	_, c := newTest(t, Options{Seed: 1, Scale: 30, MaxSkip: map[string]int{"*": 1000, "/contact/": 20, "/activity/": 30, "/activity/call/": 40}})
+	s, c := newTest(t, Options{Seed: 1, Scale: 30, MaxSkip: map[string]int{"*": 1000, "/contact/": 20, "/activity/": 30, "/activity/call/": 40}})
 	for _, tt := range []struct {
 		path, skip, limit string
 		want              int
@@ -91,6 +91,10 @@ func TestLimitsAndSkipCaps(t *testing.T) {
 				t.Errorf("error %q, want %q", r.body["error"], tt.msg)
 			}
 		})
+	}
+	// The max_skip refusals are counted per path.
+	if got, want := fmt.Sprint(s.MaxSkipRefusals()), "map[/activity/call/:1 /activity/email/:1 /contact/:1 /lead/:1]"; got != want {
+		t.Errorf("MaxSkipRefusals() = %s, want %s", got, want)
 	}
 	// "*" overrides the strict per-resource defaults as well.
 	_, c = newTest(t, Options{Seed: 1, Scale: 3, MaxSkip: map[string]int{"*": 250000}})

@@ -125,6 +125,9 @@ const (
 type Server struct {
 	opts     Options
 	requests atomic.Int64
+	// refusals counts the max_skip 400s per path (MaxSkipRefusals).
+	refusedMu sync.Mutex
+	refused   map[string]int
 	limiter  *limiter
 
 	mu       sync.Mutex
@@ -263,6 +266,18 @@ func (s *Server) Object(kind, id string) (map[string]any, bool) {
 // Requests returns how many requests the handler has served, failures
 // and refusals included.
 func (s *Server) Requests() int64 { return s.requests.Load() }
+
+// MaxSkipRefusals counts, per path, the requests answered with the
+// max_skip 400 so far: what a walk pays to learn a resource's cap.
+func (s *Server) MaxSkipRefusals() map[string]int {
+	s.refusedMu.Lock()
+	defer s.refusedMu.Unlock()
+	out := make(map[string]int, len(s.refused))
+	for k, v := range s.refused {
+		out[k] = v
+	}
+	return out
+}
 
 // FailNext makes the next n requests (any path, after authentication)
 // answer status. A 429 comes with the RateLimit and Retry-After headers
