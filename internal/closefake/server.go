@@ -128,7 +128,7 @@ type Server struct {
 	// refusals counts the max_skip 400s per path (MaxSkipRefusals).
 	refusedMu sync.Mutex
 	refused   map[string]int
-	limiter  *limiter
+	limiter   *limiter
 
 	mu       sync.Mutex
 	rng      *rand.Rand // data and ids, in generation then mutation order
