@@ -11,7 +11,9 @@
 // leads with 1-3 contacts, 0-2 opportunities, 0-2 tasks of several _types
 // and a Created activity plus a few others of every activity type, the
 // configuration collections of dimensions.go, the event log of the last
-// 30 days, and 1-3 custom object instances on about a third of the leads
+// 30 days (with Options.PastEdits, also edits of that many activities
+// created before it, one to three each, as a first sync meets them), and
+// 1-3 custom object instances on about a third of the leads
 // (with the custom fields of their type; made last, from a generator of
 // their own, so they left everything else as it was). Ids are prefix_ plus 22 base62 characters; timestamps are
 // Close's "2024-03-01T10:11:12.345000+00:00" (milliseconds in a
@@ -25,6 +27,8 @@
 //   - Authentication: HTTP Basic with the key as username and an empty
 //     password, and nothing else (a Bearer header or a key in the query
 //     is a 401 like a wrong key), with Werkzeug's text.
+//   - A request target (path and query) past Options.MaxURLLength (2000,
+//     the length Close's docs advise staying under) is nginx's 414 page.
 //   - Paths need their trailing slash: without it a known path redirects
 //     (301, or 308 for non-GET) and an unknown one is a 404.
 //   - Offset lists answer {"data", "has_more"}, enforce each endpoint's
@@ -42,7 +46,8 @@
 //   - GET /task/ returns only _type=lead tasks unless _type says otherwise.
 //   - GET /activity/ and /activity/<type>/ filter on date_created and
 //     activity_at only: a date_updated filter is ignored (StrictFilters:
-//     400), as Close ignores parameters it does not know. Single
+//     400), as Close ignores parameters it does not know; id__in lists
+//     the activities named (within the path's type). Single
 //     activities are at /activity/<type>/{id}/ (and /activity/{id}/).
 //   - GET /event/ is cursor-only (_skip is a 400), at most 50 a page,
 //     newest first by date_updated, 30 days of history.

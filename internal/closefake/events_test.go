@@ -148,3 +148,53 @@ func TestEventRetention(t *testing.T) {
 		t.Errorf("31 days without changes, %d events remain", n)
 	}
 }
+
+// TestPastEditsAreInTheEventLog: Options.PastEdits edits that many
+// activities created before the log's 30 days, each edit an "updated"
+// event within them whose data is the activity as it left it; the last
+// one is the activity as listed.
+func TestPastEditsAreInTheEventLog(t *testing.T) {
+	const edits = 25
+	s, _ := newTest(t, Options{Seed: 4, Scale: 150, PastEdits: edits})
+	plain, _ := newTest(t, Options{Seed: 4, Scale: 150})
+	cutoff := timeKey(fmtTime(fixedNow.Add(-30 * 24 * time.Hour)))
+	acts := map[string]map[string]any{}
+	for _, a := range s.Objects(KindActivity) {
+		acts[a["id"].(string)] = a
+	}
+	last := map[string]map[string]any{} // activity id -> its newest event
+	counts := map[string]int{}
+	for _, e := range s.Objects(KindEvent) {
+		data, _ := e["data"].(map[string]any)
+		note, _ := data["note"].(string)
+		if e["action"] != "updated" || len(note) < 10 || note[:10] != "edited bef" {
+			continue
+		}
+		id := e["object_id"].(string)
+		if timeKey(acts[id]["date_created"]) >= cutoff {
+			t.Errorf("%s: edited activity created within the log's 30 days", id)
+		}
+		if data["date_updated"] != e["date_updated"] {
+			t.Errorf("%s: event at %v carries date_updated %v", id, e["date_updated"], data["date_updated"])
+		}
+		counts[id]++
+		if l, ok := last[id]; !ok || timeKey(l["date_updated"]) < timeKey(e["date_updated"]) {
+			last[id] = e
+		}
+	}
+	if len(counts) != edits {
+		t.Fatalf("%d activities edited, want %d", len(counts), edits)
+	}
+	for id, n := range counts {
+		if n < 1 || n > 3 {
+			t.Errorf("%s edited %d times, want 1 to 3", id, n)
+		}
+		want := last[id]["data"].(map[string]any)
+		if acts[id]["date_updated"] != want["date_updated"] || acts[id]["note"] != want["note"] {
+			t.Errorf("%s listed at %v %q, its last edit left it at %v %q", id, acts[id]["date_updated"], acts[id]["note"], want["date_updated"], want["note"])
+		}
+	}
+	if got, want := s.Count(KindActivity), plain.Count(KindActivity); got != want {
+		t.Errorf("%d activities with PastEdits, %d without", got, want)
+	}
+}

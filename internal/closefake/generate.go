@@ -83,6 +83,7 @@ func (s *Server) generate() {
 	}
 	s.generateDimensions(g)
 	g.events()
+	g.pastEdits()
 	g.customObjects()
 }
 

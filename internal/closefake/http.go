@@ -1,6 +1,7 @@
 package closefake
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -65,12 +66,13 @@ func writeErr(w http.ResponseWriter, e *apiError) { writeJSON(w, e.status, e.bod
 
 // nginxTitles are the status lines of nginx's built-in error pages.
 var nginxTitles = map[int]string{
+	http.StatusRequestURITooLong:  "414 Request-URI Too Large",
 	http.StatusBadGateway:         "502 Bad Gateway",
 	http.StatusServiceUnavailable: "503 Service Temporarily Unavailable",
 	http.StatusGatewayTimeout:     "504 Gateway Time-out",
 }
 
-// writeGatewayError answers a 502, 503 or 504 as Close does: they come
+// writeGatewayError answers a 414, 502, 503 or 504 as Close does: they come
 // from the nginx in front of the API, as its built-in HTML page, not as
 // the API's JSON.
 func writeGatewayError(w http.ResponseWriter, status int) {
@@ -80,7 +82,11 @@ func writeGatewayError(w http.ResponseWriter, status int) {
 	fmt.Fprintf(w, "<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n", title, title)
 }
 
-// ServeHTTP serves the API under /api/v1. In order: latency, the trailing
+// defaultMaxURLLength is Options.MaxURLLength's default.
+const defaultMaxURLLength = 2000
+
+// ServeHTTP serves the API under /api/v1. In order: latency, the URL
+// length (Options.MaxURLLength, checked by the nginx in front), the trailing
 // slash redirect (before authentication, as Werkzeug's routing does),
 // authentication, injected failures (FailNext, FailureRate), Options.Deny,
 // Options.NonPage, the rate limit, then the endpoint.
@@ -97,6 +103,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.URL.Path, exportFilesPrefix) {
 		s.serveExportFile(w, r) // a signed storage link: no API key, no rate limit
+		return
+	}
+	if limit := s.opts.MaxURLLength; limit >= 0 && len(r.URL.RequestURI()) > cmp.Or(limit, defaultMaxURLLength) {
+		writeGatewayError(w, http.StatusRequestURITooLong)
 		return
 	}
 	path, ok := strings.CutPrefix(r.URL.Path, apiPrefix)

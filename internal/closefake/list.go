@@ -99,6 +99,12 @@ func (s *Server) paging(q url.Values, path, resource string, maxLimit int) (skip
 		skip = n
 	}
 	if ms := s.maxSkip(path, resource); skip > ms {
+		s.refusedMu.Lock()
+		if s.refused == nil {
+			s.refused = map[string]int{}
+		}
+		s.refused[path]++
+		s.refusedMu.Unlock()
 		return 0, 0, errorf(http.StatusBadRequest, msgMaxSkip, ms)
 	}
 	return skip, limit, nil

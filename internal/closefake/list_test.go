@@ -2,6 +2,7 @@ package closefake
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -48,7 +49,7 @@ func TestPaginationEnvelope(t *testing.T) {
 }
 
 func TestLimitsAndSkipCaps(t *testing.T) {
-	_, c := newTest(t, Options{Seed: 1, Scale: 30, MaxSkip: map[string]int{"*": 1000, "/contact/": 20, "/activity/": 30, "/activity/call/": 40}})
+	s, c := newTest(t, Options{Seed: 1, Scale: 30, MaxSkip: map[string]int{"*": 1000, "/contact/": 20, "/activity/": 30, "/activity/call/": 40}})
 	for _, tt := range []struct {
 		path, skip, limit string
 		want              int
@@ -91,6 +92,10 @@ func TestLimitsAndSkipCaps(t *testing.T) {
 				t.Errorf("error %q, want %q", r.body["error"], tt.msg)
 			}
 		})
+	}
+	// The max_skip refusals are counted per path.
+	if got, want := fmt.Sprint(s.MaxSkipRefusals()), "map[/activity/call/:1 /activity/email/:1 /contact/:1 /lead/:1]"; got != want {
+		t.Errorf("MaxSkipRefusals() = %s, want %s", got, want)
 	}
 	// "*" overrides the strict per-resource defaults as well.
 	_, c = newTest(t, Options{Seed: 1, Scale: 3, MaxSkip: map[string]int{"*": 250000}})
@@ -493,5 +498,45 @@ func TestCustomFieldEndpoints(t *testing.T) {
 	}
 	if !slices.ContainsFunc(s.Objects(KindCustomField), func(f map[string]any) bool { return f["accepts_multiple_values"] == true }) {
 		t.Error("no multi-value custom field")
+	}
+}
+
+// TestActivityIDIn: /activity/ and /activity/<type>/ filter on id__in
+// (close-api.md §5.1), each path within its own scope; a request target
+// past MaxURLLength (2000 by default) is nginx's 414.
+func TestActivityIDIn(t *testing.T) {
+	s, c := newTest(t, Options{Seed: 6, Scale: 100})
+	var notes, others []string
+	for _, a := range s.Objects(KindActivity) {
+		if a["_type"] == "Note" {
+			notes = append(notes, a["id"].(string))
+		} else {
+			others = append(others, a["id"].(string))
+		}
+	}
+	ids := append(append([]string{}, notes[:3]...), others[:2]...)
+	in := url.Values{"id__in": {strings.Join(ids, ",")}, "_limit": {"100"}}
+	for path, want := range map[string][]string{"/activity/": ids, "/activity/note/": notes[:3]} {
+		var got []string
+		for _, a := range ok(t, path, c.get(path, in)).data() {
+			got = append(got, a["id"].(string))
+		}
+		slices.Sort(got)
+		want = slices.Sorted(slices.Values(want))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s id__in: got %v, want %v", path, got, want)
+		}
+	}
+	all := append(append([]string{}, notes...), others...)
+	long := url.Values{"id__in": {strings.Join(all, ",")}, "_limit": {"100"}}
+	if n := len("/api/v1/activity/?" + long.Encode()); n <= defaultMaxURLLength {
+		t.Fatalf("the long request is only %d characters", n)
+	}
+	if r := c.get("/activity/", long); r.code != http.StatusRequestURITooLong || !strings.Contains(string(r.raw), "nginx") {
+		t.Errorf("a %d-character URL: %d %.80s, want nginx's 414", len(long.Encode()), r.code, r.raw)
+	}
+	_, lifted := newTest(t, Options{Seed: 6, Scale: 100, MaxURLLength: -1})
+	if r := lifted.get("/activity/", long); r.code != http.StatusOK || len(r.data()) != min(100, len(all)) {
+		t.Errorf("MaxURLLength -1: %d, %d activities, want 200 and %d", r.code, len(r.data()), min(100, len(all)))
 	}
 }

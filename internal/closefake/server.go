@@ -93,6 +93,20 @@ type Options struct {
 	ExportPolls int
 	// ExportFault makes every export fail one way (see ExportFault).
 	ExportFault ExportFault
+	// PastEdits is how many activities created before the event log's 30
+	// days were edited within them, before the first sync: each one to
+	// three times, at instants in the 30 days before Now (the last at
+	// least an hour before it), each edit an "updated" event whose data is
+	// the activity as that edit left it. A first sync then reads an event
+	// log naming edits of old activities that its walk reads anyway.
+	PastEdits int
+	// MaxURLLength is the longest request target (path and query) the
+	// fake accepts; a longer one is answered 414 with nginx's page. Close
+	// does not publish its limit and its docs say to keep URLs under 2000
+	// characters (long filter lists go in a POST with
+	// x-http-method-override), so the default is that, 2000; a negative
+	// value lifts the cap.
+	MaxURLLength int
 }
 
 // Kinds of objects the fake holds. Configuration collections (pipeline,
@@ -116,7 +130,10 @@ const (
 type Server struct {
 	opts     Options
 	requests atomic.Int64
-	limiter  *limiter
+	// refusals counts the max_skip 400s per path (MaxSkipRefusals).
+	refusedMu sync.Mutex
+	refused   map[string]int
+	limiter   *limiter
 
 	mu       sync.Mutex
 	rng      *rand.Rand // data and ids, in generation then mutation order
@@ -255,6 +272,18 @@ func (s *Server) Object(kind, id string) (map[string]any, bool) {
 // Requests returns how many requests the handler has served, failures
 // and refusals included.
 func (s *Server) Requests() int64 { return s.requests.Load() }
+
+// MaxSkipRefusals counts, per path, the requests answered with the
+// max_skip 400 so far: what a walk pays to learn a resource's cap.
+func (s *Server) MaxSkipRefusals() map[string]int {
+	s.refusedMu.Lock()
+	defer s.refusedMu.Unlock()
+	out := make(map[string]int, len(s.refused))
+	for k, v := range s.refused {
+		out[k] = v
+	}
+	return out
+}
 
 // FailNext makes the next n requests (any path, after authentication)
 // answer status. A 429 comes with the RateLimit and Retry-After headers

@@ -60,9 +60,9 @@ type Request struct {
 	// it orders by, and emits those partial records with their IDs, never
 	// a bookmark (see ids.go).
 	IDsOnly bool
-	// Refetch names objects to read again one by one after the walk, for
-	// changes the walk's filter cannot see (activities the event log reports
-	// edited after their attribution window).
+	// Refetch names objects to read again after the walk (by id__in, see
+	// refetch), for changes the walk's filter cannot see (activities the
+	// event log reports edited after their attribution window).
 	Refetch []string
 	// Since, when set, makes the run a backfill of a window: the walk reads
 	// from Since (not from the bookmark) up to Until (zero: now). The

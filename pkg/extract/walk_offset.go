@@ -30,7 +30,7 @@ func (w Offset) Walk(ctx context.Context, c Client, req Request, emit func(Batch
 		if r := x.req.Report; r.Method == Incremental && r.Strategy.Keyset != "" {
 			return w.keysetWalk(ctx, c, x, s, q)
 		}
-		return c.ListOffset(ctx, s.Path, q, w.PageSize, x.handler(s.Tag))
+		return listShared(ctx, c, s.Path, q, w.PageSize, x.handler(s.Tag))
 	})
 }
 

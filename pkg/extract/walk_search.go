@@ -228,7 +228,7 @@ func tableSearchFields(ctx context.Context, c Client, objType string, t schema.T
 // (path) and of the shared fields associated with it.
 func customFieldIDs(ctx context.Context, c Client, path, objType string) ([]string, error) {
 	var ids []string
-	err := c.ListOffset(ctx, path, nil, 1000, func(p closeapi.Page) error {
+	err := listShared(ctx, c, path, nil, fieldListPageSize, func(p closeapi.Page) error {
 		for _, raw := range p.Data {
 			var f struct {
 				ID string `json:"id"`
@@ -243,7 +243,7 @@ func customFieldIDs(ctx context.Context, c Client, path, objType string) ([]stri
 	if err != nil {
 		return nil, fmt.Errorf("list the custom fields of %s: %w", objType, err)
 	}
-	err = c.ListOffset(ctx, "/custom_field/shared/", nil, 1000, func(p closeapi.Page) error {
+	err = listShared(ctx, c, "/custom_field/shared/", nil, fieldListPageSize, func(p closeapi.Page) error {
 		for _, raw := range p.Data {
 			var f struct {
 				ID           string `json:"id"`

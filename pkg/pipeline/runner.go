@@ -134,8 +134,10 @@ func (r *Runner) RunJob(ctx context.Context, job Job, trigger runlog.Trigger) []
 // (RefetchEdited) starts only when the reports before it in the job that
 // store the event log
 // (ApplyEventDeletes) have ended, so it sees the edits they stored, as one
-// after another would. Results are in the order of reports.
+// after another would. The reports share their reads of the custom field
+// lists (extract.WithSharedLists). Results are in the order of reports.
 func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger, reports []ReportRun, run func(context.Context, ReportRun) Result) []Result {
+	ctx = extract.WithSharedLists(ctx)
 	out := make([]Result, len(reports))
 	n := max(job.Concurrency, 1)
 	slots := make(chan struct{}, n)
