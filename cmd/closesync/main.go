@@ -44,6 +44,7 @@ var commands = []command{
 	{"run", "run the daemon: every job on its schedule until SIGTERM; SIGHUP reloads", cmdRun},
 	{"sync", "run jobs or reports now, in the foreground, then exit", cmdSync},
 	{"reset", "forget a report's bookmark (--drop: and its rows), so the next sync re-reads it", cmdReset},
+	{"compact", "copy the database into a new file to give its free blocks back to the disk", cmdCompact},
 	{"validate", "check a config file offline (--check also calls Close)", cmdValidate},
 	{"reports", "list the report catalog", cmdReports},
 	{"history", "show recent runs from the run-history table", cmdHistory},

@@ -37,24 +37,27 @@ func (c Compaction) Due(f FileSize) bool {
 	return c.FreeRatio > 0 && f.Bytes >= c.MinSize && f.FreeRatio() >= c.FreeRatio
 }
 
-// FileSize is the size of the database file and how much of it is free.
+// FileSize is the size of the database file and how much of it is in use.
 type FileSize struct {
-	Bytes       int64 // the file's size on disk
-	BlockSize   int64
-	TotalBlocks int64
-	FreeBlocks  int64
+	Bytes      int64 // the file's size on disk
+	BlockSize  int64
+	UsedBlocks int64
+	// FreeBlocks are DuckDB's free list, which counts blocks it has cut
+	// off the end of the file too: FreeRatio uses UsedBlocks instead.
+	FreeBlocks int64
 }
 
-// FreeRatio is the share of the file's blocks that are free.
+// FreeRatio is the share of the file that holds no used block: about what
+// a compaction gives back.
 func (f FileSize) FreeRatio() float64 {
-	if f.TotalBlocks == 0 {
+	if f.Bytes <= 0 {
 		return 0
 	}
-	return float64(f.FreeBlocks) / float64(f.TotalBlocks)
+	return max(0, 1-float64(f.usedBytes())/float64(f.Bytes))
 }
 
 // usedBytes is what a copy of the database needs at least.
-func (f FileSize) usedBytes() int64 { return (f.TotalBlocks - f.FreeBlocks) * f.BlockSize }
+func (f FileSize) usedBytes() int64 { return f.UsedBlocks * f.BlockSize }
 
 // CompactResult describes a compaction.
 type CompactResult struct {
@@ -89,8 +92,8 @@ func (s *Store) FileSize(ctx context.Context) (FileSize, error) {
 
 func (s *Store) fileSize(ctx context.Context) (FileSize, error) {
 	var f FileSize
-	if err := s.conn.QueryRowContext(ctx, `SELECT block_size, total_blocks, free_blocks FROM pragma_database_size()
-		WHERE database_name = current_database()`).Scan(&f.BlockSize, &f.TotalBlocks, &f.FreeBlocks); err != nil {
+	if err := s.conn.QueryRowContext(ctx, `SELECT block_size, used_blocks, free_blocks FROM pragma_database_size()
+		WHERE database_name = current_database()`).Scan(&f.BlockSize, &f.UsedBlocks, &f.FreeBlocks); err != nil {
 		return f, fmt.Errorf("size of database %s: %w", s.opts.Path, err)
 	}
 	st, err := os.Stat(s.opts.Path)

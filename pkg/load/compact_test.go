@@ -177,7 +177,7 @@ func TestCompactShrinksAndKeepsEverything(t *testing.T) {
 }
 
 func TestCompactionPolicy(t *testing.T) {
-	f := load.FileSize{Bytes: 100 << 20, TotalBlocks: 10, FreeBlocks: 6}
+	f := load.FileSize{Bytes: 10 << 20, BlockSize: 1 << 20, UsedBlocks: 4}
 	for _, c := range []struct {
 		name   string
 		policy load.Compaction
