@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,10 +46,10 @@ func (h *harness) bookmarks() map[string]string {
 	return out
 }
 
-// TestCompactKeepsTheSyncIncremental: closesync compact shrinks a
-// fragmented file and keeps every row and bookmark, the next sync is
-// incremental and equals the fake's truth; a run closing a file mostly
-// free compacts it; the command's usage errors and a locked file.
+// TestCompactKeepsTheSyncIncremental: a run closing a mostly free file
+// compacts it, at most once a day; closesync compact shrinks a fragmented
+// file and keeps every row and bookmark, the next sync is incremental and
+// equals the fake's truth; the command's usage errors and a locked file.
 func TestCompactKeepsTheSyncIncremental(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 71, Scale: 40}, coreReports...)
@@ -62,6 +63,31 @@ func TestCompactKeepsTheSyncIncremental(t *testing.T) {
 		t.Errorf("compact created the database file")
 	}
 	h.sync()
+
+	// A run that closes a mostly free file compacts it.
+	cfg := mustRead(t, h.config) + "duckdb:\n  compact_free_ratio: 0.3\n  compact_min_size: 1MB\n"
+	if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.fragment()
+	before := h.size()
+	h.sync()
+	if after := h.size(); after > before*3/4 {
+		t.Errorf("the sync's close left %d bytes of %d", after, before)
+	}
+	if n := h.count(`SELECT count(*) FROM sync.runs WHERE trigger = 'compact' AND status = 'success' AND report = 'database'`); n != 1 {
+		t.Errorf("%d compaction runs recorded after a sync closed a fragmented file, want 1", n)
+	}
+	h.checkTruth()
+	// Within a day of it, a run does not compact again (the runs after a
+	// compaction grow the file again by the row groups they rewrite).
+	h.fragment()
+	h.sync()
+	if n := h.count(`SELECT count(*) FROM sync.runs WHERE trigger = 'compact'`); n != 1 {
+		t.Errorf("a sync compacted again within the minimum interval: %d compaction runs", n)
+	}
+
+	// closesync compact does it on demand.
 	h.fragment()
 	before, marks := h.size(), h.bookmarks()
 	code, out, errOut := compact()
@@ -78,8 +104,8 @@ func TestCompactKeepsTheSyncIncremental(t *testing.T) {
 	if got := h.bookmarks(); len(got) == 0 || !equalMaps(got, marks) {
 		t.Errorf("bookmarks after compact %v, before %v", got, marks)
 	}
-	if n := h.count(`SELECT count(*) FROM sync.runs WHERE trigger = 'compact' AND status = 'success' AND report = 'database'`); n != 1 {
-		t.Errorf("%d compaction runs recorded, want 1", n)
+	if n := h.count(`SELECT count(*) FROM sync.runs WHERE trigger = 'compact' AND status = 'success' AND report = 'database'`); n != 2 {
+		t.Errorf("%d compaction runs recorded, want 2", n)
 	}
 
 	// The next sync is incremental: it reads the changes, not the org.
@@ -96,27 +122,6 @@ func TestCompactKeepsTheSyncIncremental(t *testing.T) {
 	}
 	if n := h.count(`SELECT count(*) FROM close.leads WHERE name = 'After compaction'`); n != 1 {
 		t.Errorf("the edit after compaction is not synced")
-	}
-
-	// A run that closes a mostly free file compacts it.
-	cfg := mustRead(t, h.config) + "duckdb:\n  compact_free_ratio: 0.3\n  compact_min_size: 1MB\n"
-	if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	h.fragment()
-	before = h.size()
-	h.sync()
-	if after := h.size(); after > before*3/4 {
-		t.Errorf("the sync's close left %d bytes of %d", after, before)
-	}
-	if n := h.count(`SELECT count(*) FROM sync.runs WHERE trigger = 'compact' AND status = 'success'`); n != 2 {
-		t.Errorf("%d compaction runs recorded after a sync closed a fragmented file, want 2", n)
-	}
-	h.checkTruth()
-	// Not due: the sync leaves the file alone.
-	h.sync()
-	if n := h.count(`SELECT count(*) FROM sync.runs WHERE trigger = 'compact'`); n != 2 {
-		t.Errorf("a sync compacted a compact file: %d compaction runs", n)
 	}
 
 	for _, c := range []struct {
@@ -244,4 +249,67 @@ func TestKillNineDuringCompaction(t *testing.T) {
 		t.Errorf("%d runs left 'running' after recovery", n)
 	}
 	t.Logf("%d of %d trials killed, %d while the copy was written, %d after the rename", killed, trials, midCopy, afterRename)
+}
+
+// TestDaemonCompactsBetweenRuns: the daemon compacts a mostly free file
+// when it closes it (at startup, or after a run), while no run is active,
+// once; runs go on on the compacted file.
+func TestDaemonCompactsBetweenRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real daemon process")
+	}
+	t.Parallel()
+	h := newHarness(t, closefake.Options{Seed: 75, Scale: 20}, "leads", "users")
+	h.sync()
+	h.fragment()
+	before := h.size()
+	cfg := strings.Replace(mustRead(t, h.config), `schedule: "@hourly"`, `schedule: "@every 2s"`, 1)
+	cfg = "min_interval: 1s\n" + cfg + "duckdb:\n  compact_free_ratio: 0.3\n  compact_min_size: 1MB\n"
+	cfg = strings.Replace(cfg, "log: {level: warn}", "log: {level: info, format: json}", 1)
+	if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, out := startDaemon(t, "run", "--config", h.config)
+	defer func() {
+		if t.Failed() {
+			t.Logf("daemon output:\n%s", out.String())
+		}
+	}()
+	waitFor(t, "a compaction and two runs after it", 2*time.Minute, func() bool {
+		runs, err := readRuns(h.db)
+		return err == nil && runs["success:database"] >= 1 && runs["success:leads"] >= 3
+	})
+	stopDaemon(t, cmd, out)
+	// The file itself grows again with the runs after the compaction (a
+	// checkpoint rewrites the row groups a run updated): the log has the
+	// compaction's sizes.
+	m := regexp.MustCompile(`"msg":"database compacted".*"before_bytes":([0-9]+),"after_bytes":([0-9]+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatal("no compaction in the daemon's log")
+	}
+	if b, a := atoi(t, m[1]), atoi(t, m[2]); b != before || a > before*3/4 {
+		t.Errorf("the daemon compacted %d bytes to %d; the file had %d", b, a, before)
+	}
+	if n := h.count(`SELECT count(*) FROM sync.runs WHERE trigger = 'compact'`); n != 1 {
+		t.Errorf("%d compactions, want 1: the compacted file is not due again", n)
+	}
+	// No run was active while the file was copied.
+	if n := h.count(`SELECT count(*) FROM sync.runs c JOIN sync.runs r ON c.trigger = 'compact' AND r.run_id <> c.run_id
+		AND r.started_at < c.finished_at AND coalesce(r.finished_at, now()) > c.started_at`); n != 0 {
+		t.Errorf("%d runs overlapped the compaction", n)
+	}
+	for table, kind := range map[string]string{"leads": "lead", "users": "user"} {
+		if got, want := h.live(table), int64(h.fake.Count(kind)); got != want {
+			t.Errorf("close.%s: %d rows after the daemon compacted, fake has %d", table, got, want)
+		}
+	}
+}
+
+func atoi(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -111,5 +111,5 @@ func StoreOptions(cfg *config.Config) load.Options {
 	d := cfg.DuckDB
 	return load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, LockTimeout: cfg.LockTimeout,
 		Engine:     load.Engine{MemoryLimit: d.MemoryLimit, Threads: d.Threads, CheckpointThreshold: d.CheckpointThreshold, TempDirectory: d.TempDirectory},
-		Compaction: load.Compaction{FreeRatio: d.CompactFreeRatio, MinSize: d.CompactMinBytes()}}
+		Compaction: load.Compaction{FreeRatio: d.CompactFreeRatio, MinSize: d.CompactMinBytes(), MinInterval: load.DefaultCompactMinInterval}}
 }

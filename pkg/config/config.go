@@ -91,8 +91,8 @@ type DuckDB struct {
 	// to the config file's directory; empty: DuckDB's default, the
 	// database's path with .tmp appended.
 	TempDirectory string `koanf:"temp_directory"`
-	// CompactFreeRatio is the share of free blocks at which closing the
-	// database after a run compacts the file (copies it into a new one,
+	// CompactFreeRatio is the share of the file holding no used block at
+	// which closing the database after a run compacts it (copies it into a new one,
 	// load.Compaction), when the file is at least CompactMinSize; 0 never
 	// does. Default DefaultCompactFreeRatio.
 	CompactFreeRatio float64 `koanf:"compact_free_ratio"`
@@ -103,7 +103,7 @@ type DuckDB struct {
 
 // Defaults of the compaction keys (duckdb.compact_*).
 const (
-	DefaultCompactFreeRatio = 0.5
+	DefaultCompactFreeRatio = 0.3
 	DefaultCompactMinSize   = "256MB"
 )
 

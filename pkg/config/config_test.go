@@ -235,7 +235,7 @@ func TestBadConfigs(t *testing.T) {
 			"read config testdata/yaml_tag.bad.yaml: yaml: a string `two minutes` is not a number, as its tag says: drop the tag or fix the value",
 		}},
 		{file: "duckdb.bad.yaml", n: 6, want: []string{
-			`duckdb.compact_free_ratio: 1.5 is not between 0 and 1 (the share of free blocks at which the file is compacted, e.g. 0.5; 0: never)`,
+			`duckdb.compact_free_ratio: 1.5 is not between 0 and 1 (the free share of the file at which it is compacted, e.g. 0.3; 0: never)`,
 			`duckdb.compact_min_size: "big" is not a size (a number and a unit, e.g. 256MB, 1GB or 512MiB; empty: the default, 256MB)`,
 			`duckdb.memory_limit: "lots" is not a size (a number and a unit, e.g. 256MB, 1GB or 512MiB; empty: the default)`,
 			`duckdb.threads: -1 is not between 1 and 256 (0: the default)`,
@@ -243,7 +243,7 @@ func TestBadConfigs(t *testing.T) {
 			"duckdb.temp_directory: " + absPath(t, "testdata/minimal.good.yaml") + " is not a directory",
 		}},
 		{file: "duckdb_small.bad.yaml", n: 4, want: []string{
-			`duckdb.compact_free_ratio: -0.1 is not between 0 and 1 (the share of free blocks at which the file is compacted, e.g. 0.5; 0: never)`,
+			`duckdb.compact_free_ratio: -0.1 is not between 0 and 1 (the free share of the file at which it is compacted, e.g. 0.3; 0: never)`,
 			`duckdb.memory_limit: "16MiB" is below the minimum, 96MB: DuckDB could not type a batch of large leads in it`,
 			`duckdb.threads: 1000 is not between 1 and 256 (0: the default)`,
 			`duckdb.checkpoint_threshold: "0MB" must be positive`,

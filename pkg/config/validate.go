@@ -481,7 +481,7 @@ func (d DuckDB) validate(v *validator) {
 		}
 	}
 	if d.CompactFreeRatio < 0 || d.CompactFreeRatio >= 1 {
-		v.add("duckdb.compact_free_ratio", "%g is not between 0 and 1 (the share of free blocks at which the file is compacted, e.g. 0.5; 0: never)", d.CompactFreeRatio)
+		v.add("duckdb.compact_free_ratio", "%g is not between 0 and 1 (the free share of the file at which it is compacted, e.g. 0.3; 0: never)", d.CompactFreeRatio)
 	}
 	if d.CompactMinSize != "" {
 		if _, ok := parseSize(d.CompactMinSize); !ok {

@@ -24,12 +24,21 @@ import (
 // Options.Compaction says the free share is worth it.
 
 // Compaction says when Close compacts the file: when at least FreeRatio of
-// its blocks are free and the file is at least MinSize bytes. FreeRatio 0
-// never compacts.
+// it holds no used block (FileSize.FreeRatio) and it is at least MinSize
+// bytes. FreeRatio 0 never compacts.
 type Compaction struct {
 	FreeRatio float64
 	MinSize   int64
+	// MinInterval is the least time between the last compaction and one
+	// that Close starts. A checkpoint rewrites every row group a run
+	// updated, so the runs after a compaction grow the file again by about
+	// the tables they touch: without it a daemon would copy the file after
+	// nearly every run.
+	MinInterval time.Duration
 }
+
+// DefaultCompactMinInterval is the MinInterval the config gives.
+const DefaultCompactMinInterval = 24 * time.Hour
 
 // Due reports whether a file of that size and free share should be
 // compacted.
@@ -135,6 +144,17 @@ func (s *Store) compactIfDue(ctx context.Context) error {
 		s.log.Debug("database compaction not due", zap.Int64("bytes", f.Bytes), zap.Float64("free_ratio", f.FreeRatio()))
 		return nil
 	}
+	var last sql.NullTime
+	if err := s.conn.QueryRowContext(ctx, "SELECT max(finished_at) FROM sync.runs WHERE trigger = ? AND status = ?",
+		runlog.Compact, runlog.Success).Scan(&last); err != nil {
+		s.log.Warn("database not compacted", zap.Error(err))
+		return nil
+	}
+	if last.Valid && time.Since(last.Time) < s.opts.Compaction.MinInterval {
+		s.log.Info("database compaction due but skipped: the last one was recent", zap.Int64("bytes", f.Bytes),
+			zap.Float64("free_ratio", f.FreeRatio()), zap.Time("last", last.Time), zap.Duration("min_interval", s.opts.Compaction.MinInterval))
+		return nil
+	}
 	s.log.Info("compacting database", zap.String("path", s.opts.Path), zap.Int64("bytes", f.Bytes),
 		zap.Float64("free_ratio", f.FreeRatio()), zap.Float64("compact_free_ratio", s.opts.Compaction.FreeRatio))
 	r, err := s.compact(ctx)
@@ -183,6 +203,7 @@ func (s *Store) compact(ctx context.Context) (CompactResult, error) {
 	_, err = s.conn.ExecContext(ctx, "CHECKPOINT")
 	var lock *os.File
 	if err == nil {
+			s.log.Debug("compaction: copying", zap.String("from", path), zap.String("to", tmp))
 		lock, err = s.copyTo(ctx, tmp)
 	}
 	if err != nil {
@@ -202,6 +223,7 @@ func (s *Store) compact(ctx context.Context) (CompactResult, error) {
 		}
 		return r, err
 	}
+	s.log.Debug("compaction: renamed and reopened", zap.String("path", path))
 	if err := s.finishRun(ctx, id, runlog.Success, Counters{}, ""); err != nil {
 		return r, fmt.Errorf("compact %s: %w", path, err)
 	}
@@ -231,12 +253,15 @@ func (s *Store) copyTo(ctx context.Context, tmp string) (*os.File, error) {
 		if _, err := s.conn.ExecContext(ctx, "COPY FROM DATABASE "+quoteIdent(cur)+" TO "+compactAlias); err != nil {
 			return fmt.Errorf("copy into %s: %w%s", tmp, err, s.oomHint(err))
 		}
+		s.log.Debug("compaction: copied", zap.String("to", tmp))
 		if err := s.sameContents(ctx, cur, compactAlias); err != nil {
 			return fmt.Errorf("check the copy %s: %w", tmp, err)
 		}
+		s.log.Debug("compaction: copy checked", zap.String("to", tmp))
 		if _, err := s.conn.ExecContext(ctx, "CHECKPOINT "+compactAlias); err != nil {
 			return fmt.Errorf("checkpoint %s: %w", tmp, err)
 		}
+		s.log.Debug("compaction: copy checkpointed", zap.String("to", tmp))
 		return nil
 	}()
 	// DETACH with a fresh context: the file must not stay attached.
@@ -260,6 +285,7 @@ func (s *Store) copyTo(ctx context.Context, tmp string) (*os.File, error) {
 	if err := f.Sync(); err != nil {
 		return nil, errors.Join(fmt.Errorf("sync %s: %w", tmp, err), f.Close())
 	}
+	s.log.Debug("compaction: copy synced to disk", zap.String("to", tmp))
 	// The new file is locked before it takes the name, so no other process
 	// can open it before this one does (DuckDB's lock is the same POSIX
 	// record lock, owned by the process).

@@ -45,21 +45,28 @@ func fragmented(t *testing.T) string {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	fragment(t, path)
+	return path
+}
+
+// fragment frees many blocks in the middle of the file at path.
+func fragment(t *testing.T, path string) {
+	t.Helper()
 	db, err := sql.Open("duckdb", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	for _, q := range []string{
-		"CREATE TABLE close.junk AS SELECT i, md5(i::VARCHAR) || md5((i + 1)::VARCHAR) || md5((i + 2)::VARCHAR) AS s FROM range(300000) t(i)",
+		"CREATE OR REPLACE TABLE close.junk AS SELECT i, md5(i::VARCHAR) || md5((i + 1)::VARCHAR) || md5((i + 2)::VARCHAR) AS s FROM range(300000) t(i)",
 		"CHECKPOINT",
 		// Written after the junk, so its freed blocks are not at the end
 		// of the file (DuckDB truncates those).
-		"CREATE TABLE close.later AS SELECT i FROM range(1000) t(i)",
+		"CREATE OR REPLACE TABLE close.later AS SELECT i FROM range(1000) t(i)",
 		"CHECKPOINT",
 		"DROP TABLE close.junk",
 		"CHECKPOINT",
-		"CREATE VIEW close.named AS SELECT id, name FROM close.contacts",
+		"CREATE OR REPLACE VIEW close.named AS SELECT id, name FROM close.contacts",
 		"COMMENT ON TABLE close.contacts IS 'Close contacts'",
 		"COMMENT ON COLUMN close.contacts.name IS 'the name'",
 	} {
@@ -67,7 +74,6 @@ func fragmented(t *testing.T) string {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	return path
 }
 
 // snapshot is everything a compaction must keep: the rows of every table
@@ -98,7 +104,7 @@ func TestCompactShrinksAndKeepsEverything(t *testing.T) {
 	for _, how := range []string{"Compact", "Close with a due policy"} {
 		t.Run(how, func(t *testing.T) {
 			path := fragmented(t)
-			s, err := load.Open(ctx, load.Options{Path: path, Migrations: closesync.SQL, Compaction: load.Compaction{FreeRatio: 0.5, MinSize: 1 << 20}})
+			s, err := load.Open(ctx, load.Options{Path: path, Migrations: closesync.SQL, Compaction: load.Compaction{FreeRatio: 0.5, MinSize: 1 << 20, MinInterval: time.Hour}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -252,4 +258,41 @@ func mustRuns(t *testing.T, s *load.Store) []runlog.Run {
 		t.Fatal(err)
 	}
 	return runs
+}
+
+// Close does not compact again within MinInterval of the last compaction:
+// the runs after one grow the file again by the row groups they rewrite.
+func TestCloseCompactsAtMostOncePerInterval(t *testing.T) {
+	ctx := context.Background()
+	path := fragmented(t)
+	policy := load.Compaction{FreeRatio: 0.3, MinSize: 1 << 20, MinInterval: time.Hour}
+	compactions := func() string {
+		s := open(t, path)
+		defer s.Close()
+		return dump(t, s, "SELECT count(*) FROM sync.runs WHERE trigger = 'compact'")[0]
+	}
+	for i, want := range []string{"1", "1"} {
+		s, err := load.Open(ctx, load.Options{Path: path, Migrations: closesync.SQL, Compaction: policy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := compactions(); got != want {
+			t.Errorf("close %d: %s compactions, want %s", i, got, want)
+		}
+		fragment(t, path)
+	}
+	policy.MinInterval = time.Nanosecond
+	s, err := load.Open(ctx, load.Options{Path: path, Migrations: closesync.SQL, Compaction: policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := compactions(); got != "2" {
+		t.Errorf("after the interval: %s compactions, want 2", got)
+	}
 }
