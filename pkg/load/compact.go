@@ -203,7 +203,7 @@ func (s *Store) compact(ctx context.Context) (CompactResult, error) {
 	_, err = s.conn.ExecContext(ctx, "CHECKPOINT")
 	var lock *os.File
 	if err == nil {
-			s.log.Debug("compaction: copying", zap.String("from", path), zap.String("to", tmp))
+		s.log.Debug("compaction: copying", zap.String("from", path), zap.String("to", tmp))
 		lock, err = s.copyTo(ctx, tmp)
 	}
 	if err != nil {
