@@ -73,6 +73,9 @@ type CompactResult struct {
 	RunID         int64
 	Before, After FileSize
 	Duration      time.Duration
+	// Replaced: the compacted file took the database's name (an error
+	// after it concerns the run's record, not the data).
+	Replaced bool
 }
 
 // CompactReport is the report name of a compaction's row in sync.runs,
@@ -159,10 +162,14 @@ func (s *Store) compactIfDue(ctx context.Context) error {
 		zap.Float64("free_ratio", f.FreeRatio()), zap.Float64("compact_free_ratio", s.opts.Compaction.FreeRatio))
 	r, err := s.compact(ctx)
 	if err != nil {
-		if s.conn == nil {
+		switch {
+		case s.conn == nil:
 			return err // replaced but not reopened: Close must say so
+		case r.Replaced:
+			s.log.Warn("database compacted, but its run was not recorded", zap.Error(err))
+		default:
+			s.log.Warn("database not compacted; the file is unchanged", zap.Error(err))
 		}
-		s.log.Warn("database not compacted; the file is unchanged", zap.Error(err))
 		return nil
 	}
 	s.log.Info("database compacted", zap.String("path", s.opts.Path), zap.Int64("before_bytes", r.Before.Bytes),
@@ -223,6 +230,7 @@ func (s *Store) compact(ctx context.Context) (CompactResult, error) {
 		}
 		return r, err
 	}
+	r.Replaced = true
 	s.log.Debug("compaction: renamed and reopened", zap.String("path", path))
 	if err := s.finishRun(ctx, id, runlog.Success, Counters{}, ""); err != nil {
 		return r, fmt.Errorf("compact %s: %w", path, err)
