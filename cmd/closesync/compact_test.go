@@ -253,7 +253,7 @@ func TestKillNineDuringCompaction(t *testing.T) {
 
 // TestDaemonCompactsBetweenRuns: the daemon compacts a mostly free file
 // when it closes it (at startup, or after a run), while no run is active,
-// once; runs go on on the compacted file.
+// once; later runs use the compacted file.
 func TestDaemonCompactsBetweenRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real daemon process")

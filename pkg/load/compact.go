@@ -215,6 +215,7 @@ func (s *Store) compact(ctx context.Context) (CompactResult, error) {
 	}
 	if err != nil {
 		err = fmt.Errorf("compact %s: %w", path, err)
+		_, _ = s.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK") // as in copyTo
 		errs := []error{err, removeCompactFiles(tmp)}
 		if ferr := s.finishRun(ctx, id, runlog.Failed, Counters{}, err.Error()); ferr != nil {
 			errs = append(errs, ferr)
@@ -272,6 +273,12 @@ func (s *Store) copyTo(ctx context.Context, tmp string) (*os.File, error) {
 		s.log.Debug("compaction: copy checkpointed", zap.String("to", tmp))
 		return nil
 	}()
+	if copied != nil {
+		// A statement interrupted (a cancelled ctx) can leave the
+		// connection in an aborted transaction, which refuses everything
+		// until a ROLLBACK; without one, "no transaction is active".
+		_, _ = s.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	}
 	// DETACH with a fresh context: the file must not stay attached.
 	if _, err := s.conn.ExecContext(context.WithoutCancel(ctx), "DETACH "+compactAlias); err != nil {
 		return nil, errors.Join(copied, fmt.Errorf("detach %s: %w", tmp, err))
@@ -304,42 +311,20 @@ func (s *Store) copyTo(ctx context.Context, tmp string) (*os.File, error) {
 	return f, nil
 }
 
-// sameContents compares the tables, views and sequences of two attached
-// databases and the row counts of every table.
+// sameContents compares the tables, views, sequences and constraints of
+// two attached databases and the row counts of every table.
 func (s *Store) sameContents(ctx context.Context, a, b string) error {
 	catalog := func(db string) (map[string]int64, error) {
-		out := map[string]int64{}
-		rows, err := s.conn.QueryContext(ctx, `SELECT 'table ' || schema_name || '.' || table_name, schema_name, table_name FROM duckdb_tables() WHERE database_name = ?
-			UNION ALL SELECT 'view ' || schema_name || '.' || view_name, NULL, NULL FROM duckdb_views() WHERE database_name = ? AND NOT internal
-			UNION ALL SELECT 'sequence ' || schema_name || '.' || sequence_name, NULL, NULL FROM duckdb_sequences() WHERE database_name = ?
-			UNION ALL SELECT 'constraint ' || schema_name || '.' || table_name || ' ' || constraint_type || ' ' || constraint_text, NULL, NULL
-				FROM duckdb_constraints() WHERE database_name = ?`, db, db, db, db)
+		out, counts, err := s.catalogOf(ctx, db)
 		if err != nil {
 			return nil, err
 		}
-		var tables [][2]string
-		for rows.Next() {
-			var name string
-			var sch, tbl sql.NullString
-			if err := rows.Scan(&name, &sch, &tbl); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[name] = -1
-			if sch.Valid {
-				tables = append(tables, [2]string{name, "SELECT count(*) FROM " + quoteIdent(db) + "." + qualified(sch.String, tbl.String)})
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		for _, t := range tables {
+		for name, q := range counts {
 			var n int64
-			if err := s.conn.QueryRowContext(ctx, t[1]).Scan(&n); err != nil {
+			if err := s.conn.QueryRowContext(ctx, q).Scan(&n); err != nil {
 				return nil, err
 			}
-			out[t[0]] = n
+			out[name] = n
 		}
 		return out, nil
 	}
@@ -364,6 +349,33 @@ func (s *Store) sameContents(ctx context.Context, a, b string) error {
 		return fmt.Errorf("the copy has %d objects, the original %d", len(got), len(want))
 	}
 	return nil
+}
+
+// catalogOf names the tables, views, sequences and constraints of the
+// attached database db, and gives each table's count query.
+func (s *Store) catalogOf(ctx context.Context, db string) (map[string]int64, map[string]string, error) {
+	rows, err := s.conn.QueryContext(ctx, `SELECT 'table ' || schema_name || '.' || table_name, schema_name, table_name FROM duckdb_tables() WHERE database_name = ?
+		UNION ALL SELECT 'view ' || schema_name || '.' || view_name, NULL, NULL FROM duckdb_views() WHERE database_name = ? AND NOT internal
+		UNION ALL SELECT 'sequence ' || schema_name || '.' || sequence_name, NULL, NULL FROM duckdb_sequences() WHERE database_name = ?
+		UNION ALL SELECT 'constraint ' || schema_name || '.' || table_name || ' ' || constraint_type || ' ' || constraint_text, NULL, NULL
+			FROM duckdb_constraints() WHERE database_name = ?`, db, db, db, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	names, counts := map[string]int64{}, map[string]string{}
+	for rows.Next() {
+		var name string
+		var sch, tbl sql.NullString
+		if err := rows.Scan(&name, &sch, &tbl); err != nil {
+			return nil, nil, err
+		}
+		names[name] = -1
+		if sch.Valid {
+			counts[name] = "SELECT count(*) FROM " + quoteIdent(db) + "." + qualified(sch.String, tbl.String)
+		}
+	}
+	return names, counts, rows.Err()
 }
 
 // replaceWith renames the compacted file over the database and reopens the
@@ -419,7 +431,7 @@ func checkSpace(dir string, need int64) error {
 	if err := syscall.Statfs(dir, &st); err != nil {
 		return fmt.Errorf("free space of %s: %w", dir, err)
 	}
-	avail := int64(st.Bavail) * int64(st.Bsize) //nolint:gosec // block counts fit
+	avail := int64(st.Bavail) * st.Bsize //nolint:gosec // block counts fit
 	if avail < need {
 		return fmt.Errorf("%w: %d bytes needed in %s, %d available", ErrCompactSpace, need, dir, avail)
 	}
