@@ -106,11 +106,13 @@ func walkTime(p extract.Plan, took time.Duration) time.Duration {
 }
 
 // StoreOptions opens cfg's database: its file, schema, migrations, lock
-// timeout and DuckDB engine settings, for every load.Open of it (a reader
+// timeout, DuckDB engine settings and compaction policy (a writer's Close
+// compacts the file when it is due), for every load.Open of it (a reader
 // and the writer of one process share one DuckDB instance, so their
 // engine settings must agree). Callers add ReadOnly or a Logger.
 func StoreOptions(cfg *config.Config) load.Options {
 	d := cfg.DuckDB
 	return load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, LockTimeout: cfg.LockTimeout,
-		Engine: load.Engine{MemoryLimit: d.MemoryLimit, Threads: d.Threads, CheckpointThreshold: d.CheckpointThreshold, TempDirectory: d.TempDirectory}}
+		Engine:     load.Engine{MemoryLimit: d.MemoryLimit, Threads: d.Threads, CheckpointThreshold: d.CheckpointThreshold, TempDirectory: d.TempDirectory},
+		Compaction: load.Compaction{FreeRatio: d.CompactFreeRatio, MinSize: d.CompactMinBytes(), MinInterval: load.DefaultCompactMinInterval}}
 }

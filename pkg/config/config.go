@@ -93,6 +93,31 @@ type DuckDB struct {
 	// to the config file's directory; empty: DuckDB's default, the
 	// database's path with .tmp appended.
 	TempDirectory string `koanf:"temp_directory"`
+	// CompactFreeRatio is the share of the file holding no used block at
+	// which closing the database after a run compacts it (copies it into a new one,
+	// load.Compaction), when the file is at least CompactMinSize; 0 never
+	// does. Default DefaultCompactFreeRatio.
+	CompactFreeRatio float64 `koanf:"compact_free_ratio"`
+	// CompactMinSize is the smallest file worth compacting, a size;
+	// default DefaultCompactMinSize.
+	CompactMinSize string `koanf:"compact_min_size"`
+}
+
+// Defaults of the compaction keys (duckdb.compact_*).
+const (
+	DefaultCompactFreeRatio = 0.3
+	DefaultCompactMinSize   = "256MB"
+)
+
+// CompactMinBytes is CompactMinSize in bytes (DefaultCompactMinSize's when
+// empty); Validate has checked it.
+func (d DuckDB) CompactMinBytes() int64 {
+	s := d.CompactMinSize
+	if s == "" {
+		s = DefaultCompactMinSize
+	}
+	n, _ := parseSize(s)
+	return int64(n)
 }
 
 // HTTP configures the status listener.
@@ -386,6 +411,10 @@ func applyDefaults(raw map[string]any) {
 	if log := section(raw, "log"); log != nil {
 		setDefault(log, "level", DefaultLogLevel)
 		setDefault(log, "format", DefaultLogFormat)
+	}
+	if d := section(raw, "duckdb"); d != nil {
+		setDefault(d, "compact_free_ratio", DefaultCompactFreeRatio)
+		setDefault(d, "compact_min_size", DefaultCompactMinSize)
 	}
 	for _, a := range items(raw["accounts"]) {
 		setDefault(a, "base_url", DefaultBaseURL)

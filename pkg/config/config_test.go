@@ -251,13 +251,16 @@ func TestBadConfigs(t *testing.T) {
 		{file: "yaml_tag.bad.yaml", want: []string{
 			"read config testdata/yaml_tag.bad.yaml: yaml: a string `two minutes` is not a number, as its tag says: drop the tag or fix the value",
 		}},
-		{file: "duckdb.bad.yaml", n: 4, want: []string{
+		{file: "duckdb.bad.yaml", n: 6, want: []string{
+			`duckdb.compact_free_ratio: 1.5 is not between 0 and 1 (the free share of the file at which it is compacted, e.g. 0.3; 0: never)`,
+			`duckdb.compact_min_size: "big" is not a size (a number and a unit, e.g. 256MB, 1GB or 512MiB; empty: the default, 256MB)`,
 			`duckdb.memory_limit: "lots" is not a size (a number and a unit, e.g. 256MB, 1GB or 512MiB; empty: the default)`,
 			`duckdb.threads: -1 is not between 1 and 256 (0: the default)`,
 			`duckdb.checkpoint_threshold: "64 megabytes" is not a size (a number and a unit, e.g. 256MB, 1GB or 512MiB; empty: the default)`,
 			"duckdb.temp_directory: " + absPath(t, "testdata/minimal.good.yaml") + " is not a directory",
 		}},
-		{file: "duckdb_small.bad.yaml", n: 3, want: []string{
+		{file: "duckdb_small.bad.yaml", n: 4, want: []string{
+			`duckdb.compact_free_ratio: -0.1 is not between 0 and 1 (the free share of the file at which it is compacted, e.g. 0.3; 0: never)`,
 			`duckdb.memory_limit: "16MiB" is below the minimum, 96MB: DuckDB could not type a batch of large leads in it`,
 			`duckdb.threads: 1000 is not between 1 and 256 (0: the default)`,
 			`duckdb.checkpoint_threshold: "0MB" must be positive`,
@@ -678,14 +681,16 @@ func TestDatabaseDirectoryMustBeWritable(t *testing.T) {
 
 // TestDuckDBSection: the duckdb keys decode, temp_directory resolves against
 // the config's directory, environment variables override them, and an
-// absent section leaves every field zero (load.DefaultEngine's values).
+// absent section leaves every engine field zero (load.DefaultEngine's
+// values) and the compaction keys at their defaults.
 func TestDuckDBSection(t *testing.T) {
 	t.Setenv("CLOSE_API_KEY", "api_test")
 	cfg, err := Load("testdata/full.good.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := DuckDB{MemoryLimit: "512MiB", Threads: 4, CheckpointThreshold: "256MB", TempDirectory: absPath(t, "testdata/spill")}
+	want := DuckDB{MemoryLimit: "512MiB", Threads: 4, CheckpointThreshold: "256MB", TempDirectory: absPath(t, "testdata/spill"),
+		CompactFreeRatio: 0.3, CompactMinSize: "1GiB"}
 	if cfg.DuckDB != want {
 		t.Errorf("duckdb = %+v, want %+v", cfg.DuckDB, want)
 	}
@@ -695,8 +700,20 @@ func TestDuckDBSection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (DuckDB{MemoryLimit: "1GB", Threads: 1}); cfg.DuckDB != want {
+	// The compaction keys have their defaults when absent.
+	if want := (DuckDB{MemoryLimit: "1GB", Threads: 1, CompactFreeRatio: DefaultCompactFreeRatio, CompactMinSize: DefaultCompactMinSize}); cfg.DuckDB != want {
 		t.Errorf("duckdb from the environment = %+v, want %+v", cfg.DuckDB, want)
+	}
+	if got := cfg.DuckDB.CompactMinBytes(); got != 256_000_000 {
+		t.Errorf("CompactMinBytes = %d, want 256000000", got)
+	}
+	// 0 disables compaction: an explicit 0 is not replaced by the default.
+	t.Setenv("CLOSESYNC_DUCKDB__COMPACT_FREE_RATIO", "0")
+	if cfg, err = Load("testdata/minimal.good.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DuckDB.CompactFreeRatio != 0 {
+		t.Errorf("compact_free_ratio 0 from the environment = %g, want 0", cfg.DuckDB.CompactFreeRatio)
 	}
 	for _, ok := range []string{"96MB", "1GB", "512MiB", "1.5 GiB", "64mb"} {
 		if _, parsed := parseSize(ok); !parsed {

@@ -496,6 +496,14 @@ func (d DuckDB) validate(v *validator) {
 			v.add("duckdb.checkpoint_threshold", "%q must be positive", d.CheckpointThreshold)
 		}
 	}
+	if d.CompactFreeRatio < 0 || d.CompactFreeRatio >= 1 {
+		v.add("duckdb.compact_free_ratio", "%g is not between 0 and 1 (the free share of the file at which it is compacted, e.g. 0.3; 0: never)", d.CompactFreeRatio)
+	}
+	if d.CompactMinSize != "" {
+		if _, ok := parseSize(d.CompactMinSize); !ok {
+			v.add("duckdb.compact_min_size", "%q is not a size (%s; empty: the default, %s)", d.CompactMinSize, sizeHint, DefaultCompactMinSize)
+		}
+	}
 	if d.Threads < 0 || d.Threads > MaxDuckDBThreads {
 		v.add("duckdb.threads", "%d is not between 1 and %d (0: the default)", d.Threads, MaxDuckDBThreads)
 	}

@@ -27,6 +27,11 @@ type RunInfo struct {
 func (s *Store) BeginRun(ctx context.Context, info RunInfo) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.beginRun(ctx, info)
+}
+
+// beginRun is BeginRun with s.mu held.
+func (s *Store) beginRun(ctx context.Context, info RunInfo) (int64, error) {
 	var id int64
 	var org any
 	if info.Org != "" {
@@ -46,6 +51,11 @@ func (s *Store) BeginRun(ctx context.Context, info RunInfo) (int64, error) {
 func (s *Store) FinishRun(ctx context.Context, id int64, status runlog.Status, c Counters, errMsg string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.finishRun(ctx, id, status, c, errMsg)
+}
+
+// finishRun is FinishRun with s.mu held.
+func (s *Store) finishRun(ctx context.Context, id int64, status runlog.Status, c Counters, errMsg string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	var e any

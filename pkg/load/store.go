@@ -52,6 +52,9 @@ type Options struct {
 	// Engine bounds DuckDB's memory and threads; zero fields take
 	// DefaultEngine's.
 	Engine Engine
+	// Compaction is when Close compacts the file (compact.go); the zero
+	// value never does.
+	Compaction Compaction
 }
 
 // Engine holds the DuckDB settings that bound a process's resources. They
@@ -144,6 +147,12 @@ type Store struct {
 	path     string
 	firstRun int64
 
+	// opts reopen the file after a compaction; lockFile, once one has
+	// replaced the file, holds the lock of the new file from before its
+	// rename until the connection to it closes (compact.go).
+	opts     Options
+	lockFile *os.File
+
 	mu      sync.Mutex
 	conn    *sql.Conn
 	ensured map[string]schema.WriteMode
@@ -198,7 +207,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, errors.Join(fmt.Errorf("open database %s: %w", opts.Path, err), db.Close(), connector.Close())
 	}
 	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]schema.WriteMode{}, readOnly: opts.ReadOnly,
-		memoryLimit: opts.Engine.withDefaults().MemoryLimit}
+		memoryLimit: opts.Engine.withDefaults().MemoryLimit, opts: opts}
 	if opts.ReadOnly {
 		return s, nil
 	}
@@ -321,7 +330,8 @@ func (s *Store) noteFirstRun(ctx context.Context, path string) error {
 	return nil
 }
 
-// Close checkpoints the write-ahead log into the file and releases it. The
+// Close checkpoints the write-ahead log into the file, compacts it when
+// Options.Compaction says so (compact.go), and releases it. The
 // checkpoint is part of every run of this open: before it, the runs that
 // succeeded are marked failed with CheckpointPending, and only a checkpoint
 // that succeeds marks them successful again, so a checkpoint that fails
@@ -332,10 +342,14 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
-	if s.conn != nil {
-		if !s.readOnly {
-			errs = append(errs, s.checkpoint(context.Background()))
+	if s.conn != nil && !s.readOnly {
+		err := s.checkpoint(context.Background())
+		errs = append(errs, err)
+		if err == nil {
+			errs = append(errs, s.compactIfDue(context.Background()))
 		}
+	}
+	if s.conn != nil {
 		errs = append(errs, s.conn.Close())
 		s.conn = nil
 	}
@@ -346,6 +360,10 @@ func (s *Store) Close() error {
 	if s.connector != nil {
 		errs = append(errs, s.connector.Close())
 		s.connector = nil
+	}
+	if s.lockFile != nil { // after the connection: closing it drops the lock
+		errs = append(errs, s.lockFile.Close())
+		s.lockFile = nil
 	}
 	return errors.Join(errs...)
 }

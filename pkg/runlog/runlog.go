@@ -42,6 +42,9 @@ const (
 	FullRefresh Trigger = "full_refresh"
 	// Reset records closesync reset forgetting a report's state.
 	Reset Trigger = "reset"
+	// Compact records a compaction of the database file (closesync compact,
+	// or after a run when the file is mostly free blocks).
+	Compact Trigger = "compact"
 )
 
 // Run is one run of one report: a row of sync.runs, plus the error and the
