@@ -20,7 +20,7 @@ import (
 func (h *harness) fragment() {
 	h.t.Helper()
 	h.exec(`CREATE SCHEMA IF NOT EXISTS scratch;
-		CREATE OR REPLACE TABLE scratch.junk AS SELECT i, md5(i::VARCHAR) || md5((i + 1)::VARCHAR) || md5((i + 2)::VARCHAR) AS s FROM range(100000) t(i);
+		CREATE OR REPLACE TABLE scratch.junk AS SELECT i, md5(i::VARCHAR) || md5((i + 1)::VARCHAR) || md5((i + 2)::VARCHAR) AS s FROM range(300000) t(i);
 		CHECKPOINT;
 		CREATE OR REPLACE TABLE scratch.later AS SELECT md5(i::VARCHAR) AS s FROM range(50000) t(i);
 		CHECKPOINT;
@@ -130,7 +130,7 @@ func TestCompactKeepsTheSyncIncremental(t *testing.T) {
 	}{
 		{[]string{"compact"}, "--config is required"},
 		{[]string{"compact", "--config", h.config, "now"}, `unexpected argument "now"`},
-		{[]string{"compact", "--config", h.config, "--force"}, "flag provided but not defined: -force"},
+		{[]string{"compact", "--config", h.config, "--force"}, "unknown flag --force"},
 	} {
 		if code, _, errOut := h.run(c.args...); code != exitUsage || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming %q", c.args, code, errOut, c.want)
