@@ -243,10 +243,14 @@ func TestDaemonStopsMidRunAtABatchBoundary(t *testing.T) {
 	}
 	cmd, out := startDaemon(t, "run", "--config", h.config)
 	select {
-	case <-gate.held: // a batch is committed and the run is waiting on the API
+	case <-gate.held: // a batch is flushed and the run is waiting on the API
 	case <-time.After(60 * time.Second):
 		t.Fatalf("the run never asked for its third page\n%s", out.String())
 	}
+	// The walk fetches a page ahead while the batch before it is written,
+	// so the held request may come before that batch commits: wait until
+	// the write-ahead log stops growing.
+	waitSettled(t, h.db+".wal", 400*time.Millisecond, 20*time.Second)
 	stopDaemon(t, cmd, out)
 	rows := h.query(`SELECT status, trigger, rows_upserted FROM sync.runs`)
 	if len(rows) != 1 || rows[0][0] != "cancelled" || rows[0][1] != "startup" {
@@ -281,6 +285,29 @@ func TestDaemonStopsMidRunAtABatchBoundary(t *testing.T) {
 	next := h.count(`SELECT rows_extracted FROM sync.runs WHERE status = 'success' ORDER BY run_id DESC LIMIT 1`)
 	if next >= total || next < total-committed {
 		t.Errorf("the resumed run read %d activities; want the %d not yet stored, plus the overlap, fewer than all %d", next, total-committed, total)
+	}
+}
+
+// waitSettled waits until the size of file has not changed for quiet,
+// failing after limit.
+func waitSettled(t *testing.T, file string, quiet, limit time.Duration) {
+	t.Helper()
+	size := func() int64 {
+		st, err := os.Stat(file)
+		if err != nil {
+			return -1
+		}
+		return st.Size()
+	}
+	last, since, deadline := size(), time.Now(), time.Now().Add(limit)
+	for time.Since(since) < quiet {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still changing after %s", file, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if n := size(); n != last {
+			last, since = n, time.Now()
+		}
 	}
 }
 

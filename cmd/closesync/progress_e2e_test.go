@@ -208,7 +208,7 @@ func TestInterruptExits130AndSaysOnceWhatWasCancelled(t *testing.T) {
 	held := make(chan struct{}, 1)
 	hold := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/api/v1/activity/" {
+			if r.URL.Path == "/api/v1/status/opportunity/" {
 				select {
 				case held <- struct{}{}:
 				default:
@@ -219,8 +219,10 @@ func TestInterruptExits130AndSaysOnceWhatWasCancelled(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}
-	h := newProgressHarness(t, closefake.Options{Seed: 73, Scale: 20}, hold, "users", "lead_statuses", "activities", "tasks")
-	// One report at a time: tasks waits for its turn behind activities.
+	h := newProgressHarness(t, closefake.Options{Seed: 73, Scale: 20}, hold, "users", "lead_statuses", "opportunity_statuses", "pipelines")
+	// One report at a time: pipelines waits for its turn behind
+	// opportunity_statuses (none has a weight, so the job's order is the
+	// start order).
 	cfg := strings.Replace(mustRead(t, h.config), "    base_url:", "    max_concurrency: 1\n    base_url:", 1)
 	if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -236,9 +238,9 @@ func TestInterruptExits130AndSaysOnceWhatWasCancelled(t *testing.T) {
 	select {
 	case <-held:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("activities never asked for a page\n%s", out.String())
+		t.Fatalf("opportunity_statuses never asked for its page\n%s", out.String())
 	}
-	// The reports before activities have printed their results already.
+	// The reports before opportunity_statuses have printed their results already.
 	waitFor(t, "the results of the reports that ended", 10*time.Second, func() bool {
 		return strings.Contains(out.String(), "success  core/users: ") && strings.Contains(out.String(), "success  core/lead_statuses: ")
 	})
@@ -248,7 +250,7 @@ func TestInterruptExits130AndSaysOnceWhatWasCancelled(t *testing.T) {
 	code := exitCode(t, cmd.Wait())
 	stdout := out.String()
 	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
-	want := "cancelled core/activities, core/tasks: interrupt signal received"
+	want := "cancelled core/opportunity_statuses, core/pipelines: interrupt signal received"
 	if code != 130 || len(lines) != 3 || lines[2] != want {
 		t.Fatalf("exit %d, want 130 and the results then %q:\n%s\nstderr:\n%s", code, want, stdout, stderr.String())
 	}
@@ -256,7 +258,7 @@ func TestInterruptExits130AndSaysOnceWhatWasCancelled(t *testing.T) {
 		t.Errorf("a report said context canceled:\n%s\n%s", stdout, stderr.String())
 	}
 	rows := h.query(`SELECT report, status FROM sync.runs ORDER BY run_id`)
-	if fmt.Sprint(rows) != "[[users success] [lead_statuses success] [activities cancelled]]" {
-		t.Errorf("sync.runs: %v, want users and lead_statuses done and activities cancelled (tasks never began)", rows)
+	if fmt.Sprint(rows) != "[[users success] [lead_statuses success] [opportunity_statuses cancelled]]" {
+		t.Errorf("sync.runs: %v, want users and lead_statuses done and opportunity_statuses cancelled (pipelines never began)", rows)
 	}
 }

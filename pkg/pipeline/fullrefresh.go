@@ -28,10 +28,15 @@ func (r *Runner) RunFullRefresh(ctx context.Context, job Job) []Result {
 		if listing {
 			rr.listed = &ids
 		}
-		res := r.RunReport(ctx, job, rr, runlog.FullRefresh)
+		// Watch is told of the run once its reconcile (a Followup, as a
+		// backfill is) has ended too.
+		res := r.runReport(ctx, job, rr, runlog.FullRefresh)
 		if listing && res.Status == runlog.Success {
 			rc := r.reconcileListed(ctx, job, rr, ids, res.StartedAt)
 			res.Followup = &rc
+		}
+		if res.ID != 0 {
+			r.Watch.ended(res)
 		}
 		out = append(out, res)
 	}

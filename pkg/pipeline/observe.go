@@ -17,8 +17,9 @@ type Watch struct {
 	// of the report (what its listing returned, before child rows).
 	Read func(job, report string, records, page int)
 	// Ended: a run that began (RunReport's or a reconcile's) has ended,
-	// with its result (a widened start_date's backfill in its Followup, a
-	// full refresh's reconcile told after it). The results RunJob and the
+	// with its result; a run another led to (a widened start_date's
+	// backfill, a full refresh's reconcile) is told in its Followup, once
+	// both have ended. The results RunJob and the
 	// others return include it again; runs that never began (cancelled
 	// before their turn, skipped, a run row that could not be written) are
 	// only there.

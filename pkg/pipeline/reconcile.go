@@ -24,7 +24,11 @@ func (r *Runner) RunReconcile(ctx context.Context, job Job) []Result {
 		}
 	}
 	out := r.eachReport(ctx, job, runlog.Reconcile, reports, func(ctx context.Context, rr ReportRun) Result {
-		return r.reconcile(ctx, job, rr, time.Now(), r.listIDs)
+		res := r.reconcile(ctx, job, rr, time.Now(), r.listIDs)
+		if res.ID != 0 {
+			r.Watch.ended(res)
+		}
+		return res
 	})
 	if job.HardDeletes {
 		if job, err := r.withOrg(ctx, job); err == nil {
@@ -98,6 +102,5 @@ func (r *Runner) reconcile(ctx context.Context, job Job, rr ReportRun, listedFro
 	} else {
 		s.log.Info("reconcile finished", fields...)
 	}
-	r.Watch.ended(res)
 	return res
 }
