@@ -27,10 +27,17 @@ go build -o "$work/closefake" ./internal/closefake/cmd/closefake
 
 printf '%8s %14s %8s %8s %10s\n' leads peak_rss_MiB wall_s cpu_s file_MiB
 for n in "${@:-5000}"; do
+	# The previous size's address must not be taken for this one's.
+	rm -f "$work/url"
 	"$work/closefake" --scale "$n" --addr 127.0.0.1:0 >"$work/url" &
 	fake_pid=$!
-	for _ in $(seq 600); do [ -s "$work/url" ] && break; sleep 0.1; done
+	# Generating 100,000 leads takes the fake a minute or more on a busy machine.
+	for _ in $(seq 6000); do [ -s "$work/url" ] && break; sleep 0.1; done
 	url=$(head -n1 "$work/url")
+	if [ -z "$url" ]; then
+		echo "rss.sh: the fake did not start within 10 minutes" >&2
+		exit 1
+	fi
 	rm -f "$work"/db.duckdb*
 	cat >"$work/config.yaml" <<YAML
 database: $work/db.duckdb

@@ -172,7 +172,7 @@ func register(reports ...*Report) {
 		}
 		catalog[r.Name] = r
 		for _, ch := range r.Table.Children {
-			doc := "The `" + ch.Field + "` array of each " + r.Name + " record, one row per item; replaced whenever its parent row is. Syncing it syncs " + r.Name + "."
+			doc := "The `" + ch.Field + "` array of each " + r.Name + " record, one row per item: a view over " + r.Name + "'s `_raw`, so it changes with its parent row. Syncing it syncs " + r.Name + "."
 			if ch.Optional {
 				doc += " Close may not send this field at all (it is absent from the public API's responses seen so far); the table is then empty, which is not an error."
 			}

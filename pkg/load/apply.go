@@ -47,14 +47,15 @@ type Counters struct {
 }
 
 // stageDDL is the per-batch staging table the appender fills. It is
-// created anew for each batch, and dropped with _typed and _ctyped when the
-// batch is written: DuckDB never reclaims the rows deleted from a temporary
+// created anew for each batch, and dropped with _typed when the batch is
+// written: DuckDB never reclaims the rows deleted from a temporary
 // table (it has no checkpoint), so a staging table emptied by DELETE kept
 // every batch's JSON in memory until the connection closed.
 const stageDDL = `CREATE OR REPLACE TEMP TABLE _stage (
     _seq INTEGER, _raw VARCHAR, _custom VARCHAR, _tag VARCHAR, _parent VARCHAR, _pos INTEGER)`
 
-// Apply writes a batch into table t (and its children) in one transaction,
+// Apply writes a batch into table t in one transaction (its child tables
+// are views over its _raw, so they change with it),
 // together with the run's counters and the report's bookmark. It returns the
 // number of rows written: records that lost to a newer stored version and
 // duplicates within the batch are not counted. In Replace mode the rows go
@@ -117,7 +118,7 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.Writ
 	if mode == schema.Replace {
 		target = shadowName(s.schema, t.Name, run.Org)
 	}
-	typed := dedupeSQL(t, typedSelectSQL(t, stageSourceSQL(run.Org)))
+	typed := dedupeSQL(t, typedSelectSQL(withoutChildren(t), stageSourceSQL(run.Org)))
 	if _, err := s.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _typed AS "+typed); err != nil {
 		return 0, fmt.Errorf("type records: %w", err)
 	}
@@ -150,11 +151,6 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.Writ
 		return 0, fmt.Errorf("upsert into %s: %w", target, err)
 	}
 	n, _ := res.RowsAffected()
-	for _, ch := range t.Children {
-		if err := s.writeChildren(ctx, t, ch, mode, run); err != nil {
-			return 0, err
-		}
-	}
 	for _, tmp := range batchTemps {
 		if _, err := s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+tmp); err != nil {
 			return 0, fmt.Errorf("drop %s: %w", tmp, err)
@@ -165,36 +161,7 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.Writ
 
 // batchTemps are the temporary tables of one batch, dropped once it is
 // written so that their memory is freed when it commits.
-var batchTemps = []string{"_ctyped", "_typed", "_stage"}
-
-// writeChildren replaces the child rows of every parent in _typed (all of
-// the run's organization).
-func (s *Store) writeChildren(ctx context.Context, parent schema.Table, ch schema.Child, mode schema.WriteMode, run Run) error {
-	pc, _ := ch.Table.ParentColumn()
-	target := qualified(s.schema, ch.Table.Name)
-	if mode == schema.Replace {
-		target = shadowName(s.schema, ch.Table.Name, run.Org)
-	}
-	parentKey := parent.IDKey()[0]
-	if mode != schema.Append {
-		q := fmt.Sprintf("DELETE FROM %s WHERE %s AND %s IN (SELECT %s FROM _typed)", target, orgIs("", run.Org),
-			quoteIdent(pc.Name), quoteIdent(parentKey))
-		if _, err := s.conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("clear %s: %w", ch.Table.Name, err)
-		}
-	}
-	src := childSourceSQL(parentKey, ch.Field, "_typed", run.Org)
-	if hasCustom(ch.Table) {
-		src = customFromRawSQL(src)
-	}
-	if _, err := s.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _ctyped AS "+typedSelectSQL(ch.Table, src)); err != nil {
-		return fmt.Errorf("flatten %s: %w", ch.Table.Name, err)
-	}
-	if _, err := s.conn.ExecContext(ctx, insertSQL(target, ch.Table, "_ctyped", false), run.ID); err != nil {
-		return fmt.Errorf("insert %s: %w", ch.Table.Name, err)
-	}
-	return nil
-}
+var batchTemps = []string{"_typed", "_stage"}
 
 // checkKeys fails the batch when a record lacks its key: an API response of
 // an unexpected shape must not silently vanish.
@@ -286,27 +253,28 @@ func shadowName(schemaName, table, org string) string {
 	return qualified("sync", name)
 }
 
-// StartReplace creates empty shadow tables for t and its children for the
-// organization org, dropping any left by an interrupted run.
+// StartReplace creates an empty shadow table of t for the organization
+// org, dropping any left by an interrupted run (with those of its children,
+// which had shadows of their own before they became views).
 func (s *Store) StartReplace(ctx context.Context, t schema.Table, org string) error {
 	t = t.WithOrg()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, tt := range withChildren(t) {
-		shadow := shadowName(s.schema, tt.Name, org)
-		if _, err := s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+shadow); err != nil {
+		if _, err := s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+shadowName(s.schema, tt.Name, org)); err != nil {
 			return fmt.Errorf("start replace of %s: %w", tt.Name, err)
 		}
-		ddl := strings.Replace(createTableSQL(s.schema, tt, true), qualified(s.schema, tt.Name), shadow, 1)
-		if _, err := s.conn.ExecContext(ctx, ddl); err != nil {
-			return fmt.Errorf("start replace of %s: %w", tt.Name, err)
-		}
+	}
+	shadow := shadowName(s.schema, t.Name, org)
+	ddl := strings.Replace(createTableSQL(s.schema, t, true), qualified(s.schema, t.Name), shadow, 1)
+	if _, err := s.conn.ExecContext(ctx, ddl); err != nil {
+		return fmt.Errorf("start replace of %s: %w", t.Name, err)
 	}
 	return nil
 }
 
-// FinishReplace swaps the shadow contents into t and its children in one
-// transaction and drops the shadows: the rows of the run's organization are
+// FinishReplace swaps the shadow contents into t in one transaction (its
+// child views show the new rows' items at once) and drops the shadow: the rows of the run's organization are
 // replaced, other organizations' rows stay. It returns the number of live
 // rows that disappeared (deleted at the source). The run's rows_upserted
 // counts the rows swapped in: until then (and if the swap never happens) a
@@ -326,18 +294,16 @@ func (s *Store) FinishReplace(ctx context.Context, run Run, t schema.Table) (int
 		if err := s.conn.QueryRowContext(ctx, "SELECT count(*) FROM "+shadowName(s.schema, t.Name, run.Org)).Scan(&swapped); err != nil {
 			return err
 		}
-		for _, tt := range withChildren(t) {
-			target, shadow := qualified(s.schema, tt.Name), shadowName(s.schema, tt.Name, run.Org)
-			if _, err := s.conn.ExecContext(ctx, "DELETE FROM "+target+" WHERE "+orgIs("", run.Org)); err != nil {
-				return err
-			}
-			cols := identList(storedColumns(tt))
-			if _, err := s.conn.ExecContext(ctx, "INSERT INTO "+target+" ("+cols+") SELECT "+cols+" FROM "+shadow); err != nil {
-				return err
-			}
-			if _, err := s.conn.ExecContext(ctx, "DROP TABLE "+shadow); err != nil {
-				return err
-			}
+		target, shadow := qualified(s.schema, t.Name), shadowName(s.schema, t.Name, run.Org)
+		if _, err := s.conn.ExecContext(ctx, "DELETE FROM "+target+" WHERE "+orgIs("", run.Org)); err != nil {
+			return err
+		}
+		cols := identList(storedColumns(t))
+		if _, err := s.conn.ExecContext(ctx, "INSERT INTO "+target+" ("+cols+") SELECT "+cols+" FROM "+shadow); err != nil {
+			return err
+		}
+		if _, err := s.conn.ExecContext(ctx, "DROP TABLE "+shadow); err != nil {
+			return err
 		}
 		_, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET rows_deleted = rows_deleted + ?, rows_upserted = rows_upserted + ? WHERE run_id = ?",
 			removed, swapped, run.ID)

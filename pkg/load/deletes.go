@@ -10,13 +10,13 @@ import (
 // ApplyDeletes sets _deleted_at on the rows of the tables that declare a
 // delete rule (schema.Table.Deletes) whose deletion events the event log
 // (the table eventTable, as synced from /event/) holds, cascading from
-// deleted owners (a lead) by the rule's OwnerColumn and from every marked
-// row to its child tables. An object merged into another (its rule's
+// deleted owners (a lead) by the rule's OwnerColumn; the rows of its child
+// tables, views over its _raw, show their parent's _deleted_at. An object merged into another (its rule's
 // MergeSource) counts as deleted but does not cascade: its dependants moved
 // to the destination. Rows already marked keep their time; tables without a
 // rule or not created yet are skipped. It runs in one transaction and
-// returns the number of rows marked, which it adds to the run's
-// rows_deleted; deletedIDs, when set, receives the keys of the rows it
+// returns the number of rows marked, child rows included, which it adds to
+// the run's rows_deleted; deletedIDs, when set, receives the keys of the rows it
 // marked in the reports' own tables (child rows go with them). Only the
 // events and rows of the run's organization are considered.
 func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, tables []schema.Table, deletedIDs *[]string) (int64, error) {
@@ -49,17 +49,12 @@ func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, ta
 					WHERE %s.%s = d.id AND %s AND %s._deleted_at IS NULL`, target, deletedOutrightSQL(events, r.Owner), target, quoteIdent(r.OwnerColumn), org, target))
 			}
 			for _, q := range marks {
-				n, err := s.mark(ctx, q, key, &ids)
+				n, children, err := s.mark(ctx, q, key, childItemsSQL(t, quoteIdent(schema.ColRaw), existing), &ids)
 				if err != nil {
 					return fmt.Errorf("apply deletes to %s: %w", t.Name, err)
 				}
-				total += n
+				total += n + children
 			}
-			n, err := s.cascadeToChildren(ctx, t, existing, run.Org)
-			if err != nil {
-				return fmt.Errorf("apply deletes to %s: %w", t.Name, err)
-			}
-			total += n
 		}
 		_, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET rows_deleted = rows_deleted + ? WHERE run_id = ?", total, run.ID)
 		return err
@@ -104,47 +99,26 @@ func deletedSQL(events string, r *schema.DeleteRule) string {
 	return q
 }
 
-// mark runs one soft-delete UPDATE (q, with its args) and appends the keys
-// it marked to ids.
-func (s *Store) mark(ctx context.Context, q, key string, ids *[]string, args ...any) (int64, error) {
-	rows, err := s.conn.QueryContext(ctx, q+" RETURNING CAST("+key+" AS VARCHAR)", args...)
+// mark runs one soft-delete UPDATE (or the DELETE of a purge) q, with its
+// args, appends the keys (key, an expression of the row) it marked to ids and returns how many rows it marked and the sum of
+// children (an expression of the marked row, childItemsSQL) over them: the
+// rows of the child views that now show the parent's _deleted_at.
+func (s *Store) mark(ctx context.Context, q, key, children string, ids *[]string, args ...any) (int64, int64, error) {
+	rows, err := s.conn.QueryContext(ctx, q+" RETURNING CAST("+key+" AS VARCHAR), "+children, args...)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer rows.Close()
-	var n int64
+	var n, items int64
 	for rows.Next() {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return n, err
+		var c int64
+		if err := rows.Scan(&id, &c); err != nil {
+			return n, items, err
 		}
 		*ids = append(*ids, id)
 		n++
+		items += c
 	}
-	return n, rows.Err()
-}
-
-// cascadeToChildren gives the child rows of t's marked rows of the
-// organization org their parent's _deleted_at; child tables not created
-// yet are skipped.
-func (s *Store) cascadeToChildren(ctx context.Context, t schema.Table, tables map[string]bool, org string) (int64, error) {
-	t = t.WithOrg()
-	target, key := qualified(s.schema, t.Name), quoteIdent(t.IDKey()[0])
-	var total int64
-	for _, ch := range t.Children {
-		if !tables[ch.Table.Name] {
-			continue
-		}
-		pc, _ := ch.Table.ParentColumn()
-		child := qualified(s.schema, ch.Table.Name)
-		res, err := s.conn.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET _deleted_at = p._deleted_at FROM %s p
-			WHERE %s.%s = p.%s AND %s.%s = p.%s AND %s AND p._deleted_at IS NOT NULL AND %s._deleted_at IS NULL`,
-			child, target, child, quoteIdent(pc.Name), key, child, quoteIdent(schema.ColOrg), quoteIdent(schema.ColOrg), orgIs("p", org), child))
-		if err != nil {
-			return total, fmt.Errorf("%s: %w", ch.Table.Name, err)
-		}
-		n, _ := res.RowsAffected()
-		total += n
-	}
-	return total, nil
+	return n, items, rows.Err()
 }

@@ -12,8 +12,9 @@
 // Apply writes one batch in one transaction: the records are staged with the
 // DuckDB appender, deduplicated by key (newest by the table's order column
 // wins, then the later record), filtered so that an older version never
-// replaces a newer one, upserted, their child tables replaced, and the
-// report's bookmark and the run's counters updated. A crash at any instant
+// replaces a newer one, upserted, and the report's bookmark and the run's
+// counters updated. Child tables are views over their parent's _raw
+// (childViewSQL), so Apply writes only the parent and they change with it. A crash at any instant
 // therefore leaves either all of a batch or none of it.
 //
 // The Store knows nothing of HTTP or of Close: tables are described by

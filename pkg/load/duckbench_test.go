@@ -48,7 +48,8 @@ import (
 // including its final CHECKPOINT:
 //
 //   - closesync: the leads report end to end, its pages replayed on
-//     loopback (HTTP, decoding, staging, typing, upsert, children, commits);
+//     loopback (HTTP, decoding, staging, typing, upsert, commits; its four
+//     child tables are views over leads' _raw, so nothing more is written);
 //   - (a) read_json_objects over the NDJSON into leads (no key): the typed
 //     columns, custom and _raw;
 //   - (b) (a) plus the four leads_* child tables by unnest;
@@ -56,7 +57,8 @@ import (
 //
 // The pipelines' SQL comes from pkg/load's own generators
 // (load.PipelineSQL), and the first round checks that (a) and (c) hold the
-// same rows as closesync. -args -loadbench.threads=N adds a stage to each
+// same rows as closesync: (c)'s child tables, materialised by DuckDB, row
+// for row those of closesync's child views. -args -loadbench.threads=N adds a stage to each
 // round: closesync with DuckDB's threads set to N (a lever). Metrics are leads per second and per CPU-second,
 // and closesync's throughput over (a)'s and (c)'s.
 func BenchmarkLoadVsDuckDB(b *testing.B) {
@@ -351,7 +353,7 @@ func (d *dumpStore) Apply(ctx context.Context, run load.Run, t schema.Table, mod
 
 // checkParity fails the benchmark when pipeline (a)'s leads or pipeline
 // (c)'s five tables (and the lever's, if any) differ from closesync's
-// (beyond _synced_at and _run_id).
+// leads and child views (beyond _synced_at and _run_id).
 func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, files map[string]string, lever string) string {
 	b.Helper()
 	st := openBench(b, filepath.Join(dir, "parity.duckdb"))

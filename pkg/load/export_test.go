@@ -88,6 +88,17 @@ func PipelineSQL(p Pipeline, schemaName string, t schema.Table, file, org string
 	return append(stmts, "DROP TABLE _typed", "COMMIT")
 }
 
+// childSourceSQL flattens the child array column of each parent row in the
+// temp table parents into (_raw, _custom, _tag, _parent, _pos, _seq, _org)
+// rows: how closesync wrote child tables before they became views over
+// their parent's _raw (childViewSQL), kept as pipelines (b) and (c) of the
+// benchmark, DuckDB materialising the children.
+func childSourceSQL(parentKey string, field string, parents, org string) string {
+	return fmt.Sprintf(`SELECT unnest(arr)::VARCHAR AS _raw, NULL::VARCHAR AS _custom, NULL::VARCHAR AS _tag, _parent, unnest(range(len(arr)))::INTEGER AS _pos, 0 AS _seq, %s AS _org
+FROM (SELECT %s AS _parent, coalesce(%s, []::JSON[]) AS arr FROM %s)`,
+		quoteString(org), quoteIdent(parentKey), quoteIdent(childColumn(field)), parents)
+}
+
 // bindRun puts the run id in place of insertSQL's one parameter.
 func bindRun(q, run string) string {
 	return strings.Replace(q, "$1", run, 1)

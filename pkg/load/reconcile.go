@@ -10,8 +10,8 @@ import (
 	"github.com/closesync/closesync/pkg/schema"
 )
 
-// Reconcile soft-deletes the live rows of t (and their child rows) whose
-// key is not among ids, the complete list of what exists in Close now. Only
+// Reconcile soft-deletes the live rows of t whose key is not among ids (the
+// rows of its child views show their parent's _deleted_at, and count), the complete list of what exists in Close now. Only
 // rows synced before listedFrom, when the listing began, are considered, so
 // a row written while the ids were being listed is never taken for a
 // deleted one. It runs in one transaction, adds the count to the run's
@@ -44,15 +44,11 @@ func (s *Store) Reconcile(ctx context.Context, run Run, t schema.Table, ids []st
 		}
 		q := fmt.Sprintf(`UPDATE %s SET _deleted_at = now() WHERE _deleted_at IS NULL AND _synced_at < ? AND %s
 			AND %s NOT IN (SELECT id FROM _seen)`, target, orgIs("", run.Org), key)
-		if _, err := s.mark(ctx, q, key, &marked, listedFrom); err != nil {
-			return fmt.Errorf("reconcile %s: %w", t.Name, err)
-		}
-		total = int64(len(marked))
-		n, err := s.cascadeToChildren(ctx, t, tables, run.Org)
+		n, children, err := s.mark(ctx, q, key, childItemsSQL(t, quoteIdent(schema.ColRaw), tables), &marked, listedFrom)
 		if err != nil {
 			return fmt.Errorf("reconcile %s: %w", t.Name, err)
 		}
-		total += n
+		total = n + children
 		if _, err := s.conn.ExecContext(ctx, "DROP TABLE _seen"); err != nil {
 			return err
 		}
@@ -81,8 +77,9 @@ func (s *Store) appendIDs(ids []string) error {
 }
 
 // PurgeDeleted removes the soft-deleted rows of the organization org from
-// the tables (children first) for `deletes: hard`, in one transaction, and
-// returns how many. Another organization's job may keep its deleted rows.
+// the tables for `deletes: hard`, in one transaction, and returns how
+// many, the rows their child views lose with them included. Another
+// organization's job may keep its deleted rows.
 func (s *Store) PurgeDeleted(ctx context.Context, org string, tables []schema.Table) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -93,27 +90,18 @@ func (s *Store) PurgeDeleted(ctx context.Context, org string, tables []schema.Ta
 	var total int64
 	err = s.inTx(ctx, func() error {
 		for _, t := range tables {
-			for _, name := range append(childNames(t), t.Name) {
-				if !have[name] {
-					continue
-				}
-				res, err := s.conn.ExecContext(ctx, "DELETE FROM "+qualified(s.schema, name)+" WHERE _deleted_at IS NOT NULL AND "+orgIs("", org))
-				if err != nil {
-					return fmt.Errorf("purge %s: %w", name, err)
-				}
-				n, _ := res.RowsAffected()
-				total += n
+			if !have[t.Name] {
+				continue
 			}
+			q := "DELETE FROM " + qualified(s.schema, t.Name) + " WHERE _deleted_at IS NOT NULL AND " + orgIs("", org)
+			var ids []string
+			n, children, err := s.mark(ctx, q, "1", childItemsSQL(t, quoteIdent(schema.ColRaw), have), &ids)
+			if err != nil {
+				return fmt.Errorf("purge %s: %w", t.Name, err)
+			}
+			total += n + children
 		}
 		return nil
 	})
 	return total, err
-}
-
-func childNames(t schema.Table) []string {
-	var out []string
-	for _, ch := range t.Children {
-		out = append(out, ch.Table.Name)
-	}
-	return out
 }

@@ -154,10 +154,17 @@ func columnNames(t schema.Table) []string {
 // childColumn names the hidden column of _typed holding a child array.
 func childColumn(field string) string { return "_child_" + field }
 
-// typedSelectSQL selects the typed columns, _raw and one JSON[] column per
-// child array from a source query exposing _raw (VARCHAR), _custom, _tag,
-// _parent, _pos, _seq and _org (the organization the rows came from).
+// typedSelectSQL selects the typed columns, _raw, _seq and one JSON[]
+// column per child array from a source query exposing _raw (VARCHAR),
+// _custom, _tag, _parent, _pos, _seq and _org (the organization the rows
+// came from).
 func typedSelectSQL(t schema.Table, source string) string {
+	return typedSelectWith(t, source, "_seq")
+}
+
+// typedSelectWith is typedSelectSQL passing the source's columns pass
+// through (typedSelectSQL's is _seq).
+func typedSelectWith(t schema.Table, source string, pass ...string) string {
 	childFields := map[string]bool{}
 	for _, ch := range t.Children {
 		childFields[ch.Field] = true
@@ -175,9 +182,75 @@ func typedSelectSQL(t schema.Table, source string) string {
 	for _, ch := range t.Children {
 		fmt.Fprintf(&b, "j.%s AS %s, ", quoteIdent(ch.Field), quoteIdent(childColumn(ch.Field)))
 	}
-	fmt.Fprintf(&b, "_raw::JSON AS %s, _seq FROM (SELECT json_transform(_raw, %s) AS j, _raw, _custom, _tag, _parent, _pos, _seq, _org FROM (%s))",
-		quoteIdent(schema.ColRaw), quoteString(transformSpec(t)), source)
+	passed := identList(pass)
+	fmt.Fprintf(&b, "_raw::JSON AS %s, %s FROM (SELECT json_transform(_raw, %s) AS j, _raw, _custom, _tag, _parent, _pos, _org, %s FROM (%s))",
+		quoteIdent(schema.ColRaw), passed, quoteString(transformSpec(t)), passed, source)
 	return b.String()
+}
+
+// withoutChildren is t as its own table is written: the arrays of its
+// children stay plain columns, since the child tables are views over its
+// _raw (childViewSQL).
+func withoutChildren(t schema.Table) schema.Table {
+	t.Children = nil
+	return t
+}
+
+// childArraySQL is the array field of the parent's JSON raw (an SQL
+// expression) as a JSON[], extracted as the parent's json_transform spec
+// extracts a child's array; a field that is missing or not an array is the
+// empty list.
+func childArraySQL(raw, field string) string {
+	spec, err := json.Marshal(map[string]string{field: "JSON[]"})
+	if err != nil {
+		panic(err) // a map of strings always marshals
+	}
+	return fmt.Sprintf("coalesce(json_transform(%s, %s).%s, []::JSON[])", raw, quoteString(string(spec)), quoteIdent(field))
+}
+
+// childItemsSQL counts the items of all of t's child arrays in the JSON
+// raw (an SQL expression): the rows of t's child views that a row of t
+// holds. Children not in have (the views that exist) are not counted; "0"
+// when none is.
+func childItemsSQL(t schema.Table, raw string, have map[string]bool) string {
+	var terms []string
+	for _, ch := range t.Children {
+		if have[ch.Table.Name] {
+			terms = append(terms, "len("+childArraySQL(raw, ch.Field)+")")
+		}
+	}
+	if len(terms) == 0 {
+		return "0"
+	}
+	return strings.Join(terms, " + ")
+}
+
+// childPassColumns are the parent's system columns a child view shows as
+// its own.
+var childPassColumns = []string{schema.ColSyncedAt, schema.ColRunID, schema.ColDeleted}
+
+// childViewSQL creates the view of the child table ch of parent (both with
+// organization_id, WithOrg) in schemaName: one row per item of the array
+// in each parent row's _raw, typed by the generators that type a table
+// (typedSelectWith), with the parent's key, the item's _position, the item
+// as _raw and the parent row's _synced_at, _run_id and _deleted_at. Its
+// columns and their types are those a child table had (createTableSQL).
+func childViewSQL(schemaName string, parent schema.Table, ch schema.Child) string {
+	passed := make([]string, len(childPassColumns))
+	for i, c := range childPassColumns {
+		passed[i] = "p." + quoteIdent(c)
+	}
+	src := fmt.Sprintf(`SELECT unnest(arr)::VARCHAR AS _raw, NULL::VARCHAR AS _custom, NULL::VARCHAR AS _tag, _parent,
+	unnest(range(len(arr)))::INTEGER AS _pos, _org, %s
+FROM (SELECT p.%s AS _parent, p.%s AS _org, %s AS arr, %s FROM %s p)`,
+		identList(childPassColumns), quoteIdent(parent.IDKey()[0]), quoteIdent(schema.ColOrg),
+		childArraySQL("p."+quoteIdent(schema.ColRaw), ch.Field), strings.Join(passed, ", "), qualified(schemaName, parent.Name))
+	if hasCustom(ch.Table) {
+		src = customFromRawSQL(src, childPassColumns...)
+	}
+	typed := typedSelectWith(ch.Table, src, childPassColumns...)
+	return fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT %s FROM (%s)",
+		qualified(schemaName, ch.Table.Name), identList(storedColumns(ch.Table)), typed)
 }
 
 // dedupeSQL keeps one row per key: the newest by the order column, then the
@@ -230,15 +303,6 @@ func insertSQL(target string, t schema.Table, src string, upsert bool) string {
 	return b.String()
 }
 
-// childSourceSQL flattens the child array column of each parent row in the
-// temp table parents into (_raw, _custom, _tag, _parent, _pos, _seq, _org)
-// rows.
-func childSourceSQL(parentKey string, field string, parents, org string) string {
-	return fmt.Sprintf(`SELECT unnest(arr)::VARCHAR AS _raw, NULL::VARCHAR AS _custom, NULL::VARCHAR AS _tag, _parent, unnest(range(len(arr)))::INTEGER AS _pos, 0 AS _seq, %s AS _org
-FROM (SELECT %s AS _parent, coalesce(%s, []::JSON[]) AS arr FROM %s)`,
-		quoteString(org), quoteIdent(parentKey), quoteIdent(childColumn(field)), parents)
-}
-
 // stageSourceSQL is the source of typedSelectSQL for the staged batch of
 // the organization org.
 func stageSourceSQL(org string) string {
@@ -268,12 +332,16 @@ func storedColumns(t schema.Table) []string {
 // Close's flat "custom.<field id>" keys gathered into one object keyed by
 // field id (NULL when there are none), as the extractor does for root
 // records. Child items (a lead's embedded contacts and opportunities)
-// carry their custom fields that way too.
-func customFromRawSQL(source string) string {
+// carry their custom fields that way too. The source's columns pass go
+// through besides those of typedSelectWith's source; none: _seq.
+func customFromRawSQL(source string, pass ...string) string {
+	if len(pass) == 0 {
+		pass = []string{"_seq"}
+	}
 	return fmt.Sprintf(`SELECT _raw, (SELECT CASE WHEN count(*) > 0 THEN json_group_object(substr(k, 8),
 	json_extract(_raw::JSON, '$."' || k || '"'))::VARCHAR END
 	FROM unnest(json_keys(_raw::JSON)) AS u(k) WHERE starts_with(k, 'custom.') AND NOT contains(k, '"')) AS _custom,
-	_tag, _parent, _pos, _seq, _org FROM (%s)`, source)
+	_tag, _parent, _pos, _org, %s FROM (%s)`, identList(pass), source)
 }
 
 // hasCustom reports whether t has a custom column.

@@ -89,14 +89,18 @@ type TableRows struct {
 }
 
 // ResetReport forgets the state of (account, report), so that its next run
-// reads from the start date, and with drop deletes every row of t and of
-// its child tables, all in one transaction. The tables stay (with their
+// reads from the start date, and with drop deletes every row of t, which
+// empties its child views, all in one transaction. The tables stay (with their
 // views); a table not created yet is skipped.
 func (s *Store) ResetReport(ctx context.Context, account, report string, t schema.Table, drop bool) (Reset, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out Reset
 	tables, err := s.tableNames(ctx)
+	if err != nil {
+		return out, err
+	}
+	views, err := s.viewNames(ctx)
 	if err != nil {
 		return out, err
 	}
@@ -112,26 +116,49 @@ func (s *Store) ResetReport(ctx context.Context, account, report string, t schem
 		if !drop {
 			return nil
 		}
-		for _, tt := range withChildren(t) {
-			if !tables[tt.Name] {
+		if !tables[t.Name] {
+			return nil
+		}
+		// The child views empty with their parent: count their rows first.
+		// A child still a table (an older closesync's, until the report
+		// next runs) is emptied itself.
+		children := make([]TableRows, 0, len(t.Children))
+		for _, ch := range t.Children {
+			r := TableRows{Table: ch.Table.Name}
+			var err error
+			switch {
+			case tables[ch.Table.Name]:
+				r.Rows, err = s.deleteAll(ctx, ch.Table.Name)
+			case views[ch.Table.Name]:
+				err = s.conn.QueryRowContext(ctx, "SELECT count(*) FROM "+qualified(s.schema, ch.Table.Name)).Scan(&r.Rows)
+			default:
 				continue
 			}
-			res, err := s.conn.ExecContext(ctx, "DELETE FROM "+qualified(s.schema, tt.Name))
 			if err != nil {
-				return fmt.Errorf("drop the rows of %s: %w", tt.Name, err)
+				return fmt.Errorf("drop the rows of %s: %w", ch.Table.Name, err)
 			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return fmt.Errorf("drop the rows of %s: %w", tt.Name, err)
-			}
-			out.Dropped = append(out.Dropped, TableRows{Table: tt.Name, Rows: n})
+			children = append(children, r)
 		}
+		n, err := s.deleteAll(ctx, t.Name)
+		if err != nil {
+			return fmt.Errorf("drop the rows of %s: %w", t.Name, err)
+		}
+		out.Dropped = append(append(out.Dropped, TableRows{Table: t.Name, Rows: n}), children...)
 		return nil
 	})
 	if err != nil {
 		return Reset{}, fmt.Errorf("reset %s/%s: %w", account, report, err)
 	}
 	return out, nil
+}
+
+// deleteAll deletes every row of the data table and returns how many.
+func (s *Store) deleteAll(ctx context.Context, table string) (int64, error) {
+	res, err := s.conn.ExecContext(ctx, "DELETE FROM "+qualified(s.schema, table))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // SucceededBefore reports whether (account, report) had a successful run

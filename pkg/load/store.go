@@ -77,8 +77,8 @@ type Engine struct {
 }
 
 // DefaultEngine is what an unset Engine field takes. With it the peak RSS
-// of a first sync of the leads stays near 200-260 MiB from 5,000 to 20,000
-// leads (README "Memory"), where DuckDB's defaults took 0.65-1.1 GiB and
+// of a first sync of the leads is 165-264 MiB from 5,000 to 20,000 leads
+// (README "Memory", child tables as views), where DuckDB's defaults took 0.65-1.1 GiB and
 // grew with the organisation; the price is CPU (DuckDB evicts blocks), so
 // a machine with memory to spare should raise MemoryLimit.
 var DefaultEngine = Engine{MemoryLimit: "256MB", Threads: 2, CheckpointThreshold: "256MB"}

@@ -11,10 +11,12 @@ import (
 	"github.com/closesync/closesync/pkg/schema"
 )
 
-// EnsureTable creates t and its child tables when missing, adds columns the
-// catalog gained since they were created, and checks that an existing table
-// is closesync's and was made for the same mode (an append table has no
-// primary key). Every table carries organization_id (schema.Table.WithOrg);
+// EnsureTable creates t when missing, adds columns the catalog gained
+// since it was created, and checks that an existing table is closesync's
+// and was made for the same mode (an append table has no primary key). Its
+// child tables are views over its _raw (childViewSQL), created or replaced
+// here; a child written by an older closesync as a table of its own is
+// dropped for its view in one transaction. Every table carries organization_id (schema.Table.WithOrg);
 // a table written before closesync kept it is upgraded in place, its rows
 // attributed to the organization its records name in _raw, else to org,
 // the organization of the account syncing it now.
@@ -28,12 +30,56 @@ func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode schema.Wri
 	if m, ok := s.ensured[t.Name]; ok && m == mode {
 		return nil
 	}
-	for _, tt := range withChildren(t) {
-		if err := s.ensureOne(ctx, tt, mode, org); err != nil {
+	if err := s.ensureOne(ctx, t, mode, org); err != nil {
+		return err
+	}
+	for _, ch := range t.Children {
+		if err := s.ensureChildView(ctx, t, ch); err != nil {
 			return err
 		}
 	}
 	s.ensured[t.Name] = mode
+	return nil
+}
+
+// ensureChildView creates or replaces the view of the child ch of parent.
+// A table of that name that closesync wrote (before child tables became
+// views) is dropped and replaced by the view in one transaction: its rows
+// were the items of the parent's _raw, which the view shows.
+func (s *Store) ensureChildView(ctx context.Context, parent schema.Table, ch schema.Child) error {
+	name := s.schema + "." + ch.Table.Name
+	tables, err := s.tableNames(ctx)
+	if err != nil {
+		return err
+	}
+	view := childViewSQL(s.schema, parent, ch)
+	if !tables[ch.Table.Name] {
+		if _, err := s.conn.ExecContext(ctx, view); err != nil {
+			return fmt.Errorf("create view %s: %w", name, err)
+		}
+		return nil
+	}
+	cols, _, err := s.tableColumns(ctx, ch.Table.Name)
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", name, err)
+	}
+	for _, c := range []string{schema.ColRaw, schema.ColSyncedAt} {
+		if _, ok := cols[c]; !ok {
+			return fmt.Errorf("table %s exists but is not a closesync table (it has no %s column): refusing to replace it by closesync's view; "+
+				"set another schema: in the config (e.g. schema: closesync) or move the table away", name, c)
+		}
+	}
+	err = s.inTx(ctx, func() error {
+		if _, err := s.conn.ExecContext(ctx, "DROP TABLE "+qualified(s.schema, ch.Table.Name)); err != nil {
+			return err
+		}
+		_, err := s.conn.ExecContext(ctx, view)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("replace table %s by a view over %s.%s: %w", name, s.schema, parent.Name, err)
+	}
+	s.log.Sugar().Infow("child table upgraded: now a view over its parent's _raw", "table", name, "parent", s.schema+"."+parent.Name)
 	return nil
 }
 

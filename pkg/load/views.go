@@ -85,6 +85,11 @@ func (s *Store) tableNames(ctx context.Context) (map[string]bool, error) {
 		WHERE database_name = current_database() AND schema_name = ?`, s.schema)
 }
 
+func (s *Store) viewNames(ctx context.Context) (map[string]bool, error) {
+	return s.nameSet(ctx, `SELECT view_name FROM duckdb_views()
+		WHERE database_name = current_database() AND schema_name = ?`, s.schema)
+}
+
 // nameSet runs a query of one text column and returns its values as a set.
 func (s *Store) nameSet(ctx context.Context, q string, args ...any) (map[string]bool, error) {
 	rows, err := s.conn.QueryContext(ctx, q, args...)

@@ -58,14 +58,16 @@ type Table struct {
 	Name    string
 	Columns []Column
 	// Key lists the primary-key columns. For child tables it is the parent
-	// column and the position column.
+	// column and the position column (the key of a view: unique, not
+	// enforced).
 	Key []string
 	// Order is the column whose larger value marks the newer version of a row
 	// (the replication key, e.g. date_updated). Empty means the later record
 	// wins.
 	Order string
-	// Children are flattened from arrays of each record; they are replaced
-	// whenever their parent row is.
+	// Children are flattened from arrays of each record; the loader
+	// makes them views over the parent's stored JSON, so they change with
+	// their parent row.
 	Children []Child
 	// Deletes, when set, says which events of the event log soft-delete
 	// the table's rows; nil: none do.

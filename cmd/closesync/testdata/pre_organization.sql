@@ -259,7 +259,7 @@ INSERT INTO sync.runs (run_id, job, report, account, trigger, started_at, finish
 SELECT nextval('sync.run_id_seq');
 INSERT INTO sync.state VALUES ('main', 'leads', '2000-01-01T00:00:00Z', 1, '2026-11-01 00:01:00+00');
 INSERT INTO close.leads (id, display_name, date_updated, _raw, _synced_at, _run_id)
-    VALUES ('lead_old', 'Kept Old Lead', '2020-01-01 00:00:00+00', '{"id": "lead_old", "display_name": "Kept Old Lead"}', '2026-11-01 00:01:00+00', 1),
+    VALUES ('lead_old', 'Kept Old Lead', '2020-01-01 00:00:00+00', '{"id": "lead_old", "display_name": "Kept Old Lead", "addresses": [{"city": "Lisbon"}]}', '2026-11-01 00:01:00+00', 1),
            ('lead_other', 'Lead Of Another Org', '2020-01-01 00:00:00+00', '{"id": "lead_other", "organization_id": "orga_other"}', '2026-11-01 00:01:00+00', 1);
 INSERT INTO close.leads_addresses (lead_id, _position, city, _raw, _synced_at, _run_id)
     VALUES ('lead_old', 0, 'Lisbon', '{"city": "Lisbon"}', '2026-11-01 00:01:00+00', 1);
