@@ -12,8 +12,8 @@ import (
 )
 
 type customField struct {
-	id, name, typ, objectType, org string
-	multi                          bool
+	id, name, typ, objectType, org, description string
+	multi                                       bool
 }
 
 // RefreshCustomViews (re)creates <table>_custom for every one of tables
@@ -48,10 +48,12 @@ func (s *Store) RefreshCustomViews(ctx context.Context, definitions string, tabl
 		return err
 	}
 	types := map[string][]string{}
+	declared := map[string]schema.Table{}
 	var names []string
 	for _, t := range tables {
 		if len(t.CustomFieldTypes) > 0 && existing[t.Name] {
 			types[t.Name] = t.CustomFieldTypes
+			declared[t.Name] = t
 			names = append(names, t.Name)
 		}
 	}
@@ -73,8 +75,19 @@ func (s *Store) RefreshCustomViews(ctx context.Context, definitions string, tabl
 			errs = append(errs, fmt.Errorf("view %s.%s_custom not created: a table has that name", s.schema, table))
 			continue
 		}
-		if _, err := s.conn.ExecContext(ctx, customViewSQL(s.schema, table, cols, fields, types[table])); err != nil {
+		q, custom := customViewSQL(s.schema, table, cols, fields, types[table])
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
 			errs = append(errs, fmt.Errorf("create view %s.%s_custom: %w", s.schema, table, err))
+			continue
+		}
+		docs := tableDocs(declared[table].WithOrg())
+		for _, c := range custom {
+			docs[c.name] = customFieldDoc(c)
+		}
+		doc := fmt.Sprintf("%s.%s with one typed column per custom field (of %s), named by the field's current name: "+
+			"the view follows renames and deletions of fields.", s.schema, table, strings.Join(types[table], ", "))
+		if err := s.applyComments(ctx, commentTarget{schema: s.schema, name: table + "_custom", view: true, doc: doc, columns: docs}); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -110,7 +123,7 @@ func (s *Store) nameSet(ctx context.Context, q string, args ...any) (map[string]
 
 func (s *Store) customFields(ctx context.Context, definitions string) ([]customField, error) {
 	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT id, coalesce(name, id), coalesce(type, 'text'),
-		coalesce(object_type, ''), coalesce(accepts_multiple_values, false), organization_id
+		coalesce(object_type, ''), coalesce(accepts_multiple_values, false), organization_id, coalesce(json_extract_string(_raw, '$.description'), '')
 		FROM %s WHERE _deleted_at IS NULL ORDER BY name, id, organization_id`, qualified(s.schema, definitions)))
 	if err != nil {
 		return nil, fmt.Errorf("read custom field definitions: %w", err)
@@ -119,7 +132,7 @@ func (s *Store) customFields(ctx context.Context, definitions string) ([]customF
 	var out []customField
 	for rows.Next() {
 		var f customField
-		if err := rows.Scan(&f.id, &f.name, &f.typ, &f.objectType, &f.multi, &f.org); err != nil {
+		if err := rows.Scan(&f.id, &f.name, &f.typ, &f.objectType, &f.multi, &f.org, &f.description); err != nil {
 			return nil, err
 		}
 		out = append(out, f)
@@ -150,8 +163,9 @@ func (c *viewColumn) takes(f customField) bool {
 // keeps the name, and so do other organizations' fields of that name and
 // type (their values come from the same column); a later one of the same
 // organization, another type, or one clashing with a table column gets its
-// id appended (and its organization, should that clash too).
-func customViewSQL(schemaName, table string, cols map[string]string, fields []customField, types []string) string {
+// id appended (and its organization, should that clash too). It returns
+// the view's custom columns with the SQL.
+func customViewSQL(schemaName, table string, cols map[string]string, fields []customField, types []string) (string, []*viewColumn) {
 	taken := map[string]*viewColumn{}
 	for c := range cols {
 		taken[strings.ToLower(c)] = nil
@@ -188,7 +202,7 @@ func customViewSQL(schemaName, table string, cols map[string]string, fields []cu
 		fmt.Fprintf(&b, " END AS %s", quoteIdent(c.name))
 	}
 	fmt.Fprintf(&b, " FROM %s t", qualified(schemaName, table))
-	return b.String()
+	return b.String(), order
 }
 
 // customExpr types a custom field's value by its definition; anything that
