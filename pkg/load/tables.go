@@ -20,7 +20,8 @@ import (
 // a table written before closesync kept it is upgraded in place, its rows
 // attributed to the organization its records name in _raw, else to org,
 // the organization of the account syncing it now. The table, its columns
-// and its child views get the catalog's descriptions as comments.
+// and its child views get the catalog's descriptions as comments; a table
+// with soft deletes gets its live views (ensureLive).
 func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode schema.WriteMode, org string) error {
 	if err := checkTypes(t); err != nil {
 		return err
@@ -40,6 +41,9 @@ func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode schema.Wri
 		}
 	}
 	if err := s.commentTable(ctx, t); err != nil {
+		return err
+	}
+	if err := s.ensureLive(ctx, t); err != nil {
 		return err
 	}
 	s.ensured[t.Name] = mode

@@ -89,6 +89,11 @@ func (s *Store) RefreshCustomViews(ctx context.Context, definitions string, tabl
 		if err := s.applyComments(ctx, commentTarget{schema: s.schema, name: table + "_custom", view: true, doc: doc, columns: docs}); err != nil {
 			errs = append(errs, err)
 		}
+		if declared[table].Deletes != nil {
+			if err := s.liveView(ctx, table+"_custom", doc, docs); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
