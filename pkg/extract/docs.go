@@ -240,6 +240,7 @@ var tableColumnDocs = map[string]string{
 	"contacts.name":                    "Contact's full name.",
 	"contacts.title":                   "Contact's job title.",
 	"users.email":                      "The user's login email address.",
+	"users.full_name":                  "first_name and last_name joined by a space (computed by closesync; NULL when both are empty): the name Close shows.",
 	"lead_statuses.label":              "Status label (e.g. Potential, Qualified, Customer).",
 	"opportunity_statuses.label":       "Status label (e.g. Active, Won, Lost).",
 	"opportunity_statuses.type":        "Kind of the status: active, won or lost.",

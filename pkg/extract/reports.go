@@ -267,7 +267,8 @@ func init() {
 		&Report{
 			Name: "users", Sources: src("/user/"), Walk: Offset{PageSize: 1000}, Method: Full,
 			Doc: "Users of the organization.",
-			Table: table("users", []schema.Column{str("email"), str("first_name"), str("last_name"), str("image"),
+			Table: table("users", []schema.Column{str("email"), str("first_name"), str("last_name"),
+				{Name: "full_name", Type: schema.Text, Source: schema.FromJoin, Parts: []string{"first_name", "last_name"}}, str("image"),
 				list("organizations"), str("last_used_timezone"), ts("date_created"), ts("date_updated"), ts("email_verified_at")}),
 		},
 		&Report{

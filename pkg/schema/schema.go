@@ -34,6 +34,10 @@ const (
 	// FromOrg is the organization the row came from: the id of the Close
 	// organization of the account that synced it (see WithOrg).
 	FromOrg
+	// FromJoin joins the text values of the table's columns named in Parts
+	// with a space, leaving out empty ones (NULL when all are): a full name
+	// from first_name and last_name.
+	FromJoin
 )
 
 // Column is one typed column of a data table.
@@ -42,6 +46,8 @@ type Column struct {
 	Type   Type
 	Path   string // JSON key (or dotted path) in the record; empty means Name
 	Source Source
+	// Parts are the columns a FromJoin column joins.
+	Parts []string
 	// Description says what the column holds, units included; the loader
 	// writes it as the column's comment (COMMENT ON COLUMN).
 	Description string
@@ -212,6 +218,16 @@ func (t Table) Validate() error {
 		seen[c.Name] = true
 		if !c.Type.Valid() {
 			return fmt.Errorf("table %s: column %s: unknown type %d", t.Name, c.Name, int(c.Type))
+		}
+	}
+	for _, c := range t.Columns {
+		if (c.Source == FromJoin) != (len(c.Parts) > 0) {
+			return fmt.Errorf("table %s: column %s: parts go with source FromJoin only", t.Name, c.Name)
+		}
+		for _, p := range c.Parts {
+			if pc, ok := t.Column(p); !ok || pc.Source != FromJSON || pc.Type != Text {
+				return fmt.Errorf("table %s: column %s: part %q is not a text column read from the record", t.Name, c.Name, p)
+			}
 		}
 	}
 	if len(t.Key) == 0 {
