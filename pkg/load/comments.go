@@ -147,6 +147,9 @@ func customFieldDoc(c *viewColumn) string {
 	for _, g := range c.fields {
 		ids = append(ids, g.id)
 	}
+	if c.user != nil {
+		return fmt.Sprintf("Full name of the user (users.first_name and last_name) the custom field %q (%s) holds, looked up in the users table of the same organization.", f.name, strings.Join(ids, ", "))
+	}
 	doc := fmt.Sprintf("Custom field %q (%s; type %s), typed from the custom column.", f.name, strings.Join(ids, ", "), typ)
 	if f.description != "" {
 		doc += " " + f.description
