@@ -21,7 +21,8 @@ import (
 // attributed to the organization its records name in _raw, else to org,
 // the organization of the account syncing it now. The table, its columns
 // and its child views get the catalog's descriptions as comments; a table
-// with soft deletes gets its live views (ensureLive).
+// with soft deletes gets its live views (ensureLive), and the starter
+// views whose tables now all exist are made (ensureSemantic).
 func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode schema.WriteMode, org string) error {
 	if err := checkTypes(t); err != nil {
 		return err
@@ -44,6 +45,9 @@ func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode schema.Wri
 		return err
 	}
 	if err := s.ensureLive(ctx, t); err != nil {
+		return err
+	}
+	if err := s.ensureSemantic(ctx, t.Name); err != nil {
 		return err
 	}
 	s.ensured[t.Name] = mode
