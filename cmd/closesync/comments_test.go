@@ -36,12 +36,19 @@ SELECT 'column ' || schema_name || '.' || table_name || '.' || column_name FROM 
  WHERE NOT internal AND schema_name IN ('close', 'sync', 'live') AND coalesce(trim(comment), '') = ''
 ORDER BY 1`
 
-// TestEveryTableViewAndColumnHasAComment: after a sync of every report,
-// nothing closesync created is left without a comment, and the comments
-// carry the units an analyst needs.
-func TestEveryTableViewAndColumnHasAComment(t *testing.T) {
+// TestDemoDatabase syncs every report of the demo once and checks what a
+// person querying the file sees: comments everywhere, and README's queries.
+func TestDemoDatabase(t *testing.T) {
 	t.Parallel()
 	path := demoDB(t)
+	t.Run("EveryTableViewAndColumnHasAComment", func(t *testing.T) { checkComments(t, path) })
+	t.Run("ReadmeQueries", func(t *testing.T) { checkReadmeQueries(t, path) })
+}
+
+// checkComments: after a sync of every report, nothing closesync created
+// is left without a comment, and the comments carry the units an analyst
+// needs.
+func checkComments(t *testing.T, path string) {
 	db, err := sql.Open("duckdb", path+"?access_mode=READ_ONLY")
 	if err != nil {
 		t.Fatal(err)
