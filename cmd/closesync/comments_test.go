@@ -49,6 +49,7 @@ func TestDemoDatabase(t *testing.T) {
 // is left without a comment, and the comments carry the units an analyst
 // needs.
 func checkComments(t *testing.T, path string) {
+	t.Helper()
 	db, err := sql.Open("duckdb", path+"?access_mode=READ_ONLY")
 	if err != nil {
 		t.Fatal(err)

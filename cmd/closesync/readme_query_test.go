@@ -82,6 +82,7 @@ func readmeStatements(t *testing.T) []string {
 // checkReadmeQueries runs every statement README shows for querying on
 // the demo database; each SELECT must return rows.
 func checkReadmeQueries(t *testing.T, path string) {
+	t.Helper()
 	stmts := readmeStatements(t)
 	if len(stmts) < 10 {
 		t.Fatalf("only %d statements found in README", len(stmts))
@@ -98,15 +99,20 @@ func checkReadmeQueries(t *testing.T, path string) {
 			}
 			continue
 		}
-		rows, err := db.Query(st) //nolint:rowserrcheck // load.ScanAll checks rows.Err
-		if err != nil {
-			t.Errorf("%s\n: %v", st, err)
-			continue
-		}
-		_, all, err := load.ScanAll(rows)
-		rows.Close()
+		all, err := queryAll(db, st)
 		if err != nil || len(all) == 0 {
 			t.Errorf("%s\n: %d rows, %v", st, len(all), err)
 		}
 	}
+}
+
+// queryAll runs q and returns its rows.
+func queryAll(db *sql.DB, q string) ([][]any, error) {
+	rows, err := db.Query(q) //nolint:rowserrcheck // load.ScanAll checks rows.Err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	_, all, err := load.ScanAll(rows)
+	return all, err
 }

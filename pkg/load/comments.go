@@ -55,24 +55,8 @@ func (s *Store) applyComments(ctx context.Context, c commentTarget) error {
 			return fmt.Errorf("comment on %s.%s: %w", c.schema, c.name, err)
 		}
 	}
-	rows, err := s.conn.QueryContext(ctx, `SELECT column_name, coalesce(comment, '') FROM duckdb_columns()
-		WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`, c.schema, c.name)
+	stale, err := s.staleColumnComments(ctx, c)
 	if err != nil {
-		return fmt.Errorf("read the column comments of %s.%s: %w", c.schema, c.name, err)
-	}
-	var stale [][2]string
-	for rows.Next() {
-		var col, have string
-		if err := rows.Scan(&col, &have); err != nil {
-			rows.Close()
-			return err
-		}
-		if want := c.columns[col]; want != "" && want != have {
-			stale = append(stale, [2]string{col, want})
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, sc := range stale {
@@ -82,6 +66,28 @@ func (s *Store) applyComments(ctx context.Context, c commentTarget) error {
 		}
 	}
 	return nil
+}
+
+// staleColumnComments returns the target's columns whose comment in the
+// file is not the one closesync gives them, with that comment.
+func (s *Store) staleColumnComments(ctx context.Context, c commentTarget) ([][2]string, error) {
+	rows, err := s.conn.QueryContext(ctx, `SELECT column_name, coalesce(comment, '') FROM duckdb_columns()
+		WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`, c.schema, c.name)
+	if err != nil {
+		return nil, fmt.Errorf("read the column comments of %s.%s: %w", c.schema, c.name, err)
+	}
+	defer rows.Close()
+	var stale [][2]string
+	for rows.Next() {
+		var col, have string
+		if err := rows.Scan(&col, &have); err != nil {
+			return nil, err
+		}
+		if want := c.columns[col]; want != "" && want != have {
+			stale = append(stale, [2]string{col, want})
+		}
+	}
+	return stale, rows.Err()
 }
 
 // syncDocs are the comments of the sync schema's tables.

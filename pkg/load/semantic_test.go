@@ -25,7 +25,9 @@ func TestPipelineDailyFollowsStatusChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := load.Run{ID: id, Account: "main", Org: "orga_1", Report: "x"}
-	day := func(n int) string { return time.Now().UTC().AddDate(0, 0, n-10).Format("2006-01-02") + "T12:00:00+00:00" }
+	day := func(n int) string {
+		return time.Now().UTC().AddDate(0, 0, n-10).Format("2006-01-02") + "T12:00:00+00:00"
+	}
 	apply := func(report string, raws ...string) {
 		t.Helper()
 		r, _ := extract.Lookup(report)
