@@ -23,13 +23,13 @@ type Query struct{ Title, SQL string }
 
 // Queries are the demo's sample queries.
 var Queries = []Query{
-	{"Leads by status", `SELECT status_label, count(*) AS leads FROM close.leads WHERE _deleted_at IS NULL GROUP BY 1 ORDER BY 2 DESC;`},
+	{"Leads by status", `SELECT status_label, count(*) AS leads FROM live.leads GROUP BY 1 ORDER BY 2 DESC;`},
 	{"Open pipeline by opportunity status", `SELECT status_label, count(*) AS opportunities, printf('%,.2f', sum(value) / 100) AS value
-FROM close.opportunities WHERE status_type = 'active' AND _deleted_at IS NULL GROUP BY 1 ORDER BY sum(value) DESC;`},
-	{"Activity mix over the last 90 days", `SELECT _type, count(*) AS activities FROM close.activities
+FROM live.opportunities WHERE status_type = 'active' GROUP BY 1 ORDER BY sum(value) DESC;`},
+	{"Activity mix over the last 90 days", `SELECT _type, count(*) AS activities FROM live.activities
 WHERE date_created > now() - INTERVAL 90 DAY GROUP BY 1 ORDER BY 2 DESC;`},
-	{"Leads by a custom field, by its name (the typed view leads_custom)", `SELECT "Lead Source", count(*) AS leads FROM close.leads_custom
-WHERE _deleted_at IS NULL GROUP BY 1 ORDER BY 2 DESC;`},
+	{"Leads by a custom field, by its name (the typed view leads_custom)", `SELECT "Lead Source", count(*) AS leads FROM live.leads_custom
+GROUP BY 1 ORDER BY 2 DESC;`},
 }
 
 // Fake is the fake Close API serving on loopback.

@@ -170,12 +170,16 @@ func register(reports ...*Report) {
 		if r.Custom && !r.Has(RefreshCustomViews) {
 			r.After = append(r.After, RefreshCustomViews)
 		}
+		r.Table = describe(r.Table, r.Doc)
 		catalog[r.Name] = r
-		for _, ch := range r.Table.Children {
+		r.Table.Children = slices.Clone(r.Table.Children)
+		for i, ch := range r.Table.Children {
 			doc := "The `" + ch.Field + "` array of each " + r.Name + " record, one row per item: a view over " + r.Name + "'s `_raw`, so it changes with its parent row. Syncing it syncs " + r.Name + "."
 			if ch.Optional {
 				doc += " Close may not send this field at all (it is absent from the public API's responses seen so far); the table is then empty, which is not an error."
 			}
+			ch.Table = describe(ch.Table, doc)
+			r.Table.Children[i] = ch
 			catalog[ch.Table.Name] = &Report{
 				Name:        ch.Table.Name,
 				Method:      Child,

@@ -265,9 +265,10 @@ func init() {
 			Table:    deletedBy(withLead("task.%"), table("tasks", taskColumns)),
 		},
 		&Report{
-			Name: "users", Sources: src("/user/"), Walk: Offset{PageSize: 1000}, Method: Full,
-			Doc: "Users of the organization.",
-			Table: table("users", []schema.Column{str("email"), str("first_name"), str("last_name"), str("image"),
+			Name: "users", Sources: src("/user/"), Walk: Offset{PageSize: 1000}, Method: Full, After: []Step{RefreshCustomViews},
+			Doc: "Users of the organization. Each sync refreshes the `_custom` views, whose user fields show the user's name from here.",
+			Table: table("users", []schema.Column{str("email"), str("first_name"), str("last_name"),
+				{Name: "full_name", Type: schema.Text, Source: schema.FromJoin, Parts: []string{"first_name", "last_name"}}, str("image"),
 				list("organizations"), str("last_used_timezone"), ts("date_created"), ts("date_updated"), ts("email_verified_at")}),
 		},
 		&Report{

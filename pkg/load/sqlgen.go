@@ -88,6 +88,12 @@ func columnExpr(c schema.Column) string {
 		return "_tag"
 	case schema.FromOrg:
 		return "_org"
+	case schema.FromJoin:
+		parts := make([]string, len(c.Parts))
+		for i, p := range c.Parts {
+			parts[i] = "nullif(trim(j." + quoteIdent(p) + "), '')"
+		}
+		return "nullif(concat_ws(' ', " + strings.Join(parts, ", ") + "), '')"
 	case schema.FromJSON:
 		// Read at its path in j, below.
 	}

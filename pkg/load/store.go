@@ -460,7 +460,10 @@ func (s *Store) migrate(ctx context.Context, fsys fs.FS) error {
 			return fmt.Errorf("migrate %s: %w", base, err)
 		}
 	}
-	return s.checkRunsShape(ctx)
+	if err := s.checkRunsShape(ctx); err != nil {
+		return err
+	}
+	return s.commentSync(ctx)
 }
 
 // checkForeign refuses a database whose sync schema was not made by

@@ -19,7 +19,10 @@ import (
 // dropped for its view in one transaction. Every table carries organization_id (schema.Table.WithOrg);
 // a table written before closesync kept it is upgraded in place, its rows
 // attributed to the organization its records name in _raw, else to org,
-// the organization of the account syncing it now.
+// the organization of the account syncing it now. The table, its columns
+// and its child views get the catalog's descriptions as comments; a table
+// with soft deletes gets its live views (ensureLive), and the starter
+// views whose tables now all exist are made (ensureSemantic).
 func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode schema.WriteMode, org string) error {
 	if err := checkTypes(t); err != nil {
 		return err
@@ -37,6 +40,15 @@ func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode schema.Wri
 		if err := s.ensureChildView(ctx, t, ch); err != nil {
 			return err
 		}
+	}
+	if err := s.commentTable(ctx, t); err != nil {
+		return err
+	}
+	if err := s.ensureLive(ctx, t); err != nil {
+		return err
+	}
+	if err := s.ensureSemantic(ctx, t.Name); err != nil {
+		return err
 	}
 	s.ensured[t.Name] = mode
 	return nil

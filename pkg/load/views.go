@@ -12,8 +12,8 @@ import (
 )
 
 type customField struct {
-	id, name, typ, objectType, org string
-	multi                          bool
+	id, name, typ, objectType, org, description string
+	multi                                       bool
 }
 
 // RefreshCustomViews (re)creates <table>_custom for every one of tables
@@ -48,10 +48,12 @@ func (s *Store) RefreshCustomViews(ctx context.Context, definitions string, tabl
 		return err
 	}
 	types := map[string][]string{}
+	declared := map[string]schema.Table{}
 	var names []string
 	for _, t := range tables {
 		if len(t.CustomFieldTypes) > 0 && existing[t.Name] {
 			types[t.Name] = t.CustomFieldTypes
+			declared[t.Name] = t
 			names = append(names, t.Name)
 		}
 	}
@@ -73,8 +75,28 @@ func (s *Store) RefreshCustomViews(ctx context.Context, definitions string, tabl
 			errs = append(errs, fmt.Errorf("view %s.%s_custom not created: a table has that name", s.schema, table))
 			continue
 		}
-		if _, err := s.conn.ExecContext(ctx, customViewSQL(s.schema, table, cols, fields, types[table])); err != nil {
+		users := ""
+		if existing["users"] && withOrg["users"] {
+			users = qualified(s.schema, "users")
+		}
+		q, custom := customViewSQL(s.schema, table, cols, fields, types[table], users)
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
 			errs = append(errs, fmt.Errorf("create view %s.%s_custom: %w", s.schema, table, err))
+			continue
+		}
+		docs := tableDocs(declared[table].WithOrg())
+		for _, c := range custom {
+			docs[c.name] = customFieldDoc(c)
+		}
+		doc := fmt.Sprintf("%s.%s with one typed column per custom field (of %s), named by the field's current name: "+
+			"the view follows renames and deletions of fields.", s.schema, table, strings.Join(types[table], ", "))
+		if err := s.applyComments(ctx, commentTarget{schema: s.schema, name: table + "_custom", view: true, doc: doc, columns: docs}); err != nil {
+			errs = append(errs, err)
+		}
+		if declared[table].Deletes != nil {
+			if err := s.liveView(ctx, table+"_custom", doc, docs); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -110,7 +132,7 @@ func (s *Store) nameSet(ctx context.Context, q string, args ...any) (map[string]
 
 func (s *Store) customFields(ctx context.Context, definitions string) ([]customField, error) {
 	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT id, coalesce(name, id), coalesce(type, 'text'),
-		coalesce(object_type, ''), coalesce(accepts_multiple_values, false), organization_id
+		coalesce(object_type, ''), coalesce(accepts_multiple_values, false), organization_id, coalesce(json_extract_string(_raw, '$.description'), '')
 		FROM %s WHERE _deleted_at IS NULL ORDER BY name, id, organization_id`, qualified(s.schema, definitions)))
 	if err != nil {
 		return nil, fmt.Errorf("read custom field definitions: %w", err)
@@ -119,7 +141,7 @@ func (s *Store) customFields(ctx context.Context, definitions string) ([]customF
 	var out []customField
 	for rows.Next() {
 		var f customField
-		if err := rows.Scan(&f.id, &f.name, &f.typ, &f.objectType, &f.multi, &f.org); err != nil {
+		if err := rows.Scan(&f.id, &f.name, &f.typ, &f.objectType, &f.multi, &f.org, &f.description); err != nil {
 			return nil, err
 		}
 		out = append(out, f)
@@ -132,6 +154,8 @@ func (s *Store) customFields(ctx context.Context, definitions string) ([]customF
 type viewColumn struct {
 	name   string
 	fields []customField // one per organization, all of one type
+	// user, on the name column of a user field, is that field's column.
+	user *viewColumn
 }
 
 // takes reports whether f can share the column: same type, and no field of
@@ -150,8 +174,11 @@ func (c *viewColumn) takes(f customField) bool {
 // keeps the name, and so do other organizations' fields of that name and
 // type (their values come from the same column); a later one of the same
 // organization, another type, or one clashing with a table column gets its
-// id appended (and its organization, should that clash too).
-func customViewSQL(schemaName, table string, cols map[string]string, fields []customField, types []string) string {
+// id appended (and its organization, should that clash too). With users
+// (the users table; "" when it is not there) each user field is followed
+// by "<column> (name)", the user's full name. It returns the view's custom
+// columns with the SQL.
+func customViewSQL(schemaName, table string, cols map[string]string, fields []customField, types []string, users string) (string, []*viewColumn) {
 	taken := map[string]*viewColumn{}
 	for c := range cols {
 		taken[strings.ToLower(c)] = nil
@@ -178,17 +205,59 @@ func customViewSQL(schemaName, table string, cols map[string]string, fields []cu
 			break
 		}
 	}
+	if users != "" {
+		// Each user field gets the name of its user (or its users') beside it.
+		var named []*viewColumn
+		for _, c := range order {
+			named = append(named, c)
+			if c.fields[0].typ != "user" {
+				continue
+			}
+			for _, name := range []string{c.name + " (name)", c.name + " (user name)"} {
+				if _, ok := taken[strings.ToLower(name)]; !ok {
+					n := &viewColumn{name: name, fields: c.fields, user: c}
+					taken[strings.ToLower(name)] = n
+					named = append(named, n)
+					break
+				}
+			}
+		}
+		order = named
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s AS SELECT t.*", qualified(schemaName, table+"_custom"))
 	for _, c := range order {
 		b.WriteString(", CASE t.organization_id")
 		for _, f := range c.fields {
-			fmt.Fprintf(&b, " WHEN %s THEN %s", quoteString(f.org), customExpr(f))
+			expr := customExpr(f)
+			if c.user != nil {
+				expr = userNameExpr(f, users)
+			}
+			fmt.Fprintf(&b, " WHEN %s THEN %s", quoteString(f.org), expr)
 		}
 		fmt.Fprintf(&b, " END AS %s", quoteIdent(c.name))
 	}
 	fmt.Fprintf(&b, " FROM %s t", qualified(schemaName, table))
-	return b.String()
+	return b.String(), order
+}
+
+// userFullName is a users row's full name (as users.full_name has it),
+// from u's first and last name, so that it does not wait for users to be
+// synced again after an upgrade.
+const userFullName = "nullif(concat_ws(' ', nullif(trim(u.first_name), ''), nullif(trim(u.last_name), '')), '')"
+
+// userNameExpr is the name of the user a user field holds, looked up in
+// users (same organization); for a multi-value field, the list of names in
+// the field's order.
+func userNameExpr(f customField, users string) string {
+	path := quoteString("$." + quoteIdent(f.id))
+	if f.multi {
+		ids := "from_json(json_extract(t.custom, " + path + "), '[\"VARCHAR\"]')"
+		return fmt.Sprintf("(SELECT list(%s ORDER BY list_position(%s, u.id)) FROM %s u WHERE u.organization_id = t.organization_id AND list_contains(%s, u.id))",
+			userFullName, ids, users, ids)
+	}
+	return fmt.Sprintf("(SELECT %s FROM %s u WHERE u.organization_id = t.organization_id AND u.id = json_extract_string(t.custom, %s))",
+		userFullName, users, path)
 }
 
 // customExpr types a custom field's value by its definition; anything that

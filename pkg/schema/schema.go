@@ -34,6 +34,10 @@ const (
 	// FromOrg is the organization the row came from: the id of the Close
 	// organization of the account that synced it (see WithOrg).
 	FromOrg
+	// FromJoin joins the text values of the table's columns named in Parts
+	// with a space, leaving out empty ones (NULL when all are): a full name
+	// from first_name and last_name.
+	FromJoin
 )
 
 // Column is one typed column of a data table.
@@ -42,6 +46,11 @@ type Column struct {
 	Type   Type
 	Path   string // JSON key (or dotted path) in the record; empty means Name
 	Source Source
+	// Parts are the columns a FromJoin column joins.
+	Parts []string
+	// Description says what the column holds, units included; the loader
+	// writes it as the column's comment (COMMENT ON COLUMN).
+	Description string
 }
 
 // JSONPath returns the key path the column reads, defaulting to its name.
@@ -55,8 +64,11 @@ func (c Column) JSONPath() string {
 // Table is a data table: typed columns plus the system columns every table has
 // (_raw, _synced_at, _run_id, _deleted_at), which are not listed here.
 type Table struct {
-	Name    string
-	Columns []Column
+	Name string
+	// Description says what a row is; the loader writes it as the table's
+	// (or child view's) comment.
+	Description string
+	Columns     []Column
 	// Key lists the primary-key columns. For child tables it is the parent
 	// column and the position column (the key of a view: unique, not
 	// enforced).
@@ -118,6 +130,16 @@ const (
 	// ColOrg is the organization column every data table has (WithOrg).
 	ColOrg = "organization_id"
 )
+
+// SystemColumnDocs describe the system columns, for their comments.
+var SystemColumnDocs = map[string]string{
+	ColRaw:      "The record exactly as the Close API returned it (JSON); every other column is extracted from it.",
+	ColSyncedAt: "When closesync last wrote this row (UTC).",
+	ColRunID:    "The sync.runs run that last wrote this row.",
+	ColDeleted:  "When closesync saw this row deleted in Close (UTC, from the event log); NULL while the row is live. The live schema's views leave deleted rows out.",
+	ColPosition: "0-based position of the item in its parent's array.",
+	ColOrg:      "Close organization the row belongs to (orga_...): the organization of the API key that synced it.",
+}
 
 // WithOrg returns the table as closesync stores it: with the column
 // organization_id holding the organization the row came from, first in the
@@ -196,6 +218,16 @@ func (t Table) Validate() error {
 		seen[c.Name] = true
 		if !c.Type.Valid() {
 			return fmt.Errorf("table %s: column %s: unknown type %d", t.Name, c.Name, int(c.Type))
+		}
+	}
+	for _, c := range t.Columns {
+		if (c.Source == FromJoin) != (len(c.Parts) > 0) {
+			return fmt.Errorf("table %s: column %s: parts go with source FromJoin only", t.Name, c.Name)
+		}
+		for _, p := range c.Parts {
+			if pc, ok := t.Column(p); !ok || pc.Source != FromJSON || pc.Type != Text {
+				return fmt.Errorf("table %s: column %s: part %q is not a text column read from the record", t.Name, c.Name, p)
+			}
 		}
 	}
 	if len(t.Key) == 0 {

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -38,6 +39,14 @@ func TestValidate(t *testing.T) {
 			t.Deletes = &DeleteRule{ObjectType: "contact", Owner: lead, OwnerColumn: "lead_id"}
 			t.CustomFieldTypes = []string{"contact", "shared"}
 		}, ""},
+		{"valid join", func(t *Table) {
+			t.Columns = append(t.Columns, Column{Name: "full", Type: Text, Source: FromJoin, Parts: []string{"lead_id", "id"}})
+		}, ""},
+		{"join of a missing column", func(t *Table) {
+			t.Columns = append(t.Columns, Column{Name: "full", Type: Text, Source: FromJoin, Parts: []string{"nope"}})
+		}, `part "nope" is not a text column`},
+		{"join without parts", func(t *Table) { t.Columns = append(t.Columns, Column{Name: "full", Type: Text, Source: FromJoin}) },
+			"parts go with source FromJoin only"},
 		{"bad table name", func(t *Table) { t.Name = "Contacts" }, "name must match"},
 		{"bad column name", func(t *Table) { t.Columns[1].Name = "lead id" }, `column "lead id": name must match`},
 		{"duplicate column", func(t *Table) { t.Columns[1].Name = "id" }, `column "id" declared twice`},
@@ -82,7 +91,7 @@ func TestWithOrg(t *testing.T) {
 	tab := contacts()
 	tab.Deletes = &DeleteRule{ObjectType: "contact"}
 	got := tab.WithOrg()
-	if got.Columns[0] != (Column{Name: ColOrg, Type: Text, Source: FromOrg}) {
+	if !reflect.DeepEqual(got.Columns[0], Column{Name: ColOrg, Type: Text, Source: FromOrg}) {
 		t.Errorf("first column = %+v, want organization_id from the org", got.Columns[0])
 	}
 	if !slices.Equal(got.Key, []string{ColOrg, "id"}) {
@@ -109,7 +118,7 @@ func TestWithOrg(t *testing.T) {
 	// A record's own organization_id column takes the account's organization.
 	statuses := Table{Name: "lead_statuses", Columns: []Column{{Name: "id", Type: Text}, {Name: ColOrg, Type: Text}}, Key: []string{"id"}}
 	got = statuses.WithOrg()
-	if len(got.Columns) != 2 || got.Columns[1] != (Column{Name: ColOrg, Type: Text, Source: FromOrg}) || !slices.Equal(got.Key, []string{ColOrg, "id"}) {
+	if len(got.Columns) != 2 || !reflect.DeepEqual(got.Columns[1], Column{Name: ColOrg, Type: Text, Source: FromOrg}) || !slices.Equal(got.Key, []string{ColOrg, "id"}) {
 		t.Errorf("statuses = %+v", got)
 	}
 	// A child keyed by the organization id keeps its parent column.
