@@ -50,20 +50,31 @@ func (s *Store) applyComments(ctx context.Context, c commentTarget) error {
 	if err != nil {
 		return fmt.Errorf("read the comment of %s.%s: %w", c.schema, c.name, err)
 	}
+	var stmts []string
 	if c.doc != "" && cur.String != c.doc {
-		if _, err := s.conn.ExecContext(ctx, fmt.Sprintf("COMMENT ON %s %s IS %s", kind, name, quoteString(c.doc))); err != nil {
-			return fmt.Errorf("comment on %s.%s: %w", c.schema, c.name, err)
-		}
+		stmts = append(stmts, fmt.Sprintf("COMMENT ON %s %s IS %s", kind, name, quoteString(c.doc)))
 	}
 	stale, err := s.staleColumnComments(ctx, c)
 	if err != nil {
 		return err
 	}
 	for _, sc := range stale {
-		q := fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", name, quoteIdent(sc[0]), quoteString(sc[1]))
-		if _, err := s.conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("comment on column %s.%s.%s: %w", c.schema, c.name, sc[0], err)
+		stmts = append(stmts, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", name, quoteIdent(sc[0]), quoteString(sc[1])))
+	}
+	if len(stmts) == 0 {
+		return nil
+	}
+	// One transaction for them all: a commit each made a view of a few
+	// hundred custom fields cost seconds.
+	if err := s.inTx(ctx, func() error {
+		for _, q := range stmts {
+			if _, err := s.conn.ExecContext(ctx, q); err != nil {
+				return err
+			}
 		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("comment on %s.%s: %w", c.schema, c.name, err)
 	}
 	return nil
 }

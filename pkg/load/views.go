@@ -80,24 +80,34 @@ func (s *Store) RefreshCustomViews(ctx context.Context, definitions string, tabl
 			users = qualified(s.schema, "users")
 		}
 		q, custom := customViewSQL(s.schema, table, cols, fields, types[table], users)
-		if _, err := s.conn.ExecContext(ctx, q); err != nil {
-			errs = append(errs, fmt.Errorf("create view %s.%s_custom: %w", s.schema, table, err))
-			continue
-		}
 		docs := tableDocs(declared[table].WithOrg())
 		for _, c := range custom {
 			docs[c.name] = customFieldDoc(c)
+		}
+		made := q + "\x00" + fmt.Sprint(docs) // fmt prints a map in key order
+		if s.customViews[table] == made && s.viewExists(ctx, s.schema, table+"_custom") {
+			// Unchanged since this process made it: the view, its
+			// comments and its live view stand as they are.
+			continue
+		}
+		delete(s.customViews, table)
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
+			errs = append(errs, fmt.Errorf("create view %s.%s_custom: %w", s.schema, table, err))
+			continue
 		}
 		doc := fmt.Sprintf("%s.%s with one typed column per custom field (of %s), named by the field's current name: "+
 			"the view follows renames and deletions of fields.", s.schema, table, strings.Join(types[table], ", "))
 		if err := s.applyComments(ctx, commentTarget{schema: s.schema, name: table + "_custom", view: true, doc: doc, columns: docs}); err != nil {
 			errs = append(errs, err)
+			continue
 		}
 		if declared[table].Deletes != nil {
 			if err := s.liveView(ctx, table+"_custom", doc, docs); err != nil {
 				errs = append(errs, err)
+				continue
 			}
 		}
+		s.customViews[table] = made
 	}
 	return errors.Join(errs...)
 }
@@ -297,4 +307,13 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// viewExists reports whether the view schemaName.name exists (false also
+// when the catalog cannot be read: the caller then makes it again).
+func (s *Store) viewExists(ctx context.Context, schemaName, name string) bool {
+	var n int
+	err := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_views()
+		WHERE database_name = current_database() AND schema_name = ? AND view_name = ?`, schemaName, name).Scan(&n)
+	return err == nil && n > 0
 }
