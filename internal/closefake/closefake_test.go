@@ -444,3 +444,25 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 		t.Errorf("%d new contacts of %s, want %d", created, owner, len(touched))
 	}
 }
+
+// TestEveryActivityTypeAtAnyHour: a small organisation has an activity of
+// every type whatever the clock says when it is generated (the tests that
+// compare each table with its fake need rows in each; a completed task,
+// which a TaskCompleted activity points at, depends on due dates and now).
+func TestEveryActivityTypeAtAnyHour(t *testing.T) {
+	for _, c := range []struct{ seed, scale int }{{61, 30}, {1, 20}, {7, 30}} {
+		for h := range 24 {
+			now := fixedNow.Add(time.Duration(h)*time.Hour + time.Duration(h*7)*24*time.Hour)
+			s := New(Options{Seed: int64(c.seed), Scale: c.scale, Now: func() time.Time { return now }})
+			seen := map[string]bool{}
+			for _, a := range s.Objects(KindActivity) {
+				seen[a["_type"].(string)] = true
+			}
+			for _, w := range activityWeights {
+				if !seen[w.typ] {
+					t.Errorf("seed %d, scale %d, now %s: no %s activity", c.seed, c.scale, now.Format(time.RFC3339), w.typ)
+				}
+			}
+		}
+	}
+}

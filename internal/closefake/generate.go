@@ -55,6 +55,10 @@ type gen struct {
 	actTypeDefs  map[string][]customDef
 	bulkTimes    []time.Time // shared date_updated of bulk-edited leads
 	importTimes  []time.Time // shared date_created of imported leads
+	// owed are the types of the first leads' cycle (activities) not made
+	// yet because their lead lacked what they point at (a completed task,
+	// an opportunity): the next lead that has it makes them.
+	owed []string
 }
 
 // generate builds the organisation: users, statuses and pipelines, custom
@@ -447,7 +451,8 @@ func (g *gen) task(lead, contact object, opps []object) object {
 	if dateless {
 		date = fmtDate(due)
 	}
-	done := due.Before(g.now) && r.IntN(2) == 0
+	// Draw first: the random stream must not depend on the clock.
+	done := r.IntN(2) == 0 && due.Before(g.now)
 	updated := g.updatedAfter(created)
 	if done {
 		updated = maxTime(updated, g.between(due, g.now))
@@ -478,10 +483,19 @@ func (g *gen) task(lead, contact object, opps []object) object {
 func (g *gen) activities(i int, lead object, contacts, opps, tasks []object) {
 	created := mustTime(lead["date_created"])
 	g.activity("Created", lead, contacts[0], opps, tasks, created, nil)
-	var types []string
 	if i < len(activityWeights) {
-		types = append(types, activityWeights[i].typ)
+		g.owed = append(g.owed, activityWeights[i].typ)
 	}
+	var types []string
+	rest := g.owed[:0]
+	for _, typ := range g.owed {
+		if canMake(typ, opps, tasks) {
+			types = append(types, typ)
+		} else {
+			rest = append(rest, typ)
+		}
+	}
+	g.owed = rest
 	total := 0
 	for _, w := range activityWeights {
 		total += w.weight
@@ -509,6 +523,23 @@ func (g *gen) activities(i int, lead object, contacts, opps, tasks []object) {
 	}
 }
 
+// canMake reports whether a lead with these opportunities and tasks can
+// have an activity of type typ (activity falls back to a note otherwise).
+func canMake(typ string, opps, tasks []object) bool {
+	switch typ {
+	case "OpportunityStatusChange":
+		return len(opps) > 0
+	case "TaskCompleted":
+		for _, t := range tasks {
+			if t["is_complete"] == true {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
 // activity builds and stores one activity with its type-specific fields.
 func (g *gen) activity(typ string, lead, contact object, opps, tasks []object, created time.Time, thread object) object {
 	s, r := g.s, g.r
@@ -523,7 +554,7 @@ func (g *gen) activity(typ string, lead, contact object, opps, tasks []object, c
 			task = t
 		}
 	}
-	if (typ == "OpportunityStatusChange" && len(opps) == 0) || (typ == "TaskCompleted" && task == nil) {
+	if !canMake(typ, opps, tasks) {
 		typ = "Note"
 	}
 	size := 28
