@@ -95,11 +95,27 @@ func (h *harness) sync(args ...string) string {
 // query runs a query on the synced file (opened read-only, as a reader would).
 func (h *harness) query(q string, args ...any) [][]any {
 	h.t.Helper()
+	var out [][]any
+	h.reading(func(db *sql.DB) { out = h.queryOn(db, q, args...) })
+	return out
+}
+
+// reading gives f one read-only open of the file: opening it costs far
+// more than a query (the catalog of every table and view is read), so a
+// check of many tables opens it once.
+func (h *harness) reading(f func(db *sql.DB)) {
+	h.t.Helper()
 	db, err := sql.Open("duckdb", h.db+"?access_mode=READ_ONLY")
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer db.Close()
+	f(db)
+}
+
+// queryOn runs a query on db and returns its rows.
+func (h *harness) queryOn(db *sql.DB, q string, args ...any) [][]any {
+	h.t.Helper()
 	rows, err := db.Query(q, args...) //nolint:rowserrcheck // load.ScanAll checks rows.Err
 	if err != nil {
 		h.t.Fatalf("%s: %v", q, err)
@@ -132,27 +148,24 @@ func (h *harness) count(q string, args ...any) int64 {
 // opens it once instead of once a table.
 func (h *harness) counts(qs ...string) []int64 {
 	h.t.Helper()
-	db, err := sql.Open("duckdb", h.db+"?access_mode=READ_ONLY")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer db.Close()
 	out := make([]int64, len(qs))
-	for i, q := range qs {
-		var v any
-		if err := db.QueryRow(q).Scan(&v); err != nil {
-			h.t.Fatalf("%s: %v", q, err)
+	h.reading(func(db *sql.DB) {
+		for i, q := range qs {
+			var v any
+			if err := db.QueryRow(q).Scan(&v); err != nil {
+				h.t.Fatalf("%s: %v", q, err)
+			}
+			switch n := v.(type) {
+			case int64:
+				out[i] = n
+			case *big.Int:
+				out[i] = n.Int64()
+			case nil:
+			default:
+				h.t.Fatalf("%s: not a count: %T", q, v)
+			}
 		}
-		switch n := v.(type) {
-		case int64:
-			out[i] = n
-		case *big.Int:
-			out[i] = n.Int64()
-		case nil:
-		default:
-			h.t.Fatalf("%s: not a count: %T", q, v)
-		}
-	}
+	})
 	return out
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
@@ -55,12 +56,14 @@ func (f *faults) nonPage(path string) (string, bool) {
 func (h *harness) checksums() map[string]string {
 	h.t.Helper()
 	out := map[string]string{}
-	for _, row := range h.query(`SELECT table_name FROM duckdb_tables() WHERE schema_name = 'close'
-		UNION ALL SELECT view_name FROM duckdb_views() WHERE schema_name = 'close'`) {
-		name := row[0].(string)
-		r := h.query(fmt.Sprintf(`SELECT count(*), coalesce(sum(hash(t))::VARCHAR, '') FROM close.%s t`, name))[0]
-		out[name] = fmt.Sprintf("%v rows, hash %v", r[0], r[1])
-	}
+	h.reading(func(db *sql.DB) {
+		for _, row := range h.queryOn(db, `SELECT table_name FROM duckdb_tables() WHERE schema_name = 'close'
+			UNION ALL SELECT view_name FROM duckdb_views() WHERE schema_name = 'close'`) {
+			name := row[0].(string)
+			r := h.queryOn(db, fmt.Sprintf(`SELECT count(*), coalesce(sum(hash(t))::VARCHAR, '') FROM close.%s t`, name))[0]
+			out[name] = fmt.Sprintf("%v rows, hash %v", r[0], r[1])
+		}
+	})
 	return out
 }
 
