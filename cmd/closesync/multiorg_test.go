@@ -245,7 +245,13 @@ jobs:
 				}
 			}
 			one.sync()
-			check("after reconcile and sync", nil)
+			// The daily reports re-read their attribution window only: the
+			// deleted lead's emails of older days stay counted in them
+			// (README "Reporting"), where the fake counts what exists now.
+			check("after reconcile and sync", func(r *extract.Report) bool {
+				_, daily := r.Walk.(extract.Daily)
+				return !daily
+			})
 		})
 	}
 }

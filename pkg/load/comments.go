@@ -2,19 +2,17 @@ package load
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
 	"github.com/closesync/closesync/pkg/schema"
 )
 
-// commentTarget is a table or view and the comments closesync gives it and
-// its columns (COMMENT ON), which BI tools and duckdb_tables(),
-// duckdb_views() and duckdb_columns() show.
+// commentTarget is a table and the comments closesync gives it and its
+// columns (COMMENT ON), which BI tools and duckdb_tables() and
+// duckdb_columns() show. Views get theirs as they are made (viewDef).
 type commentTarget struct {
 	schema, name string
-	view         bool
 	doc          string
 	columns      map[string]string // column -> comment
 }
@@ -36,36 +34,34 @@ func tableDocs(t schema.Table) map[string]string {
 
 // applyComments writes the target's comments where they differ from what
 // the file holds (so a file written before comments gets them, and a
-// second run writes nothing). A column the file has that the target does
-// not describe keeps its comment.
+// second run writes nothing), in one transaction. A column the file has
+// that the target does not describe keeps its comment.
 func (s *Store) applyComments(ctx context.Context, c commentTarget) error {
-	kind, list := "TABLE", "duckdb_tables() WHERE table_name = ?"
-	if c.view {
-		kind, list = "VIEW", "duckdb_views() WHERE view_name = ?"
-	}
-	name := qualified(c.schema, c.name)
-	var cur sql.NullString
-	err := s.conn.QueryRowContext(ctx, "SELECT comment FROM "+list+" AND schema_name = ? AND database_name = current_database()",
-		c.name, c.schema).Scan(&cur)
-	if err != nil {
-		return fmt.Errorf("read the comment of %s.%s: %w", c.schema, c.name, err)
-	}
-	var stmts []string
-	if c.doc != "" && cur.String != c.doc {
-		stmts = append(stmts, fmt.Sprintf("COMMENT ON %s %s IS %s", kind, name, quoteString(c.doc)))
-	}
-	stale, err := s.staleColumnComments(ctx, c)
+	cat, err := s.catalog(ctx)
 	if err != nil {
 		return err
 	}
-	for _, sc := range stale {
-		stmts = append(stmts, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", name, quoteIdent(sc[0]), quoteString(sc[1])))
+	rel := cat.table(c.schema, c.name)
+	if rel == nil {
+		return fmt.Errorf("comment on %s.%s: no such table", c.schema, c.name)
+	}
+	name := qualified(c.schema, c.name)
+	var stmts []string
+	if c.doc != "" && rel.comment != c.doc {
+		stmts = append(stmts, fmt.Sprintf("COMMENT ON TABLE %s IS %s", name, quoteString(c.doc)))
+	}
+	var stale []string
+	for col, have := range rel.cols {
+		if want := c.columns[col]; want != "" && want != have {
+			stale = append(stale, col)
+			stmts = append(stmts, fmt.Sprintf("COMMENT ON COLUMN %s.%s IS %s", name, quoteIdent(col), quoteString(want)))
+		}
 	}
 	if len(stmts) == 0 {
 		return nil
 	}
-	// One transaction for them all: a commit each made a view of a few
-	// hundred custom fields cost seconds.
+	// One transaction for them all: a commit each made a table of a few
+	// hundred columns cost seconds.
 	if err := s.inTx(ctx, func() error {
 		for _, q := range stmts {
 			if _, err := s.conn.ExecContext(ctx, q); err != nil {
@@ -74,31 +70,16 @@ func (s *Store) applyComments(ctx context.Context, c commentTarget) error {
 		}
 		return nil
 	}); err != nil {
+		s.cat = nil
 		return fmt.Errorf("comment on %s.%s: %w", c.schema, c.name, err)
 	}
+	if c.doc != "" {
+		rel.comment = c.doc
+	}
+	for _, col := range stale {
+		rel.cols[col] = c.columns[col]
+	}
 	return nil
-}
-
-// staleColumnComments returns the target's columns whose comment in the
-// file is not the one closesync gives them, with that comment.
-func (s *Store) staleColumnComments(ctx context.Context, c commentTarget) ([][2]string, error) {
-	rows, err := s.conn.QueryContext(ctx, `SELECT column_name, coalesce(comment, '') FROM duckdb_columns()
-		WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`, c.schema, c.name)
-	if err != nil {
-		return nil, fmt.Errorf("read the column comments of %s.%s: %w", c.schema, c.name, err)
-	}
-	defer rows.Close()
-	var stale [][2]string
-	for rows.Next() {
-		var col, have string
-		if err := rows.Scan(&col, &have); err != nil {
-			return nil, err
-		}
-		if want := c.columns[col]; want != "" && want != have {
-			stale = append(stale, [2]string{col, want})
-		}
-	}
-	return stale, rows.Err()
 }
 
 // syncDocs are the comments of the sync schema's tables.
@@ -123,11 +104,25 @@ var syncDocs = []commentTarget{
 			"run_id": "The sync.runs run that saved the bookmark.", "updated_at": "When it was saved (UTC).",
 			"loaded_from": "Start of the range the report has loaded (the start_date of its first load, moved earlier by backfills).",
 		}},
+	{schema: "sync", name: "views", doc: "The views closesync made (child, live, _custom and starter views), so that a view is made again only when its definition changed.",
+		columns: map[string]string{
+			"schema_name": "Schema of the view.", "view_name": "Name of the view.",
+			"fingerprint": "SHA-256 of the view's SQL and comments as closesync made them.",
+			"definition":  "The view's SQL as DuckDB kept it right after (duckdb_views().sql): a view whose SQL differs was replaced by someone else and is made again.",
+			"made_at":     "When closesync last made the view (UTC).",
+		}},
 }
 
 // commentSync comments the sync schema's tables.
 func (s *Store) commentSync(ctx context.Context) error {
+	cat, err := s.catalog(ctx)
+	if err != nil {
+		return err
+	}
 	for _, c := range syncDocs {
+		if cat.table(c.schema, c.name) == nil {
+			continue // not before its migration
+		}
 		if err := s.applyComments(ctx, c); err != nil {
 			return err
 		}
@@ -135,22 +130,18 @@ func (s *Store) commentSync(ctx context.Context) error {
 	return nil
 }
 
-// commentTable comments t (as stored: WithOrg) and its child views.
+// commentTable comments t (as stored: WithOrg); its child views are
+// commented as they are made (ensureChildView).
 func (s *Store) commentTable(ctx context.Context, t schema.Table) error {
-	if err := s.applyComments(ctx, commentTarget{schema: s.schema, name: t.Name, doc: t.Description, columns: tableDocs(t)}); err != nil {
-		return err
+	return s.applyComments(ctx, commentTarget{schema: s.schema, name: t.Name, doc: t.Description, columns: tableDocs(t)})
+}
+
+// childDoc is the comment of parent's child view ch.
+func childDoc(parent schema.Table, ch schema.Child) string {
+	if ch.Table.Description != "" {
+		return ch.Table.Description
 	}
-	for _, ch := range t.Children {
-		doc := ch.Table.Description
-		if doc == "" {
-			doc = "Items of " + t.Name + "." + ch.Field + ", one row each: a view over " + t.Name + "._raw."
-		}
-		if err := s.applyComments(ctx, commentTarget{schema: s.schema, name: ch.Table.Name, view: true, doc: doc,
-			columns: tableDocs(ch.Table)}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return "Items of " + parent.Name + "." + ch.Field + ", one row each: a view over " + parent.Name + "._raw."
 }
 
 // customFieldDoc is the comment of a custom view's column.

@@ -410,6 +410,7 @@ func (s *Store) replaceWith(ctx context.Context, tmp string, lock *os.File) erro
 			db.Close(), connector.Close())
 	}
 	s.connector, s.db, s.conn = connector, db, conn
+	s.cat = nil // the copy's catalog, read when next needed
 	return nil
 }
 

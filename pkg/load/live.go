@@ -37,26 +37,27 @@ func (s *Store) ensureLive(ctx context.Context, t schema.Table) error {
 	return nil
 }
 
-// liveView makes live.<name> over close.<name> and comments it.
+// liveView makes live.<name> over close.<name>, with its comments.
 func (s *Store) liveView(ctx context.Context, name, doc string, columns map[string]string) error {
 	live := LiveSchema(s.schema)
-	if _, err := s.conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(live)); err != nil {
-		return fmt.Errorf("create schema %s: %w", live, err)
+	c, err := s.catalog(ctx)
+	if err != nil {
+		return err
 	}
-	var tables int
-	if err := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables()
-		WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`, live, name).Scan(&tables); err != nil {
-		return fmt.Errorf("inspect %s.%s: %w", live, name, err)
-	}
-	if tables > 0 {
+	if c.table(live, name) != nil {
 		s.log.Sugar().Warnw("live view not created: a table has its name", "view", live+"."+name)
 		return nil
 	}
-	q := fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * FROM %s WHERE %s IS NULL",
-		qualified(live, name), qualified(s.schema, name), quoteIdent(schema.ColDeleted))
-	if _, err := s.conn.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("create view %s.%s: %w", live, name, err)
+	if !s.liveSchema {
+		if _, err := s.conn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(live)); err != nil {
+			return fmt.Errorf("create schema %s: %w", live, err)
+		}
+		s.liveSchema = true
 	}
-	doc = fmt.Sprintf("Live rows of %s.%s: those not deleted in Close (_deleted_at IS NULL). %s", s.schema, name, doc)
-	return s.applyComments(ctx, commentTarget{schema: live, name: name, view: true, doc: doc, columns: columns})
+	_, err = s.ensureView(ctx, viewDef{schema: live, name: name,
+		sql: fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * FROM %s WHERE %s IS NULL",
+			qualified(live, name), qualified(s.schema, name), quoteIdent(schema.ColDeleted)),
+		doc:     fmt.Sprintf("Live rows of %s.%s: those not deleted in Close (_deleted_at IS NULL). %s", s.schema, name, doc),
+		columns: columns})
+	return err
 }

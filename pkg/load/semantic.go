@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -166,10 +165,7 @@ next:
 			continue
 		}
 		q, _ := SemanticSQL(v.name, quoteIdent(s.schema))
-		if _, err := s.conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("create view %s.%s: %w", s.schema, v.name, err)
-		}
-		if err := s.applyComments(ctx, commentTarget{schema: s.schema, name: v.name, view: true, doc: v.doc, columns: v.columns}); err != nil {
+		if _, err := s.ensureView(ctx, viewDef{schema: s.schema, name: v.name, sql: q, doc: v.doc, columns: v.columns}); err != nil {
 			return err
 		}
 	}

@@ -156,10 +156,11 @@ type Store struct {
 	mu      sync.Mutex
 	conn    *sql.Conn
 	ensured map[string]schema.WriteMode
-	// customViews holds, by table, the SQL and column comments of the <table>_custom view this
-	// process last made (with its comments and live view), so that an
-	// unchanged view is not made again after every report (views.go).
-	customViews map[string]string
+	// cat is what this open knows of the file's catalog (catalog.go);
+	// nil until read, and after anything that may have changed it.
+	cat *catalog
+	// liveSchema: this open made sure the live schema exists.
+	liveSchema bool
 }
 
 // LockWait is one wait of Open for the file's lock.
@@ -210,7 +211,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open database %s: %w", opts.Path, err), db.Close(), connector.Close())
 	}
-	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]schema.WriteMode{}, customViews: map[string]string{}, readOnly: opts.ReadOnly,
+	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]schema.WriteMode{}, readOnly: opts.ReadOnly,
 		memoryLimit: opts.Engine.withDefaults().MemoryLimit, opts: opts}
 	if opts.ReadOnly {
 		return s, nil
@@ -467,6 +468,7 @@ func (s *Store) migrate(ctx context.Context, fsys fs.FS) error {
 	if err := s.checkRunsShape(ctx); err != nil {
 		return err
 	}
+	s.cat = nil // the migrations changed it
 	return s.commentSync(ctx)
 }
 

@@ -2,8 +2,6 @@ package load
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -60,36 +58,34 @@ func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode schema.Wri
 // were the items of the parent's _raw, which the view shows.
 func (s *Store) ensureChildView(ctx context.Context, parent schema.Table, ch schema.Child) error {
 	name := s.schema + "." + ch.Table.Name
-	tables, err := s.tableNames(ctx)
+	c, err := s.catalog(ctx)
 	if err != nil {
 		return err
 	}
-	view := childViewSQL(s.schema, parent, ch)
-	if !tables[ch.Table.Name] {
-		if _, err := s.conn.ExecContext(ctx, view); err != nil {
-			return fmt.Errorf("create view %s: %w", name, err)
-		}
-		return nil
+	v := viewDef{schema: s.schema, name: ch.Table.Name, sql: childViewSQL(s.schema, parent, ch), doc: childDoc(parent, ch), columns: tableDocs(ch.Table)}
+	old := c.table(s.schema, ch.Table.Name)
+	if old == nil {
+		_, err := s.ensureView(ctx, v)
+		return err
 	}
-	cols, _, err := s.tableColumns(ctx, ch.Table.Name)
-	if err != nil {
-		return fmt.Errorf("inspect %s: %w", name, err)
-	}
-	for _, c := range []string{schema.ColRaw, schema.ColSyncedAt} {
-		if _, ok := cols[c]; !ok {
+	for _, col := range []string{schema.ColRaw, schema.ColSyncedAt} {
+		if !old.has(col) {
 			return fmt.Errorf("table %s exists but is not a closesync table (it has no %s column): refusing to replace it by closesync's view; "+
-				"set another schema: in the config (e.g. schema: closesync) or move the table away", name, c)
+				"set another schema: in the config (e.g. schema: closesync) or move the table away", name, col)
 		}
 	}
 	err = s.inTx(ctx, func() error {
-		if _, err := s.conn.ExecContext(ctx, "DROP TABLE "+qualified(s.schema, ch.Table.Name)); err != nil {
-			return err
-		}
-		_, err := s.conn.ExecContext(ctx, view)
+		_, err := s.conn.ExecContext(ctx, "DROP TABLE "+qualified(s.schema, ch.Table.Name))
 		return err
 	})
 	if err != nil {
+		s.cat = nil
 		return fmt.Errorf("replace table %s by a view over %s.%s: %w", name, s.schema, parent.Name, err)
+	}
+	c.forget(s.schema, ch.Table.Name)
+	if _, err := s.ensureView(ctx, v); err != nil {
+		return fmt.Errorf("replace table %s by a view over %s.%s (the table, whose rows the view shows from %s._raw, is dropped): %w",
+			name, s.schema, parent.Name, parent.Name, err)
 	}
 	s.log.Sugar().Infow("child table upgraded: now a view over its parent's _raw", "table", name, "parent", s.schema+"."+parent.Name)
 	return nil
@@ -97,19 +93,26 @@ func (s *Store) ensureChildView(ctx context.Context, parent schema.Table, ch sch
 
 func (s *Store) ensureOne(ctx context.Context, t schema.Table, mode schema.WriteMode, org string) error {
 	name := s.schema + "." + t.Name
-	cols, exists, err := s.tableColumns(ctx, t.Name)
+	cat, err := s.catalog(ctx)
 	if err != nil {
-		return fmt.Errorf("inspect %s: %w", name, err)
+		return err
 	}
-	if !exists {
+	rel := cat.table(s.schema, t.Name)
+	if rel == nil {
 		if _, err := s.conn.ExecContext(ctx, createTableSQL(s.schema, t, mode != schema.Append)); err != nil {
+			s.cat = nil
 			return fmt.Errorf("create %s: %w", name, err)
 		}
+		var key []string
+		if mode != schema.Append {
+			key = t.Key
+		}
+		cat.addTable(s.schema, t.Name, storedColumns(t), key)
 		return nil
 	}
 	var missing []string
 	for _, c := range []string{schema.ColRaw, schema.ColSyncedAt} {
-		if _, ok := cols[c]; !ok {
+		if !rel.has(c) {
 			missing = append(missing, c)
 		}
 	}
@@ -117,10 +120,7 @@ func (s *Store) ensureOne(ctx context.Context, t schema.Table, mode schema.Write
 		return fmt.Errorf("table %s exists but is not a closesync table (it has no %s column): refusing to write into it; "+
 			"set another schema: in the config (e.g. schema: closesync) or move the table away", name, strings.Join(missing, " or "))
 	}
-	pk, err := s.primaryKey(ctx, t.Name)
-	if err != nil {
-		return fmt.Errorf("inspect %s: %w", name, err)
-	}
+	pk := rel.pk
 	switch {
 	case mode == schema.Append && pk != nil:
 		return fmt.Errorf("table %s was created for mode upsert or replace and cannot take mode append: drop it or use another schema", name)
@@ -130,19 +130,29 @@ func (s *Store) ensureOne(ctx context.Context, t schema.Table, mode schema.Write
 		return fmt.Errorf("table %s has primary key (%s) where closesync's is (%s): it is not closesync's table for this report; "+
 			"set another schema: in the config or move the table away", name, strings.Join(pk, ", "), strings.Join(t.Key, ", "))
 	}
-	_, hadOrg := cols[schema.ColOrg]
+	hadOrg := rel.has(schema.ColOrg)
 	for _, c := range append(append([]schema.Column{}, t.Columns...), systemColumns...) {
-		if _, ok := cols[c.Name]; ok {
+		if rel.has(c.Name) {
 			continue
 		}
 		q := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", qualified(s.schema, t.Name), quoteIdent(c.Name), duckType(c.Type))
 		if _, err := s.conn.ExecContext(ctx, q); err != nil {
+			s.cat = nil
 			return fmt.Errorf("add column %s to %s: %w", c.Name, name, err)
 		}
+		rel.cols[c.Name] = ""
 		s.log.Sugar().Infow("added column", "table", name, "column", c.Name)
 	}
 	if pk != nil && !slices.Equal(pk, t.Key) || !hadOrg {
-		return s.migrateOrg(ctx, t, pk != nil, org)
+		if err := s.migrateOrg(ctx, t, pk != nil, org); err != nil {
+			s.cat = nil
+			return err
+		}
+		if pk != nil {
+			// The table was made again (copied): its key is closesync's now
+			// and its comments are gone.
+			cat.addTable(s.schema, t.Name, storedColumns(t), t.Key)
+		}
 	}
 	return nil
 }
@@ -191,19 +201,6 @@ func (s *Store) migrateOrg(ctx context.Context, t schema.Table, withKey bool, or
 	return nil
 }
 
-// primaryKey returns the columns of the table's primary key, nil if it has
-// none.
-func (s *Store) primaryKey(ctx context.Context, table string) ([]string, error) {
-	var cols []string
-	err := s.conn.QueryRowContext(ctx, `SELECT constraint_column_names FROM duckdb_constraints()
-		WHERE database_name = current_database() AND schema_name = ? AND table_name = ? AND constraint_type = 'PRIMARY KEY'`,
-		s.schema, table).Scan(&listScanner{&cols})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return cols, err
-}
-
 // listScanner scans a DuckDB VARCHAR[] into a string slice.
 type listScanner struct{ out *[]string }
 
@@ -218,28 +215,31 @@ func (l *listScanner) Scan(v any) error {
 	return nil
 }
 
-func (s *Store) tableColumns(ctx context.Context, table string) (map[string]string, bool, error) {
-	rows, err := s.conn.QueryContext(ctx, `SELECT column_name, data_type FROM duckdb_columns()
-		WHERE database_name = current_database() AND schema_name = ? AND table_name = ?`, s.schema, table)
+// tableNames returns the names of the data schema's tables.
+func (s *Store) tableNames(ctx context.Context) (map[string]bool, error) {
+	c, err := s.catalog(ctx)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	defer rows.Close()
-	cols := map[string]string{}
-	for rows.Next() {
-		var n, ty string
-		if err := rows.Scan(&n, &ty); err != nil {
-			return nil, false, err
-		}
-		cols[n] = ty
-	}
-	return cols, len(cols) > 0, rows.Err()
+	return c.names(s.schema, false), nil
 }
 
-// orgTables names the data tables that carry organization_id. A table
-// written before closesync kept it gains it when its report next runs;
-// until then deletes, reconcile and views pass it by.
+// viewNames returns the names of the data schema's views.
+func (s *Store) viewNames(ctx context.Context) (map[string]bool, error) {
+	c, err := s.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.names(s.schema, true), nil
+}
+
+// orgTables names the data tables (and views) that carry organization_id.
+// A table written before closesync kept it gains it when its report next
+// runs; until then deletes, reconcile and views pass it by.
 func (s *Store) orgTables(ctx context.Context) (map[string]bool, error) {
-	return s.nameSet(ctx, `SELECT table_name FROM duckdb_columns()
-		WHERE database_name = current_database() AND schema_name = ? AND column_name = ?`, s.schema, schema.ColOrg)
+	c, err := s.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.withColumn(s.schema, schema.ColOrg), nil
 }

@@ -63,13 +63,15 @@ func (s *Store) RefreshCustomViews(ctx context.Context, definitions string, tabl
 		if !withOrg[table] {
 			continue
 		}
-		cols, _, err := s.tableColumns(ctx, table)
+		cat, err := s.catalog(ctx)
 		if err != nil {
 			return err
 		}
-		if _, ok := cols["custom"]; !ok {
+		rel := cat.table(s.schema, table)
+		if rel == nil || !rel.has("custom") {
 			continue
 		}
+		cols := rel.cols
 		// One view that cannot be made must not keep the others stale.
 		if existing[table+"_custom"] {
 			errs = append(errs, fmt.Errorf("view %s.%s_custom not created: a table has that name", s.schema, table))
@@ -84,20 +86,9 @@ func (s *Store) RefreshCustomViews(ctx context.Context, definitions string, tabl
 		for _, c := range custom {
 			docs[c.name] = customFieldDoc(c)
 		}
-		made := q + "\x00" + fmt.Sprint(docs) // fmt prints a map in key order
-		if s.customViews[table] == made && s.viewExists(ctx, s.schema, table+"_custom") {
-			// Unchanged since this process made it: the view, its
-			// comments and its live view stand as they are.
-			continue
-		}
-		delete(s.customViews, table)
-		if _, err := s.conn.ExecContext(ctx, q); err != nil {
-			errs = append(errs, fmt.Errorf("create view %s.%s_custom: %w", s.schema, table, err))
-			continue
-		}
 		doc := fmt.Sprintf("%s.%s with one typed column per custom field (of %s), named by the field's current name: "+
 			"the view follows renames and deletions of fields.", s.schema, table, strings.Join(types[table], ", "))
-		if err := s.applyComments(ctx, commentTarget{schema: s.schema, name: table + "_custom", view: true, doc: doc, columns: docs}); err != nil {
+		if _, err := s.ensureView(ctx, viewDef{schema: s.schema, name: table + "_custom", sql: q, doc: doc, columns: docs}); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -107,37 +98,8 @@ func (s *Store) RefreshCustomViews(ctx context.Context, definitions string, tabl
 				continue
 			}
 		}
-		s.customViews[table] = made
 	}
 	return errors.Join(errs...)
-}
-
-func (s *Store) tableNames(ctx context.Context) (map[string]bool, error) {
-	return s.nameSet(ctx, `SELECT table_name FROM duckdb_tables()
-		WHERE database_name = current_database() AND schema_name = ?`, s.schema)
-}
-
-func (s *Store) viewNames(ctx context.Context) (map[string]bool, error) {
-	return s.nameSet(ctx, `SELECT view_name FROM duckdb_views()
-		WHERE database_name = current_database() AND schema_name = ?`, s.schema)
-}
-
-// nameSet runs a query of one text column and returns its values as a set.
-func (s *Store) nameSet(ctx context.Context, q string, args ...any) (map[string]bool, error) {
-	rows, err := s.conn.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out[n] = true
-	}
-	return out, rows.Err()
 }
 
 func (s *Store) customFields(ctx context.Context, definitions string) ([]customField, error) {
@@ -307,13 +269,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// viewExists reports whether the view schemaName.name exists (false also
-// when the catalog cannot be read: the caller then makes it again).
-func (s *Store) viewExists(ctx context.Context, schemaName, name string) bool {
-	var n int
-	err := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_views()
-		WHERE database_name = current_database() AND schema_name = ? AND view_name = ?`, schemaName, name).Scan(&n)
-	return err == nil && n > 0
 }
