@@ -32,13 +32,12 @@ type relation struct {
 	comment string
 	cols    map[string]string // column -> comment ("" for none)
 	pk      []string          // nil: none (or a view)
-	sql     string            // a view's SQL as DuckDB keeps it (duckdb_views().sql)
 	made    *madeView         // what closesync recorded when it made the view
 }
 
 // madeView is a sync.views row: the fingerprint of the view closesync made
-// (its SQL and comments) and DuckDB's SQL of it right after.
-type madeView struct{ fingerprint, sql string }
+// (its SQL and comments).
+type madeView struct{ fingerprint string }
 
 // catalog returns the catalog, reading it when this open has not yet or
 // dropped it.
@@ -61,12 +60,12 @@ func (s *Store) catalogSchemas() []any {
 func (s *Store) readCatalog(ctx context.Context) (*catalog, error) {
 	c := &catalog{rels: map[relKey]*relation{}}
 	in := "schema_name IN (?, ?, ?) AND database_name = current_database()"
-	err := s.eachRow(ctx, `SELECT schema_name, table_name, false, coalesce(comment, ''), '' FROM duckdb_tables() WHERE `+in+`
-		UNION ALL SELECT schema_name, view_name, true, coalesce(comment, ''), sql FROM duckdb_views() WHERE NOT internal AND `+in,
+	err := s.eachRow(ctx, `SELECT schema_name, table_name, false, coalesce(comment, '') FROM duckdb_tables() WHERE `+in+`
+		UNION ALL SELECT schema_name, view_name, true, coalesce(comment, '') FROM duckdb_views() WHERE NOT internal AND `+in,
 		append(s.catalogSchemas(), s.catalogSchemas()...), func(scan func(...any) error) error {
 			var k relKey
 			r := &relation{cols: map[string]string{}}
-			if err := scan(&k.schema, &k.name, &r.view, &r.comment, &r.sql); err != nil {
+			if err := scan(&k.schema, &k.name, &r.view, &r.comment); err != nil {
 				return err
 			}
 			c.rels[k] = r
@@ -108,11 +107,11 @@ func (s *Store) readCatalog(ctx context.Context) (*catalog, error) {
 	if c.rels[relKey{"sync", "views"}] == nil {
 		return c, nil // before its migration
 	}
-	err = s.eachRow(ctx, `SELECT schema_name, view_name, fingerprint, definition FROM sync.views`, nil,
+	err = s.eachRow(ctx, `SELECT schema_name, view_name, fingerprint FROM sync.views`, nil,
 		func(scan func(...any) error) error {
 			var k relKey
 			var m madeView
-			if err := scan(&k.schema, &k.name, &m.fingerprint, &m.sql); err != nil {
+			if err := scan(&k.schema, &k.name, &m.fingerprint); err != nil {
 				return err
 			}
 			if r := c.rels[k]; r != nil && r.view {
@@ -189,9 +188,11 @@ func (v viewDef) fingerprint() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// ensureView makes v unless the file holds it as closesync last made it
-// (same fingerprint, and DuckDB's SQL of it unchanged since, so a view
-// someone replaced is made again). Making it is one transaction: the view,
+// ensureView makes v unless the file holds it as closesync last made it:
+// the same fingerprint, and its comments in place. A view someone replaced
+// has lost them (CREATE OR REPLACE drops a view's comments), so it is made
+// again; DuckDB's SQL of a view is no test, since it differs between the
+// open that made the view and the next ("DATE" becomes DATE). Making it is one transaction: the view,
 // its comments (CREATE OR REPLACE drops them) on the columns it has, and
 // its sync.views row. It reports whether it made the view.
 func (s *Store) ensureView(ctx context.Context, v viewDef) (bool, error) {
@@ -229,16 +230,12 @@ func (s *Store) ensureView(ctx context.Context, v viewDef) (bool, error) {
 				return err
 			}
 		}
-		if err := s.conn.QueryRowContext(ctx, `SELECT sql FROM duckdb_views()
-			WHERE database_name = current_database() AND schema_name = ? AND view_name = ?`, v.schema, v.name).Scan(&made.sql); err != nil {
-			return fmt.Errorf("read back: %w", err)
-		}
-		made.made = &madeView{fingerprint: fp, sql: made.sql}
+		made.made = &madeView{fingerprint: fp}
 		if !record {
 			return nil
 		}
 		_, err = s.conn.ExecContext(ctx, `INSERT OR REPLACE INTO sync.views (schema_name, view_name, fingerprint, definition, made_at)
-			VALUES (?, ?, ?, ?, now())`, v.schema, v.name, fp, made.sql)
+			VALUES (?, ?, ?, ?, now())`, v.schema, v.name, fp, v.sql)
 		return err
 	})
 	if err != nil {
@@ -250,10 +247,10 @@ func (s *Store) ensureView(ctx context.Context, v viewDef) (bool, error) {
 }
 
 // asMade reports whether r is the view v as closesync made it: the same
-// fingerprint, DuckDB's SQL of it unchanged since, and its comments in
-// place (someone may have replaced the view, or dropped a comment).
+// fingerprint and its comments in place (someone may have replaced the
+// view, or dropped a comment).
 func (r *relation) asMade(v viewDef, fingerprint string) bool {
-	if r == nil || !r.view || r.made == nil || r.made.fingerprint != fingerprint || r.made.sql != r.sql || r.comment != v.doc {
+	if r == nil || !r.view || r.made == nil || r.made.fingerprint != fingerprint || r.comment != v.doc {
 		return false
 	}
 	for col, have := range r.cols {
@@ -272,7 +269,11 @@ func (s *Store) viewColumns(ctx context.Context, name string) ([]string, error) 
 		return nil, err
 	}
 	defer rows.Close()
-	return rows.Columns()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	return cols, rows.Err()
 }
 
 // forget drops the table or view schemaName.name from the catalog (this

@@ -108,7 +108,7 @@ var syncDocs = []commentTarget{
 		columns: map[string]string{
 			"schema_name": "Schema of the view.", "view_name": "Name of the view.",
 			"fingerprint": "SHA-256 of the view's SQL and comments as closesync made them.",
-			"definition":  "The view's SQL as DuckDB kept it right after (duckdb_views().sql): a view whose SQL differs was replaced by someone else and is made again.",
+			"definition":  "The SQL closesync ran to make the view.",
 			"made_at":     "When closesync last made the view (UTC).",
 		}},
 }
