@@ -1,27 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"database/sql"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// demoDB syncs every report of the demo against the fake into a file in a
-// temp dir and returns its path.
-func demoDB(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"demo", "--dir", dir, "--scale", "12"}, &env{stdout: &out, stderr: &errb, getenv: os.Getenv})
-	if code != 0 {
-		t.Fatalf("demo exit %d\n%s\n%s", code, out.String(), errb.String())
-	}
-	return filepath.Join(dir, "closesync-demo.duckdb")
-}
 
 // uncommented lists the tables, views and columns of closesync's schemas
 // that have no comment.
@@ -35,15 +18,6 @@ UNION ALL
 SELECT 'column ' || schema_name || '.' || table_name || '.' || column_name FROM duckdb_columns()
  WHERE NOT internal AND schema_name IN ('close', 'sync', 'live') AND coalesce(trim(comment), '') = ''
 ORDER BY 1`
-
-// TestDemoDatabase syncs every report of the demo once and checks what a
-// person querying the file sees: comments everywhere, and README's queries.
-func TestDemoDatabase(t *testing.T) {
-	t.Parallel()
-	path := demoDB(t)
-	t.Run("EveryTableViewAndColumnHasAComment", func(t *testing.T) { checkComments(t, path) })
-	t.Run("ReadmeQueries", func(t *testing.T) { checkReadmeQueries(t, path) })
-}
 
 // checkComments: after a sync of every report, nothing closesync created
 // is left without a comment, and the comments carry the units an analyst

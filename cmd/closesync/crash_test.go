@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,6 +12,11 @@ import (
 	"github.com/closesync/closesync/internal/closefake"
 	"github.com/closesync/closesync/pkg/extract"
 )
+
+// killTrials is how many syncs TestKillNineAtAnyInstant kills: the suite's
+// 12 keep it within the suite's time budget; -kill.trials=200 is the long
+// run (README, "Crash safety").
+var killTrials = flag.Int("kill.trials", 12, "syncs TestKillNineAtAnyInstant kills with SIGKILL")
 
 // TestKillNineAtAnyInstant kills a real `closesync sync` process with
 // SIGKILL at seeded random instants, again and again on one database file,
@@ -23,7 +29,7 @@ func TestKillNineAtAnyInstant(t *testing.T) {
 		t.Skip("kills real processes")
 	}
 	t.Parallel()
-	const trials = 20
+	trials := *killTrials
 	h := newHarness(t, closefake.Options{Seed: 21, Scale: 120, Latency: 2 * time.Millisecond}, coreReports...)
 	exe, err := os.Executable()
 	if err != nil {

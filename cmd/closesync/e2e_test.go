@@ -419,6 +419,9 @@ func TestReportsAndHistoryOutput(t *testing.T) {
 	}
 }
 
+// TestDemo runs the demo as README says, checks what it prints, and then
+// what a person querying its file sees: a comment on every table, view and
+// column, and README's queries answering.
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -447,6 +450,11 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(out.String(), "Leads by status") {
 		t.Errorf("demo output lacks sample queries:\n%s", out.String())
 	}
+	// What a person querying the demo's file sees: comments everywhere,
+	// and README's queries.
+	path := filepath.Join(dir, "closesync-demo.duckdb")
+	t.Run("EveryTableViewAndColumnHasAComment", func(t *testing.T) { checkComments(t, path) })
+	t.Run("ReadmeQueries", func(t *testing.T) { checkReadmeQueries(t, path) })
 }
 
 func TestCustomFieldViewsFollowRenames(t *testing.T) {
