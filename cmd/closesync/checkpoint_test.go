@@ -44,6 +44,7 @@ func init() {
 // next open must replay the log: nothing is lost, and the next sync with
 // room succeeds.
 func TestFailedFinalCheckpointFailsTheSync(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 31, Scale: 40}, coreReports...)
 	h.sync()
 	st, err := os.Stat(h.db)

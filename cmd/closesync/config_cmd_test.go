@@ -96,6 +96,7 @@ func runBare(t *testing.T, dir string, args ...string) (int, string, string) {
 // config.example.yaml with an empty environment; the commands that call
 // Close still refuse without the key. Before, every command refused.
 func TestCommandsWithoutAKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	example, err := os.ReadFile("../../config.example.yaml")
 	if err != nil {
@@ -144,6 +145,7 @@ func TestCommandsWithoutAKey(t *testing.T) {
 // the config file, not in the directory sync runs in (it did), and validate
 // refuses a database directory that does not exist, naming it.
 func TestRelativePathsFollowTheConfigFile(t *testing.T) {
+	t.Parallel()
 	fake := closefake.New(closefake.Options{Seed: 3, Scale: 5})
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)

@@ -159,6 +159,7 @@ func (h *harness) checkCustom() {
 // with the fake's, embedded objects (leads_contacts, leads_opportunities)
 // included.
 func TestEveryCustomColumnEqualsTruth(t *testing.T) {
+	t.Parallel()
 	var reports []string
 	for _, r := range extract.Catalog() {
 		if r.Parent == "" && r.Custom {
@@ -183,6 +184,7 @@ func TestEveryCustomColumnEqualsTruth(t *testing.T) {
 // Close does, syncs every contact with every custom value; so does the
 // incremental run after a change.
 func TestThreeHundredContactFields(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 61, Scale: 40, ExtraContactFields: 300}, "contacts")
 	fields := 0
 	for _, f := range h.fake.Objects("custom_field") {

@@ -18,6 +18,7 @@ import (
 // views; the old bookmark is
 // taken over by the account's organization.
 func TestUpgradeOfAFileWithoutOrganizations(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 41, Scale: 30}, "leads", "users", "lead_statuses", "custom_fields", "event_log")
 	fixture, err := os.ReadFile("testdata/pre_organization.sql")
 	if err != nil {
@@ -92,6 +93,7 @@ var childTables = []string{"contacts_emails", "contacts_phones", "contacts_urls"
 // shows the rows the table held (a soft-deleted parent's with its
 // _deleted_at) beside those of the new sync.
 func TestUpgradeOfChildTablesToViews(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 43, Scale: 20}, "leads", "contacts")
 	fixture, err := os.ReadFile("testdata/child_tables.sql")
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 var allOrgCases = flag.Bool("multiorg.all", false, "run every case of TestTwoOrganizationsInOneFile, not only colliding ids")
 
 func TestTwoOrganizationsInOneFile(t *testing.T) {
+	t.Parallel()
 	var roots []string
 	for _, r := range extract.Catalog() {
 		if r.Parent == "" {

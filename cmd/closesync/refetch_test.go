@@ -58,6 +58,7 @@ func TestEditedOldActivitiesAreReRead(t *testing.T) {
 // report makes the requests of its walk only, as many as the run after
 // it. An activity edited after the first sync is still re-read.
 func TestFirstIncrementalRunRefetchesNothingUnchanged(t *testing.T) {
+	t.Parallel()
 	reports := []string{"activities", "activities_notes", "activities_call", "activities_emails", "event_log"}
 	h := newHarness(t, closefake.Options{Seed: 59, Scale: 80}, reports...)
 	window := time.Now().Add(-48 * time.Hour)

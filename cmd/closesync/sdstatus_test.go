@@ -82,6 +82,7 @@ func TestDaemonSDNotifyStatus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real daemon process")
 	}
+	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 5, Scale: 40, Latency: 20 * time.Millisecond, Deny: map[string]int{"/user/": 403}}, "leads", "users")
 	cfg := strings.Replace(mustRead(t, h.config), "    account: main\n", "    account: main\n    run_on_start: true\n", 1)
 	if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {

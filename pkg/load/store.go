@@ -156,6 +156,9 @@ type Store struct {
 	mu      sync.Mutex
 	conn    *sql.Conn
 	ensured map[string]schema.WriteMode
+	// inTx is set while a transaction of inTx is open: an inTx inside it
+	// joins it (EnsureTable makes a table, its views and comments in one).
+	inTxn bool
 	// cat is what this open knows of the file's catalog (catalog.go);
 	// nil until read, and after anything that may have changed it.
 	cat *catalog
@@ -540,11 +543,24 @@ func (s *Store) recoverInterrupted(ctx context.Context) error {
 }
 
 // inTx runs fn inside BEGIN/COMMIT on the store's connection, rolling back on
-// error. The caller holds s.mu.
+// error; inside another inTx, fn joins that transaction (which commits or
+// rolls back as a whole). A transaction that does not commit forgets the
+// catalog cache, which may describe what it made. The caller holds s.mu.
 func (s *Store) inTx(ctx context.Context, fn func() error) error {
+	if s.inTxn {
+		return fn()
+	}
 	if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return err
 	}
+	s.inTxn = true
+	committed := false
+	defer func() {
+		s.inTxn = false
+		if !committed {
+			s.cat = nil
+		}
+	}()
 	if err := fn(); err != nil {
 		// Roll back with a fresh context: the run's may be cancelled, and the
 		// transaction must not stay open.
@@ -566,5 +582,6 @@ func (s *Store) inTx(ctx context.Context, fn func() error) error {
 		}
 		return err
 	}
+	committed = true
 	return nil
 }

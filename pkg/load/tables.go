@@ -31,21 +31,27 @@ func (s *Store) EnsureTable(ctx context.Context, t schema.Table, mode schema.Wri
 	if m, ok := s.ensured[t.Name]; ok && m == mode {
 		return nil
 	}
-	if err := s.ensureOne(ctx, t, mode, org); err != nil {
-		return err
-	}
-	for _, ch := range t.Children {
-		if err := s.ensureChildView(ctx, t, ch); err != nil {
+	// One transaction for the table, its views and their comments: each
+	// commit costs far more than the statements of one view, and a table
+	// is then never seen without its views.
+	err := s.inTx(ctx, func() error {
+		if err := s.ensureOne(ctx, t, mode, org); err != nil {
 			return err
 		}
-	}
-	if err := s.commentTable(ctx, t); err != nil {
-		return err
-	}
-	if err := s.ensureLive(ctx, t); err != nil {
-		return err
-	}
-	if err := s.ensureSemantic(ctx, t.Name); err != nil {
+		for _, ch := range t.Children {
+			if err := s.ensureChildView(ctx, t, ch); err != nil {
+				return err
+			}
+		}
+		if err := s.commentTable(ctx, t); err != nil {
+			return err
+		}
+		if err := s.ensureLive(ctx, t); err != nil {
+			return err
+		}
+		return s.ensureSemantic(ctx, t.Name)
+	})
+	if err != nil {
 		return err
 	}
 	s.ensured[t.Name] = mode
