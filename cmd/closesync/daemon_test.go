@@ -92,7 +92,8 @@ func readRuns(path string) (map[string]int, error) {
 	}
 	defer db.Close()
 	rows, err := db.Query(`SELECT status, count(*) FROM sync.runs GROUP BY 1
-		UNION ALL SELECT 'success:' || report, count(*) FROM sync.runs WHERE status = 'success' GROUP BY report`)
+		UNION ALL SELECT 'success:' || report, count(*) FROM sync.runs WHERE status = 'success' AND trigger <> 'verify' GROUP BY report
+		UNION ALL SELECT trigger || ':' || status || ':' || report, count(*) FROM sync.runs WHERE trigger = 'verify' GROUP BY ALL`)
 	if err != nil {
 		return nil, err
 	}
@@ -132,8 +133,9 @@ func TestDaemonSchedulesReloadsAndStops(t *testing.T) {
 	cfg := strings.Replace(mustRead(t, h.config), `schedule: "@hourly"`, `schedule: "@every 2s"`, 1)
 	cfg = "min_interval: 1s\n" + cfg // below the default minimum of 1m
 	cfg = strings.Replace(cfg, "log: {level: warn}", "log: {level: info, format: json}", 1)
-	// users runs as an entry of its own, on its own schedule.
-	cfg = strings.Replace(cfg, "reports: [leads, users]", `reports: [leads, {name: users, schedule: "@every 3s"}]`, 1)
+	// users runs as an entry of its own, on its own schedule; the job
+	// verifies its reports every 3 seconds.
+	cfg = strings.Replace(cfg, "reports: [leads, users]", `reports: [leads, {name: users, schedule: "@every 3s"}]`+"\n    verify: \"@every 3s\"", 1)
 	if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +167,7 @@ func TestDaemonSchedulesReloadsAndStops(t *testing.T) {
 			return false
 		}
 		reads++
-		return runs["success:leads"] >= 2 && runs["success:users"] >= 2
+		return runs["success:leads"] >= 2 && runs["success:users"] >= 2 && runs["verify:success:leads"] >= 1 && runs["verify:success:users"] >= 1
 	})
 	if reads == 0 {
 		t.Fatal("no read-only open succeeded between runs")
@@ -420,7 +422,7 @@ func checkStatusEndpoint(t *testing.T, base string) {
 	for _, name := range []string{"closesync_runs_total", "closesync_rows_upserted_total", "closesync_requests_total",
 		"closesync_last_run_success_timestamp_seconds", "closesync_run_duration_seconds", "closesync_config_last_reload_successful",
 		"closesync_api_responses_total", "closesync_api_rate_limit_remaining", "closesync_bookmark_lag_seconds",
-		"closesync_last_success_age_seconds"} {
+		"closesync_last_success_age_seconds", "closesync_verify_ok", "closesync_verify_difference", "closesync_verify_last_timestamp_seconds"} {
 		if _, ok := families[name]; !ok {
 			t.Errorf("/metrics lacks %s", name)
 		}

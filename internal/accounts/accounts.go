@@ -121,5 +121,17 @@ func (cs *Clients) Extractor(account string) (pipeline.ExtractFunc, error) {
 	}, nil
 }
 
+// Planner gives the account's estimates of report runs (extract.PlanRun):
+// Close's counts, for closesync verify.
+func (cs *Clients) Planner(account string) (pipeline.PlanFunc, error) {
+	c, ok := cs.byAccount[account]
+	if !ok {
+		return nil, fmt.Errorf("no account named %q", account)
+	}
+	return func(ctx context.Context, req extract.Request) (extract.Plan, error) {
+		return extract.PlanRun(ctx, c, req)
+	}, nil
+}
+
 // Client is the account's client; nil if there is no such account.
 func (cs *Clients) Client(account string) *closeapi.Client { return cs.byAccount[account] }

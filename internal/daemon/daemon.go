@@ -290,6 +290,11 @@ func (d *instance) build(cfg *config.Config) (*schedule.Scheduler, error) {
 	if err != nil {
 		return nil, err
 	}
+	for i := range sj {
+		if sj[i].Verify {
+			sj[i].Plan = cs.Planner
+		}
+	}
 	s, err := schedule.NewScheduler(d.pool, sj, d.sds.Wrap(cs.Extractor))
 	if err != nil {
 		return nil, schedule.Usage(err)

@@ -21,7 +21,7 @@ type OnceOptions struct {
 	Config  *config.Config
 	Log     *zap.Logger
 	Jobs    []pipeline.Job  // schedule.Jobs, with any re-read applied
-	Trigger runlog.Trigger  // runlog.Reconcile or runlog.FullRefresh run those; else the jobs run
+	Trigger runlog.Trigger  // runlog.Reconcile, runlog.Verify or runlog.FullRefresh run those; else the jobs run
 	Open    schedule.Opener // the database, open for the whole run
 	// Watch sees the runs as they go (Started, Read; Once sets its
 	// Ended).
@@ -83,7 +83,7 @@ func Once(ctx context.Context, o OnceOptions) error {
 	deliver := newDelivery(o.Result, after)
 	watch := o.Watch
 	watch.Ended = func(res pipeline.Result) { deliver.each([]pipeline.Result{res}) }
-	runner := &pipeline.Runner{Store: store, Extract: cs.Extractor, Log: o.Log, CollectChanges: after.WantsChanges(), Watch: watch}
+	runner := &pipeline.Runner{Store: store, Extract: cs.Extractor, Plan: cs.Planner, Log: o.Log, CollectChanges: after.WantsChanges(), Watch: watch}
 	timeouts := map[string]time.Duration{}
 	for _, j := range o.Config.Jobs {
 		timeouts[j.Name] = j.Timeout
@@ -94,6 +94,11 @@ func Once(ctx context.Context, o OnceOptions) error {
 		if o.Trigger == runlog.Reconcile {
 			run = func(ctx context.Context, job pipeline.Job, _ runlog.Trigger) []pipeline.Result {
 				return runner.RunReconcile(ctx, job)
+			}
+		}
+		if o.Trigger == runlog.Verify {
+			run = func(ctx context.Context, job pipeline.Job, _ runlog.Trigger) []pipeline.Result {
+				return runner.RunVerify(ctx, job)
 			}
 		}
 		if o.Trigger == runlog.FullRefresh {

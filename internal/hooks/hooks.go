@@ -64,6 +64,9 @@ func (h *Hooks) Observe(r pipeline.Result) {
 	}
 	if h.status != nil {
 		h.status.Observe(r.Run)
+		if v := r.Verification; v != nil {
+			h.status.Verified(r.Run, v.Close >= 0, v.Close-v.Stored.Rows)
+		}
 	}
 	if h.notifier != nil {
 		h.notifier.Notify(r.Run, notify.Changes{Created: r.Changes.Created, Updated: r.Changes.Updated, Deleted: r.Deletions})

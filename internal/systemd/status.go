@@ -226,6 +226,7 @@ func nextRun(cfg *config.Config, now time.Time) (time.Time, string) {
 			consider(j.Name+"/"+rep, own[rep], j.Timezone)
 		}
 		consider(j.Name+"/reconcile", j.Reconcile, j.Timezone)
+		consider(j.Name+"/verify", j.Verify, j.Timezone)
 	}
 	return best, entry
 }

@@ -174,6 +174,10 @@ type Job struct {
 	// lists ids only and marks rows whose objects no longer exist; empty:
 	// never (the event log's deletes still apply).
 	Reconcile string `koanf:"reconcile"`
+	// Verify is the schedule of the job's verification (closesync verify
+	// in the daemon: each report's live rows against Close's count, the
+	// closesync_verify_* metrics); empty: never.
+	Verify string `koanf:"verify"`
 	// Deletes is soft (rows deleted in Close keep _deleted_at, the default)
 	// or hard (they are removed).
 	Deletes string `koanf:"deletes"`

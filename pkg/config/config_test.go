@@ -213,7 +213,7 @@ func TestBadConfigs(t *testing.T) {
 			`jobs[0].reports[3]: pattern "zzz*" matches no report (see 'closesync reports')`,
 			`jobs[0].reports[5]: report "activities_*" is already listed as reports[4] of this job`,
 		}},
-		{file: "schedules.bad.yaml", n: 9, want: []string{
+		{file: "schedules.bad.yaml", n: 10, want: []string{
 			`jobs[0].schedule: "TZ=Europe/Berlin" is not a valid schedule: TZ=Europe/Berlin names a time zone but no schedule after it`,
 			`jobs[0].reconcile: "CRON_TZ=" is not a valid schedule: CRON_TZ= names a time zone but no schedule after it`,
 			`jobs[0].reports[0].schedule: "TZ=0" is not a valid schedule: TZ=0 names a time zone but no schedule after it`,
@@ -222,6 +222,7 @@ func TestBadConfigs(t *testing.T) {
 			`jobs[1].schedule: "*/2 * * * *" fires 2m0s after`,
 			`more often than min_interval (5m0s)`,
 			`jobs[1].reconcile: "0 0 30 2 *" never fires: no date in the next 5 years matches it`,
+			`jobs[1].verify: "@every 1m" fires every 1m0s, more often than min_interval (5m0s)`,
 			`jobs[1].reports[0].schedule: "@every 1m" fires every 1m0s, more often than min_interval (5m0s)`,
 			`jobs[1].reports[1].schedule: "61 * * * *" is not a valid schedule: minute field "61": end of range (61) above maximum (59)`,
 		}},

@@ -201,6 +201,13 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 				c.Jobs[i].Reconcile = normalizeEvery(j.Reconcile)
 			}
 		}
+		if j.Verify != "" {
+			if err := checkSchedule(j.Verify, loc, minInterval, now); err != nil {
+				v.add(p+".verify", "%v", err)
+			} else {
+				c.Jobs[i].Verify = normalizeEvery(j.Verify)
+			}
+		}
 		if j.Deletes != "" {
 			v.oneOf(p+".deletes", "deletes mode", j.Deletes, []string{"soft", "hard"})
 		}

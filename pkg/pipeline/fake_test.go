@@ -32,7 +32,9 @@ type memStore struct {
 	// bookmark is every report's bookmark; since LastSuccessStart's answer.
 	bookmark string
 	since    time.Time
-	edited   []string // UpdatedActivities' answer
+	edited   []string  // UpdatedActivities' answer
+	stored   int64     // Tally's live rows
+	newest   time.Time // and their newest value
 }
 
 func newMemStore() *memStore {
@@ -83,6 +85,9 @@ func (m *memStore) LastSuccessStart(context.Context, string, string) (time.Time,
 	return m.since, nil
 }
 func (m *memStore) StoredRows(context.Context, schema.Table, string) (int64, error) { return 0, nil }
+func (m *memStore) Tally(context.Context, schema.Table, string, string) (load.Tally, error) {
+	return load.Tally{Rows: m.stored, Newest: m.newest}, nil
+}
 func (m *memStore) ApplyDeletes(_ context.Context, _ load.Run, eventTable string, _ []schema.Table, _ *[]string) (int64, error) {
 	return 2, m.call("deletes:" + eventTable)
 }

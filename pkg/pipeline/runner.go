@@ -71,13 +71,19 @@ type Result struct {
 	// Followup is a run this one led to (its own Trigger tells which): the
 	// backfill of a widened start_date, or a full refresh's reconcile.
 	Followup *Result
+	// Verification is what a verify run found (RunVerify); nil for other
+	// runs.
+	Verification *Verification
 }
 
 // Runner runs jobs against one store.
 type Runner struct {
 	Store   Store
 	Extract func(account string) (ExtractFunc, error)
-	Log     *zap.Logger
+	// Plan gives an account's estimates of report runs (Close's counts),
+	// for RunVerify; nil: verify lists ids where it can, and no more.
+	Plan func(account string) (PlanFunc, error)
+	Log  *zap.Logger
 	// Watch is told how the runs go (a progress display); see Watch.
 	Watch Watch
 	// BatchRows is how many records one transaction commits at most

@@ -29,6 +29,8 @@ type Writer interface {
 	// StoredRows counts the organization's live rows of t (the zero-row
 	// replace guard).
 	StoredRows(ctx context.Context, t schema.Table, org string) (int64, error)
+	// Tally counts them and finds their newest value of column (verify).
+	Tally(ctx context.Context, t schema.Table, org, column string) (load.Tally, error)
 }
 
 // Maintainer is the work of the steps: deletes, reconcile, purge, views and

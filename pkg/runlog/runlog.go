@@ -45,6 +45,10 @@ const (
 	// Compact records a compaction of the database file (closesync compact,
 	// or after a run when the file is mostly free blocks).
 	Compact Trigger = "compact"
+	// Verify compares a report's live rows with Close's own count
+	// (closesync verify, or a job's verify schedule); it writes no row of
+	// the report's table.
+	Verify Trigger = "verify"
 )
 
 // Run is one run of one report: a row of sync.runs, plus the error and the

@@ -131,7 +131,8 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 // Build lays out the scheduled entries of jobs (as Jobs made them from
 // cfg): per job, one entry for the reports without a schedule of their own
 // (named by the job), one per report with its own schedule (job/report),
-// and one reconcile entry (job/reconcile) when the job sets reconcile.
+// one reconcile entry (job/reconcile) when the job sets reconcile, and one
+// verify entry (job/verify) when it sets verify.
 // Timezone, timeout, run_on_start, catch-up and retry come from the job's
 // config.
 func Build(cfg *config.Config, jobs []pipeline.Job) ([]ScheduledJob, error) {
@@ -172,6 +173,10 @@ func Build(cfg *config.Config, jobs []pipeline.Job) ([]ScheduledJob, error) {
 		if c.Reconcile != "" {
 			sj = append(sj, ScheduledJob{Job: j, Schedule: c.Reconcile, Location: loc, Timeout: c.Timeout,
 				Entry: j.Name + "/reconcile", Reconcile: true})
+		}
+		if c.Verify != "" {
+			sj = append(sj, ScheduledJob{Job: j, Schedule: c.Verify, Location: loc, Timeout: c.Timeout,
+				Entry: j.Name + "/verify", Verify: true})
 		}
 	}
 	return sj, nil

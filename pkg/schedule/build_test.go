@@ -103,7 +103,7 @@ func TestJobs(t *testing.T) {
 
 // TestBuild: a job's entries are the job (reports without a schedule of
 // their own), one per report with its own schedule (by its root's name),
-// and the reconcile entry, each with the job's settings.
+// and the reconcile and verify entries, each with the job's settings.
 func TestBuild(t *testing.T) {
 	t.Parallel()
 	no := false
@@ -121,6 +121,8 @@ func TestBuild(t *testing.T) {
 		{"every report on its own schedule, and reconcile", config.Job{Name: "c", Schedule: "@daily", Reconcile: "@weekly", Timeout: time.Minute,
 			Reports: []config.ReportRef{{Name: "leads", Schedule: "@hourly"}}},
 			[]string{"c/leads @hourly [leads] catchup retry=0/1m0s timeout=1m0s", "c/reconcile @weekly [leads] reconcile retry=0/0s timeout=1m0s"}},
+		{"verify", config.Job{Name: "d", Schedule: "@hourly", Verify: "@daily", Reports: refs("leads", "users")},
+			[]string{"d @hourly [leads users] catchup retry=0/1m0s", "d/verify @daily [leads users] verify retry=0/0s"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := &config.Config{Jobs: []config.Job{c.job}}
@@ -154,6 +156,9 @@ func TestBuild(t *testing.T) {
 				}
 				if s.Reconcile {
 					l += " reconcile"
+				}
+				if s.Verify {
+					l += " verify"
 				}
 				l += fmt.Sprintf(" retry=%d/%s", s.Retry.Attempts, s.Retry.Delay)
 				if s.Timeout != 0 {

@@ -79,6 +79,9 @@ func (m *memStore) LastSuccessStart(context.Context, string, string) (time.Time,
 	return time.Time{}, nil
 }
 func (m *memStore) StoredRows(context.Context, schema.Table, string) (int64, error) { return 0, nil }
+func (m *memStore) Tally(context.Context, schema.Table, string, string) (load.Tally, error) {
+	return load.Tally{}, nil
+}
 func (m *memStore) ApplyDeletes(context.Context, load.Run, string, []schema.Table, *[]string) (int64, error) {
 	return 0, nil
 }

@@ -57,6 +57,10 @@ type ScheduledJob struct {
 	// Reconcile makes the entry the job's reconciliation pass (RunReconcile)
 	// instead of a sync.
 	Reconcile bool
+	// Verify makes the entry the job's verification (RunVerify) with Plan,
+	// the accounts' estimates (Close's counts), instead of a sync.
+	Verify bool
+	Plan   func(account string) (pipeline.PlanFunc, error)
 }
 
 func (j ScheduledJob) key() string {
@@ -104,6 +108,8 @@ type Pool struct {
 	refs    int
 	store   Store
 	closeFn func() error
+
+	holds holds // the reports of the entries running now
 }
 
 // SetCollectChanges sets whether runs started from now on record the keys
@@ -216,6 +222,24 @@ func WithTimeout(ctx context.Context, job string, d time.Duration) (context.Cont
 func (p *Pool) run(job ScheduledJob, extract func(string) (pipeline.ExtractFunc, error), trigger runlog.Trigger) {
 	ctx, cancel := WithTimeout(p.ctx, job.key(), job.Timeout)
 	defer cancel()
+	// A verify runs only while no other entry writes its reports (it
+	// skips otherwise, as a tick of a running entry does); a sync waits for
+	// a verify of its reports to end.
+	if job.Verify {
+		release, ok := p.holds.try(job)
+		if !ok {
+			p.log.Warn("a run of the job's reports is going on: skipping this verify", zap.String("job", job.key()))
+			return
+		}
+		defer release()
+	} else {
+		release, err := p.holds.wait(ctx, job)
+		if err != nil {
+			p.log.Warn("the run did not start: stopped or timed out while a verify of its reports ran", zap.String("job", job.key()), zap.Error(err))
+			return
+		}
+		defer release()
+	}
 	failed := p.runOnce(ctx, job, extract, trigger)
 	for attempt := 1; attempt <= job.Retry.Attempts && len(failed) > 0; attempt++ {
 		names := make([]string, len(failed))
@@ -253,6 +277,15 @@ func (p *Pool) runOnce(ctx context.Context, job ScheduledJob, extract func(strin
 			}
 		}
 		return nil // the next pass tries again; no retry
+	}
+	if job.Verify {
+		r.Plan = job.Plan
+		for _, res := range r.RunVerify(ctx, job.Job) {
+			if p.OnResult != nil && res.ID != 0 {
+				p.OnResult(res)
+			}
+		}
+		return nil // a difference is a finding, not a failure to retry
 	}
 	var failed []pipeline.ReportRun
 	for i, res := range r.RunJob(ctx, job.Job, trigger) {

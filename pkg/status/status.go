@@ -94,6 +94,9 @@ type Status struct {
 	apiCalls    *prometheus.CounterVec
 	remaining   *prometheus.GaugeVec
 	lag         *lagCollector
+	verifyOK    *prometheus.GaugeVec
+	verifyDiff  *prometheus.GaugeVec
+	verifyAt    *prometheus.GaugeVec
 	age         *lagCollector // since each report's last successful run finished
 
 	mu      sync.Mutex
@@ -135,7 +138,13 @@ func New() *Status {
 	s.age = &lagCollector{desc: prometheus.NewDesc("closesync_last_success_age_seconds",
 		"Seconds since the report's last successful run finished, at the scrape: what a freshness alert should use.",
 		[]string{"job", "report"}, nil), marks: map[[2]string]time.Time{}}
-	s.reg.MustRegister(s.apiCalls, s.remaining, s.lag, s.age)
+	s.verifyOK = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "closesync_verify_ok",
+		Help: "1 when the report's last verify found its live rows as Close counts them (or behind by what Close changed since the last sync), 0 when they differed or the check failed."}, labels)
+	s.verifyDiff = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "closesync_verify_difference",
+		Help: "Close's count less the database's live rows at the report's last verify (reports Close counts or whose ids it lists)."}, labels)
+	s.verifyAt = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "closesync_verify_last_timestamp_seconds",
+		Help: "When the report's last verify finished."}, labels)
+	s.reg.MustRegister(s.apiCalls, s.remaining, s.lag, s.age, s.verifyOK, s.verifyDiff, s.verifyAt)
 	s.reg.MustRegister(s.runs, s.rows, s.extracted, s.deleted, s.requests, s.retries, s.lastSuccess, s.duration, s.reloadOK, s.build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return s
@@ -183,6 +192,23 @@ func (s *Status) Observe(r runlog.Run) {
 		s.recent = s.recent[len(s.recent)-recentRuns:]
 	}
 	s.last[r.Job+"/"+r.Report] = v
+}
+
+// Verified records the outcome of r, a verify run (it succeeded when it
+// found no difference), and, when Close gave a count (counted), Close's
+// count less the live rows.
+func (s *Status) Verified(r runlog.Run, counted bool, difference int64) {
+	ok := 0.0
+	if r.Status == runlog.Success {
+		ok = 1
+	}
+	s.verifyOK.WithLabelValues(r.Job, r.Report).Set(ok)
+	if counted {
+		s.verifyDiff.WithLabelValues(r.Job, r.Report).Set(float64(difference))
+	} else {
+		s.verifyDiff.DeleteLabelValues(r.Job, r.Report)
+	}
+	s.verifyAt.WithLabelValues(r.Job, r.Report).Set(float64(finishedAt(r).Unix()))
 }
 
 // APIResponse records one Close API attempt: its status code (0 when there

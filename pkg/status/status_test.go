@@ -198,3 +198,46 @@ func TestNoZeroBookmarksAndLastSuccessAge(t *testing.T) {
 		t.Errorf("bookmark lag %v: want leads only, about 5 h", lag)
 	}
 }
+
+// TestVerifyMetrics: each report's last verify shows as ok, the difference
+// where Close counted, and when; a report Close does not count has no
+// difference series.
+func TestVerifyMetrics(t *testing.T) {
+	s := New()
+	at := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	s.Verified(runlog.Run{Job: "core", Report: "leads", Trigger: runlog.Verify, Status: runlog.Success, StartedAt: at, FinishedAt: &at}, true, 0)
+	s.Verified(runlog.Run{Job: "core", Report: "contacts", Trigger: runlog.Verify, Status: runlog.Failed, StartedAt: at, FinishedAt: &at}, true, -3)
+	s.Verified(runlog.Run{Job: "core", Report: "event_log", Trigger: runlog.Verify, Status: runlog.Success, StartedAt: at, FinishedAt: &at}, false, 0)
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byReport := func(name string) map[string]float64 {
+		out := map[string]float64{}
+		for _, m := range families[name].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "report" {
+					out[l.GetValue()] = m.GetGauge().GetValue()
+				}
+			}
+		}
+		return out
+	}
+	if got := byReport("closesync_verify_ok"); len(got) != 3 || got["leads"] != 1 || got["contacts"] != 0 || got["event_log"] != 1 {
+		t.Errorf("closesync_verify_ok = %v", got)
+	}
+	if got := byReport("closesync_verify_difference"); len(got) != 2 || got["leads"] != 0 || got["contacts"] != -3 {
+		t.Errorf("closesync_verify_difference = %v", got)
+	}
+	if got := byReport("closesync_verify_last_timestamp_seconds"); got["leads"] != float64(at.Unix()) {
+		t.Errorf("closesync_verify_last_timestamp_seconds = %v", got)
+	}
+}
