@@ -18,7 +18,7 @@ import (
 // cmdVerify compares each selected report's live rows with Close's own
 // count (pipeline.RunVerify), prints a table and records a run row per
 // report with trigger verify. It exits 1 when a report differs by more
-// than Close changed since its bookmark, or a check failed.
+// than Close changed after the file's newest change, or a check failed.
 func cmdVerify(ctx context.Context, args []string, e *env) error {
 	fs := newFlags("verify", "--config FILE [--job J]... [--report R]...", e)
 	cfgPath := fs.String("config", "", "config file (YAML)")
@@ -88,13 +88,14 @@ func printVerification(e *env, results []pipeline.Result) bool {
 		}
 		verdict := string(v.Verdict)
 		switch v.Verdict {
+		case pipeline.Equal, pipeline.Unverifiable:
 		case pipeline.Differs:
 			failed = true
 			differs++
-			verdict = fmt.Sprintf("DIFFERS by %+d", v.Close-v.Stored.Rows)
+			verdict = fmt.Sprintf("DIFFERS by %+d", v.Difference())
 		case pipeline.Behind:
 			behind++
-			verdict = fmt.Sprintf("behind by %d", v.Close-v.Stored.Rows)
+			verdict = fmt.Sprintf("behind by %d", v.Difference())
 		}
 		how := v.How
 		if v.Pending >= 0 {

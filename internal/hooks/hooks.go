@@ -65,7 +65,7 @@ func (h *Hooks) Observe(r pipeline.Result) {
 	if h.status != nil {
 		h.status.Observe(r.Run)
 		if v := r.Verification; v != nil {
-			h.status.Verified(r.Run, v.Close >= 0, v.Close-v.Stored.Rows)
+			h.status.Verified(r.Run, v.Close >= 0, v.Difference())
 		}
 	}
 	if h.notifier != nil {

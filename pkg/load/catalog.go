@@ -239,7 +239,6 @@ func (s *Store) ensureView(ctx context.Context, v viewDef) (bool, error) {
 		return err
 	})
 	if err != nil {
-		s.cat = nil
 		return false, fmt.Errorf("create view %s.%s: %w", v.schema, v.name, err)
 	}
 	c.rels[relKey{v.schema, v.name}] = made

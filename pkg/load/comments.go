@@ -70,7 +70,6 @@ func (s *Store) applyComments(ctx context.Context, c commentTarget) error {
 		}
 		return nil
 	}); err != nil {
-		s.cat = nil
 		return fmt.Errorf("comment on %s.%s: %w", c.schema, c.name, err)
 	}
 	if c.doc != "" {

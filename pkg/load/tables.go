@@ -85,7 +85,6 @@ func (s *Store) ensureChildView(ctx context.Context, parent schema.Table, ch sch
 		return err
 	})
 	if err != nil {
-		s.cat = nil
 		return fmt.Errorf("replace table %s by a view over %s.%s: %w", name, s.schema, parent.Name, err)
 	}
 	c.forget(s.schema, ch.Table.Name)

@@ -54,6 +54,10 @@ type Verification struct {
 	How string
 }
 
+// Difference is Close's count less the database's live rows (meaningless
+// while Close is unknown).
+func (v *Verification) Difference() int64 { return v.Close - v.Stored.Rows }
+
 // ErrDiffers marks a verify run that found a difference.
 var ErrDiffers = errors.New("the database differs from Close")
 
@@ -162,7 +166,7 @@ func (r *Runner) compare(ctx context.Context, s *run, v *Verification) error {
 		}
 		v.Pending = int64(p.Records)
 	}
-	if diff := v.Close - stored.Rows; diff > 0 && v.Pending >= diff {
+	if diff := v.Difference(); diff > 0 && v.Pending >= diff {
 		v.Verdict = Behind
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -105,18 +106,7 @@ func TestAPIAndBookmarkLagMetrics(t *testing.T) {
 	s.APIResponse("main", "GET /lead/", 0, 0, false)
 	hourAgo := time.Now().Add(-time.Hour)
 	s.Observe(runlog.Run{Job: "core", Report: "leads", Status: "success", StartedAt: time.Now(), Bookmark: schema.BookmarkAt(hourAgo)})
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	families := scrape(t, s)
 	codes := map[string]float64{}
 	for _, m := range families["closesync_api_responses_total"].GetMetric() {
 		for _, l := range m.GetLabel() {
@@ -208,18 +198,7 @@ func TestVerifyMetrics(t *testing.T) {
 	s.Verified(runlog.Run{Job: "core", Report: "leads", Trigger: runlog.Verify, Status: runlog.Success, StartedAt: at, FinishedAt: &at}, true, 0)
 	s.Verified(runlog.Run{Job: "core", Report: "contacts", Trigger: runlog.Verify, Status: runlog.Failed, StartedAt: at, FinishedAt: &at}, true, -3)
 	s.Verified(runlog.Run{Job: "core", Report: "event_log", Trigger: runlog.Verify, Status: runlog.Success, StartedAt: at, FinishedAt: &at}, false, 0)
-	srv := httptest.NewServer(s.Handler())
-	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	families := scrape(t, s)
 	byReport := func(name string) map[string]float64 {
 		out := map[string]float64{}
 		for _, m := range families[name].GetMetric() {
@@ -240,4 +219,22 @@ func TestVerifyMetrics(t *testing.T) {
 	if got := byReport("closesync_verify_last_timestamp_seconds"); got["leads"] != float64(at.Unix()) {
 		t.Errorf("closesync_verify_last_timestamp_seconds = %v", got)
 	}
+}
+
+// scrape is s's /metrics, parsed with the Prometheus text parser.
+func scrape(t *testing.T, s *Status) map[string]*dto.MetricFamily {
+	t.Helper()
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return families
 }
