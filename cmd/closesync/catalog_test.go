@@ -62,6 +62,7 @@ func TestEveryReportEqualsTruth(t *testing.T) {
 func everyReportEqualsTruth(t *testing.T, roots []string) {
 	t.Helper()
 	h := newHarness(t, closefake.Options{Seed: 21, Scale: 60}, roots...)
+	h.keepReadsOpen()
 	want := h.catalogTruth()
 	var metrics []map[string]any
 	h.get("/report/activity/metrics/", &struct{ Data *[]map[string]any }{&metrics})

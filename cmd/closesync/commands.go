@@ -42,7 +42,7 @@ func commands() []command {
 			},
 			env: keyed},
 		{name: "verify", summary: "compare each report's live rows with Close's own count; exit 1 on a difference", run: cmdVerify,
-			examples: []string{"closesync verify --config closesync.yaml", "closesync sync --config closesync.yaml && closesync verify --config closesync.yaml --report leads"},
+			examples: []string{"closesync verify --config closesync.yaml", "closesync verify --config closesync.yaml --job hourly --report 'activities_*'"},
 			env:      keyed},
 		{name: "reset", summary: "forget a report's bookmark (--drop: and its rows), so the next sync re-reads it", run: cmdReset,
 			examples: []string{"closesync reset --config closesync.yaml --report leads", "closesync reset --config closesync.yaml --report activities --drop"},

@@ -177,12 +177,65 @@ func TestKillNineDuringCompaction(t *testing.T) {
 		t.Skip("kills real processes")
 	}
 	t.Parallel()
-	const trials = 8
+	const trials = 6
 	h := newHarness(t, closefake.Options{Seed: 73, Scale: 40}, coreReports...)
 	h.sync()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
+	}
+	// compact runs closesync compact and kills it after the copy has
+	// existed for kill (never, if negative); it returns how long the copy
+	// existed and how long the process ran after the copy was renamed.
+	compact := func(kill time.Duration) (copying, renamed time.Duration, killed bool) {
+		cmd := exec.Command(exe, "compact", "--config", h.config)
+		cmd.Env = append(os.Environ(), "TEST_CLOSESYNC_AS_MAIN=1")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		poll := time.NewTicker(time.Millisecond)
+		defer poll.Stop()
+		// A copy a killed compaction left is not this one's (compact
+		// removes it first).
+		stale, _ := os.Stat(h.db + ".compact")
+		var appeared, gone time.Time
+		var deadline <-chan time.Time
+		for {
+			select {
+			case <-done:
+				if gone.IsZero() {
+					gone = time.Now()
+				}
+				return gone.Sub(appeared), time.Since(gone), false
+			case <-poll.C:
+				fi, err := os.Stat(h.db + ".compact")
+				if err == nil && stale != nil && os.SameFile(fi, stale) {
+					continue
+				}
+				stale = nil
+				switch {
+				case err == nil && appeared.IsZero():
+					appeared = time.Now()
+					if kill >= 0 {
+						deadline = time.After(kill)
+					}
+				case err != nil && !appeared.IsZero() && gone.IsZero():
+					gone = time.Now()
+				}
+			case <-deadline:
+				cmd.Process.Kill()
+				<-done
+				return 0, 0, true
+			}
+		}
+	}
+	// A compaction left to finish measures this machine's copy, so that
+	// the kills fall inside it however fast or loaded the machine is.
+	copying, renamed, _ := compact(-1)
+	if copying <= 0 {
+		t.Fatal("closesync compact never wrote its copy beside the file")
 	}
 	rng := rand.New(rand.NewPCG(73, 73))
 	var midCopy, afterRename, killed int
@@ -191,41 +244,20 @@ func TestKillNineDuringCompaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(exe, "compact", "--config", h.config)
-		cmd.Env = append(os.Environ(), "TEST_CLOSESYNC_AS_MAIN=1")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		// Half the kills aim inside the copy, half after its rename.
+		delay := time.Duration(rng.Int64N(max(int64(copying)*8/10, 1)))
+		if trial%2 == 1 {
+			delay = copying + time.Duration(rng.Int64N(int64(max(renamed, time.Millisecond))))
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		// The kill falls at a random instant after the copy appears.
-		// The copy and its checkpoint take about a second here.
-		delay := time.Duration(rng.IntN(1200)) * time.Millisecond
-		poll := time.NewTicker(time.Millisecond)
-		var kill <-chan time.Time
-	wait:
-		for {
-			select {
-			case <-done:
-				break wait
-			case <-poll.C:
-				if _, err := os.Stat(h.db + ".compact"); err == nil && kill == nil {
-					kill = time.After(delay)
-				}
-			case <-kill:
-				_, statErr := os.Stat(h.db + ".compact")
-				cmd.Process.Kill()
-				<-done
-				killed++
-				if now, err := os.Stat(h.db); err == nil && !os.SameFile(orig, now) {
-					afterRename++
-				} else if statErr == nil {
-					midCopy++
-				}
-				break wait
+		if _, _, k := compact(delay); k {
+			killed++
+			_, statErr := os.Stat(h.db + ".compact")
+			if now, err := os.Stat(h.db); err == nil && !os.SameFile(orig, now) {
+				afterRename++
+			} else if statErr == nil {
+				midCopy++
 			}
 		}
-		poll.Stop()
 		// Whatever the instant, the database opens and holds every row.
 		h.checkTruth()
 		if n := h.count(`SELECT count(*) FROM sync.state`); n == 0 {
@@ -248,7 +280,8 @@ func TestKillNineDuringCompaction(t *testing.T) {
 	if n := h.count(`SELECT count(*) FROM sync.runs WHERE status = 'running'`); n != 0 {
 		t.Errorf("%d runs left 'running' after recovery", n)
 	}
-	t.Logf("%d of %d trials killed, %d while the copy was written, %d after the rename", killed, trials, midCopy, afterRename)
+	t.Logf("the copy took %s, the rest %s; %d of %d trials killed, %d while the copy was written, %d after the rename",
+		copying, renamed, killed, trials, midCopy, afterRename)
 }
 
 // TestDaemonCompactsBetweenRuns: the daemon compacts a mostly free file

@@ -81,7 +81,7 @@ func runBare(t *testing.T, dir string, args ...string) (int, string, string) {
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Dir = dir
-	cmd.Env = []string{"TEST_CLOSESYNC_AS_MAIN=1"}
+	cmd.Env = []string{"TEST_CLOSESYNC_AS_MAIN=1", "GORACE=" + childRace}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()

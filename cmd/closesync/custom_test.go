@@ -167,6 +167,7 @@ func TestEveryCustomColumnEqualsTruth(t *testing.T) {
 		}
 	}
 	h := newHarness(t, closefake.Options{Seed: 53, Scale: 25}, reports...)
+	h.keepReadsOpen()
 	h.sync()
 	h.checkCustom()
 	// The fake sets custom values on most objects of these; a check that

@@ -39,6 +39,10 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
+	// A -race binary sleeps a second before it exits (the race runtime's
+	// atexit_sleep_ms) so that racing goroutines can still be reported;
+	// every re-run of this binary as closesync would pay it.
+	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" "+childRace))
 	flag.Parse()
 	explicit := false
 	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
@@ -47,6 +51,10 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// childRace is the race runtime's option for the re-runs of this binary
+// that build their environment from nothing (see TestMain).
+const childRace = "atexit_sleep_ms=0"
 
 // syncBuffer is a bytes.Buffer safe to read while the process writes it.
 type syncBuffer struct {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	_ "github.com/duckdb/duckdb-go/v2"
@@ -36,6 +37,12 @@ type harness struct {
 	dir    string
 	db     string
 	config string
+
+	// keepOpen (keepReadsOpen) keeps one read-only open of the file from
+	// read to read, until the next command (run) or write (exec) closes it.
+	keepOpen bool
+	roMu     sync.Mutex
+	ro       *sql.DB
 }
 
 func newHarness(t *testing.T, opts closefake.Options, reports ...string) *harness {
@@ -78,6 +85,7 @@ jobs:
 
 // run runs closesync with args and returns its exit code and output.
 func (h *harness) run(args ...string) (int, string, string) {
+	h.closeReads()
 	var out, errb bytes.Buffer
 	code := run(context.Background(), args, &env{stdout: &out, stderr: &errb, getenv: os.Getenv})
 	return code, out.String(), errb.String()
@@ -101,16 +109,47 @@ func (h *harness) query(q string, args ...any) [][]any {
 }
 
 // reading gives f one read-only open of the file: opening it costs far
-// more than a query (the catalog of every table and view is read), so a
-// check of many tables opens it once.
+// more than a query (the catalog of every table and view is read, about
+// 60 ms at 130 views), so a check of many tables opens it once, and a test
+// that keepReadsOpen shares one open among all its reads between commands.
 func (h *harness) reading(f func(db *sql.DB)) {
 	h.t.Helper()
-	db, err := sql.Open("duckdb", h.db+"?access_mode=READ_ONLY")
-	if err != nil {
-		h.t.Fatal(err)
+	h.roMu.Lock()
+	defer h.roMu.Unlock()
+	db := h.ro
+	if db == nil {
+		var err error
+		if db, err = sql.Open("duckdb", h.db+"?access_mode=READ_ONLY"); err != nil {
+			h.t.Fatal(err)
+		}
+		if h.keepOpen {
+			h.ro = db
+		} else {
+			defer db.Close()
+		}
 	}
-	defer db.Close()
 	f(db)
+}
+
+// keepReadsOpen makes the reads between two commands share one open of the
+// file. Only for a test whose writers all go through h.run, h.sync or
+// h.exec (each closes it first): a writer in another process, such as a
+// daemon, would wait for the file's lock while the test holds it.
+func (h *harness) keepReadsOpen() {
+	h.keepOpen = true
+	h.t.Cleanup(h.closeReads)
+}
+
+// closeReads closes the kept read-only open, before anything writes.
+func (h *harness) closeReads() {
+	h.roMu.Lock()
+	defer h.roMu.Unlock()
+	if h.ro != nil {
+		if err := h.ro.Close(); err != nil {
+			h.t.Errorf("close the test's read-only open of %s: %v", h.db, err)
+		}
+		h.ro = nil
+	}
 }
 
 // queryOn runs a query on db and returns its rows.
@@ -225,6 +264,7 @@ func (h *harness) checkTruth() {
 func TestSyncEqualsTruthAndIsIdempotent(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 7, Scale: 120})
+	h.keepReadsOpen()
 	out := h.sync()
 	for _, r := range coreReports {
 		if !strings.Contains(out, "success  core/"+r+":") {
@@ -264,6 +304,7 @@ func contains(list []string, s string) bool {
 func TestIncrementalUpdatesAndChildren(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 3, Scale: 60})
+	h.keepReadsOpen()
 	h.sync()
 	leadID := h.fake.IDs("lead")[5]
 	if err := h.fake.Update("lead", leadID, map[string]any{"name": "Renamed Inc"}); err != nil {
@@ -531,6 +572,7 @@ func TestCustomFieldViewsFollowRenames(t *testing.T) {
 func TestDeletesFromTheEventLog(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 11, Scale: 50})
+	h.keepReadsOpen()
 	h.sync()
 	// The deleted lead has children of every kind, so that each cascade is
 	// exercised whatever the fake generated.
@@ -612,6 +654,7 @@ func TestDeepPaginationPastMaxSkip(t *testing.T) {
 	// Every resource refuses _skip past 150: far below the data's size.
 	h := newHarness(t, closefake.Options{Seed: 12, Scale: 400, MaxSkip: map[string]int{"*": 150}},
 		"leads", "opportunities", "tasks", "activities", "activities_call", "event_log", "contacts")
+	h.keepReadsOpen()
 	code, out, _ := h.run("sync", "--config", h.config)
 	if code != 0 {
 		t.Errorf("exit = %d, want 0", code)
@@ -678,6 +721,7 @@ func TestConfigurationReportsEqualTruth(t *testing.T) {
 		reports = append(reports, r)
 	}
 	h := newHarness(t, closefake.Options{Seed: 13, Scale: 150}, reports...)
+	h.keepReadsOpen()
 	for round := 1; round <= 2; round++ {
 		h.sync()
 		for report, kind := range dimensionKinds {

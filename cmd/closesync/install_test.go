@@ -114,7 +114,7 @@ journalctl() { :; }
 	cmd := exec.Command("bash", "-c", script)
 	cmd.Dir = src
 	cmd.Env = append([]string{"PATH=" + root + "/usr/local/bin:" + os.Getenv("PATH"), "ROOT=" + root, "TEST_BINARY=" + exe,
-		"TEST_CLOSESYNC_AS_MAIN=1", "CLOSE_API_KEY=" + closefake.DefaultAPIKey}, overrides...)
+		"TEST_CLOSESYNC_AS_MAIN=1", "GORACE=" + childRace, "CLOSE_API_KEY=" + closefake.DefaultAPIKey}, overrides...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("README's install steps failed: %v\n%s\nsteps as run:\n%s", err, out, rooted(root, block))
@@ -135,7 +135,7 @@ journalctl() { :; }
 	uid := uint32(dynamicUID)
 	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/", "USER=closesync", "LOGNAME=closesync",
 		"SHELL=/usr/sbin/nologin", "INVOCATION_ID=0123456789abcdef0123456789abcdef",
-		"TEST_CLOSESYNC_AS_MAIN=1"} // makes this test binary act as closesync
+		"TEST_CLOSESYNC_AS_MAIN=1", "GORACE=" + childRace} // makes this test binary act as closesync
 	for _, d := range svc["StateDirectory"] {
 		dir := filepath.Join(root, "var/lib", d)
 		if err := os.MkdirAll(dir, 0o755); err != nil {

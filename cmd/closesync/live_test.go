@@ -63,6 +63,7 @@ func checkLive(h *harness, names []string) int64 {
 func TestLiveViews(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 7, Scale: 30})
+	h.keepReadsOpen()
 	h.sync()
 	names := liveNames(coreReports)
 	if len(names) < 10 {

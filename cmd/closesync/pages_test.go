@@ -86,6 +86,7 @@ func TestNonPageAnswersChangeNothing(t *testing.T) {
 	f := &faults{}
 	h := newHarness(t, closefake.Options{Seed: 41, Scale: 30, NonPage: f.nonPage},
 		"leads", "contacts", "users", "lead_statuses", "custom_fields", "event_log", "organizations")
+	h.keepReadsOpen()
 	h.sync()
 	before := h.checksums()
 	for _, v := range []string{"leads_custom", "contacts_custom"} {

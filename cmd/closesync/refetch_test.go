@@ -61,6 +61,7 @@ func TestFirstIncrementalRunRefetchesNothingUnchanged(t *testing.T) {
 	t.Parallel()
 	reports := []string{"activities", "activities_notes", "activities_call", "activities_emails", "event_log"}
 	h := newHarness(t, closefake.Options{Seed: 59, Scale: 80}, reports...)
+	h.keepReadsOpen()
 	window := time.Now().Add(-48 * time.Hour)
 	// Edits before the first sync, to activities long out of the window.
 	n := 0

@@ -82,6 +82,7 @@ func TestWidenedStartDateIsBackfilled(t *testing.T) {
 	now := time.Now().UTC()
 	h := newHarness(t, closefake.Options{Seed: 41, Scale: 100, Now: func() time.Time { return now }},
 		"leads", "contacts", "opportunities", "activities", "event_log")
+	h.keepReadsOpen()
 	late, early := now.AddDate(0, 0, -60).Truncate(24*time.Hour), now.AddDate(0, 0, -500).Truncate(24*time.Hour)
 	h.setStart(day(late))
 	h.sync()
@@ -141,6 +142,7 @@ func TestSyncSinceUntilBackfillsAWindow(t *testing.T) {
 	now := time.Now().UTC()
 	h := newHarness(t, closefake.Options{Seed: 43, Scale: 100, Now: func() time.Time { return now }},
 		"leads", "contacts", "opportunities", "activities", "users")
+	h.keepReadsOpen()
 	start := now.AddDate(0, 0, -60).Truncate(24 * time.Hour)
 	since, until := now.AddDate(0, 0, -400).Truncate(24*time.Hour), now.AddDate(0, 0, -200).Truncate(24*time.Hour)
 	h.setStart(day(start))
@@ -357,6 +359,7 @@ func TestResetForgetsTheBookmark(t *testing.T) {
 // exec runs a statement on the synced file, as another writer would.
 func (h *harness) exec(q string, args ...any) {
 	h.t.Helper()
+	h.closeReads()
 	db, err := sql.Open("duckdb", h.db)
 	if err != nil {
 		h.t.Fatal(err)

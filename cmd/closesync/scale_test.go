@@ -36,6 +36,7 @@ func TestScaleMutationsAndRequestCost(t *testing.T) {
 	}
 	reports := []string{"event_log", "leads", "contacts", "opportunities", "tasks", "activities", "custom_fields"}
 	h := newHarness(t, closefake.Options{Seed: 41, Scale: scale, PastEdits: max(scale/50, 10)}, reports...)
+	h.keepReadsOpen()
 	requests := func() map[string]int64 {
 		out := map[string]int64{}
 		for _, r := range h.query(`SELECT report, requests FROM sync.runs WHERE run_id > coalesce((SELECT max(run_id) FROM sync.runs) - ?, 0)`, len(reports)) {

@@ -19,6 +19,7 @@ import (
 func TestVerifyFindsWhatChangedBehindItsBack(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, closefake.Options{Seed: 83, Scale: 40}, "leads", "contacts", "users", "lead_statuses", "event_log")
+	h.keepReadsOpen()
 	h.sync()
 	verify := func(wantCode int, want ...string) string {
 		t.Helper()
