@@ -52,6 +52,17 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 				a.Name, a.ExportAbove)
 		}
 	}
+	for _, j := range cfg.Jobs {
+		var filtered []string
+		for _, r := range j.Reports {
+			if cfg.FiltersNulls(j, r) {
+				filtered = append(filtered, r.Name)
+			}
+		}
+		if len(filtered) > 0 {
+			fmt.Fprintf(e.stdout, "jobs %s: %s store _raw without null-valued keys (filter_nulls)\n", j.Name, strings.Join(filtered, ", "))
+		}
+	}
 	fmt.Fprintf(e.stdout, "%s: ok (%d accounts, %d jobs)\n", *cfgPath, len(cfg.Accounts), len(cfg.Jobs))
 	return nil
 }

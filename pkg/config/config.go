@@ -142,6 +142,10 @@ type Account struct {
 	// opportunities through Close's Export API when the organisation holds
 	// more than this many of them; 0 (the default) never does.
 	ExportAbove int `koanf:"export_above"`
+	// FilterNulls drops the null-valued keys from the _raw of every report
+	// the account's jobs sync (a report's own filter_nulls wins); typed
+	// columns are the same either way.
+	FilterNulls bool `koanf:"filter_nulls"`
 
 	// baseDir is the config file's directory, against which a relative
 	// APIKeyFile resolves when $CREDENTIALS_DIRECTORY is unset.
@@ -213,6 +217,23 @@ type ReportRef struct {
 	// Schedule runs this report on a schedule of its own instead of the
 	// job's; empty: the job's.
 	Schedule string `koanf:"schedule"`
+	// FilterNulls drops the report's null-valued keys from _raw; nil: the
+	// account's filter_nulls.
+	FilterNulls *bool `koanf:"filter_nulls"`
+}
+
+// FiltersNulls reports whether job's report ref drops the null-valued
+// keys of its records' _raw: the report's filter_nulls, else its account's.
+func (c *Config) FiltersNulls(job Job, ref ReportRef) bool {
+	if ref.FilterNulls != nil {
+		return *ref.FilterNulls
+	}
+	for _, a := range c.Accounts {
+		if a.Name == job.Account {
+			return a.FilterNulls
+		}
+	}
+	return false
 }
 
 // Secret is a string that never prints: fmt verbs, JSON, text encoders and

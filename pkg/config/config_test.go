@@ -132,7 +132,7 @@ func TestBadConfigs(t *testing.T) {
 			`accounts[0].api_kye: unknown key (did you mean "api_key"?)`,
 			`jobs[0].shedule: unknown key (did you mean "schedule"?)`,
 			`jobs[0].reports[1].attribution_windw: unknown key (did you mean "attribution_window"?)`,
-			`jobs[0].reports[2].colour: unknown key (valid: name, mode, attribution_window, schedule)`,
+			`jobs[0].reports[2].colour: unknown key (valid: name, mode, attribution_window, schedule, filter_nulls)`,
 		}},
 		{file: "many_problems.bad.yaml", n: 10, want: []string{
 			`schema: "sync" is reserved for run history`,
@@ -183,13 +183,15 @@ func TestBadConfigs(t *testing.T) {
 			"accounts: at least one account is required",
 			"jobs: at least one job is required",
 		}},
-		{file: "bad_types.bad.yaml", n: 6, want: []string{
+		{file: "bad_types.bad.yaml", n: 8, want: []string{
 			"database: want a string, got a list",
 			"log: want a map, got a string",
 			"accounts[0].api_key: want a string, got a list",
 			`accounts[0].max_concurrency: want a whole number, got "lots"`,
 			"jobs[0].start_date: want a date (YYYY-MM-DD), got a list",
 			"jobs[0].reports[1]: want a report name or a map with a name, got a list",
+			`accounts[0].filter_nulls: want true or false, got "sometimes"`,
+			"jobs[0].reports[2].filter_nulls: want true or false, got a list",
 		}},
 		{file: "bad_date.bad.yaml", n: 1, want: []string{
 			`jobs[0].start_date: "first of may" is not a date (want YYYY-MM-DD or an RFC 3339 date-time`,
@@ -560,6 +562,44 @@ jobs:
 			if got[k] != w[k] {
 				t.Errorf("jobs[%d].reports[%d] = %+v, want %+v", i, k, got[k], w[k])
 			}
+		}
+	}
+}
+
+// TestFiltersNulls: a report's filter_nulls wins over its account's, a
+// pattern's applies to every report it stands for, and the default is off.
+func TestFiltersNulls(t *testing.T) {
+	cfg, err := Load(writeConfig(t, `
+database: ./crm.duckdb
+accounts:
+  - {name: filtered, api_key: api_x, filter_nulls: true}
+  - {name: plain, api_key: api_y}
+jobs:
+  - name: a
+    account: filtered
+    schedule: "@hourly"
+    reports: [leads, {name: contacts, filter_nulls: false}]
+  - name: b
+    account: plain
+    schedule: "@hourly"
+    reports: [users, {name: "activities_*", filter_nulls: true}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate([]string{"leads", "contacts", "users", "activities_call", "activities_email"}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, j := range cfg.Jobs {
+		for _, r := range j.Reports {
+			got[j.Name+"/"+r.Name] = cfg.FiltersNulls(j, r)
+		}
+	}
+	for key, want := range map[string]bool{"a/leads": true, "a/contacts": false, "b/users": false,
+		"b/activities_call": true, "b/activities_email": true} {
+		if g, ok := got[key]; !ok || g != want {
+			t.Errorf("%s filters nulls: %v (listed %v), want %v", key, g, ok, want)
 		}
 	}
 }

@@ -50,6 +50,9 @@ type ReportRun struct {
 	Report *extract.Report // a root report (children are written with it)
 	Mode   schema.WriteMode
 	Window time.Duration
+	// FilterNulls drops the null-valued keys of each record's _raw
+	// (filter_nulls; see package nulls).
+	FilterNulls bool
 	// Since, Until and FullRefresh re-read part or all of the report
 	// without moving its bookmark back (see backfill.go).
 	Since, Until time.Time

@@ -9,6 +9,7 @@ import (
 
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/nulls"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -68,6 +69,11 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 				return &StageError{Stage: StageExtract, Report: rep.Name, Err: err}
 			}
 			*rr.listed = append(*rr.listed, ids...)
+		}
+		if rr.FilterNulls {
+			if err := dropNulls(b.Records); err != nil {
+				return &StageError{Stage: StageExtract, Report: rep.Name, Err: err}
+			}
 		}
 		bookmark := b.Bookmark
 		if rr.Mode == schema.Replace {
@@ -134,6 +140,18 @@ func (r *Runner) confirmEmpty(ctx context.Context, s *run, reread func() error) 
 	}
 	if s.res.RowsExtracted == 0 {
 		s.log.Warn("the endpoint answered an empty listing twice: the table is emptied", zap.Int64("rows_removed", stored))
+	}
+	return nil
+}
+
+// dropNulls removes the null-valued keys of each record's _raw, in place.
+func dropNulls(recs []schema.Record) error {
+	for i := range recs {
+		raw, err := nulls.Drop(recs[i].Raw)
+		if err != nil {
+			return fmt.Errorf("record %d of the page: %w", i, err)
+		}
+		recs[i].Raw = raw
 	}
 	return nil
 }

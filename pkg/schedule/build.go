@@ -107,7 +107,8 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 			if err != nil {
 				return nil, usagef("jobs %s: report %s: %v", j.Name, ref.Name, err)
 			}
-			job.Reports = append(job.Reports, pipeline.ReportRun{Report: root, Mode: mode, Window: ref.AttributionWindow})
+			job.Reports = append(job.Reports, pipeline.ReportRun{Report: root, Mode: mode, Window: ref.AttributionWindow,
+				FilterNulls: cfg.FiltersNulls(j, ref)})
 		}
 		if len(job.Reports) > 0 {
 			out = append(out, job)
