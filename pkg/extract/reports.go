@@ -291,7 +291,7 @@ func init() {
 			Table: deletedBy(withLead(anyObject), customOf("activity", table("activities", activityBase))),
 		},
 		&Report{
-			Name: "custom_fields", Walk: Offset{PageSize: fieldListPageSize}, Method: Full, After: []Step{RefreshCustomViews},
+			Name: "custom_fields", Walk: Offset{PageSize: fieldListPageSize}, Method: Full, After: []Step{RecordSchemaChanges, RefreshCustomViews},
 			Sources: []Source{{Path: "/custom_field/lead/", Tag: "lead"}, {Path: "/custom_field/contact/", Tag: "contact"},
 				{Path: "/custom_field/opportunity/", Tag: "opportunity"}, {Path: "/custom_field/activity/", Tag: "activity"},
 				{Path: "/custom_field/custom_object_type/", Tag: "custom_object"}, {Path: "/custom_field/shared/", Tag: "shared"}},

@@ -21,6 +21,10 @@ const (
 	// RefreshCustomViews rebuilds the <table>_custom views: after custom
 	// field definitions change, or a table with custom values gains rows.
 	RefreshCustomViews Step = "refresh_custom_views"
+	// RecordSchemaChanges records in sync.schema_changes each custom field
+	// added, renamed, retyped or deleted since the last run of the
+	// definitions' report (custom_fields), before its views follow.
+	RecordSchemaChanges Step = "record_schema_changes"
 )
 
 // Declaring returns the reports that declare step s, sorted by name.

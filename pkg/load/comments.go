@@ -110,6 +110,27 @@ var syncDocs = []commentTarget{
 			"definition":  "The SQL closesync ran to make the view.",
 			"made_at":     "When closesync last made the view (UTC).",
 		}},
+	{schema: "sync", name: "schema_changes", doc: "Custom fields added, renamed, retyped or deleted in Close, one row per change, with the run of custom_fields that saw it.",
+		columns: map[string]string{
+			"change_id": "Change number, increasing.", "run_id": "The sync.runs run (of custom_fields) that saw the change.",
+			"seen_at": "When the run recorded it (UTC).", "organization_id": "Close organization whose field changed.",
+			"object_type": "Close object type of the field: lead, contact, opportunity, activity, custom_object_type or shared.",
+			"views":       "The <table>_custom views that show the field, comma-separated.",
+			"change":      "field_added, field_renamed, field_retyped or field_deleted.",
+			"field_id":    "The custom field's id (cf_...).", "name": "The field's name now; a deleted field's last name.",
+			"previous": "Renamed: the old name; retyped: the old type (with [] for several values); else NULL.",
+			"current":  "Renamed: the new name; retyped: the new type; else NULL.",
+		}},
+	{schema: "sync", name: "custom_fields_seen", doc: "Each organization's custom field definitions as the last run of custom_fields left them; the next run compares with them.",
+		columns: map[string]string{
+			"organization_id": "Close organization of the field.", "id": "The custom field's id (cf_...).", "name": "Its name.",
+			"type": "Its type, with [] when it accepts several values.", "object_type": "Close object type of the field.",
+		}},
+	{schema: "sync", name: "schema_baselines", doc: "The organizations whose custom field definitions have a baseline: their first run of custom_fields records no change.",
+		columns: map[string]string{
+			"organization_id": "Close organization.", "subject": "What the baseline is of: custom_fields.",
+			"run_id": "The sync.runs run that made the baseline.",
+		}},
 }
 
 // commentSync comments the sync schema's tables.

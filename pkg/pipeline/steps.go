@@ -24,6 +24,9 @@ var steps = map[extract.Step]step{
 	extract.ApplyEventDeletes:  {(*Runner).applyEventDeletes, "deletes from the event log not applied"},
 	extract.PurgeDeleted:       {(*Runner).purgeStep, "hard deletes not applied; the rows stay marked deleted"},
 	extract.RefreshCustomViews: {(*Runner).refreshViews, "custom field views not refreshed"},
+	// The seen definitions stay as they were: the next run records the
+	// changes.
+	extract.RecordSchemaChanges: {(*Runner).recordSchemaChanges, "schema changes not recorded"},
 }
 
 // runSteps runs the report's declared steps in order, after a successful
@@ -90,6 +93,18 @@ func (r *Runner) purge(ctx context.Context, org string, log *zap.Logger) error {
 // refreshViews rebuilds the <table>_custom views.
 func (r *Runner) refreshViews(ctx context.Context, _ *run) error {
 	return r.Store.RefreshCustomViews(ctx, extract.CustomFieldsReport, extract.CustomViewTables())
+}
+
+// recordSchemaChanges records the custom field changes since the last run
+// of the definitions' report, and logs each.
+func (r *Runner) recordSchemaChanges(ctx context.Context, s *run) error {
+	changes, err := r.Store.RecordFieldChanges(ctx, s.row, s.rr.Report.Table.Name, extract.CustomViewTables())
+	for _, c := range changes {
+		s.log.Info("custom field changed in Close", zap.String("change", c.Change), zap.String("field_id", c.FieldID),
+			zap.String("name", c.Name), zap.String("previous", c.Previous), zap.String("current", c.Current),
+			zap.Strings("views", c.Views))
+	}
+	return err
 }
 
 // refetchEdited is the RefetchEdited step, before the walk: the records
