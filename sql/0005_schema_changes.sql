@@ -1,9 +1,11 @@
 -- Schema changes closesync saw (README "Schema changes"): one row per
 -- custom field added, renamed, retyped or deleted in Close, with the run
 -- that saw it. custom_fields_seen is each organization's definitions as the
--- last run of custom_fields left them, which the next run compares with;
--- schema_baselines says which organizations have one, so that a first
--- sync's fields are the baseline, not a flood of "added".
+-- _custom views show them (the last run that followed Close left them:
+-- on_schema_change evolve); each run of custom_fields compares with them.
+-- schema_baselines says which run kept them, and that an organization has
+-- them at all, so that a first sync's fields are the baseline, not a flood
+-- of "added".
 CREATE SEQUENCE IF NOT EXISTS sync.schema_change_id_seq START 1;
 
 CREATE TABLE IF NOT EXISTS sync.schema_changes (
@@ -32,6 +34,6 @@ CREATE TABLE IF NOT EXISTS sync.custom_fields_seen (
 CREATE TABLE IF NOT EXISTS sync.schema_baselines (
     organization_id VARCHAR NOT NULL,
     subject         VARCHAR NOT NULL,      -- custom_fields
-    run_id          BIGINT NOT NULL,
+    run_id          BIGINT NOT NULL,       -- the run whose definitions custom_fields_seen holds
     PRIMARY KEY (organization_id, subject)
 );

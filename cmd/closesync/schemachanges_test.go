@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -78,5 +79,80 @@ func TestSchemaChangesAreRecorded(t *testing.T) {
 	h.sync()
 	if n := h.count(`SELECT count(*) FROM sync.schema_changes`); n != int64(len(want)) {
 		t.Errorf("a sync with no change in Close: %d schema changes, want still %d", n, len(want))
+	}
+}
+
+// TestOnSchemaChangeFreezeAndFail: with on_schema_change freeze, a field
+// renamed in Close is recorded once however many syncs see it and the
+// _custom view keeps the old name; with fail, the custom_fields run fails
+// too (exit 1, a failed run row saying why), its rows still loaded. Back
+// on evolve, the view follows and the change is not recorded again.
+func TestOnSchemaChangeFreezeAndFail(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"freeze", "fail"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, closefake.Options{Seed: 89, Scale: 20}, "leads", "custom_fields")
+			h.keepReadsOpen()
+			setMode := func(mode string) {
+				t.Helper()
+				cfg := mustRead(t, h.config)
+				if i := strings.Index(cfg, "    on_schema_change:"); i >= 0 {
+					cfg = cfg[:i] + cfg[i+strings.Index(cfg[i:], "\n")+1:]
+				}
+				cfg = strings.Replace(cfg, `    schedule: "@hourly"`+"\n", `    schedule: "@hourly"`+"\n    on_schema_change: "+mode+"\n", 1)
+				if err := os.WriteFile(h.config, []byte(cfg), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			setMode(mode)
+			h.sync()
+			var id, old string
+			for _, cf := range h.fake.Objects("custom_field") {
+				if cf["object_type"] == "lead" && cf["type"] == "number" {
+					id, old = cf["id"].(string), cf["name"].(string)
+					break
+				}
+			}
+			if err := h.fake.Update("custom_field", id, map[string]any{"name": "Frozen Out"}); err != nil {
+				t.Fatal(err)
+			}
+			columns := func() string {
+				return fmt.Sprint(h.count(`SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'close' AND table_name = 'leads_custom' AND column_name = ?`, old),
+					h.count(`SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'close' AND table_name = 'leads_custom' AND column_name = 'Frozen Out'`))
+			}
+			for i := range 2 {
+				code, out, errOut := h.run("sync", "--config", h.config)
+				switch {
+				case mode == "freeze" && code != 0:
+					t.Fatalf("sync %d: exit %d\n%s%s", i, code, out, errOut)
+				case mode == "fail" && (code != exitFailed || !strings.Contains(out+errOut, "on_schema_change: fail: 1 custom field change(s) in Close (field_renamed Frozen Out (was "+old+"))")):
+					t.Fatalf("sync %d: exit %d, want %d and the change named\n%s%s", i, code, exitFailed, out, errOut)
+				}
+				if got := columns(); got != "1 0" {
+					t.Errorf("sync %d: leads_custom has the old and the new name's columns %s times, want 1 0 (frozen)", i, got)
+				}
+				if n := h.count(`SELECT count(*) FROM sync.schema_changes WHERE field_id = ? AND change = 'field_renamed' AND current = 'Frozen Out'`, id); n != 1 {
+					t.Errorf("sync %d: the rename is recorded %d times, want once", i, n)
+				}
+				status := h.query(`SELECT status, coalesce(error, '') FROM sync.runs WHERE report = 'custom_fields' ORDER BY run_id DESC LIMIT 1`)[0]
+				if want := map[string]string{"freeze": "success", "fail": "failed"}[mode]; status[0] != want ||
+					(mode == "fail" && !strings.Contains(status[1].(string), "sync.schema_changes")) {
+					t.Errorf("sync %d: the custom_fields run is %v, want %s", i, status, want)
+				}
+			}
+			// The rows are loaded whatever the views do.
+			if n := h.count(`SELECT count(*) FROM close.custom_fields WHERE id = ? AND name = 'Frozen Out'`, id); n != 1 {
+				t.Errorf("close.custom_fields does not have the new name")
+			}
+			setMode("evolve")
+			h.sync()
+			if got := columns(); got != "0 1" {
+				t.Errorf("back on evolve: leads_custom has the old and the new name's columns %s times, want 0 1", got)
+			}
+			if n := h.count(`SELECT count(*) FROM sync.schema_changes`); n != 1 {
+				t.Errorf("back on evolve: %d schema changes recorded, want still the one", n)
+			}
+		})
 	}
 }

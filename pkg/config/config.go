@@ -185,6 +185,12 @@ type Job struct {
 	// Deletes is soft (rows deleted in Close keep _deleted_at, the default)
 	// or hard (they are removed).
 	Deletes string `koanf:"deletes"`
+	// OnSchemaChange is what a custom field added, renamed, retyped or
+	// deleted in Close does to the _custom views (it is recorded in
+	// sync.schema_changes either way): evolve (the default) they follow,
+	// freeze they stay as they are, fail they stay and the job's run of
+	// custom_fields fails.
+	OnSchemaChange string `koanf:"on_schema_change"`
 }
 
 // Retry is a job's policy for failed runs.

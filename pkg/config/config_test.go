@@ -153,7 +153,7 @@ func TestBadConfigs(t *testing.T) {
 			`accounts[3].base_url: "ftp://example.com" must be an absolute http(s) URL`,
 			`jobs[0].timezone: "Mars/Olympus" is not a known IANA time zone`,
 		}},
-		{file: "values.bad.yaml", n: 23, want: []string{
+		{file: "values.bad.yaml", n: 24, want: []string{
 			"database: must name a DuckDB file",
 			`schema: "Close" must match ^[a-z_][a-z0-9_]*$`,
 			`log.level: "warning" is not a log level (did you mean "warn"?); valid: debug, info, warn, error`,
@@ -172,6 +172,7 @@ func TestBadConfigs(t *testing.T) {
 			`jobs[0].timezone: "Europe/Pragu" is not a known IANA time zone`,
 			"jobs[0].start_date: 2999-01-01 is in the future",
 			"jobs[0].timeout: -1h0m0s is negative (0 means no limit)",
+			`jobs[0].on_schema_change: "Freeze" is not a schema change mode (did you mean "freeze"?)`,
 			`jobs[0].reports[0].mode: "Append" is not a mode (did you mean "append"?)`,
 			"jobs[0].reports[0].attribution_window: -24h0m0s is negative",
 			`jobs[0].reports[0].schedule: "@every fortnight" is not a valid schedule`,

@@ -211,6 +211,9 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 		if j.Deletes != "" {
 			v.oneOf(p+".deletes", "deletes mode", j.Deletes, []string{"soft", "hard"})
 		}
+		if j.OnSchemaChange != "" {
+			v.oneOf(p+".on_schema_change", "schema change mode", j.OnSchemaChange, []string{"evolve", "freeze", "fail"})
+		}
 		if j.Retry.Attempts < 0 || j.Retry.Attempts > 10 {
 			v.add(p+".retry.attempts", "%d is out of range: 0 (no retry) to 10", j.Retry.Attempts)
 		}

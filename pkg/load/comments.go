@@ -121,15 +121,15 @@ var syncDocs = []commentTarget{
 			"previous": "Renamed: the old name; retyped: the old type (with [] for several values); else NULL.",
 			"current":  "Renamed: the new name; retyped: the new type; else NULL.",
 		}},
-	{schema: "sync", name: "custom_fields_seen", doc: "Each organization's custom field definitions as the last run of custom_fields left them; the next run compares with them.",
+	{schema: "sync", name: "custom_fields_seen", doc: "Each organization's custom field definitions as the _custom views show them (kept by the last run of custom_fields that followed Close); each run compares Close's with them.",
 		columns: map[string]string{
 			"organization_id": "Close organization of the field.", "id": "The custom field's id (cf_...).", "name": "Its name.",
 			"type": "Its type, with [] when it accepts several values.", "object_type": "Close object type of the field.",
 		}},
-	{schema: "sync", name: "schema_baselines", doc: "The organizations whose custom field definitions have a baseline: their first run of custom_fields records no change.",
+	{schema: "sync", name: "schema_baselines", doc: "The organizations whose custom field definitions have a baseline (their first run of custom_fields records no change), and which run kept it.",
 		columns: map[string]string{
 			"organization_id": "Close organization.", "subject": "What the baseline is of: custom_fields.",
-			"run_id": "The sync.runs run that made the baseline.",
+			"run_id": "The sync.runs run whose definitions sync.custom_fields_seen holds.",
 		}},
 }
 

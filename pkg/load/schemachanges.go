@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -39,13 +40,17 @@ type SchemaChange struct {
 type seenField struct{ name, typ, objectType string }
 
 // RecordFieldChanges compares the organization's live custom field
-// definitions (the definitions table, custom_fields) with those its last
-// run left in sync.custom_fields_seen, records each difference in
-// sync.schema_changes with run's id, and keeps the current definitions as
-// the seen ones, in one transaction. An organization's first run is its
-// baseline: it records nothing. tables are the tables with custom views,
-// whose CustomFieldTypes say which views a field appears in.
-func (s *Store) RecordFieldChanges(ctx context.Context, run Run, definitions string, tables []schema.Table) ([]SchemaChange, error) {
+// definitions (the definitions table, custom_fields) with those in
+// sync.custom_fields_seen, the definitions the _custom views show, and
+// returns the differences. Each is recorded in sync.schema_changes with
+// run's id unless it was recorded since the seen definitions were last
+// kept. With follow (on_schema_change: evolve) the live definitions become
+// the seen ones and the views follow them; without (freeze, fail) the seen
+// ones stay, and so do the views. All in one transaction. An
+// organization's first run is its baseline: it records nothing and keeps
+// the live definitions either way. tables are the tables with custom
+// views, whose CustomFieldTypes say which views a field appears in.
+func (s *Store) RecordFieldChanges(ctx context.Context, run Run, definitions string, tables []schema.Table, follow bool) ([]SchemaChange, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	existing, err := s.tableNames(ctx)
@@ -66,30 +71,39 @@ func (s *Store) RecordFieldChanges(ctx context.Context, run Run, definitions str
 		if err != nil {
 			return fmt.Errorf("read the custom fields seen before: %w", err)
 		}
-		var baselined int64
-		if err := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM sync.schema_baselines WHERE organization_id = ? AND subject = ?`,
-			run.Org, baselineCustomFields).Scan(&baselined); err != nil {
+		var keptBy sql.NullInt64
+		if err := s.conn.QueryRowContext(ctx, `SELECT max(run_id) FROM sync.schema_baselines WHERE organization_id = ? AND subject = ?`,
+			run.Org, baselineCustomFields).Scan(&keptBy); err != nil {
 			return fmt.Errorf("read the schema baseline: %w", err)
 		}
-		if baselined > 0 {
+		if !keptBy.Valid {
+			follow = true // the baseline
+		} else {
 			changes = fieldChanges(seen, current, tables)
-		} else if _, err := s.conn.ExecContext(ctx, `INSERT INTO sync.schema_baselines VALUES (?, ?, ?)`,
-			run.Org, baselineCustomFields, run.ID); err != nil {
-			return fmt.Errorf("record the schema baseline: %w", err)
 		}
 		for _, c := range changes {
 			if _, err := s.conn.ExecContext(ctx, `INSERT INTO sync.schema_changes
 				(run_id, seen_at, organization_id, object_type, views, change, field_id, name, previous, current)
-				VALUES (?, now(), ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''))`,
-				run.ID, run.Org, c.ObjectType, strings.Join(c.Views, ", "), c.Change, c.FieldID, c.Name, c.Previous, c.Current); err != nil {
+				SELECT ?, now(), ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, '')
+				WHERE NOT EXISTS (SELECT 1 FROM sync.schema_changes WHERE organization_id = ? AND field_id = ? AND change = ?
+					AND coalesce(previous, '') = ? AND coalesce(current, '') = ? AND run_id > ?)`,
+				run.ID, run.Org, c.ObjectType, strings.Join(c.Views, ", "), c.Change, c.FieldID, c.Name, c.Previous, c.Current,
+				run.Org, c.FieldID, c.Change, c.Previous, c.Current, keptBy.Int64); err != nil {
 				return fmt.Errorf("record a schema change: %w", err)
 			}
+		}
+		if !follow {
+			return nil
 		}
 		if _, err := s.conn.ExecContext(ctx, `DELETE FROM sync.custom_fields_seen WHERE organization_id = ?`, run.Org); err != nil {
 			return fmt.Errorf("forget the custom fields seen before: %w", err)
 		}
 		if _, err := s.conn.ExecContext(ctx, `INSERT INTO sync.custom_fields_seen `+live, run.Org); err != nil {
 			return fmt.Errorf("keep the custom fields seen: %w", err)
+		}
+		if _, err := s.conn.ExecContext(ctx, `INSERT OR REPLACE INTO sync.schema_baselines VALUES (?, ?, ?)`,
+			run.Org, baselineCustomFields, run.ID); err != nil {
+			return fmt.Errorf("record the schema baseline: %w", err)
 		}
 		return nil
 	})

@@ -103,9 +103,21 @@ func (s *Store) RefreshCustomViews(ctx context.Context, definitions string, tabl
 }
 
 func (s *Store) customFields(ctx context.Context, definitions string) ([]customField, error) {
-	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT id, coalesce(name, id), coalesce(type, 'text'),
-		coalesce(object_type, ''), coalesce(accepts_multiple_values, false), organization_id, coalesce(json_extract_string(_raw, '$.description'), '')
-		FROM %s WHERE _deleted_at IS NULL ORDER BY name, id, organization_id`, qualified(s.schema, definitions)))
+	// The definitions the views show are those sync.custom_fields_seen
+	// keeps (on_schema_change: evolve keeps Close's, freeze and fail the
+	// last ones that followed it); an organization without a baseline yet
+	// (a file from before schema changes were recorded) shows Close's.
+	defs := qualified(s.schema, definitions)
+	rows, err := s.conn.QueryContext(ctx, fmt.Sprintf(`SELECT id, name, type, object_type, multi, org, description FROM (
+		SELECT s.id, s.name, replace(s.type, '[]', '') AS type, s.object_type, s.type LIKE '%%[]' AS multi, s.organization_id AS org,
+			coalesce(json_extract_string(d._raw, '$.description'), '') AS description
+		FROM sync.custom_fields_seen s LEFT JOIN %[1]s d ON d.organization_id = s.organization_id AND d.id = s.id
+		UNION ALL
+		SELECT id, coalesce(name, id), coalesce(type, 'text'), coalesce(object_type, ''), coalesce(accepts_multiple_values, false),
+			organization_id, coalesce(json_extract_string(_raw, '$.description'), '')
+		FROM %[1]s WHERE _deleted_at IS NULL
+			AND organization_id NOT IN (SELECT organization_id FROM sync.schema_baselines WHERE subject = '%[2]s'))
+		ORDER BY name, id, org`, defs, baselineCustomFields))
 	if err != nil {
 		return nil, fmt.Errorf("read custom field definitions: %w", err)
 	}

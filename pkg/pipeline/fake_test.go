@@ -97,7 +97,7 @@ func (m *memStore) Reconcile(_ context.Context, _ load.Run, t schema.Table, _ []
 func (m *memStore) PurgeDeleted(context.Context, string, []schema.Table) (int64, error) {
 	return 0, m.call("purge")
 }
-func (m *memStore) RecordFieldChanges(context.Context, load.Run, string, []schema.Table) ([]load.SchemaChange, error) {
+func (m *memStore) RecordFieldChanges(context.Context, load.Run, string, []schema.Table, bool) ([]load.SchemaChange, error) {
 	return nil, nil
 }
 

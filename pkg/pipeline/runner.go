@@ -43,7 +43,19 @@ type Job struct {
 	// refresh of leads or opportunities above this many records reads
 	// Close's Export API (extract.Request.ExportAbove); 0 never does.
 	ExportAbove int
+	// OnSchemaChange is what a custom field change in Close does to the
+	// _custom views: SchemaEvolve (or "") they follow it, SchemaFreeze they
+	// stay, SchemaFail they stay and the custom_fields run fails. The
+	// change is recorded in sync.schema_changes either way.
+	OnSchemaChange string
 }
+
+// on_schema_change values.
+const (
+	SchemaEvolve = "evolve"
+	SchemaFreeze = "freeze"
+	SchemaFail   = "fail"
+)
 
 // ReportRun is one report of a job with its options.
 type ReportRun struct {
@@ -266,7 +278,9 @@ func (r *Runner) runReport(ctx context.Context, job Job, rr ReportRun, trigger r
 	}
 	r.finish(ctx, s, s.do(ctx, r.walk))
 	if s.res.Status == runlog.Success {
-		r.runSteps(ctx, s)
+		if err := r.runSteps(ctx, s); err != nil {
+			r.finish(ctx, s, err) // the rows stay; the run is failed
+		}
 	}
 	res := s.res
 	fields := []zap.Field{zap.String("status", string(res.Status)), zap.Int64("rows_extracted", res.RowsExtracted), zap.Int64("rows_upserted", res.RowsUpserted),

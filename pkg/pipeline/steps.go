@@ -2,6 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -10,8 +13,9 @@ import (
 )
 
 // step is a post-load step: what it does, and what the log says when it
-// fails. A step that fails does not fail the run: the data has landed, and
-// the next run of the report does the step again.
+// fails. A step that fails does not fail the run (the data has landed, and
+// the next run of the report does the step again), unless its error is a
+// runFailingError.
 type step struct {
 	run    func(r *Runner, ctx context.Context, s *run) error
 	failed string
@@ -31,9 +35,12 @@ var steps = map[extract.Step]step{
 
 // runSteps runs the report's declared steps in order, after a successful
 // load. PurgeDeleted is skipped when an earlier step failed (deletes that
-// were not applied leave nothing to purge).
-func (r *Runner) runSteps(ctx context.Context, s *run) {
+// were not applied leave nothing to purge). A step's failure is logged and
+// the run stays a success, unless the step says it fails the run
+// (runFailingError): that error is returned, once the steps have run.
+func (r *Runner) runSteps(ctx context.Context, s *run) error {
 	failed := false
+	var fails error
 	for _, name := range s.rr.Report.After {
 		st, ok := steps[name]
 		if !ok || (name == extract.PurgeDeleted && failed) {
@@ -41,11 +48,23 @@ func (r *Runner) runSteps(ctx context.Context, s *run) {
 		}
 		if err := st.run(r, ctx, s); err != nil {
 			failed = true
+			var f runFailingError
+			if errors.As(err, &f) {
+				fails = &StageError{Stage: StageStep, Report: s.rr.Report.Name, Err: f.err}
+				continue
+			}
 			err = &StageError{Stage: StageStep, Report: s.rr.Report.Name, Err: err}
 			s.log.Error(st.failed, zap.String("step", string(name)), zap.Error(err))
 		}
 	}
+	return fails
 }
+
+// runFailingError is a step's error that fails the run it is a step of.
+type runFailingError struct{ err error }
+
+func (f runFailingError) Error() string { return f.err.Error() }
+func (f runFailingError) Unwrap() error { return f.err }
 
 // eventLog is the report whose stored events tell deletions and edits: the
 // one that declares ApplyEventDeletes (nil if none does).
@@ -98,13 +117,26 @@ func (r *Runner) refreshViews(ctx context.Context, _ *run) error {
 // recordSchemaChanges records the custom field changes since the last run
 // of the definitions' report, and logs each.
 func (r *Runner) recordSchemaChanges(ctx context.Context, s *run) error {
-	changes, err := r.Store.RecordFieldChanges(ctx, s.row, s.rr.Report.Table.Name, extract.CustomViewTables())
+	mode := s.job.OnSchemaChange
+	changes, err := r.Store.RecordFieldChanges(ctx, s.row, s.rr.Report.Table.Name, extract.CustomViewTables(),
+		mode == "" || mode == SchemaEvolve)
 	for _, c := range changes {
 		s.log.Info("custom field changed in Close", zap.String("change", c.Change), zap.String("field_id", c.FieldID),
 			zap.String("name", c.Name), zap.String("previous", c.Previous), zap.String("current", c.Current),
-			zap.Strings("views", c.Views))
+			zap.Strings("views", c.Views), zap.String("on_schema_change", mode))
 	}
-	return err
+	if err != nil || mode != SchemaFail || len(changes) == 0 {
+		return err
+	}
+	names := make([]string, len(changes))
+	for i, c := range changes {
+		names[i] = c.Change + " " + c.Name
+		if c.Previous != "" {
+			names[i] += " (was " + c.Previous + ")"
+		}
+	}
+	return runFailingError{fmt.Errorf("on_schema_change: fail: %d custom field change(s) in Close (%s), recorded in sync.schema_changes; "+
+		"the _custom views stay as they were until a run with on_schema_change: evolve", len(changes), strings.Join(names, ", "))}
 }
 
 // refetchEdited is the RefetchEdited step, before the walk: the records

@@ -40,7 +40,7 @@ type Maintainer interface {
 	Reconcile(ctx context.Context, run load.Run, t schema.Table, ids []string, listedFrom time.Time, deletedIDs *[]string) (int64, error)
 	PurgeDeleted(ctx context.Context, org string, tables []schema.Table) (int64, error)
 	RefreshCustomViews(ctx context.Context, definitions string, tables []schema.Table) error
-	RecordFieldChanges(ctx context.Context, run load.Run, definitions string, tables []schema.Table) ([]load.SchemaChange, error)
+	RecordFieldChanges(ctx context.Context, run load.Run, definitions string, tables []schema.Table, follow bool) ([]load.SchemaChange, error)
 	UpdatedActivities(ctx context.Context, eventTable, activityTable, org, objectType, typ string, storedSince, createdBefore time.Time) ([]string, error)
 }
 

@@ -83,7 +83,7 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 		}
 		job := pipeline.Job{Name: j.Name, Account: j.Account, StartDate: j.StartDate.Time,
 			Params: map[string]string{"organization_id": org, "user_id": j.UserID}, HardDeletes: j.Deletes == "hard",
-			Concurrency: concurrency[j.Account], ExportAbove: exportAbove[j.Account]}
+			Concurrency: concurrency[j.Account], ExportAbove: exportAbove[j.Account], OnSchemaChange: j.OnSchemaChange}
 		seen := map[string]bool{}
 		for _, ref := range j.Reports {
 			if len(onlyReports) > 0 && !slices.Contains(only, ref.Name) {

@@ -92,7 +92,7 @@ func (m *memStore) PurgeDeleted(context.Context, string, []schema.Table) (int64,
 	return 0, nil
 }
 func (m *memStore) RefreshCustomViews(context.Context, string, []schema.Table) error { return nil }
-func (m *memStore) RecordFieldChanges(context.Context, load.Run, string, []schema.Table) ([]load.SchemaChange, error) {
+func (m *memStore) RecordFieldChanges(context.Context, load.Run, string, []schema.Table, bool) ([]load.SchemaChange, error) {
 	return nil, nil
 }
 func (m *memStore) UpdatedActivities(context.Context, string, string, string, string, string, time.Time, time.Time) ([]string, error) {
