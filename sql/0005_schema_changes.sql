@@ -5,11 +5,14 @@
 -- on_schema_change evolve); each run of custom_fields compares with them.
 -- schema_baselines says which run kept them, and that an organization has
 -- them at all, so that a first sync's fields are the baseline, not a flood
--- of "added".
+-- of "added". No column has a DEFAULT that calls a function: DuckDB
+-- 1.5 cannot replay such a CREATE TABLE from the WAL (an internal error
+-- about the default database), so a crash before the next checkpoint
+-- would leave a file that does not open (TestKillNineAtAnyInstant).
 CREATE SEQUENCE IF NOT EXISTS sync.schema_change_id_seq START 1;
 
 CREATE TABLE IF NOT EXISTS sync.schema_changes (
-    change_id       BIGINT PRIMARY KEY DEFAULT nextval('sync.schema_change_id_seq'),
+    change_id       BIGINT PRIMARY KEY,    -- nextval('sync.schema_change_id_seq'), given by the insert
     run_id          BIGINT NOT NULL,       -- the sync.runs row that saw it
     seen_at         TIMESTAMPTZ NOT NULL,
     organization_id VARCHAR NOT NULL,

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,11 +32,8 @@ func TestKillNineAtAnyInstant(t *testing.T) {
 	t.Parallel()
 	trials := *killTrials
 	h := newHarness(t, closefake.Options{Seed: 21, Scale: 120, Latency: 2 * time.Millisecond}, coreReports...)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(21, 21))
+	killer := &killer{rng: rng, fake: h.fake, span: 1500 * time.Millisecond}
 	killed := 0
 	for trial := 0; trial < trials; trial++ {
 		// Change the data so every trial has new work in flight.
@@ -44,38 +42,9 @@ func TestKillNineAtAnyInstant(t *testing.T) {
 		if _, err := h.fake.Create("lead", map[string]any{"name": fmt.Sprintf("New %d", trial)}); err != nil {
 			t.Fatal(err)
 		}
-		// The kill falls at a seeded random instant counted from the
-		// process's second request to the fake, when a report's run row is
-		// written and its reads are under way; counted from the start, it
-		// would fall before the process got that far on a loaded machine.
-		delay := time.Duration(rng.IntN(1500)) * time.Millisecond
-		before := h.fake.Requests()
-		cmd := exec.Command(exe, "sync", "--config", h.config)
-		cmd.Env = append(os.Environ(), "TEST_CLOSESYNC_AS_MAIN=1")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		if killer.run(t, "sync", "--config", h.config) {
+			killed++
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		poll := time.NewTicker(2 * time.Millisecond)
-		var kill <-chan time.Time
-	wait:
-		for {
-			select {
-			case <-done: // finished before the kill: fine, the next trial kills again
-				break wait
-			case <-poll.C:
-				if kill == nil && h.fake.Requests() >= before+2 {
-					kill = time.After(delay)
-				}
-			case <-kill:
-				cmd.Process.Kill()
-				<-done
-				killed++
-				break wait
-			}
-		}
-		poll.Stop()
 	}
 	if killed < trials/2 {
 		t.Fatalf("only %d of %d trials were killed mid-run: the kill window misses the sync", killed, trials)
@@ -97,4 +66,62 @@ func TestKillNineAtAnyInstant(t *testing.T) {
 		t.Errorf("no run recorded as interrupted after %d kills\n%s", killed, out)
 	}
 	t.Logf("%d of %d trials killed mid-run; final sync:\n%s", killed, trials, out)
+}
+
+// killer re-runs this binary as closesync and kills it with SIGKILL at a
+// seeded random instant, counted from the process's second request to the
+// fake (when a report's run row is written and its reads are under way;
+// counted from the start, it would fall before the process got that far
+// on a loaded machine), within span. A run that ends before its kill sets
+// span to how long it took: on a machine faster than the span, or once the
+// runs are incremental, most kills would otherwise fall after the end.
+type killer struct {
+	rng  *rand.Rand
+	fake *closefake.Server
+	span time.Duration
+}
+
+// run runs closesync with args and reports whether it was killed before it
+// ended.
+func (k *killer) run(t *testing.T, args ...string) bool {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	delay := time.Duration(k.rng.Int64N(int64(max(k.span, time.Millisecond))))
+	before := k.fake.Requests()
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), "TEST_CLOSESYNC_AS_MAIN=1")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	poll := time.NewTicker(2 * time.Millisecond)
+	defer poll.Stop()
+	var kill <-chan time.Time
+	var started time.Time
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("closesync %s: %v\n%s", strings.Join(args, " "), err, out.String())
+			}
+			if !started.IsZero() {
+				k.span = time.Since(started)
+			}
+			return false
+		case <-poll.C:
+			if kill == nil && k.fake.Requests() >= before+2 {
+				started, kill = time.Now(), time.After(delay)
+			}
+		case <-kill:
+			_ = cmd.Process.Kill()
+			<-done
+			return true
+		}
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -248,11 +247,8 @@ func TestKillNineMidExport(t *testing.T) {
 	t.Parallel()
 	const trials = 8
 	h := exportHarness(t, closefake.Options{Seed: 22, Scale: 600, Latency: 2 * time.Millisecond}, 100, "")
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(22, 22))
+	killer := &killer{rng: rng, fake: h.fake, span: 2500 * time.Millisecond}
 	killed := 0
 	for trial := range trials {
 		ids := h.fake.IDs(closefake.KindLead)
@@ -266,34 +262,9 @@ func TestKillNineMidExport(t *testing.T) {
 		if trial == 0 {
 			args = args[:3] // a first sync: the export of both reports
 		}
-		delay := time.Duration(rng.IntN(2500)) * time.Millisecond
-		before := h.fake.Requests()
-		cmd := exec.Command(exe, args...)
-		cmd.Env = append(os.Environ(), "TEST_CLOSESYNC_AS_MAIN=1")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		if killer.run(t, args...) {
+			killed++
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		poll := time.NewTicker(2 * time.Millisecond)
-		var kill <-chan time.Time
-	wait:
-		for {
-			select {
-			case <-done:
-				break wait
-			case <-poll.C:
-				if kill == nil && h.fake.Requests() >= before+2 {
-					kill = time.After(delay)
-				}
-			case <-kill:
-				_ = cmd.Process.Kill()
-				<-done
-				killed++
-				break wait
-			}
-		}
-		poll.Stop()
 	}
 	if killed < trials/2 {
 		t.Fatalf("only %d of %d trials were killed mid-run", killed, trials)

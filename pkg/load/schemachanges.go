@@ -83,8 +83,8 @@ func (s *Store) RecordFieldChanges(ctx context.Context, run Run, definitions str
 		}
 		for _, c := range changes {
 			if _, err := s.conn.ExecContext(ctx, `INSERT INTO sync.schema_changes
-				(run_id, seen_at, organization_id, object_type, views, change, field_id, name, previous, current)
-				SELECT ?, now(), ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, '')
+				(change_id, run_id, seen_at, organization_id, object_type, views, change, field_id, name, previous, current)
+				SELECT nextval('sync.schema_change_id_seq'), ?, now(), ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, '')
 				WHERE NOT EXISTS (SELECT 1 FROM sync.schema_changes WHERE organization_id = ? AND field_id = ? AND change = ?
 					AND coalesce(previous, '') = ? AND coalesce(current, '') = ? AND run_id > ?)`,
 				run.ID, run.Org, c.ObjectType, strings.Join(c.Views, ", "), c.Change, c.FieldID, c.Name, c.Previous, c.Current,
