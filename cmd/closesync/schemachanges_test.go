@@ -1,12 +1,19 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/closesync/closesync/internal/closefake"
+	"github.com/closesync/closesync/pkg/notify"
 )
 
 // TestSchemaChangesAreRecorded: a first sync of custom_fields records no
@@ -17,8 +24,31 @@ import (
 // records nothing more.
 func TestSchemaChangesAreRecorded(t *testing.T) {
 	t.Parallel()
+	// The schema.changed notifications, sent whatever notify.on says.
+	var mu sync.Mutex
+	var notified []notify.Message
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m notify.Message
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		if m.Event == notify.EventSchemaChanged {
+			mu.Lock()
+			notified = append(notified, m)
+			mu.Unlock()
+		}
+	}))
+	defer hook.Close()
 	h := newHarness(t, closefake.Options{Seed: 87, Scale: 30}, "leads", "contacts", "opportunities", "custom_fields")
 	h.keepReadsOpen()
+	if err := os.WriteFile(h.config, []byte(mustRead(t, h.config)+"notify: {url: "+hook.URL+", on: [failure]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	messages := func() []notify.Message {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(notified)
+	}
 	h.sync()
 	if n := h.count(`SELECT count(*) FROM sync.schema_changes`); n != 0 {
 		t.Fatalf("the first sync recorded %d schema changes: it is the baseline", n)
@@ -71,6 +101,18 @@ func TestSchemaChangesAreRecorded(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("sync.schema_changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	if ms := messages(); len(ms) != 1 || len(ms[0].SchemaChanges) != len(want) || ms[0].Run.Report != "custom_fields" || ms[0].Run.RunID != run {
+		t.Errorf("schema.changed messages: %+v, want one of run %d with the %d changes", ms, run, len(want))
+	} else {
+		var sent []string
+		for _, c := range ms[0].SchemaChanges {
+			sent = append(sent, fmt.Sprintf("%s %s %s [%s -> %s] %s: %s", c.Change, c.FieldID, c.Name, c.Previous, c.Current, c.ObjectType,
+				strings.Join(c.Views, ", ")))
+		}
+		if strings.Join(sent, "\n") != strings.Join(want, "\n") {
+			t.Errorf("schema.changed sent:\n%s\nwant:\n%s", strings.Join(sent, "\n"), strings.Join(want, "\n"))
+		}
+	}
 	// The views followed (on_schema_change's default, evolve).
 	if n := h.count(`SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'close' AND table_name = 'leads_custom' AND column_name IN ('Renamed Lead Field', 'Brand New')`); n != 2 {
 		t.Errorf("leads_custom has %d of the renamed and the added field's columns, want 2", n)
@@ -79,6 +121,9 @@ func TestSchemaChangesAreRecorded(t *testing.T) {
 	h.sync()
 	if n := h.count(`SELECT count(*) FROM sync.schema_changes`); n != int64(len(want)) {
 		t.Errorf("a sync with no change in Close: %d schema changes, want still %d", n, len(want))
+	}
+	if ms := messages(); len(ms) != 1 {
+		t.Errorf("a sync with no change in Close sent schema.changed again: %d messages", len(ms))
 	}
 }
 
@@ -92,8 +137,19 @@ func TestOnSchemaChangeFreezeAndFail(t *testing.T) {
 	for _, mode := range []string{"freeze", "fail"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
+			var schemaMessages atomic.Int64
+			hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var m notify.Message
+				if err := json.NewDecoder(r.Body).Decode(&m); err == nil && m.Event == notify.EventSchemaChanged {
+					schemaMessages.Add(1)
+				}
+			}))
+			defer hook.Close()
 			h := newHarness(t, closefake.Options{Seed: 89, Scale: 20}, "leads", "custom_fields")
 			h.keepReadsOpen()
+			if err := os.WriteFile(h.config, []byte(mustRead(t, h.config)+"notify: {url: "+hook.URL+"}\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
 			setMode := func(mode string) {
 				t.Helper()
 				cfg := mustRead(t, h.config)
@@ -140,6 +196,9 @@ func TestOnSchemaChangeFreezeAndFail(t *testing.T) {
 					(mode == "fail" && !strings.Contains(status[1].(string), "sync.schema_changes")) {
 					t.Errorf("sync %d: the custom_fields run is %v, want %s", i, status, want)
 				}
+			}
+			if n := schemaMessages.Load(); n != 1 {
+				t.Errorf("%d schema.changed messages after two syncs that saw the rename, want 1", n)
 			}
 			// The rows are loaded whatever the views do.
 			if n := h.count(`SELECT count(*) FROM close.custom_fields WHERE id = ? AND name = 'Frozen Out'`, id); n != 1 {

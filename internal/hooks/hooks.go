@@ -70,6 +70,14 @@ func (h *Hooks) Observe(r pipeline.Result) {
 	}
 	if h.notifier != nil {
 		h.notifier.Notify(r.Run, notify.Changes{Created: r.Changes.Created, Updated: r.Changes.Updated, Deleted: r.Deletions})
+		var recorded []notify.SchemaChange
+		for _, c := range r.SchemaChanges {
+			if c.New {
+				recorded = append(recorded, notify.SchemaChange{Change: c.Change, FieldID: c.FieldID, Name: c.Name,
+					ObjectType: c.ObjectType, Views: append([]string{}, c.Views...), Previous: c.Previous, Current: c.Current})
+			}
+		}
+		h.notifier.NotifySchema(r.Run, recorded)
 	}
 }
 

@@ -32,6 +32,9 @@ type SchemaChange struct {
 	// Previous and Current are the old and new name (renamed) or type
 	// (retyped); empty otherwise.
 	Previous, Current string
+	// New says this run recorded it: under freeze and fail, a change stays
+	// pending, run after run, but is recorded once.
+	New bool
 }
 
 // seenField is a custom field definition as sync.custom_fields_seen holds
@@ -81,16 +84,22 @@ func (s *Store) RecordFieldChanges(ctx context.Context, run Run, definitions str
 		} else {
 			changes = fieldChanges(seen, current, tables)
 		}
-		for _, c := range changes {
-			if _, err := s.conn.ExecContext(ctx, `INSERT INTO sync.schema_changes
+		for i, c := range changes {
+			res, err := s.conn.ExecContext(ctx, `INSERT INTO sync.schema_changes
 				(change_id, run_id, seen_at, organization_id, object_type, views, change, field_id, name, previous, current)
 				SELECT nextval('sync.schema_change_id_seq'), ?, now(), ?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, '')
 				WHERE NOT EXISTS (SELECT 1 FROM sync.schema_changes WHERE organization_id = ? AND field_id = ? AND change = ?
 					AND coalesce(previous, '') = ? AND coalesce(current, '') = ? AND run_id > ?)`,
 				run.ID, run.Org, c.ObjectType, strings.Join(c.Views, ", "), c.Change, c.FieldID, c.Name, c.Previous, c.Current,
-				run.Org, c.FieldID, c.Change, c.Previous, c.Current, keptBy.Int64); err != nil {
+				run.Org, c.FieldID, c.Change, c.Previous, c.Current, keptBy.Int64)
+			if err != nil {
 				return fmt.Errorf("record a schema change: %w", err)
 			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("record a schema change: %w", err)
+			}
+			changes[i].New = n > 0
 		}
 		if !follow {
 			return nil

@@ -11,6 +11,7 @@
 //	failure   run.failed     status is failed, cancelled, or anything but success
 //	success   run.succeeded  status is success
 //	changes   run.changes    the run changed ids (any status), in batches of ChangesBatch ids
+//	(always)  schema.changed the run recorded custom field changes (NotifySchema)
 //
 // A cancelled run (shutdown, or stopped by hand) counts as a failure: it
 // did not finish its work. Receivers tell it apart by run.status. The

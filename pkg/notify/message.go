@@ -14,7 +14,22 @@ const (
 	EventFailed    = "run.failed"
 	EventSucceeded = "run.succeeded"
 	EventChanges   = "run.changes"
+	// EventSchemaChanged is sent whenever notify is configured (Config.On
+	// does not gate it): a run recorded custom field changes in
+	// sync.schema_changes.
+	EventSchemaChanged = "schema.changed"
 )
+
+// SchemaChange is one row of sync.schema_changes as sent.
+type SchemaChange struct {
+	Change     string   `json:"change"` // field_added, field_renamed, field_retyped or field_deleted
+	FieldID    string   `json:"field_id"`
+	Name       string   `json:"name"`
+	ObjectType string   `json:"object_type"`
+	Views      []string `json:"views"`
+	Previous   string   `json:"previous"` // renamed: the old name; retyped: the old type; else ""
+	Current    string   `json:"current"`
+}
 
 // Changes are the ids a run created, updated and deleted.
 type Changes struct {
@@ -33,6 +48,8 @@ type Message struct {
 	Run     Run      `json:"run"`
 	Changes *Changes `json:"changes,omitempty"` // run.changes only
 	Batch   *Batch   `json:"batch,omitempty"`   // run.changes only
+	// SchemaChanges are the changes a schema.changed message tells.
+	SchemaChanges []SchemaChange `json:"schema_changes,omitempty"`
 }
 
 // Run is a runlog.Run as sent (built by wireRun): times are RFC 3339 in

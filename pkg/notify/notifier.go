@@ -162,7 +162,23 @@ func (n *Notifier) Notify(s runlog.Run, ch Changes) {
 	if n == nil {
 		return
 	}
-	msgs := messages(n.cfg.On, n.cfg.ChangesBatch, s, ch)
+	n.enqueue(s, messages(n.cfg.On, n.cfg.ChangesBatch, s, ch))
+}
+
+// NotifySchema queues a schema.changed message about the schema changes
+// run s recorded, whatever Config.On says: it is sent whenever notify is
+// configured. No changes, no message.
+func (n *Notifier) NotifySchema(s runlog.Run, changes []SchemaChange) {
+	if n == nil || len(changes) == 0 {
+		return
+	}
+	n.enqueue(s, []Message{{Event: EventSchemaChanged, ID: idempotencyKey(s, EventSchemaChanged, 0), Run: wireRun(s),
+		SchemaChanges: changes}})
+}
+
+// enqueue encodes msgs and queues them for the worker, dropping the
+// oldest queued when the queue is full.
+func (n *Notifier) enqueue(s runlog.Run, msgs []Message) {
 	if len(msgs) == 0 {
 		return
 	}

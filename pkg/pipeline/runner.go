@@ -89,6 +89,9 @@ type Result struct {
 	// Verification is what a verify run found (RunVerify); nil for other
 	// runs.
 	Verification *Verification
+	// SchemaChanges are the custom field changes a run of custom_fields
+	// found pending (New: recorded by this run); nil for other reports.
+	SchemaChanges []load.SchemaChange
 }
 
 // Runner runs jobs against one store.

@@ -120,6 +120,7 @@ func (r *Runner) recordSchemaChanges(ctx context.Context, s *run) error {
 	mode := s.job.OnSchemaChange
 	changes, err := r.Store.RecordFieldChanges(ctx, s.row, s.rr.Report.Table.Name, extract.CustomViewTables(),
 		mode == "" || mode == SchemaEvolve)
+	s.res.SchemaChanges = changes
 	for _, c := range changes {
 		s.log.Info("custom field changed in Close", zap.String("change", c.Change), zap.String("field_id", c.FieldID),
 			zap.String("name", c.Name), zap.String("previous", c.Previous), zap.String("current", c.Current),
