@@ -21,7 +21,14 @@ import (
 // the byte offset, never a half-filtered record.
 func Drop(raw []byte) ([]byte, error) {
 	s := scanner{b: raw}
-	out, err := s.value(make([]byte, 0, len(raw)), 0)
+	s.skipSpace()
+	out := raw
+	var err error
+	if s.i < len(raw) && raw[s.i] == '{' {
+		out, err = s.object(make([]byte, 0, len(raw)))
+	} else {
+		err = s.skip()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -44,40 +51,91 @@ func (s *scanner) skipSpace() {
 	}
 }
 
-// value appends the value at s.i to dst, filtered if depth is 0 (the
-// record itself) and checked for shape at every depth.
-func (s *scanner) value(dst []byte, depth int) ([]byte, error) {
+// object appends the record's object at s.i to dst without its null-valued
+// members; every other member's value is copied byte for byte.
+func (s *scanner) object(dst []byte) ([]byte, error) {
+	dst = append(dst, '{')
+	s.i++
+	for first := true; ; first = false {
+		if done, err := s.next('}', first); err != nil || done {
+			return append(dst, '}'), err
+		}
+		key, err := s.key()
+		if err != nil {
+			return nil, err
+		}
+		if s.isNull() {
+			s.i += len("null")
+			continue
+		}
+		start := s.i
+		if err := s.skip(); err != nil {
+			return nil, err
+		}
+		if dst[len(dst)-1] != '{' { // values never end with '{'
+			dst = append(dst, ',')
+		}
+		dst = append(append(append(dst, key...), ':'), s.b[start:s.i]...)
+	}
+}
+
+// key moves s.i past an object member's key and its colon, to the value,
+// and returns the key as written (quotes included).
+func (s *scanner) key() ([]byte, error) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return nil, fmt.Errorf("filter nulls: want a key at byte %d", s.i)
+	}
+	start := s.i
+	if err := s.str(); err != nil {
+		return nil, err
+	}
+	key := s.b[start:s.i]
+	s.skipSpace()
+	if s.i >= len(s.b) || s.b[s.i] != ':' {
+		return nil, fmt.Errorf("filter nulls: want ':' after the key %s at byte %d", key, s.i)
+	}
+	s.i++
+	s.skipSpace()
+	return key, nil
+}
+
+// skip moves s.i past the value at it, checking its shape.
+func (s *scanner) skip() error {
 	s.skipSpace()
 	if s.i >= len(s.b) {
-		return nil, errEnd
+		return errEnd
 	}
-	switch c := s.b[s.i]; {
-	case (c == '{' || c == '[') && depth > 0:
-		// Checked, then copied byte for byte.
-		start := s.i
-		if _, err := s.value(nil, 0); err != nil {
-			return nil, err
+	switch c := s.b[s.i]; c {
+	case '{', '[':
+		end := byte('}')
+		if c == '[' {
+			end = ']'
 		}
-		return append(dst, s.b[start:s.i]...), nil
-	case c == '{':
-		return s.object(dst, depth)
-	case c == '[':
-		return s.array(dst, depth)
-	case c == '"':
-		start := s.i
-		if err := s.str(); err != nil {
-			return nil, err
+		s.i++
+		for first := true; ; first = false {
+			if done, err := s.next(end, first); err != nil || done {
+				return err
+			}
+			if c == '{' {
+				if _, err := s.key(); err != nil {
+					return err
+				}
+			}
+			if err := s.skip(); err != nil {
+				return err
+			}
 		}
-		return append(dst, s.b[start:s.i]...), nil
+	case '"':
+		return s.str()
 	default:
 		start := s.i
 		for s.i < len(s.b) && !isDelim(s.b[s.i]) {
 			s.i++
 		}
 		if s.i == start {
-			return nil, fmt.Errorf("filter nulls: unexpected %q at byte %d", s.b[s.i], s.i)
+			return fmt.Errorf("filter nulls: unexpected %q at byte %d", s.b[s.i], s.i)
 		}
-		return append(dst, s.b[start:s.i]...), nil
+		return nil
 	}
 }
 
@@ -101,42 +159,6 @@ func (s *scanner) str() error {
 		}
 	}
 	return errEnd
-}
-
-func (s *scanner) object(dst []byte, depth int) ([]byte, error) {
-	dst = append(dst, '{')
-	s.i++
-	for first := true; ; first = false {
-		if done, err := s.next('}', first); err != nil || done {
-			return append(dst, '}'), err
-		}
-		if s.i >= len(s.b) || s.b[s.i] != '"' {
-			return nil, fmt.Errorf("filter nulls: want a key at byte %d", s.i)
-		}
-		start := s.i
-		if err := s.str(); err != nil {
-			return nil, err
-		}
-		key := s.b[start:s.i]
-		s.skipSpace()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
-			return nil, fmt.Errorf("filter nulls: want ':' after the key %s at byte %d", key, s.i)
-		}
-		s.i++
-		s.skipSpace()
-		if depth == 0 && s.isNull() {
-			s.i += len("null")
-			continue
-		}
-		if dst[len(dst)-1] != '{' { // values never end with '{'
-			dst = append(dst, ',')
-		}
-		dst = append(append(dst, key...), ':')
-		var err error
-		if dst, err = s.value(dst, depth+1); err != nil {
-			return nil, err
-		}
-	}
 }
 
 // next moves s.i to the next element of an object or array, past the
@@ -166,21 +188,4 @@ func (s *scanner) isNull() bool {
 		return false
 	}
 	return s.i+4 == len(s.b) || isDelim(s.b[s.i+4])
-}
-
-func (s *scanner) array(dst []byte, depth int) ([]byte, error) {
-	dst = append(dst, '[')
-	s.i++
-	for first := true; ; first = false {
-		if done, err := s.next(']', first); err != nil || done {
-			return append(dst, ']'), err
-		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		var err error
-		if dst, err = s.value(dst, depth+1); err != nil {
-			return nil, err
-		}
-	}
 }
