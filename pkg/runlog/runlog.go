@@ -49,6 +49,9 @@ const (
 	// (closesync verify, or a job's verify schedule); it writes no row of
 	// the report's table.
 	Verify Trigger = "verify"
+	// Publish records the database written out as Parquet (publish.parquet:
+	// after the runs that wrote, or closesync publish); it changes no data.
+	Publish Trigger = "publish"
 )
 
 // Run is one run of one report: a row of sync.runs, plus the error and the
