@@ -78,8 +78,9 @@ type ParquetOptions struct {
 	// Generator names the program in the manifest, e.g. "closesync v1.2.0".
 	Generator string
 	// BeforeSwap, when set, is called once every new version is written and
-	// before the first symlink is swapped (tests).
-	BeforeSwap func()
+	// before the first symlink is swapped, and BeforeManifest once every
+	// link is swapped and before the manifest is written (tests).
+	BeforeSwap, BeforeManifest func()
 }
 
 // Manifest is _manifest.json: what the directory holds, written after every
@@ -197,6 +198,11 @@ func (s *Store) publishParquet(ctx context.Context, id int64, o ParquetOptions) 
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return r, err
 	}
+	if st, err := os.Stat(dir); err != nil {
+		return r, err
+	} else if !st.IsDir() {
+		return r, fmt.Errorf("%s is not a directory", dir)
+	}
 	unlock, err := lockPublishDir(dir)
 	if err != nil {
 		return r, err
@@ -256,6 +262,9 @@ func (s *Store) publishParquet(ctx context.Context, id int64, o ParquetOptions) 
 	}
 	if err := syncDir(dir); err != nil {
 		return r, err
+	}
+	if o.BeforeManifest != nil {
+		o.BeforeManifest()
 	}
 	m.PublishedAt = time.Now().UTC()
 	if err := writeManifest(dir, m); err != nil {
@@ -436,7 +445,7 @@ func (s *Store) writeParquet(ctx context.Context, dir, version string, id int64,
 
 // parquetOptions are the COPY options of every file: zstd (read by Spark,
 // Trino, BigQuery, Athena, DuckDB), DuckDB's default row groups.
-const parquetOptions = "FORMAT parquet, COMPRESSION zstd"
+const parquetOptions = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE_BYTES '32MB'"
 
 func (s *Store) copyFile(ctx context.Context, query, path string) error {
 	if _, err := s.conn.ExecContext(ctx, "COPY ("+query+") TO "+quoteString(path)+" ("+parquetOptions+")"); err != nil {

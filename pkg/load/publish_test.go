@@ -99,13 +99,13 @@ func linkedRows(t *testing.T, dir, name string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := parquettest.Read(files, "id")
+	got, err := parquettest.Read(files)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
 	for _, f := range got {
-		n += len(f.Rows)
+		n += int(f.NumRows)
 	}
 	return n, target
 }
@@ -134,7 +134,9 @@ func entries(t *testing.T, dir string) []string {
 // table and view is there with its rows, the big one partitioned by month;
 // until the swap (BeforeSwap) a reader of the links and the manifest sees
 // the first version whole while the second is already written beside it;
-// after it, only the second remains.
+// after the swaps and until the new manifest (BeforeManifest), the links
+// give the second and the old manifest's files are all still there; after
+// it, only the second remains.
 func TestPublishParquetSwapsEachTableWhole(t *testing.T) {
 	path := publishFixture(t)
 	dir := filepath.Join(t.TempDir(), "lake")
@@ -209,12 +211,35 @@ func TestPublishParquetSwapsEachTableWhole(t *testing.T) {
 			t.Errorf("the new version is not written before the swap: %v", err)
 		}
 	}
+	// Between the swaps and the manifest the links are on the new version
+	// and every file the old manifest names is still there, whole.
+	manifested := false
+	o.BeforeManifest = func() {
+		manifested = true
+		if n, target := linkedRows(t, dir, "events"); n != 450 || target == byName["events"].Version {
+			t.Errorf("before the manifest events links to %s with %d rows, want the second version (450)", target, n)
+		}
+		for _, tb := range m.Tables {
+			var paths []string
+			for _, f := range tb.Files {
+				paths = append(paths, filepath.Join(dir, f))
+			}
+			files, err := parquettest.Read(paths)
+			var n int64
+			for _, f := range files {
+				n += f.NumRows
+			}
+			if err != nil || n != tb.Rows {
+				t.Errorf("before the manifest, the first manifest's %s: %d rows of %d (%v)", tb.Name, n, tb.Rows, err)
+			}
+		}
+	}
 	second, err := publishOnce(t, path, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !swapped {
-		t.Fatal("BeforeSwap was not called")
+	if !swapped || !manifested {
+		t.Fatal("BeforeSwap or BeforeManifest was not called")
 	}
 	if n, target := linkedRows(t, dir, "events"); n != 450 || target != ".closesync/events/run-"+fmt.Sprint(second.Manifest.RunID) {
 		t.Errorf("after the swap events links to %s with %d rows, want 450", target, n)
