@@ -444,8 +444,12 @@ func (s *Store) writeParquet(ctx context.Context, dir, version string, id int64,
 }
 
 // parquetOptions are the COPY options of every file: zstd (read by Spark,
-// Trino, BigQuery, Athena, DuckDB), DuckDB's default row groups.
-const parquetOptions = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE_BYTES '32MB'"
+// Trino, BigQuery, Athena, DuckDB), and row groups cut at 16 MB. DuckDB's
+// default, 122,880 rows, was a row group of 100 MB of the leads' _raw at
+// 20,000 leads, which did not fit the default memory_limit (256MB); at
+// 32 MB one publish in eight still ran out of it writing leads_contacts
+// (README "Open files for the lakehouse").
+const parquetOptions = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE_BYTES '16MB'"
 
 func (s *Store) copyFile(ctx context.Context, query, path string) error {
 	if _, err := s.conn.ExecContext(ctx, "COPY ("+query+") TO "+quoteString(path)+" ("+parquetOptions+")"); err != nil {
