@@ -52,6 +52,14 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 				a.Name, a.ExportAbove)
 		}
 	}
+	if p := cfg.Publish; p.Parquet != "" {
+		what := "every table"
+		if p.Views {
+			what += " and view"
+		}
+		fmt.Fprintf(e.stdout, "publish: %s of schema %s is written as Parquet into %s after every run that succeeds, partitioned by month above %d rows (publish.parquet)\n",
+			what, cfg.Schema, p.Parquet, p.PartitionAbove)
+	}
 	for _, j := range cfg.Jobs {
 		var filtered []string
 		for _, r := range j.Reports {

@@ -8,8 +8,8 @@ import (
 
 	"go.uber.org/zap"
 
-	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/internal/accounts"
+	"github.com/closesync/closesync/internal/hooks"
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
@@ -105,14 +105,6 @@ func walkTime(p extract.Plan, took time.Duration) time.Duration {
 	return (per * time.Duration(p.Requests)).Round(100 * time.Millisecond)
 }
 
-// StoreOptions opens cfg's database: its file, schema, migrations, lock
-// timeout, DuckDB engine settings and compaction policy (a writer's Close
-// compacts the file when it is due), for every load.Open of it (a reader
-// and the writer of one process share one DuckDB instance, so their
-// engine settings must agree). Callers add ReadOnly or a Logger.
-func StoreOptions(cfg *config.Config) load.Options {
-	d := cfg.DuckDB
-	return load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, LockTimeout: cfg.LockTimeout,
-		Engine:     load.Engine{MemoryLimit: d.MemoryLimit, Threads: d.Threads, CheckpointThreshold: d.CheckpointThreshold, TempDirectory: d.TempDirectory},
-		Compaction: load.Compaction{FreeRatio: d.CompactFreeRatio, MinSize: d.CompactMinBytes(), MinInterval: load.DefaultCompactMinInterval}}
-}
+// StoreOptions opens cfg's database for every load.Open of it: see
+// hooks.StoreOptions (the hooks open it too, to publish it).
+func StoreOptions(cfg *config.Config) load.Options { return hooks.StoreOptions(cfg) }

@@ -1,6 +1,6 @@
 // Package hooks is what follows every finished report run, in the daemon
 // and in closesync sync alike: the status endpoint, webhook notifications,
-// and the snapshot published once the database is closed.
+// and the snapshot and Parquet files published once the database is closed.
 package hooks
 
 import (
@@ -27,7 +27,9 @@ type Hooks struct {
 	database string
 	snapshot string      // empty: off
 	wrote    atomic.Bool // a run succeeded since the last snapshot
-	cfg      *config.Config
+	// unpublished: a run succeeded since the last Parquet publish.
+	unpublished atomic.Bool
+	cfg         *config.Config
 }
 
 // New builds the hooks of cfg; st is nil without the status endpoint. A bad
@@ -61,6 +63,7 @@ func (h *Hooks) WantsChanges() bool {
 func (h *Hooks) Observe(r pipeline.Result) {
 	if r.Status == runlog.Success {
 		h.wrote.Store(true)
+		h.unpublished.Store(true)
 	}
 	if h.status != nil {
 		h.status.Observe(r.Run)
@@ -82,8 +85,13 @@ func (h *Hooks) Observe(r pipeline.Result) {
 }
 
 // Closed runs after the database file is closed (checkpointed): it
-// publishes the snapshot if a run succeeded since the last one.
+// publishes the Parquet files (publish.parquet) and the snapshot if a run
+// succeeded since the last of each. Runs wait for it: the database is
+// opened again only once it returns.
 func (h *Hooks) Closed() {
+	if h.cfg.Publish.Parquet != "" && h.unpublished.Swap(false) {
+		h.publishParquet()
+	}
 	if h.snapshot == "" || !h.wrote.Swap(false) {
 		return
 	}

@@ -53,6 +53,10 @@ type Config struct {
 	// database after each run that wrote successfully, for tools that keep
 	// a connection open (written to a temporary file, then renamed).
 	Snapshot string `koanf:"snapshot"`
+	// Publish writes the data schema as Parquet files for other engines
+	// after each run that wrote successfully; off when Publish.Parquet is
+	// empty (publish.go).
+	Publish Publish `koanf:"publish"`
 	// Notify posts run summaries to a webhook; off when Notify.URL is empty.
 	Notify notify.Config `koanf:"notify"`
 	// DuckDB bounds the database engine's memory and threads.
@@ -416,11 +420,13 @@ func load(path string) (*Config, []problem, error) {
 
 // resolvePaths makes the relative path keys relative to dir, the config
 // file's directory (as Prometheus does), rather than to whatever directory
-// the command runs in: database and snapshot now, api_key_file when it is
-// read (a relative name is looked up in $CREDENTIALS_DIRECTORY first).
+// the command runs in: database, snapshot and publish.parquet now,
+// api_key_file when it is read (a relative name is looked up in
+// $CREDENTIALS_DIRECTORY first).
 func (c *Config) resolvePaths(dir string) {
 	c.Database = resolvePath(dir, c.Database)
 	c.Snapshot = resolvePath(dir, c.Snapshot)
+	c.Publish.Parquet = resolvePath(dir, c.Publish.Parquet)
 	c.DuckDB.TempDirectory = resolvePath(dir, c.DuckDB.TempDirectory)
 	for i := range c.Accounts {
 		c.Accounts[i].baseDir = dir
@@ -446,6 +452,10 @@ func applyDefaults(raw map[string]any) {
 	if d := section(raw, "duckdb"); d != nil {
 		setDefault(d, "compact_free_ratio", DefaultCompactFreeRatio)
 		setDefault(d, "compact_min_size", DefaultCompactMinSize)
+	}
+	if p := section(raw, "publish"); p != nil {
+		setDefault(p, "partition_above", DefaultPartitionAbove)
+		setDefault(p, "views", true)
 	}
 	for _, a := range items(raw["accounts"]) {
 		setDefault(a, "base_url", DefaultBaseURL)

@@ -86,7 +86,7 @@ func TestExampleConfigNamesEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, typ := range []any{Config{}, Log{}, HTTP{}, Account{}, Job{}, ReportRef{}, DuckDB{}} {
+	for _, typ := range []any{Config{}, Log{}, HTTP{}, Account{}, Job{}, ReportRef{}, DuckDB{}, Publish{}} {
 		for _, k := range fieldKeys(reflect.TypeOf(typ)) {
 			if !strings.Contains(string(b), k+":") {
 				t.Errorf("config.example.yaml does not mention %s (of %T)", k, typ)
@@ -268,6 +268,15 @@ func TestBadConfigs(t *testing.T) {
 			`duckdb.memory_limit: "16MiB" is below the minimum, 96MB: DuckDB could not type a batch of large leads in it`,
 			`duckdb.threads: 1000 is not between 1 and 256 (0: the default)`,
 			`duckdb.checkpoint_threshold: "0MB" must be positive`,
+		}},
+		{file: "publish.bad.yaml", n: 3, want: []string{
+			`publish.view: unknown key (did you mean "views"?)`,
+			"publish.parquet: directory " + absPath(t, "testdata/no-such-dir") + " of " + absPath(t, "testdata/no-such-dir/lake") +
+				" does not exist: create it (the publish directory itself is created by the first publish)",
+			"publish.partition_above: -1 is negative: the rows above which a table with date_created is partitioned by month (0: every such table)",
+		}},
+		{file: "publish_file.bad.yaml", n: 2, want: []string{
+			"publish.parquet: " + absPath(t, "testdata/minimal.good.yaml") + " is not a directory: name a directory (closesync writes a directory per table in it)",
 		}},
 		{file: "headers_list.bad.yaml", n: 1, want: []string{
 			"notify.headers: want a map (name: value, one per line), got a list",

@@ -19,11 +19,12 @@
 //
 // # Paths
 //
-// Relative database, snapshot and api_key_file values are relative to the
-// config file's directory (whatever set them, the file or a variable), not
-// to the working directory; a relative api_key_file is first looked up in
-// $CREDENTIALS_DIRECTORY when that is set. Load makes database and snapshot
-// absolute; [Account.KeyFilePath] resolves the key file when it is read.
+// Relative database, snapshot, publish.parquet and api_key_file values are
+// relative to the config file's directory (whatever set them, the file or a
+// variable), not to the working directory; a relative api_key_file is first
+// looked up in $CREDENTIALS_DIRECTORY when that is set. Load makes
+// database, snapshot and publish.parquet absolute; [Account.KeyFilePath]
+// resolves the key file when it is read.
 //
 // # Environment overrides
 //

@@ -109,6 +109,7 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 			v.add("snapshot", "%s", msg)
 		}
 	}
+	c.Publish.validate(v, c.Database, needs)
 	c.DuckDB.validate(v)
 	if c.Notify.URL != "" {
 		if err := c.Notify.Validate(); err != nil {

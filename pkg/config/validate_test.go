@@ -72,6 +72,9 @@ func TestValidateCases(t *testing.T) {
 		{"retry delay negative", func(c *Config) { c.Jobs[0].Retry.Delay = -time.Second }, "jobs[0].retry.delay: -1s is negative"},
 		{"lock timeout negative", func(c *Config) { c.LockTimeout = -time.Second }, "lock_timeout: -1s is negative (0 means the default, 2m)"},
 		{"snapshot is the database", func(c *Config) { c.Snapshot = "./" + c.Database }, `snapshot: "./`},
+		{"publish", func(c *Config) { c.Publish = Publish{Parquet: "./lake", PartitionAbove: 0, Views: true} }, ""},
+		{"publish into the database's directory", func(c *Config) { c.Publish.Parquet = "." },
+			"publish.parquet: . is the database's directory: name a directory of its own, e.g. parquet"},
 		{"notify", func(c *Config) {
 			c.Notify.URL, c.Notify.On = "https://hooks.example.com/x?token=s3cret", []string{"failure", "changes"}
 		}, ""},
