@@ -63,7 +63,10 @@ func (h *Hooks) WantsChanges() bool {
 func (h *Hooks) Observe(r pipeline.Result) {
 	if r.Status == runlog.Success {
 		h.wrote.Store(true)
-		h.unpublished.Store(true)
+		// A verification writes no row of a table: nothing to publish.
+		if r.Trigger != runlog.Verify {
+			h.unpublished.Store(true)
+		}
 	}
 	if h.status != nil {
 		h.status.Observe(r.Run)

@@ -16,7 +16,7 @@ import (
 )
 
 // TestClosedPublishesAfterASuccessAndRetries: Closed publishes once a run
-// succeeded, not otherwise; a publish that fails is logged with the
+// succeeded, not after failed runs and verifications only; a publish that fails is logged with the
 // directory and tried again at the next Closed, whatever that run did.
 func TestClosedPublishesAfterASuccessAndRetries(t *testing.T) {
 	dir := t.TempDir()
@@ -40,9 +40,10 @@ func TestClosedPublishesAfterASuccessAndRetries(t *testing.T) {
 		return err == nil
 	}
 	h.Observe(pipeline.Result{Run: runlog.Run{Status: runlog.Failed}})
+	h.Observe(pipeline.Result{Run: runlog.Run{Status: runlog.Success, Trigger: runlog.Verify}})
 	h.Closed()
 	if published() {
-		t.Fatal("published after a failed run only")
+		t.Fatal("published after a failed run and a verification only")
 	}
 	// A file where the directory goes: the publish fails.
 	if err := os.WriteFile(cfg.Publish.Parquet, []byte("x"), 0o644); err != nil {
