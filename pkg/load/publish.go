@@ -229,6 +229,11 @@ func (s *Store) publishParquet(ctx context.Context, id int64, o ParquetOptions) 
 		return r, fmt.Errorf("read run history: %w", err)
 	}
 	version := fmt.Sprintf("run-%d", id)
+	restore, err := s.publishThreads(ctx)
+	if err != nil {
+		return r, err
+	}
+	defer restore()
 	// Every table is read in one transaction, so the files agree with each
 	// other as the database did (nothing else writes while s.mu is held,
 	// but a transaction says so to DuckDB too).
@@ -276,6 +281,26 @@ func (s *Store) publishParquet(ctx context.Context, id int64, o ParquetOptions) 
 		s.log.Warn("published, but old versions were not all removed", zap.String("dir", dir), zap.Error(err))
 	}
 	return r, nil
+}
+
+// publishThreads sets DuckDB's threads to one for the publish's COPY
+// statements and returns what sets them back. With two (the default), the
+// COPY of leads_custom ran out of the default memory_limit (256MB) in every
+// publish of a 20,000-lead organisation with ten reports (4 of 4); with one
+// it never did (README "Open files for the lakehouse").
+func (s *Store) publishThreads(ctx context.Context) (func(), error) {
+	var threads int64
+	if err := s.conn.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&threads); err != nil {
+		return nil, fmt.Errorf("read threads: %w", err)
+	}
+	if _, err := s.conn.ExecContext(ctx, "SET threads = 1"); err != nil {
+		return nil, fmt.Errorf("set threads: %w", err)
+	}
+	return func() {
+		if _, err := s.conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("SET threads = %d", threads)); err != nil {
+			s.log.Warn("threads not set back after a publish", zap.Int64("threads", threads), zap.Error(err))
+		}
+	}, nil
 }
 
 func kind(view bool) string {

@@ -69,7 +69,8 @@ func execSQL(t *testing.T, path string, qs ...string) {
 	}
 }
 
-// publishOnce opens the database, publishes it into dir and closes it.
+// publishOnce opens the database, publishes it into dir and closes it; the
+// publish's one thread is set back after it.
 func publishOnce(t *testing.T, path string, o load.ParquetOptions) (load.PublishResult, error) {
 	t.Helper()
 	s := open(t, path)
@@ -78,7 +79,12 @@ func publishOnce(t *testing.T, path string, o load.ParquetOptions) (load.Publish
 			t.Error(err)
 		}
 	}()
-	return s.PublishParquet(context.Background(), o)
+	threads := dump(t, s, "SELECT current_setting('threads')")
+	r, err := s.PublishParquet(context.Background(), o)
+	if after := dump(t, s, "SELECT current_setting('threads')"); !slices.Equal(after, threads) {
+		t.Errorf("threads %v after a publish, %v before", after, threads)
+	}
+	return r, err
 }
 
 // linkedRows reads the Parquet files of dir/name, through its link, with
