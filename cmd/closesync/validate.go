@@ -62,6 +62,18 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 		if len(filtered) > 0 {
 			fmt.Fprintf(e.stdout, "jobs %s: %s store _raw without null-valued keys (filter_nulls)\n", j.Name, strings.Join(filtered, ", "))
 		}
+		for _, r := range j.Reports {
+			var does []string
+			if len(r.Hash) > 0 {
+				does = append(does, "hashes "+strings.Join(r.Hash, ", "))
+			}
+			if len(r.Exclude) > 0 {
+				does = append(does, "excludes "+strings.Join(r.Exclude, ", "))
+			}
+			if len(does) > 0 {
+				fmt.Fprintf(e.stdout, "jobs %s: %s %s (privacy)\n", j.Name, r.Name, strings.Join(does, "; "))
+			}
+		}
 	}
 	fmt.Fprintf(e.stdout, "%s: ok (%d accounts, %d jobs)\n", *cfgPath, len(cfg.Accounts), len(cfg.Jobs))
 	return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/privacy"
 	"github.com/closesync/closesync/pkg/schedule"
 )
 
@@ -27,6 +28,7 @@ func loadConfigFor(path string, needs config.Needs) (*config.Config, error) {
 		return nil, usagef("--config is required")
 	}
 	// Unknown keys, wrong types and bad values, all in one pass.
+	needs.CheckField = checkPrivacyField
 	cfg, err := config.Check(path, extract.Names(), needs)
 	if err != nil {
 		return nil, usageError{err}
@@ -75,4 +77,14 @@ func opener(cfg *config.Config, log *zap.Logger) schedule.Opener {
 		}
 		return store, store.Close, nil
 	}
+}
+
+// checkPrivacyField checks a report's exclude or hash entry against the
+// report's table (privacy.Check).
+func checkPrivacyField(report, field string, hash bool) string {
+	rep, ok := extract.Lookup(report)
+	if !ok {
+		return ""
+	}
+	return privacy.Check(extract.Root(rep), field, hash)
 }

@@ -146,6 +146,11 @@ type Account struct {
 	// the account's jobs sync (a report's own filter_nulls wins); typed
 	// columns are the same either way.
 	FilterNulls bool `koanf:"filter_nulls"`
+	// HashSaltEnv or HashSaltFile (a file: relative names are in
+	// $CREDENTIALS_DIRECTORY when set, as api_key_file) holds the salt of
+	// the hash option of the account's reports; ResolveSalt reads it.
+	HashSaltEnv  string `koanf:"hash_salt_env"`
+	HashSaltFile string `koanf:"hash_salt_file"`
 
 	// baseDir is the config file's directory, against which a relative
 	// APIKeyFile resolves when $CREDENTIALS_DIRECTORY is unset.
@@ -226,6 +231,11 @@ type ReportRef struct {
 	// FilterNulls drops the report's null-valued keys from _raw; nil: the
 	// account's filter_nulls.
 	FilterNulls *bool `koanf:"filter_nulls"`
+	// Exclude removes these fields from the report's records before they
+	// are stored, and Hash replaces their values by salted SHA-256 hashes
+	// (package privacy: paths like emails.email, custom.<name or id>).
+	Exclude []string `koanf:"exclude"`
+	Hash    []string `koanf:"hash"`
 }
 
 // FiltersNulls reports whether job's report ref drops the null-valued

@@ -66,6 +66,9 @@ type Needs struct {
 	// be a directory and take a new file, and an existing database file
 	// must open for writing.
 	Database bool
+	// CheckField, when set, checks an exclude (hash false) or hash entry of
+	// a report against the report's table; it returns the problem, or "".
+	CheckField func(report, field string, hash bool) string
 }
 
 // validate adds every problem of c to v.
@@ -140,6 +143,16 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 				c.keyWarnings = append(c.keyWarnings, fmt.Sprintf("%s: %v: sync, run, sync --dry-run and validate --check need the key", at, err))
 			} else {
 				v.add(at, "%v", err)
+			}
+		}
+		if a.HashesWith() {
+			if _, field, err := a.resolveSalt(); err != nil {
+				var un unavailableError
+				if !needs.Keys && errors.As(err, &un) {
+					c.keyWarnings = append(c.keyWarnings, fmt.Sprintf("%s.%s: %v: sync and run need the salt", p, field, err))
+				} else {
+					v.add(p+"."+field, "%v", err)
+				}
 			}
 		}
 		if msg := checkBaseURL(a.BaseURL); msg != "" {
@@ -230,6 +243,7 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 			if r.AttributionWindow < 0 {
 				v.add(rp+".attribution_window", "%s is negative", r.AttributionWindow)
 			}
+			c.validatePrivacy(v, rp, j.Account, r, knownReports, needs)
 			if r.Schedule != "" {
 				if err := checkSchedule(r.Schedule, loc, minInterval, now); err != nil {
 					v.add(rp+".schedule", "%v", err)
@@ -520,6 +534,59 @@ func (d DuckDB) validate(v *validator) {
 	if d.TempDirectory != "" {
 		if st, err := os.Stat(d.TempDirectory); err == nil && !st.IsDir() {
 			v.add("duckdb.temp_directory", "%s is not a directory", d.TempDirectory)
+		}
+	}
+}
+
+// validatePrivacy checks a report's exclude and hash lists (at rp): each
+// entry once, in one list, on the reports its name or pattern stands for;
+// hash needs the account's salt.
+func (c *Config) validatePrivacy(v *validator, rp, account string, r ReportRef, known []string, needs Needs) {
+	if len(r.Exclude) == 0 && len(r.Hash) == 0 {
+		return
+	}
+	if len(r.Hash) > 0 {
+		// Said of the account, once: a problem at rp.hash would hide
+		// those of its entries.
+		if i := slices.IndexFunc(c.Accounts, func(a Account) bool { return a.Name == account }); i >= 0 && !c.Accounts[i].HashesWith() {
+			v.add(fmt.Sprintf("accounts[%d].hash_salt_file", i), "is required: %s (%s) hashes fields; set it or hash_salt_env to a salt of at least %d characters (e.g. openssl rand -hex 32 > hash_salt)",
+				rp, r.Name, MinSaltLength)
+		}
+	}
+	names := []string{r.Name}
+	if IsReportPattern(r.Name) {
+		names, _ = ExpandReportPattern(r.Name, known)
+	} else if !slices.Contains(known, r.Name) {
+		names = nil // the unknown report is the problem, said already
+	}
+	seen := map[string]string{}
+	for _, list := range []struct {
+		key    string
+		fields []string
+		hash   bool
+	}{{"exclude", r.Exclude, false}, {"hash", r.Hash, true}} {
+		for n, f := range list.fields {
+			at := fmt.Sprintf("%s.%s[%d]", rp, list.key, n)
+			if strings.TrimSpace(f) == "" {
+				v.add(at, "is blank: name a field, e.g. emails.email or custom.<field name>")
+				continue
+			}
+			if prev, dup := seen[f]; dup {
+				v.add(at, "%q is listed already (%s)", f, prev)
+				continue
+			}
+			seen[f] = at
+			if needs.CheckField == nil {
+				continue
+			}
+			for _, name := range names {
+				if msg := needs.CheckField(name, f, list.hash); msg != "" {
+					if len(names) > 1 || name != r.Name {
+						msg = name + ": " + msg
+					}
+					v.add(at, "%s", msg)
+				}
+			}
 		}
 	}
 }

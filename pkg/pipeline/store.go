@@ -29,6 +29,9 @@ type Writer interface {
 	// StoredRows counts the organization's live rows of t (the zero-row
 	// replace guard).
 	StoredRows(ctx context.Context, t schema.Table, org string) (int64, error)
+	// CustomFieldIDs are the ids of the organization's custom fields of
+	// that name (or id) in the definitions table (privacy options).
+	CustomFieldIDs(ctx context.Context, definitions, org, name string) ([]string, error)
 	// Tally counts them and finds their newest value of column (verify).
 	Tally(ctx context.Context, t schema.Table, org, column string) (load.Tally, error)
 }

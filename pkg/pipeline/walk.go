@@ -9,7 +9,8 @@ import (
 
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
-	"github.com/closesync/closesync/pkg/nulls"
+	"github.com/closesync/closesync/pkg/privacy"
+	"github.com/closesync/closesync/pkg/rawjson"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -40,6 +41,15 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 	windowRequest(rr, &req)
 	if rep.Has(extract.RefetchEdited) {
 		r.refetchEdited(ctx, s, &req)
+	}
+	rawRules, customRules, err := rr.Privacy.Rules(ctx, func(ctx context.Context, name string) ([]string, error) {
+		if privacy.IsCustomFieldID(name) {
+			return []string{name}, nil
+		}
+		return r.Store.CustomFieldIDs(ctx, extract.CustomFieldsReport, s.org, name)
+	})
+	if err != nil {
+		return &StageError{Stage: StageLoad, Report: rep.Name, Err: configError{fmt.Errorf("privacy: %w", err)}}
 	}
 	opts := []load.BatchOption{load.WithBatchRows(r.BatchRows), load.WithCounters(s.counters)}
 	if r.CollectChanges {
@@ -74,6 +84,9 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 			if err := dropNulls(b.Records); err != nil {
 				return &StageError{Stage: StageExtract, Report: rep.Name, Err: err}
 			}
+		}
+		if err := protect(b.Records, rawRules, customRules); err != nil {
+			return &StageError{Stage: StageExtract, Report: rep.Name, Err: err}
 		}
 		bookmark := b.Bookmark
 		if rr.Mode == schema.Replace {
@@ -147,11 +160,32 @@ func (r *Runner) confirmEmpty(ctx context.Context, s *run, reread func() error) 
 // dropNulls removes the null-valued keys of each record's _raw, in place.
 func dropNulls(recs []schema.Record) error {
 	for i := range recs {
-		raw, err := nulls.Drop(recs[i].Raw)
+		raw, err := rawjson.DropNulls(recs[i].Raw)
 		if err != nil {
 			return fmt.Errorf("record %d of the page: %w", i, err)
 		}
 		recs[i].Raw = raw
+	}
+	return nil
+}
+
+// protect applies a report's privacy rules to each record, in place: raw to
+// its _raw, custom to its custom column (derived from _raw before).
+func protect(recs []schema.Record, raw, custom *rawjson.Rules) error {
+	if raw.Empty() && custom.Empty() {
+		return nil
+	}
+	for i := range recs {
+		out, err := raw.Apply(recs[i].Raw)
+		if err != nil {
+			return fmt.Errorf("record %d of the page: %w", i, err)
+		}
+		recs[i].Raw = out
+		if recs[i].Custom != nil {
+			if recs[i].Custom, err = custom.Apply(recs[i].Custom); err != nil {
+				return fmt.Errorf("record %d of the page: custom fields: %w", i, err)
+			}
+		}
 	}
 	return nil
 }
