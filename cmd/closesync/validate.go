@@ -11,6 +11,7 @@ import (
 	"github.com/closesync/closesync/internal/accounts"
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/preflight"
 	"github.com/closesync/closesync/pkg/schedule"
 )
@@ -62,6 +63,15 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 		if len(filtered) > 0 {
 			fmt.Fprintf(e.stdout, "jobs %s: %s store _raw without null-valued keys (filter_nulls)\n", j.Name, strings.Join(filtered, ", "))
 		}
+		var kept []string
+		for _, r := range j.Reports {
+			if keepsHistory(r) {
+				kept = append(kept, r.Name)
+			}
+		}
+		if len(kept) > 0 {
+			fmt.Fprintf(e.stdout, "jobs %s: %s keep every version in <table>_versions (history)\n", j.Name, strings.Join(kept, ", "))
+		}
 		for _, r := range j.Reports {
 			var does []string
 			if len(r.Hash) > 0 {
@@ -92,4 +102,14 @@ func printExpansions(w io.Writer, exps []config.ReportExpansion) {
 			fmt.Fprintf(w, "jobs %s: %s is %d reports: %s\n", x.Job, x.Pattern, len(x.Reports), strings.Join(x.Reports, ", "))
 		}
 	}
+}
+
+// keepsHistory reports whether the job's report ref keeps its versions:
+// its history option, else its report's default in upsert mode.
+func keepsHistory(r config.ReportRef) bool {
+	if r.History != nil {
+		return *r.History
+	}
+	rep, ok := extract.Lookup(r.Name)
+	return ok && extract.Root(rep).History && (r.Mode == "" || r.Mode == "upsert")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"go.uber.org/zap"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/privacy"
 	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // loadConfig loads and validates the config of a command that calls Close
@@ -29,6 +31,17 @@ func loadConfigFor(path string, needs config.Needs) (*config.Config, error) {
 	}
 	// Unknown keys, wrong types and bad values, all in one pass.
 	needs.CheckField = checkPrivacyField
+	needs.CheckHistory = func(report, mode string) string {
+		rep, ok := extract.Lookup(report)
+		if !ok {
+			return ""
+		}
+		root := extract.Root(rep)
+		if m, err := schema.ParseWriteMode(root.DefaultMode.String()); mode == "" && (err != nil || m != schema.Upsert) {
+			return fmt.Sprintf("its mode is %s by default: set mode: upsert", root.DefaultMode)
+		}
+		return load.HistoryProblem(root.Table)
+	}
 	cfg, err := config.Check(path, extract.Names(), needs)
 	if err != nil {
 		return nil, usageError{err}

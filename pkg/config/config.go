@@ -236,6 +236,10 @@ type ReportRef struct {
 	// (package privacy: paths like emails.email, custom.<name or id>).
 	Exclude []string `koanf:"exclude"`
 	Hash    []string `koanf:"hash"`
+	// History keeps every version of the report's rows in
+	// <table>_versions (valid_from, valid_to); nil: the report's default
+	// (on for leads, contacts, opportunities and tasks in upsert mode).
+	History *bool `koanf:"history"`
 }
 
 // FiltersNulls reports whether job's report ref drops the null-valued

@@ -133,7 +133,7 @@ func TestBadConfigs(t *testing.T) {
 			`accounts[0].api_kye: unknown key (did you mean "api_key"?)`,
 			`jobs[0].shedule: unknown key (did you mean "schedule"?)`,
 			`jobs[0].reports[1].attribution_windw: unknown key (did you mean "attribution_window"?)`,
-			`jobs[0].reports[2].colour: unknown key (valid: name, mode, attribution_window, schedule, filter_nulls, exclude, hash)`,
+			`jobs[0].reports[2].colour: unknown key (valid: name, mode, attribution_window, schedule, filter_nulls, exclude, hash, history)`,
 		}},
 		{file: "many_problems.bad.yaml", n: 10, want: []string{
 			`schema: "sync" is reserved for run history`,
@@ -229,6 +229,10 @@ func TestBadConfigs(t *testing.T) {
 			`jobs[1].verify: "@every 1m" fires every 1m0s, more often than min_interval (5m0s)`,
 			`jobs[1].reports[0].schedule: "@every 1m" fires every 1m0s, more often than min_interval (5m0s)`,
 			`jobs[1].reports[1].schedule: "61 * * * *" is not a valid schedule: minute field "61": end of range (61) above maximum (59)`,
+		}},
+		{file: "history.bad.yaml", n: 2, want: []string{
+			`jobs[0].reports[0].history: needs mode upsert (one row per id, whose versions it keeps), not append`,
+			`jobs[0].reports[4].history: want true or false, got "sometimes"`,
 		}},
 		{file: "privacy.bad.yaml", n: 6, want: []string{
 			`accounts[1].hash_salt_env: the salt has 5 characters: use at least 16 (e.g. openssl rand -hex 32)`,

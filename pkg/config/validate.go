@@ -69,6 +69,9 @@ type Needs struct {
 	// CheckField, when set, checks an exclude (hash false) or hash entry of
 	// a report against the report's table; it returns the problem, or "".
 	CheckField func(report, field string, hash bool) string
+	// CheckHistory, when set, says why a report cannot keep history in
+	// mode (empty: the report's default), or "".
+	CheckHistory func(report, mode string) string
 }
 
 // validate adds every problem of c to v.
@@ -244,6 +247,15 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 				v.add(rp+".attribution_window", "%s is negative", r.AttributionWindow)
 			}
 			c.validatePrivacy(v, rp, j.Account, r, knownReports, needs)
+			if r.History != nil && *r.History {
+				if r.Mode != "" && r.Mode != "upsert" {
+					v.add(rp+".history", "needs mode upsert (one row per id, whose versions it keeps), not %s", r.Mode)
+				} else if needs.CheckHistory != nil && !IsReportPattern(r.Name) && slices.Contains(knownReports, r.Name) {
+					if msg := needs.CheckHistory(r.Name, r.Mode); msg != "" {
+						v.add(rp+".history", "%s cannot keep history: %s", r.Name, msg)
+					}
+				}
+			}
 			if r.Schedule != "" {
 				if err := checkSchedule(r.Schedule, loc, minInterval, now); err != nil {
 					v.add(rp+".schedule", "%v", err)

@@ -21,6 +21,10 @@ type Batch struct {
 	// Changes, when set, receives the keys of the rows the batch created
 	// and updated (tables with a one-column key; not in Replace mode).
 	Changes *Changes
+	// History, in upsert mode, also keeps each record that is a new
+	// version of its row in the table's versions table (history.go),
+	// closing the version it replaces; EnsureVersions has made it.
+	History bool
 }
 
 // Changes are the keys of rows a batch created and updated, for change
@@ -72,7 +76,7 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode schema.
 		if b.Changes != nil && len(t.IDKey()) == 1 && mode != schema.Replace {
 			collect = &ch
 		}
-		n, err := s.writeBatch(ctx, t, mode, b.Records, run, collect)
+		n, err := s.writeBatch(ctx, t, mode, b.Records, run, collect, b.History && mode == schema.Upsert)
 		if err != nil {
 			return err
 		}
@@ -104,7 +108,7 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode schema.
 	return written, nil
 }
 
-func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.WriteMode, recs []schema.Record, run Run, changes *Changes) (int64, error) {
+func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.WriteMode, recs []schema.Record, run Run, changes *Changes, history bool) (int64, error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
@@ -143,6 +147,11 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.Writ
 	}
 	if changes != nil {
 		if err := s.collectChanges(ctx, target, t, changes); err != nil {
+			return 0, err
+		}
+	}
+	if history {
+		if err := s.keepVersions(ctx, t, run); err != nil {
 			return 0, err
 		}
 	}

@@ -69,6 +69,9 @@ type ReportRun struct {
 	// Privacy excludes or hashes fields of each record (exclude, hash;
 	// package privacy); nil: none.
 	Privacy *privacy.Spec
+	// History keeps every version of the report's rows in its versions
+	// table (upsert mode only; load.EnsureVersions).
+	History bool
 	// Since, Until and FullRefresh re-read part or all of the report
 	// without moving its bookmark back (see backfill.go).
 	Since, Until time.Time

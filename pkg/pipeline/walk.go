@@ -52,6 +52,12 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 		return &StageError{Stage: StageLoad, Report: rep.Name, Err: configError{fmt.Errorf("privacy: %w", err)}}
 	}
 	opts := []load.BatchOption{load.WithBatchRows(r.BatchRows), load.WithCounters(s.counters)}
+	if rr.History && rr.Mode == schema.Upsert {
+		if err := r.Store.EnsureVersions(ctx, rep.Table); err != nil {
+			return &StageError{Stage: StageLoad, Report: rep.Name, Err: err}
+		}
+		opts = append(opts, load.WithHistory())
+	}
 	if r.CollectChanges {
 		opts = append(opts, load.WithChanges(&s.res.Changes))
 	}

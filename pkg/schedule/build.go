@@ -112,8 +112,12 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 			if err != nil {
 				return nil, usagef("jobs %s: report %s: %v", j.Name, ref.Name, err)
 			}
+			history := root.History && mode == schema.Upsert
+			if ref.History != nil {
+				history = *ref.History
+			}
 			job.Reports = append(job.Reports, pipeline.ReportRun{Report: root, Mode: mode, Window: ref.AttributionWindow,
-				FilterNulls: cfg.FiltersNulls(j, ref), Privacy: spec})
+				FilterNulls: cfg.FiltersNulls(j, ref), Privacy: spec, History: history})
 		}
 		if len(job.Reports) > 0 {
 			out = append(out, job)
