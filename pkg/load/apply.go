@@ -129,6 +129,9 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.Writ
 	if err := s.checkKeys(ctx, t); err != nil {
 		return 0, err
 	}
+	if err := s.recordRawKeys(ctx, t.Name, run); err != nil {
+		return 0, err
+	}
 	// Never replace a row with an older version of it; in append mode, never
 	// store the same version twice.
 	switch {

@@ -25,6 +25,8 @@ type Writer interface {
 	load.Applier
 	EnsureTable(ctx context.Context, t schema.Table, mode schema.WriteMode, org string) error
 	StartReplace(ctx context.Context, t schema.Table, org string) error
+	// RawKeyChanges are the keys new to a table's _raw that run recorded.
+	RawKeyChanges(ctx context.Context, runID int64) ([]load.SchemaChange, error)
 	// EnsureVersions makes t's versions table (history).
 	EnsureVersions(ctx context.Context, t schema.Table) error
 	FinishReplace(ctx context.Context, run load.Run, t schema.Table) (int64, error)

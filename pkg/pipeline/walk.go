@@ -113,6 +113,13 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 	if err := flush(); err != nil {
 		return err
 	}
+	// The keys new to the table's _raw that the batches recorded, for the
+	// schema.changed notification (they are in sync.schema_changes).
+	if added, err := r.Store.RawKeyChanges(ctx, s.row.ID); err != nil {
+		s.log.Warn("new raw keys not read for the notification", zap.Error(err))
+	} else {
+		s.res.SchemaChanges = append(s.res.SchemaChanges, added...)
+	}
 	if rr.Mode != schema.Replace {
 		return nil
 	}
