@@ -2,7 +2,7 @@ package load
 
 import (
 	"context"
-	"errors"
+	"database/sql"
 	"fmt"
 )
 
@@ -28,17 +28,8 @@ func (s *Store) recordRawKeys(ctx context.Context, table string, run Run) error 
 	if err != nil {
 		return fmt.Errorf("read the keys of the batch: %w", err)
 	}
-	var keys []string
-	baseline := false
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k, &baseline); err != nil {
-			_ = rows.Close()
-			return err
-		}
-		keys = append(keys, k)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+	keys, baseline, err := newKeys(rows)
+	if err != nil {
 		return fmt.Errorf("read the keys of the batch: %w", err)
 	}
 	for _, k := range keys {
@@ -79,4 +70,18 @@ func (s *Store) RawKeyChanges(ctx context.Context, runID int64) ([]SchemaChange,
 		out = append(out, SchemaChange{Change: RawKeyAdded, FieldID: key, Name: key, ObjectType: table, New: true})
 	}
 	return out, rows.Err()
+}
+
+// newKeys scans recordRawKeys' query: each new key, and whether the table
+// has a baseline.
+func newKeys(rows *sql.Rows) (keys []string, baseline bool, err error) {
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k, &baseline); err != nil {
+			return nil, false, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, baseline, rows.Err()
 }
