@@ -24,6 +24,7 @@ func TestCommandHelp(t *testing.T) {
 		"reset":    {"CLOSESYNC_<KEY>"},
 		"history":  {"CLOSESYNC_<KEY>"},
 		"compact":  {"CLOSESYNC_<KEY>"},
+		"webhooks": {"CLOSESYNC_<KEY>", "api_key_env", "CREDENTIALS_DIRECTORY"},
 	}
 	for _, c := range commands() {
 		t.Run(c.name, func(t *testing.T) {
@@ -163,7 +164,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"synk"}, `closesync: unknown command "synk" (did you mean "sync"?); see 'closesync help'`},
 		{[]string{"reprots"}, `(did you mean "reports"?)`},
 		{[]string{"verison"}, `(did you mean "version"?)`}, //nolint:misspell // the typo is the input
-		{[]string{"frobnicate"}, `unknown command "frobnicate" (commands: run, sync, verify, reset, compact, validate, reports, history, demo, version, help)`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate" (commands: run, sync, verify, reset, compact, validate, webhooks, reports, history, demo, version, help)`},
 		{[]string{"--verison"}, `unknown flag --verison (did you mean --version?)`}, //nolint:misspell // the typo is the input
 		{[]string{"--config", "x.yaml"}, `unknown flag --config; a command's flags follow it: closesync <command> [flags]`},
 		{[]string{"help", "synk"}, `closesync help: unknown command "synk" (did you mean "sync"?)`},

@@ -53,6 +53,10 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 				a.Name, a.ExportAbove)
 		}
 	}
+	if w := cfg.Webhooks; w.Listen != "" {
+		fmt.Fprintf(e.stdout, "webhooks: closesync run subscribes each account to Close's webhooks, delivered to %s/<account> and received at %s\n",
+			strings.TrimSuffix(w.PublicURL, "/"), w.Listen)
+	}
 	for _, j := range cfg.Jobs {
 		var filtered []string
 		for _, r := range j.Reports {

@@ -57,6 +57,9 @@ type Config struct {
 	Notify notify.Config `koanf:"notify"`
 	// DuckDB bounds the database engine's memory and threads.
 	DuckDB DuckDB `koanf:"duckdb"`
+	// Webhooks makes the daemon subscribe to Close's webhooks and run the
+	// jobs whose objects changed within seconds; off when Listen is empty.
+	Webhooks Webhooks `koanf:"webhooks"`
 
 	// origins maps the key paths set by environment variables
 	// ("log.level", "accounts[0].api_key_env") to the variable, so that
@@ -119,6 +122,22 @@ func (d DuckDB) CompactMinBytes() int64 {
 	n, _ := parseSize(s)
 	return int64(n)
 }
+
+// Webhooks is the near-real-time path of the daemon (package webhook).
+type Webhooks struct {
+	// Listen is the host:port deliveries come to (behind a reverse proxy
+	// that terminates TLS for PublicURL).
+	Listen string `koanf:"listen"`
+	// PublicURL is the https URL Close reaches Listen at; each account's
+	// subscription delivers to <public_url>/<account>.
+	PublicURL string `koanf:"public_url"`
+	// Debounce is how long after a delivery, with no other for the same
+	// job, the job runs; 0: DefaultWebhookDebounce.
+	Debounce time.Duration `koanf:"debounce"`
+}
+
+// DefaultWebhookDebounce is webhooks.debounce when unset.
+const DefaultWebhookDebounce = 2 * time.Second
 
 // HTTP configures the status listener.
 type HTTP struct {

@@ -230,6 +230,11 @@ func TestBadConfigs(t *testing.T) {
 			`jobs[1].reports[0].schedule: "@every 1m" fires every 1m0s, more often than min_interval (5m0s)`,
 			`jobs[1].reports[1].schedule: "61 * * * *" is not a valid schedule: minute field "61": end of range (61) above maximum (59)`,
 		}},
+		{file: "webhooks.bad.yaml", n: 3, want: []string{
+			`webhooks.listen: "9465" is not host:port (e.g. 127.0.0.1:9465): where Close's deliveries come to`,
+			`webhooks.public_url: "http://closesync.example.com/hooks" is plain http: Close delivers to https URLs (http only on loopback, for tests)`,
+			`webhooks.debounce: -1s is negative (0 means the default, 2s)`,
+		}},
 		{file: "history.bad.yaml", n: 2, want: []string{
 			`jobs[0].reports[0].history: needs mode upsert (one row per id, whose versions it keeps), not append`,
 			`jobs[0].reports[4].history: want true or false, got "sometimes"`,

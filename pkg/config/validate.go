@@ -116,6 +116,7 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 		}
 	}
 	c.DuckDB.validate(v)
+	c.Webhooks.validate(v)
 	if c.Notify.URL != "" {
 		if err := c.Notify.Validate(); err != nil {
 			// Each line is "<field>: <problem>".
@@ -600,5 +601,33 @@ func (c *Config) validatePrivacy(v *validator, rp, account string, r ReportRef, 
 				}
 			}
 		}
+	}
+}
+
+// validate checks the webhooks keys: both or neither of listen and
+// public_url, each well formed.
+func (w Webhooks) validate(v *validator) {
+	if w.Listen == "" && w.PublicURL == "" {
+		if w.Debounce != 0 {
+			v.add("webhooks.debounce", "is set without webhooks.listen and webhooks.public_url")
+		}
+		return
+	}
+	if _, port, err := net.SplitHostPort(w.Listen); err != nil || !isPort(port) {
+		v.add("webhooks.listen", "%q is not host:port (e.g. 127.0.0.1:9465): where Close's deliveries come to", w.Listen)
+	}
+	u, err := url.Parse(w.PublicURL)
+	switch {
+	case w.PublicURL == "":
+		v.add("webhooks.public_url", "is required with webhooks.listen: the https URL Close reaches it at, e.g. https://closesync.example.com/close-webhooks")
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		v.add("webhooks.public_url", "%q must be an absolute https URL, e.g. https://closesync.example.com/close-webhooks", w.PublicURL)
+	case u.RawQuery != "" || u.Fragment != "":
+		v.add("webhooks.public_url", "%q must not have a query or fragment", w.PublicURL)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		v.add("webhooks.public_url", "%q is plain http: Close delivers to https URLs (http only on loopback, for tests)", w.PublicURL)
+	}
+	if w.Debounce < 0 {
+		v.add("webhooks.debounce", "%s is negative (0 means the default, %s)", w.Debounce, DefaultWebhookDebounce)
 	}
 }

@@ -49,6 +49,8 @@ const (
 	// (closesync verify, or a job's verify schedule); it writes no row of
 	// the report's table.
 	Verify Trigger = "verify"
+	// Webhook is a daemon run started by a Close webhook delivery.
+	Webhook Trigger = "webhook"
 )
 
 // Run is one run of one report: a row of sync.runs, plus the error and the
