@@ -129,8 +129,9 @@ func TestReportsFitsATerminal(t *testing.T) {
 	}
 
 	code, out, _ = runBare(t, t.TempDir(), "reports", "--wide")
-	if code != exitOK || !regexp.MustCompile(`(?m)^REPORT +ENDPOINT +PRIMARY KEY +METHOD +REPLICATION KEY +PARENT +MODE$`).MatchString(out) ||
-		!regexp.MustCompile(`(?m)^leads_addresses +- +lead_id, _position +child +- +leads +upsert$`).MatchString(out) {
+	if code != exitOK || !regexp.MustCompile(`(?m)^REPORT +ENDPOINT +PRIMARY KEY +METHOD +REPLICATION KEY +PARENT +MODE +HISTORY$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^leads_addresses +- +lead_id, _position +child +- +leads +upsert +-$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^leads +/lead/ +id +incremental +date_updated +- +upsert +versions$`).MatchString(out) {
 		t.Errorf("reports --wide: exit %d\n%s", code, out)
 	}
 

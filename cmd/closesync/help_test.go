@@ -25,6 +25,7 @@ func TestCommandHelp(t *testing.T) {
 		"history":  {"CLOSESYNC_<KEY>"},
 		"compact":  {"CLOSESYNC_<KEY>"},
 		"publish":  {"CLOSESYNC_<KEY>"},
+		"webhooks": {"CLOSESYNC_<KEY>", "api_key_env", "CREDENTIALS_DIRECTORY"},
 	}
 	for _, c := range commands() {
 		t.Run(c.name, func(t *testing.T) {
@@ -164,7 +165,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"synk"}, `closesync: unknown command "synk" (did you mean "sync"?); see 'closesync help'`},
 		{[]string{"reprots"}, `(did you mean "reports"?)`},
 		{[]string{"verison"}, `(did you mean "version"?)`}, //nolint:misspell // the typo is the input
-		{[]string{"frobnicate"}, `unknown command "frobnicate" (commands: run, sync, verify, reset, compact, publish, validate, reports, history, demo, version, help)`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate" (commands: run, sync, verify, reset, compact, publish, validate, webhooks, reports, history, demo, version, help)`},
 		{[]string{"--verison"}, `unknown flag --verison (did you mean --version?)`}, //nolint:misspell // the typo is the input
 		{[]string{"--config", "x.yaml"}, `unknown flag --config; a command's flags follow it: closesync <command> [flags]`},
 		{[]string{"help", "synk"}, `closesync help: unknown command "synk" (did you mean "sync"?)`},

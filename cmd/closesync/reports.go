@@ -17,7 +17,7 @@ const reportsWidth = 100
 
 func cmdReports(ctx context.Context, args []string, e *env) error {
 	fs := newFlags("reports", "[--wide | --json]", e)
-	wide := fs.Bool("wide", false, "every catalog column: endpoint, primary key, method, replication key, parent, default mode")
+	wide := fs.Bool("wide", false, "every catalog column: endpoint, primary key, method, replication key, parent, default mode, history")
 	asJSON := fs.Bool("json", false, "print JSON: everything --wide shows, plus sources, children, columns and descriptions")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -58,7 +58,7 @@ func printReportsCompact(w io.Writer) error {
 	_, err := fmt.Fprint(w, "\nSYNC: by <key> reads what changed since the bookmark on that key (incremental); full reads\n"+
 		"the whole list every run; child is the rows of an array of the parent's records.\n"+
 		"Each report writes the table of its name in the data schema (close.<report> by default).\n"+
-		"--wide adds endpoints, keys, parents and write modes; --json has everything.\n")
+		"--wide adds endpoints, keys, parents, write modes and history; --json has everything.\n")
 	return err
 }
 
@@ -110,10 +110,14 @@ func sourceString(s extract.Source) string {
 // printReportsWide prints every catalog column, one report a line.
 func printReportsWide(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REPORT\tENDPOINT\tPRIMARY KEY\tMETHOD\tREPLICATION KEY\tPARENT\tMODE")
+	fmt.Fprintln(tw, "REPORT\tENDPOINT\tPRIMARY KEY\tMETHOD\tREPLICATION KEY\tPARENT\tMODE\tHISTORY")
 	for _, r := range extract.Infos() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, dash(r.Endpoint), strings.Join(r.PrimaryKey, ", "), r.Method,
-			dash(r.ReplicationKey), dash(r.Parent), r.DefaultMode)
+		history := "-"
+		if r.History {
+			history = "versions"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, dash(r.Endpoint), strings.Join(r.PrimaryKey, ", "), r.Method,
+			dash(r.ReplicationKey), dash(r.Parent), r.DefaultMode, history)
 	}
 	return tw.Flush()
 }

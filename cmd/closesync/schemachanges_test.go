@@ -215,3 +215,61 @@ func TestOnSchemaChangeFreezeAndFail(t *testing.T) {
 		})
 	}
 }
+
+// TestNewRawKeysAreRecorded: a table's first run records the keys of its
+// records' _raw as its baseline, no change; a key Close starts sending
+// later is recorded once, as a raw_key_added change of the run that saw
+// it, and sent as schema.changed; custom field keys are left to
+// custom_fields.
+func TestNewRawKeysAreRecorded(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var notified []notify.Message
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m notify.Message
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		if m.Event == notify.EventSchemaChanged {
+			mu.Lock()
+			notified = append(notified, m)
+			mu.Unlock()
+		}
+	}))
+	defer hook.Close()
+	h := newHarness(t, closefake.Options{Seed: 89, Scale: 20}, "leads", "tasks")
+	h.keepReadsOpen()
+	if err := os.WriteFile(h.config, []byte(mustRead(t, h.config)+"notify: {url: "+hook.URL+", on: [failure]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	if n := h.count(`SELECT count(*) FROM sync.schema_changes`); n != 0 {
+		t.Fatalf("the first sync recorded %d changes: it is the baseline", n)
+	}
+	if n := h.count(`SELECT count(*) FROM sync.raw_keys WHERE table_name = 'leads' AND key IN ('id', 'status_id', 'contacts', 'date_updated')`); n != 4 {
+		t.Errorf("sync.raw_keys holds %d of the leads' keys id, status_id, contacts, date_updated", n)
+	}
+	if n := h.count(`SELECT count(*) FROM sync.raw_keys WHERE starts_with(key, 'custom.')`); n != 0 {
+		t.Errorf("sync.raw_keys holds %d custom field keys", n)
+	}
+	id := h.query(`SELECT id FROM close.leads ORDER BY id LIMIT 1`)[0][0].(string)
+	if err := h.fake.Update("lead", id, map[string]any{"lifecycle_stage": "customer"}); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	run := h.count(`SELECT max(run_id) FROM sync.runs WHERE report = 'leads'`)
+	got := h.query(`SELECT change, object_type, field_id, run_id FROM sync.schema_changes`)
+	if len(got) != 1 || got[0][0] != "raw_key_added" || got[0][1] != "leads" || got[0][2] != "lifecycle_stage" || got[0][3] != run {
+		t.Errorf("sync.schema_changes: %v, want one raw_key_added of leads' lifecycle_stage in run %d", got, run)
+	}
+	h.sync()
+	if n := h.count(`SELECT count(*) FROM sync.schema_changes`); n != 1 {
+		t.Errorf("a sync with nothing new: %d changes, want still 1", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(notified) != 1 || len(notified[0].SchemaChanges) != 1 || notified[0].Run.Report != "leads" ||
+		notified[0].SchemaChanges[0].Change != "raw_key_added" || notified[0].SchemaChanges[0].Name != "lifecycle_stage" {
+		t.Errorf("schema.changed messages: %+v, want one of leads' new key lifecycle_stage", notified)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/closesync/closesync/internal/accounts"
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/preflight"
 	"github.com/closesync/closesync/pkg/schedule"
 )
@@ -60,6 +61,10 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintf(e.stdout, "publish: %s of schema %s is written as Parquet into %s after every run that succeeds, partitioned by month above %d rows (publish.parquet)\n",
 			what, cfg.Schema, p.Parquet, p.PartitionAbove)
 	}
+	if w := cfg.Webhooks; w.Listen != "" {
+		fmt.Fprintf(e.stdout, "webhooks: closesync run subscribes each account to Close's webhooks, delivered to %s/<account> and received at %s\n",
+			strings.TrimSuffix(w.PublicURL, "/"), w.Listen)
+	}
 	for _, j := range cfg.Jobs {
 		var filtered []string
 		for _, r := range j.Reports {
@@ -69,6 +74,27 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 		}
 		if len(filtered) > 0 {
 			fmt.Fprintf(e.stdout, "jobs %s: %s store _raw without null-valued keys (filter_nulls)\n", j.Name, strings.Join(filtered, ", "))
+		}
+		var kept []string
+		for _, r := range j.Reports {
+			if keepsHistory(r) {
+				kept = append(kept, r.Name)
+			}
+		}
+		if len(kept) > 0 {
+			fmt.Fprintf(e.stdout, "jobs %s: %s keep every version in <table>_versions (history)\n", j.Name, strings.Join(kept, ", "))
+		}
+		for _, r := range j.Reports {
+			var does []string
+			if len(r.Hash) > 0 {
+				does = append(does, "hashes "+strings.Join(r.Hash, ", "))
+			}
+			if len(r.Exclude) > 0 {
+				does = append(does, "excludes "+strings.Join(r.Exclude, ", "))
+			}
+			if len(does) > 0 {
+				fmt.Fprintf(e.stdout, "jobs %s: %s %s (privacy)\n", j.Name, r.Name, strings.Join(does, "; "))
+			}
 		}
 	}
 	fmt.Fprintf(e.stdout, "%s: ok (%d accounts, %d jobs)\n", *cfgPath, len(cfg.Accounts), len(cfg.Jobs))
@@ -88,4 +114,14 @@ func printExpansions(w io.Writer, exps []config.ReportExpansion) {
 			fmt.Fprintf(w, "jobs %s: %s is %d reports: %s\n", x.Job, x.Pattern, len(x.Reports), strings.Join(x.Reports, ", "))
 		}
 	}
+}
+
+// keepsHistory reports whether the job's report ref keeps its versions:
+// its history option, else its report's default in upsert mode.
+func keepsHistory(r config.ReportRef) bool {
+	if r.History != nil {
+		return *r.History
+	}
+	rep, ok := extract.Lookup(r.Name)
+	return ok && extract.Root(rep).History && (r.Mode == "" || r.Mode == "upsert")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"go.uber.org/zap"
 
@@ -10,7 +11,9 @@ import (
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/privacy"
 	"github.com/closesync/closesync/pkg/schedule"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // loadConfig loads and validates the config of a command that calls Close
@@ -27,6 +30,18 @@ func loadConfigFor(path string, needs config.Needs) (*config.Config, error) {
 		return nil, usagef("--config is required")
 	}
 	// Unknown keys, wrong types and bad values, all in one pass.
+	needs.CheckField = checkPrivacyField
+	needs.CheckHistory = func(report, mode string) string {
+		rep, ok := extract.Lookup(report)
+		if !ok {
+			return ""
+		}
+		root := extract.Root(rep)
+		if m, err := schema.ParseWriteMode(root.DefaultMode.String()); mode == "" && (err != nil || m != schema.Upsert) {
+			return fmt.Sprintf("its mode is %s by default: set mode: upsert", root.DefaultMode)
+		}
+		return load.HistoryProblem(root.Table)
+	}
 	cfg, err := config.Check(path, extract.Names(), needs)
 	if err != nil {
 		return nil, usageError{err}
@@ -75,4 +90,14 @@ func opener(cfg *config.Config, log *zap.Logger) schedule.Opener {
 		}
 		return store, store.Close, nil
 	}
+}
+
+// checkPrivacyField checks a report's exclude or hash entry against the
+// report's table (privacy.Check).
+func checkPrivacyField(report, field string, hash bool) string {
+	rep, ok := extract.Lookup(report)
+	if !ok {
+		return ""
+	}
+	return privacy.Check(extract.Root(rep), field, hash)
 }

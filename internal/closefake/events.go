@@ -67,6 +67,7 @@ func (s *Server) logEvent(kind string, o object, action string, changed []string
 	s.events.byID[e.id] = e
 	s.events.sorted = nil
 	s.version++
+	s.deliverEvent(e)
 	return e
 }
 

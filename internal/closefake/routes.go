@@ -13,7 +13,8 @@ type route struct {
 	spec *listSpec
 	get  func(s *Server, w http.ResponseWriter, r *request)            // custom GET of the path
 	one  func(s *Server, w http.ResponseWriter, r *request, id string) // custom GET of <path>{id}/
-	post func(s *Server, w http.ResponseWriter, r *request)            // read-only POST
+	post func(s *Server, w http.ResponseWriter, r *request)            // POST of the path
+	del  func(s *Server, w http.ResponseWriter, r *request, id string) // DELETE of <path>{id}/
 }
 
 // routes maps every served path to its route. Adding a list endpoint is
@@ -96,6 +97,9 @@ func buildRoutes() map[string]*route {
 	// GET /export/ lists exports (a dimensions row); an export started
 	// here is polled at /export/{id}/ (export.go).
 	rt["/export/"].one = (*Server).serveExport
+	// Subscriptions are made and removed through /webhook/ (webhooks.go).
+	rt["/webhook/"].post = (*Server).serveWebhookCreate
+	rt["/webhook/"].del = (*Server).serveWebhookDelete
 	for _, b := range bulkKinds {
 		list("/bulk_action/"+b.path+"/", &listSpec{kind: "bulk_action", resource: "/bulk_action/", maxLimit: 100, model: "Bulk" + camel(b.path),
 			scope: func(o object) bool { return o["bulk_kind"] == b.path }})
@@ -122,6 +126,10 @@ func (s *Server) route(w http.ResponseWriter, r *request) {
 	}
 	parent, id := splitID(r.path)
 	if rt := routes[parent]; rt != nil && (rt.one != nil || rt.spec != nil) {
+		if r.method == http.MethodDelete && rt.del != nil {
+			rt.del(s, w, r, id)
+			return
+		}
 		if r.method != http.MethodGet {
 			writeErr(w, errorf(http.StatusMethodNotAllowed, msgNotAllowed))
 			return

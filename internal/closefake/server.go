@@ -150,6 +150,7 @@ type Server struct {
 	eventListingsVersion int
 	searches             searchState
 	exports              map[string]*export // by id
+	hooks                hookState          // webhook subscriptions (webhooks.go)
 	orgID                string
 	me                   string         // the API key's user
 	pipeline             string         // the default pipeline

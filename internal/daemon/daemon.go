@@ -95,6 +95,7 @@ type instance struct {
 	pool    *schedule.Pool
 	sds     *systemd.Status
 	current atomic.Pointer[Hooks]
+	wh      *webhooks // nil: no webhooks
 }
 
 // Run runs the daemon until ctx ends and its runs have stopped.
@@ -145,6 +146,14 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 		g.Add(srv.execute, srv.interrupt)
+	}
+	if cfg.Webhooks.Listen != "" {
+		wh, err := startWebhooks(ctx, cfg, d.budgets, log, sched)
+		if err != nil {
+			return fmt.Errorf("webhooks: %w", err)
+		}
+		d.wh = wh
+		g.Add(wh.execute, wh.interrupt)
 	}
 	loopCtx, cancel := context.WithCancel(ctx)
 	g.Add(func() error { return d.loop(loopCtx, sched) }, func(error) { cancel() })
@@ -213,6 +222,9 @@ func (d *instance) loop(ctx context.Context, sched *schedule.Scheduler) error {
 				}()
 				if d.st != nil {
 					d.st.SetRunNower(runNower{sched})
+				}
+				if d.wh != nil {
+					d.wh.setScheduler(sched)
 				}
 				log.Info("config reloaded", zap.String("config", path))
 			}

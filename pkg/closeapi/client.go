@@ -196,6 +196,14 @@ func (c *Client) Post(ctx context.Context, path string, body, out any) error {
 	return c.do(ctx, http.MethodPost, path, nil, body, out)
 }
 
+// Change sends a request that changes data in Close (method POST or
+// DELETE: a webhook subscription made or removed) and decodes the
+// response into out (nil: discard). It is sent once: a change is never
+// retried, since a retry could apply it twice.
+func (c *Client) Change(ctx context.Context, method, path string, body, out any) error {
+	return c.send(ctx, method, path, nil, body, out, false)
+}
+
 // Me returns GET /me/, the credential probe: an error matching
 // ErrUnauthorized means the key was rejected.
 func (c *Client) Me(ctx context.Context) (json.RawMessage, error) {
@@ -216,10 +224,15 @@ func apiPath(path string) string {
 }
 
 // do sends one request through the retrying transport. Every request a
-// Client makes is read-only (GETs and the search/report POSTs), so the
-// transport may retry it and hands back its body read into memory: a
+// Client makes but Change's is read-only (GETs and the search/report
+// POSTs), so the transport may retry it and hands back its body read into memory: a
 // failure's as reqState.body, a success's as resp.Body.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	return c.send(ctx, method, path, q, body, out, true)
+}
+
+// send is do, readOnly saying whether the transport may retry it.
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, body, out any, readOnly bool) error {
 	rel := apiPath(path)
 	var payload []byte
 	if body != nil {
@@ -228,7 +241,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 			return fmt.Errorf("%s %s: encode body: %w", method, rel, err)
 		}
 	}
-	st := &reqState{readOnly: true, group: endpointGroup(method, rel)}
+	st := &reqState{readOnly: readOnly, group: endpointGroup(method, rel)}
 	ctx = context.WithValue(ctx, reqStateKey{}, st)
 
 	u := *c.base

@@ -61,6 +61,9 @@ type Config struct {
 	Notify notify.Config `koanf:"notify"`
 	// DuckDB bounds the database engine's memory and threads.
 	DuckDB DuckDB `koanf:"duckdb"`
+	// Webhooks makes the daemon subscribe to Close's webhooks and run the
+	// jobs whose objects changed within seconds; off when Listen is empty.
+	Webhooks Webhooks `koanf:"webhooks"`
 
 	// origins maps the key paths set by environment variables
 	// ("log.level", "accounts[0].api_key_env") to the variable, so that
@@ -124,6 +127,22 @@ func (d DuckDB) CompactMinBytes() int64 {
 	return int64(n)
 }
 
+// Webhooks is the near-real-time path of the daemon (package webhook).
+type Webhooks struct {
+	// Listen is the host:port deliveries come to (behind a reverse proxy
+	// that terminates TLS for PublicURL).
+	Listen string `koanf:"listen"`
+	// PublicURL is the https URL Close reaches Listen at; each account's
+	// subscription delivers to <public_url>/<account>.
+	PublicURL string `koanf:"public_url"`
+	// Debounce is how long after a delivery, with no other for the same
+	// job, the job runs; 0: DefaultWebhookDebounce.
+	Debounce time.Duration `koanf:"debounce"`
+}
+
+// DefaultWebhookDebounce is webhooks.debounce when unset.
+const DefaultWebhookDebounce = 2 * time.Second
+
 // HTTP configures the status listener.
 type HTTP struct {
 	Listen string `koanf:"listen"` // reserved: must be empty in this version
@@ -150,6 +169,11 @@ type Account struct {
 	// the account's jobs sync (a report's own filter_nulls wins); typed
 	// columns are the same either way.
 	FilterNulls bool `koanf:"filter_nulls"`
+	// HashSaltEnv or HashSaltFile (a file: relative names are in
+	// $CREDENTIALS_DIRECTORY when set, as api_key_file) holds the salt of
+	// the hash option of the account's reports; ResolveSalt reads it.
+	HashSaltEnv  string `koanf:"hash_salt_env"`
+	HashSaltFile string `koanf:"hash_salt_file"`
 
 	// baseDir is the config file's directory, against which a relative
 	// APIKeyFile resolves when $CREDENTIALS_DIRECTORY is unset.
@@ -230,6 +254,15 @@ type ReportRef struct {
 	// FilterNulls drops the report's null-valued keys from _raw; nil: the
 	// account's filter_nulls.
 	FilterNulls *bool `koanf:"filter_nulls"`
+	// Exclude removes these fields from the report's records before they
+	// are stored, and Hash replaces their values by salted SHA-256 hashes
+	// (package privacy: paths like emails.email, custom.<name or id>).
+	Exclude []string `koanf:"exclude"`
+	Hash    []string `koanf:"hash"`
+	// History keeps every version of the report's rows in
+	// <table>_versions (valid_from, valid_to); nil: the report's default
+	// (on for leads, contacts, opportunities and tasks in upsert mode).
+	History *bool `koanf:"history"`
 }
 
 // FiltersNulls reports whether job's report ref drops the null-valued

@@ -65,7 +65,7 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if got := cfg.Jobs[2].Reports[1]; got.Name != "reporting_sent_emails" || got.AttributionWindow != 7*24*time.Hour {
 		t.Errorf("reporting job not decoded: %+v", got)
 	}
-	if cfg.Jobs[0].Reports[0] != (ReportRef{Name: "leads"}) {
+	if !reflect.DeepEqual(cfg.Jobs[0].Reports[0], ReportRef{Name: "leads"}) {
 		t.Errorf("bare report names not decoded: %+v", cfg.Jobs[0].Reports)
 	}
 	if got := cfg.Jobs[1].Reports[0]; got.Name != "activities_call" || got.Mode != "append" || got.AttributionWindow != 24*time.Hour {
@@ -120,6 +120,7 @@ func TestGoodConfigs(t *testing.T) {
 func TestBadConfigs(t *testing.T) {
 	t.Setenv("CLOSE_API_KEY", "api_test")
 	t.Setenv("EMPTY_KEY", "")
+	t.Setenv("SHORT_SALT", "short")
 	tests := []struct {
 		file string
 		want []string
@@ -132,7 +133,7 @@ func TestBadConfigs(t *testing.T) {
 			`accounts[0].api_kye: unknown key (did you mean "api_key"?)`,
 			`jobs[0].shedule: unknown key (did you mean "schedule"?)`,
 			`jobs[0].reports[1].attribution_windw: unknown key (did you mean "attribution_window"?)`,
-			`jobs[0].reports[2].colour: unknown key (valid: name, mode, attribution_window, schedule, filter_nulls)`,
+			`jobs[0].reports[2].colour: unknown key (valid: name, mode, attribution_window, schedule, filter_nulls, exclude, hash, history)`,
 		}},
 		{file: "many_problems.bad.yaml", n: 10, want: []string{
 			`schema: "sync" is reserved for run history`,
@@ -228,6 +229,23 @@ func TestBadConfigs(t *testing.T) {
 			`jobs[1].verify: "@every 1m" fires every 1m0s, more often than min_interval (5m0s)`,
 			`jobs[1].reports[0].schedule: "@every 1m" fires every 1m0s, more often than min_interval (5m0s)`,
 			`jobs[1].reports[1].schedule: "61 * * * *" is not a valid schedule: minute field "61": end of range (61) above maximum (59)`,
+		}},
+		{file: "webhooks.bad.yaml", n: 3, want: []string{
+			`webhooks.listen: "9465" is not host:port (e.g. 127.0.0.1:9465): where Close's deliveries come to`,
+			`webhooks.public_url: "http://closesync.example.com/hooks" is plain http: Close delivers to https URLs (http only on loopback, for tests)`,
+			`webhooks.debounce: -1s is negative (0 means the default, 2s)`,
+		}},
+		{file: "history.bad.yaml", n: 2, want: []string{
+			`jobs[0].reports[0].history: needs mode upsert (one row per id, whose versions it keeps), not append`,
+			`jobs[0].reports[4].history: want true or false, got "sometimes"`,
+		}},
+		{file: "privacy.bad.yaml", n: 6, want: []string{
+			`accounts[1].hash_salt_env: the salt has 5 characters: use at least 16 (e.g. openssl rand -hex 32)`,
+			`accounts[2].hash_salt_env: and hash_salt_file are both set: set one`,
+			`accounts[0].hash_salt_file: is required: jobs[0].reports[0] (contacts) hashes fields; set it or hash_salt_env to a salt of at least 16 characters (e.g. openssl rand -hex 32 > hash_salt)`,
+			`jobs[0].reports[0].exclude[0]: is blank: name a field, e.g. emails.email or custom.<field name>`,
+			`jobs[0].reports[0].exclude[2]: "phones" is listed already (jobs[0].reports[0].exclude[1])`,
+			`jobs[0].reports[2].hash[1]: "note" is listed already (jobs[0].reports[2].exclude[0])`,
 		}},
 		{file: "keys_and_values.bad.yaml", n: 7, want: []string{
 			`databse: unknown key (did you mean "database"?)`,
@@ -569,7 +587,7 @@ jobs:
 			continue
 		}
 		for k := range w {
-			if got[k] != w[k] {
+			if !reflect.DeepEqual(got[k], w[k]) {
 				t.Errorf("jobs[%d].reports[%d] = %+v, want %+v", i, k, got[k], w[k])
 			}
 		}

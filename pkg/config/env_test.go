@@ -111,7 +111,7 @@ func TestEnvOverrideProblems(t *testing.T) {
 	want := []string{
 		"CLOSESYNC_ACCOUNTS__0__API_KEY_FIEL: no config key accounts[0].api_key_fiel: api_key_fiel is not a key of accounts[0] (did you mean \"api_key_file\"?)",
 		"CLOSESYNC_ACCOUNTS__5__NAME: accounts has 2 items in the config file, so there is no accounts[5]",
-		"CLOSESYNC_BOGUS: no config key bogus: bogus is not a key of the config (valid: database, schema, log, http, accounts, jobs, lock_timeout, stop_grace, min_interval, snapshot, publish, notify, duckdb)",
+		"CLOSESYNC_BOGUS: no config key bogus: bogus is not a key of the config (valid: database, schema, log, http, accounts, jobs, lock_timeout, stop_grace, min_interval, snapshot, publish, notify, duckdb, webhooks)",
 		"CLOSESYNC_DATABASE__PATH: no config key database.path: database is a single value",
 		"CLOSESYNC_JOBS__0__REPORTS: jobs[0].reports is a list; set its keys one by one (CLOSESYNC_JOBS__0__REPORTS__...)",
 		"CLOSESYNC_JOBS__NAME: no config key jobs.name: jobs is a list; follow it with an index (CLOSESYNC_JOBS__0__...)",

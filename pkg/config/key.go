@@ -33,17 +33,86 @@ func (a Account) ResolveKey() (string, error) {
 // $CREDENTIALS_DIRECTORY when that is set, else relative to the config
 // file's directory (for an Account that Load did not make, the working
 // directory).
-func (a Account) KeyFilePath() string {
-	if a.APIKeyFile == "" || filepath.IsAbs(a.APIKeyFile) {
-		return a.APIKeyFile
+func (a Account) KeyFilePath() string { return a.credentialPath(a.APIKeyFile) }
+
+// credentialPath is where the credential file name is read from, as
+// KeyFilePath says.
+func (a Account) credentialPath(name string) string {
+	if name == "" || filepath.IsAbs(name) {
+		return name
 	}
 	if dir := os.Getenv(CredentialsDirEnv); dir != "" {
-		return filepath.Join(dir, a.APIKeyFile)
+		return filepath.Join(dir, name)
 	}
 	if a.baseDir != "" {
-		return filepath.Join(a.baseDir, a.APIKeyFile)
+		return filepath.Join(a.baseDir, name)
 	}
-	return a.APIKeyFile
+	return name
+}
+
+// credentialWhere names the file of credentialPath(name) for an error.
+func (a Account) credentialWhere(name string) string {
+	path := a.credentialPath(name)
+	if path == name {
+		return path
+	}
+	in := "$" + CredentialsDirEnv
+	if os.Getenv(CredentialsDirEnv) == "" {
+		in = "the config file's directory"
+	}
+	return fmt.Sprintf("%s (%s in %s)", path, name, in)
+}
+
+// MinSaltLength is the shortest hash salt taken: a short salt lets anyone
+// who guesses it test candidate values against the hashes.
+const MinSaltLength = 16
+
+// HashesWith reports whether the account names a hash salt.
+func (a Account) HashesWith() bool { return a.HashSaltEnv != "" || a.HashSaltFile != "" }
+
+// ResolveSalt reads the account's hash salt from hash_salt_env or
+// hash_salt_file, trimmed of surrounding white space. Errors name the
+// account and the source, never the salt.
+func (a Account) ResolveSalt() ([]byte, error) {
+	salt, field, err := a.resolveSalt()
+	if err != nil {
+		return nil, fmt.Errorf("account %q: %s: %w", a.Name, field, err)
+	}
+	return salt, nil
+}
+
+func (a Account) resolveSalt() (salt []byte, field string, err error) {
+	var text string
+	switch {
+	case a.HashSaltEnv != "" && a.HashSaltFile != "":
+		return nil, "hash_salt_env", errors.New("and hash_salt_file are both set: set one")
+	case a.HashSaltEnv != "":
+		field = "hash_salt_env"
+		if !envNameRE.MatchString(a.HashSaltEnv) {
+			return nil, field, errors.New("is not an environment variable name (letters, digits and _, not starting with a digit)")
+		}
+		text = strings.TrimSpace(os.Getenv(a.HashSaltEnv))
+		if text == "" {
+			return nil, field, unavailableError{fmt.Errorf("environment variable %s is not set or empty", a.HashSaltEnv)}
+		}
+	case a.HashSaltFile != "":
+		field = "hash_salt_file"
+		b, err := os.ReadFile(a.credentialPath(a.HashSaltFile))
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, field, unavailableError{fmt.Errorf("cannot read %s: %w", a.credentialWhere(a.HashSaltFile), err)}
+		}
+		text = strings.TrimSpace(string(b))
+	default:
+		return nil, "hash_salt_env", errors.New("no hash salt: set hash_salt_env or hash_salt_file (e.g. a file holding the output of openssl rand -hex 32)")
+	}
+	if len(text) < MinSaltLength {
+		return nil, field, fmt.Errorf("the salt has %d characters: use at least %d (e.g. openssl rand -hex 32)", len(text), MinSaltLength)
+	}
+	return []byte(text), field, nil
 }
 
 // unavailableError marks a key source that is well formed but cannot be read
@@ -103,15 +172,7 @@ func (a Account) resolveKey() (key, field string, err error) {
 		}
 		return key, "", nil
 	default:
-		path := a.KeyFilePath()
-		where := path
-		if path != a.APIKeyFile {
-			in := "$" + CredentialsDirEnv
-			if os.Getenv(CredentialsDirEnv) == "" {
-				in = "the config file's directory"
-			}
-			where = fmt.Sprintf("%s (%s in %s)", path, a.APIKeyFile, in)
-		}
+		path, where := a.KeyFilePath(), a.credentialWhere(a.APIKeyFile)
 		b, err := os.ReadFile(path)
 		if err != nil {
 			var pe *fs.PathError

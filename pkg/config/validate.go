@@ -66,6 +66,12 @@ type Needs struct {
 	// be a directory and take a new file, and an existing database file
 	// must open for writing.
 	Database bool
+	// CheckField, when set, checks an exclude (hash false) or hash entry of
+	// a report against the report's table; it returns the problem, or "".
+	CheckField func(report, field string, hash bool) string
+	// CheckHistory, when set, says why a report cannot keep history in
+	// mode (empty: the report's default), or "".
+	CheckHistory func(report, mode string) string
 }
 
 // validate adds every problem of c to v.
@@ -111,6 +117,7 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 	}
 	c.Publish.validate(v, c.Database, needs)
 	c.DuckDB.validate(v)
+	c.Webhooks.validate(v)
 	if c.Notify.URL != "" {
 		if err := c.Notify.Validate(); err != nil {
 			// Each line is "<field>: <problem>".
@@ -141,6 +148,16 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 				c.keyWarnings = append(c.keyWarnings, fmt.Sprintf("%s: %v: sync, run, sync --dry-run and validate --check need the key", at, err))
 			} else {
 				v.add(at, "%v", err)
+			}
+		}
+		if a.HashesWith() {
+			if _, field, err := a.resolveSalt(); err != nil {
+				var un unavailableError
+				if !needs.Keys && errors.As(err, &un) {
+					c.keyWarnings = append(c.keyWarnings, fmt.Sprintf("%s.%s: %v: sync and run need the salt", p, field, err))
+				} else {
+					v.add(p+"."+field, "%v", err)
+				}
 			}
 		}
 		if msg := checkBaseURL(a.BaseURL); msg != "" {
@@ -230,6 +247,16 @@ func (c *Config) validate(v *validator, knownReports []string, needs Needs) {
 			}
 			if r.AttributionWindow < 0 {
 				v.add(rp+".attribution_window", "%s is negative", r.AttributionWindow)
+			}
+			c.validatePrivacy(v, rp, j.Account, r, knownReports, needs)
+			if r.History != nil && *r.History {
+				if r.Mode != "" && r.Mode != "upsert" {
+					v.add(rp+".history", "needs mode upsert (one row per id, whose versions it keeps), not %s", r.Mode)
+				} else if needs.CheckHistory != nil && !IsReportPattern(r.Name) && slices.Contains(knownReports, r.Name) {
+					if msg := needs.CheckHistory(r.Name, r.Mode); msg != "" {
+						v.add(rp+".history", "%s cannot keep history: %s", r.Name, msg)
+					}
+				}
 			}
 			if r.Schedule != "" {
 				if err := checkSchedule(r.Schedule, loc, minInterval, now); err != nil {
@@ -522,5 +549,86 @@ func (d DuckDB) validate(v *validator) {
 		if st, err := os.Stat(d.TempDirectory); err == nil && !st.IsDir() {
 			v.add("duckdb.temp_directory", "%s is not a directory", d.TempDirectory)
 		}
+	}
+}
+
+// validatePrivacy checks a report's exclude and hash lists (at rp): each
+// entry once, in one list, on the reports its name or pattern stands for;
+// hash needs the account's salt.
+func (c *Config) validatePrivacy(v *validator, rp, account string, r ReportRef, known []string, needs Needs) {
+	if len(r.Exclude) == 0 && len(r.Hash) == 0 {
+		return
+	}
+	if len(r.Hash) > 0 {
+		// Said of the account, once: a problem at rp.hash would hide
+		// those of its entries.
+		if i := slices.IndexFunc(c.Accounts, func(a Account) bool { return a.Name == account }); i >= 0 && !c.Accounts[i].HashesWith() {
+			v.add(fmt.Sprintf("accounts[%d].hash_salt_file", i), "is required: %s (%s) hashes fields; set it or hash_salt_env to a salt of at least %d characters (e.g. openssl rand -hex 32 > hash_salt)",
+				rp, r.Name, MinSaltLength)
+		}
+	}
+	names := []string{r.Name}
+	if IsReportPattern(r.Name) {
+		names, _ = ExpandReportPattern(r.Name, known)
+	} else if !slices.Contains(known, r.Name) {
+		names = nil // the unknown report is the problem, said already
+	}
+	seen := map[string]string{}
+	for _, list := range []struct {
+		key    string
+		fields []string
+		hash   bool
+	}{{"exclude", r.Exclude, false}, {"hash", r.Hash, true}} {
+		for n, f := range list.fields {
+			at := fmt.Sprintf("%s.%s[%d]", rp, list.key, n)
+			if strings.TrimSpace(f) == "" {
+				v.add(at, "is blank: name a field, e.g. emails.email or custom.<field name>")
+				continue
+			}
+			if prev, dup := seen[f]; dup {
+				v.add(at, "%q is listed already (%s)", f, prev)
+				continue
+			}
+			seen[f] = at
+			if needs.CheckField == nil {
+				continue
+			}
+			for _, name := range names {
+				if msg := needs.CheckField(name, f, list.hash); msg != "" {
+					if len(names) > 1 || name != r.Name {
+						msg = name + ": " + msg
+					}
+					v.add(at, "%s", msg)
+				}
+			}
+		}
+	}
+}
+
+// validate checks the webhooks keys: both or neither of listen and
+// public_url, each well formed.
+func (w Webhooks) validate(v *validator) {
+	if w.Listen == "" && w.PublicURL == "" {
+		if w.Debounce != 0 {
+			v.add("webhooks.debounce", "is set without webhooks.listen and webhooks.public_url")
+		}
+		return
+	}
+	if _, port, err := net.SplitHostPort(w.Listen); err != nil || !isPort(port) {
+		v.add("webhooks.listen", "%q is not host:port (e.g. 127.0.0.1:9465): where Close's deliveries come to", w.Listen)
+	}
+	u, err := url.Parse(w.PublicURL)
+	switch {
+	case w.PublicURL == "":
+		v.add("webhooks.public_url", "is required with webhooks.listen: the https URL Close reaches it at, e.g. https://closesync.example.com/close-webhooks")
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		v.add("webhooks.public_url", "%q must be an absolute https URL, e.g. https://closesync.example.com/close-webhooks", w.PublicURL)
+	case u.RawQuery != "" || u.Fragment != "":
+		v.add("webhooks.public_url", "%q must not have a query or fragment", w.PublicURL)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		v.add("webhooks.public_url", "%q is plain http: Close delivers to https URLs (http only on loopback, for tests)", w.PublicURL)
+	}
+	if w.Debounce < 0 {
+		v.add("webhooks.debounce", "%s is negative (0 means the default, %s)", w.Debounce, DefaultWebhookDebounce)
 	}
 }

@@ -94,6 +94,9 @@ type Report struct {
 	Method   Method
 	Strategy Strategy
 	Table    schema.Table
+	// History is whether the report keeps every version of its rows in
+	// <table>_versions by default (a report's history option decides).
+	History bool
 	// Custom collects the flat "custom.cf_*" keys into the custom column.
 	Custom bool
 	// Parent names the report whose records carry this child table.

@@ -9,8 +9,11 @@ type Info struct {
 	ReplicationKey string   `json:"replication_key,omitempty"`
 	Parent         string   `json:"parent,omitempty"`
 	DefaultMode    string   `json:"default_mode"`
-	Children       []string `json:"children,omitempty"`
-	Description    string   `json:"description"`
+	// History says the report keeps every version of its rows by default
+	// (<table>_versions).
+	History     bool     `json:"history"`
+	Children    []string `json:"children,omitempty"`
+	Description string   `json:"description"`
 }
 
 // Infos describes every report of the catalog, in catalog order.
@@ -19,7 +22,7 @@ func Infos() []Info {
 	for _, r := range Catalog() {
 		out = append(out, Info{
 			Name: r.Name, Endpoint: r.Endpoint(), PrimaryKey: r.Table.Key, Method: string(r.Method),
-			ReplicationKey: r.ReplicationKey(), Parent: r.Parent, DefaultMode: r.DefaultMode.String(), Children: r.Children(), Description: r.Doc,
+			ReplicationKey: r.ReplicationKey(), Parent: r.Parent, DefaultMode: r.DefaultMode.String(), History: r.History, Children: r.Children(), Description: r.Doc,
 		})
 	}
 	return out

@@ -215,7 +215,7 @@ var activityStrategy = Strategy{Filter: ParamFilter, Field: "date_created", Orde
 func init() {
 	register(
 		&Report{
-			Name: "leads", Sources: src("/lead/"), Walk: Offset{PageSize: 200, Counts: true}, Method: Incremental, Weight: heavy,
+			Name: "leads", History: true, Sources: src("/lead/"), Walk: Offset{PageSize: 200, Counts: true}, Method: Incremental, Weight: heavy,
 			Strategy: Strategy{Filter: LeadQuery, Field: "date_updated", Overlap: defaultOverlap, Keyset: "date_created"},
 			Custom:   true,
 			Export: &ExportSource{Path: "/export/lead/", Body: map[string]any{"format": "json", "type": "leads", "send_done_email": false},
@@ -237,7 +237,7 @@ func init() {
 			))),
 		},
 		&Report{
-			Name: "contacts", Sources: src("/data/search/", "object_type", "contact"), Walk: Search{CustomFields: "/custom_field/contact/"},
+			Name: "contacts", History: true, Sources: src("/data/search/", "object_type", "contact"), Walk: Search{CustomFields: "/custom_field/contact/"},
 			Method: Incremental, Weight: medium, Strategy: Strategy{Field: "date_updated", Overlap: defaultOverlap, Ordered: true}, Custom: true,
 			Doc: "Contacts updated since the bookmark. `/contact/` accepts no date filter and stops at Close's `max_skip`, so closesync " +
 				"searches them (`POST /data/search/`, object type `contact`) with `date_updated` on or after the bookmark less the overlap, " +
@@ -251,7 +251,7 @@ func init() {
 			))),
 		},
 		&Report{
-			Name: "opportunities", Sources: src("/opportunity/"), Walk: Offset{PageSize: 250, Counts: true}, Method: Incremental, Weight: medium,
+			Name: "opportunities", History: true, Sources: src("/opportunity/"), Walk: Offset{PageSize: 250, Counts: true}, Method: Incremental, Weight: medium,
 			Strategy: updatedSince, Custom: true,
 			Export: &ExportSource{Path: "/export/opportunity/", Body: map[string]any{"format": "json", "send_done_email": false},
 				CustomFields: map[string][]string{"": {"/custom_field/opportunity/", "/custom_field/shared/"}}},
@@ -259,7 +259,7 @@ func init() {
 			Table: deletedBy(withLead("opportunity"), customOf("opportunity", table("opportunities", opportunityColumns))),
 		},
 		&Report{
-			Name: "tasks", Sources: src("/task/", "_type", "all"), Walk: Offset{PageSize: 1000}, Method: Incremental, Weight: light,
+			Name: "tasks", History: true, Sources: src("/task/", "_type", "all"), Walk: Offset{PageSize: 1000}, Method: Incremental, Weight: light,
 			Strategy: updatedSince,
 			Doc:      "Tasks of every `_type` (the API returns only `lead` tasks unless asked for `_type=all`).",
 			Table:    deletedBy(withLead("task.%"), table("tasks", taskColumns)),

@@ -21,6 +21,10 @@ type Batch struct {
 	// Changes, when set, receives the keys of the rows the batch created
 	// and updated (tables with a one-column key; not in Replace mode).
 	Changes *Changes
+	// History, in upsert mode, also keeps each record that is a new
+	// version of its row in the table's versions table (history.go),
+	// closing the version it replaces; EnsureVersions has made it.
+	History bool
 }
 
 // Changes are the keys of rows a batch created and updated, for change
@@ -72,7 +76,7 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode schema.
 		if b.Changes != nil && len(t.IDKey()) == 1 && mode != schema.Replace {
 			collect = &ch
 		}
-		n, err := s.writeBatch(ctx, t, mode, b.Records, run, collect)
+		n, err := s.writeBatch(ctx, t, mode, b.Records, run, collect, b.History && mode == schema.Upsert)
 		if err != nil {
 			return err
 		}
@@ -104,7 +108,7 @@ func (s *Store) Apply(ctx context.Context, run Run, t schema.Table, mode schema.
 	return written, nil
 }
 
-func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.WriteMode, recs []schema.Record, run Run, changes *Changes) (int64, error) {
+func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.WriteMode, recs []schema.Record, run Run, changes *Changes, history bool) (int64, error) {
 	if len(recs) == 0 {
 		return 0, nil
 	}
@@ -125,6 +129,9 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.Writ
 	if err := s.checkKeys(ctx, t); err != nil {
 		return 0, err
 	}
+	if err := s.recordRawKeys(ctx, t.Name, run); err != nil {
+		return 0, err
+	}
 	// Never replace a row with an older version of it; in append mode, never
 	// store the same version twice.
 	switch {
@@ -143,6 +150,11 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.Writ
 	}
 	if changes != nil {
 		if err := s.collectChanges(ctx, target, t, changes); err != nil {
+			return 0, err
+		}
+	}
+	if history {
+		if err := s.keepVersions(ctx, t, run); err != nil {
 			return 0, err
 		}
 	}

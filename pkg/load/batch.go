@@ -47,6 +47,7 @@ type BatchWriter struct {
 	age      time.Duration
 	counters func() Counters
 	changes  *Changes
+	history  bool
 	flushed  func(BatchTotals)
 
 	pending      Batch
@@ -110,6 +111,12 @@ func WithChanges(ch *Changes) BatchOption {
 	return func(w *BatchWriter) { w.changes = ch }
 }
 
+// WithHistory keeps every new version of a row in the table's versions
+// table too (see Batch.History).
+func WithHistory() BatchOption {
+	return func(w *BatchWriter) { w.history = true }
+}
+
 // WithFlushed calls fn with the totals after every committed batch.
 func WithFlushed(fn func(BatchTotals)) BatchOption {
 	return func(w *BatchWriter) { w.flushed = fn }
@@ -149,7 +156,7 @@ func (w *BatchWriter) Flush(ctx context.Context) error {
 	if len(w.pending.Records) == 0 && w.pending.Bookmark.IsZero() {
 		return nil
 	}
-	w.pending.Changes = w.changes
+	w.pending.Changes, w.pending.History = w.changes, w.history
 	n, err := w.apply.Apply(ctx, w.run, w.table, w.mode, w.pending, w.counters())
 	if err != nil {
 		return err

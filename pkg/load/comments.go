@@ -110,14 +110,14 @@ var syncDocs = []commentTarget{
 			"definition":  "The SQL closesync ran to make the view.",
 			"made_at":     "When closesync last made the view (UTC).",
 		}},
-	{schema: "sync", name: "schema_changes", doc: "Custom fields added, renamed, retyped or deleted in Close, one row per change, with the run of custom_fields that saw it.",
+	{schema: "sync", name: "schema_changes", doc: "Custom fields added, renamed, retyped or deleted in Close, and keys new to a table's _raw, one row per change, with the run that saw it.",
 		columns: map[string]string{
-			"change_id": "Change number, increasing.", "run_id": "The sync.runs run (of custom_fields) that saw the change.",
+			"change_id": "Change number, increasing.", "run_id": "The sync.runs run that saw the change (of custom_fields for a field's).",
 			"seen_at": "When the run recorded it (UTC).", "organization_id": "Close organization whose field changed.",
-			"object_type": "Close object type of the field: lead, contact, opportunity, activity, custom_object_type or shared.",
-			"views":       "The <table>_custom views that show the field, comma-separated.",
-			"change":      "field_added, field_renamed, field_retyped or field_deleted.",
-			"field_id":    "The custom field's id (cf_...).", "name": "The field's name now; a deleted field's last name.",
+			"object_type": "Close object type of the field: lead, contact, opportunity, activity, custom_object_type or shared; raw_key_added: the table.",
+			"views":       "The <table>_custom views that show the field, comma-separated (empty for raw_key_added).",
+			"change":      "field_added, field_renamed, field_retyped, field_deleted or raw_key_added.",
+			"field_id":    "The custom field's id (cf_...); raw_key_added: the key.", "name": "The field's name now; a deleted field's last name; raw_key_added: the key.",
 			"previous": "Renamed: the old name; retyped: the old type (with [] for several values); else NULL.",
 			"current":  "Renamed: the new name; retyped: the new type; else NULL.",
 		}},
@@ -130,6 +130,12 @@ var syncDocs = []commentTarget{
 		columns: map[string]string{
 			"organization_id": "Close organization.", "subject": "What the baseline is of: custom_fields.",
 			"run_id": "The sync.runs run whose definitions sync.custom_fields_seen holds.",
+		}},
+	{schema: "sync", name: "raw_keys", doc: "The top-level keys of _raw each table's records of an organization have carried (custom field keys aside); a key first seen after the table's first run is also a raw_key_added row of sync.schema_changes.",
+		columns: map[string]string{
+			"organization_id": "Close organization.", "table_name": "The data table whose _raw carries the key.",
+			"key": "A top-level key of the records' JSON.", "run_id": "The sync.runs run that first saw it.",
+			"first_seen": "When that run saw it (UTC).",
 		}},
 }
 

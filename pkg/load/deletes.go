@@ -55,6 +55,9 @@ func (s *Store) ApplyDeletes(ctx context.Context, run Run, eventTable string, ta
 				}
 				total += n + children
 			}
+			if err := s.closeDeletedVersions(ctx, t, existing); err != nil {
+				return err
+			}
 		}
 		_, err := s.conn.ExecContext(ctx, "UPDATE sync.runs SET rows_deleted = rows_deleted + ? WHERE run_id = ?", total, run.ID)
 		return err

@@ -58,8 +58,10 @@ import (
 // The pipelines' SQL comes from pkg/load's own generators
 // (load.PipelineSQL), and the first round checks that (a) and (c) hold the
 // same rows as closesync: (c)'s child tables, materialised by DuckDB, row
-// for row those of closesync's child views. -args -loadbench.threads=N adds a stage to each
-// round: closesync with DuckDB's threads set to N (a lever). Metrics are leads per second and per CPU-second,
+// for row those of closesync's child views. closesync keeps the leads'
+// history, as by default. -args -loadbench.threads=N adds a stage to each
+// round: closesync with DuckDB's threads set to N (a lever);
+// -loadbench.nohistory one without the history. Metrics are leads per second and per CPU-second,
 // and closesync's throughput over (a)'s and (c)'s.
 func BenchmarkLoadVsDuckDB(b *testing.B) {
 	for _, n := range []int{5000, 20000} {
@@ -134,7 +136,7 @@ func record(ctx context.Context, b *testing.B, rep *extract.Report, n int) *reco
 	w := bufio.NewWriterSize(f, 1<<20)
 	st := openBench(b, filepath.Join(b.TempDir(), "record.duckdb"))
 	dump := &dumpStore{Store: st, w: w}
-	syncLeads(ctx, b, dump, client, rep, n)
+	syncLeads(ctx, b, dump, client, rep, n, false)
 	if err := st.Query(ctx, func(rows *sql.Rows) error { rows.Next(); return rows.Scan(&r.org) },
 		"SELECT any_value(organization_id) FROM close.leads"); err != nil {
 		b.Fatal(err)
@@ -154,11 +156,11 @@ func benchLoadVsDuckDB(b *testing.B, n int) {
 	r := record(ctx, b, rep, n)
 	client, ndjson, org := r.client, r.ndjson, r.org
 
-	syncStage := func(name string, threads int) func(dir string) string {
+	syncStage := func(name string, threads int, history bool) func(dir string) string {
 		return func(dir string) string {
 			path := filepath.Join(dir, "closesync.duckdb")
-			if threads > 0 {
-				path = filepath.Join(dir, fmt.Sprintf("closesync-threads%d.duckdb", threads))
+			if name != "closesync" {
+				path = filepath.Join(dir, name+".duckdb")
 			}
 			st := openBench(b, path)
 			if threads > 0 {
@@ -166,19 +168,26 @@ func benchLoadVsDuckDB(b *testing.B, n int) {
 					b.Fatal(err)
 				}
 			}
-			measure(b, name, func() { syncLeads(ctx, b, st, client, rep, n) })
+			measure(b, name, func() { syncLeads(ctx, b, st, client, rep, n, history) })
 			measure(b, name+ckpt, func() { closeBench(b, st) })
 			return path
 		}
 	}
 	stages := duckStages
-	runs := map[string]func(dir string) string{"closesync": syncStage("closesync", 0)}
-	lever := ""
+	// closesync as by default: the leads keep their history.
+	runs := map[string]func(dir string) string{"closesync": syncStage("closesync", 0, rep.History)}
+	var levers []string
 	if *duckThreads > 0 {
-		lever = fmt.Sprintf("threads=%d", *duckThreads)
-		stages = slices.Insert(slices.Clone(duckStages), 1, lever) // right after closesync
-
-		runs[lever] = syncStage(lever, *duckThreads)
+		lever := fmt.Sprintf("threads=%d", *duckThreads)
+		levers = append(levers, lever)
+		runs[lever] = syncStage(lever, *duckThreads, rep.History)
+	}
+	if *duckNoHistory {
+		levers = append(levers, "no-history")
+		runs["no-history"] = syncStage("no-history", 0, false)
+	}
+	if len(levers) > 0 {
+		stages = slices.Insert(slices.Clone(duckStages), 1, levers...) // right after closesync
 	}
 	for i, p := range []load.Pipeline{load.ParentOnly, load.WithChildren, load.Upsert} {
 		name := duckStages[i+1]
@@ -210,7 +219,7 @@ func benchLoadVsDuckDB(b *testing.B, n int) {
 			files[name] = runs[name](dir)
 		}
 		if i == 0 {
-			parity = checkParity(ctx, b, dir, rep.Table, files, lever)
+			parity = checkParity(ctx, b, dir, rep.Table, files, levers)
 		}
 		for _, name := range stages {
 			_ = os.Remove(files[name])
@@ -238,12 +247,12 @@ func benchLoadVsDuckDB(b *testing.B, n int) {
 		b.ReportMetric(cpu, "closesync/"+name+"-cpu")
 		lines = append(lines, fmt.Sprintf("closesync / (%s): %.2f wall, %.2f cpu", name, wall, cpu))
 	}
-	if lever != "" {
+	for _, lever := range levers {
 		u := totals[lever]
 		wall, cpu := cs.wall.Seconds()/u.wall.Seconds(), cs.cpu.Seconds()/u.cpu.Seconds()
 		b.ReportMetric(wall, lever+"/closesync-wall")
 		b.ReportMetric(cpu, lever+"/closesync-cpu")
-		lines = append(lines, fmt.Sprintf("closesync with DuckDB %s / closesync: %.2f wall, %.2f cpu", lever, wall, cpu))
+		lines = append(lines, fmt.Sprintf("closesync with %s / closesync: %.2f wall, %.2f cpu", lever, wall, cpu))
 	}
 	b.Logf("%d leads, %d round(s), same records (%s):\n%s\n%s",
 		n, b.N, humanBytes(ndjson), strings.Join(lines, "\n"), parity)
@@ -252,6 +261,10 @@ func benchLoadVsDuckDB(b *testing.B, n int) {
 // duckThreads, when set, adds a stage to every round: closesync's sync with
 // DuckDB's threads set to it (a lever; the other stages keep DuckDB's
 // default, one thread per core).
+// duckNoHistory adds a stage: closesync without the leads' history (a
+// lever: what keeping the versions costs).
+var duckNoHistory = flag.Bool("loadbench.nohistory", false, "BenchmarkLoadVsDuckDB: also time closesync with history off")
+
 var duckThreads = flag.Int("loadbench.threads", 0, "BenchmarkLoadVsDuckDB: also time closesync with DuckDB threads set to this (0: no such stage)")
 
 // benchMemory is DuckDB's memory_limit for every stage, closesync's and
@@ -312,15 +325,16 @@ func openBench(b *testing.B, path string) *load.Store {
 	return st
 }
 
-// syncLeads runs the leads report once into st, as closesync sync does.
-func syncLeads(ctx context.Context, b *testing.B, st pipeline.Store, client *closeapi.Client, rep *extract.Report, n int) {
+// syncLeads runs the leads report once into st, as closesync sync does,
+// keeping the leads' versions when history is set.
+func syncLeads(ctx context.Context, b *testing.B, st pipeline.Store, client *closeapi.Client, rep *extract.Report, n int, history bool) {
 	b.Helper()
 	r := &pipeline.Runner{Store: st, Log: zap.NewNop(), Extract: func(string) (pipeline.ExtractFunc, error) {
 		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
 			return extract.Extract(ctx, client, req, emit)
 		}, nil
 	}}
-	res := r.RunReport(ctx, pipeline.Job{Name: "bench", Account: "bench"}, pipeline.ReportRun{Report: rep, Mode: schema.Upsert}, runlog.Manual)
+	res := r.RunReport(ctx, pipeline.Job{Name: "bench", Account: "bench"}, pipeline.ReportRun{Report: rep, Mode: schema.Upsert, History: history}, runlog.Manual)
 	// A keyset restart re-reads the leads of its boundary date_created, so
 	// rows written may exceed n.
 	if res.Err != nil || res.RowsUpserted < int64(n) {
@@ -352,9 +366,9 @@ func (d *dumpStore) Apply(ctx context.Context, run load.Run, t schema.Table, mod
 }
 
 // checkParity fails the benchmark when pipeline (a)'s leads or pipeline
-// (c)'s five tables (and the lever's, if any) differ from closesync's
+// (c)'s five tables (and the levers', if any) differ from closesync's
 // leads and child views (beyond _synced_at and _run_id).
-func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, files map[string]string, lever string) string {
+func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, files map[string]string, levers []string) string {
 	b.Helper()
 	st := openBench(b, filepath.Join(dir, "parity.duckdb"))
 	defer st.Close()
@@ -380,9 +394,7 @@ func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, 
 		if i == 0 {
 			against = []string{"a", "c"}
 		}
-		if lever != "" {
-			against = append(against, lever)
-		}
+		against = append(against, levers...)
 		for _, p := range against {
 			for _, pair := range [][2]string{{"closesync", p}, {p, "closesync"}} {
 				q := fmt.Sprintf("SELECT count(*) FROM (%s %s.close.%s EXCEPT %s %s.close.%s)",
@@ -411,8 +423,8 @@ func checkParity(ctx context.Context, b *testing.B, dir string, t schema.Table, 
 		}
 	}
 	also := ""
-	if lever != "" {
-		also = " = " + lever + "'s"
+	for _, lever := range levers {
+		also += " = " + lever + "'s"
 	}
 	return "parity: (a) = closesync's leads, (c) = closesync's tables" + also + " (" + strings.Join(counts, ", ") + " rows)"
 }

@@ -49,6 +49,9 @@ func (s *Store) Reconcile(ctx context.Context, run Run, t schema.Table, ids []st
 			return fmt.Errorf("reconcile %s: %w", t.Name, err)
 		}
 		total = n + children
+		if err := s.closeDeletedVersions(ctx, t, tables); err != nil {
+			return err
+		}
 		if _, err := s.conn.ExecContext(ctx, "DROP TABLE _seen"); err != nil {
 			return err
 		}

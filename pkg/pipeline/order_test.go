@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/closesync/closesync/pkg/extract"
+	"github.com/closesync/closesync/pkg/privacy"
 )
 
 func TestStartOrderHeaviestFirst(t *testing.T) {
@@ -13,6 +14,15 @@ func TestStartOrderHeaviestFirst(t *testing.T) {
 	}
 	events := func(w int) ReportRun { return rep("event_log", w, extract.ApplyEventDeletes) }
 	reader := func(name string, w int) ReportRun { return rep(name, w, extract.RefetchEdited) }
+	private := func(name string, w int, field string) ReportRun {
+		rr := rep(name, w)
+		spec, err := privacy.NewSpec([]string{field}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rr.Privacy = spec
+		return rr
+	}
 	cases := []struct {
 		name    string
 		reports []ReportRun
@@ -33,6 +43,12 @@ func TestStartOrderHeaviestFirst(t *testing.T) {
 		{"a light reader waits for the event log, then keeps its weight",
 			[]ReportRun{events(4), reader("activities_call", 2), rep("tasks", 1), rep("users", 0)},
 			[]string{"event_log", "activities_call", "tasks", "users"}},
+		{"a report naming a custom field by name waits for custom_fields, wherever it is in the job, which takes its weight",
+			[]ReportRun{private("contacts", 3, "custom.LinkedIn"), rep("leads", 2), rep("custom_fields", 0)},
+			[]string{"custom_fields", "contacts", "leads"}},
+		{"one naming it by id does not",
+			[]ReportRun{private("contacts", 3, "custom.cf_abc"), rep("leads", 2), rep("custom_fields", 0)},
+			[]string{"contacts", "leads", "custom_fields"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/privacy"
 	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
 )
@@ -63,8 +64,14 @@ type ReportRun struct {
 	Mode   schema.WriteMode
 	Window time.Duration
 	// FilterNulls drops the null-valued keys of each record's _raw
-	// (filter_nulls; see package nulls).
+	// (filter_nulls; see package rawjson).
 	FilterNulls bool
+	// Privacy excludes or hashes fields of each record (exclude, hash;
+	// package privacy); nil: none.
+	Privacy *privacy.Spec
+	// History keeps every version of the report's rows in its versions
+	// table (upsert mode only; load.EnsureVersions).
+	History bool
 	// Since, Until and FullRefresh re-read part or all of the report
 	// without moving its bookmark back (see backfill.go).
 	Since, Until time.Time
@@ -193,15 +200,11 @@ func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger
 			close(ended[i])
 			continue
 		}
-		// The event-log reports it must follow started before it (slots
-		// are taken in order), so waiting on them holds no slot they need.
+		// The reports it must follow started before it (slots are taken
+		// in order), so waiting on them holds no slot they need.
 		var after []chan struct{}
-		if rr.Report.Has(extract.RefetchEdited) {
-			for j := range i {
-				if reports[j].Report.Has(extract.ApplyEventDeletes) {
-					after = append(after, ended[j])
-				}
-			}
+		for _, j := range waitsFor(reports, i) {
+			after = append(after, ended[j])
 		}
 		var ok chan struct{} // closed once the first report has answered
 		rctx := ctx

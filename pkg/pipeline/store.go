@@ -25,10 +25,17 @@ type Writer interface {
 	load.Applier
 	EnsureTable(ctx context.Context, t schema.Table, mode schema.WriteMode, org string) error
 	StartReplace(ctx context.Context, t schema.Table, org string) error
+	// RawKeyChanges are the keys new to a table's _raw that run recorded.
+	RawKeyChanges(ctx context.Context, runID int64) ([]load.SchemaChange, error)
+	// EnsureVersions makes t's versions table (history).
+	EnsureVersions(ctx context.Context, t schema.Table) error
 	FinishReplace(ctx context.Context, run load.Run, t schema.Table) (int64, error)
 	// StoredRows counts the organization's live rows of t (the zero-row
 	// replace guard).
 	StoredRows(ctx context.Context, t schema.Table, org string) (int64, error)
+	// CustomFieldIDs are the ids of the organization's custom fields of
+	// that name (or id) in the definitions table (privacy options).
+	CustomFieldIDs(ctx context.Context, definitions, org, name string) ([]string, error)
 	// Tally counts them and finds their newest value of column (verify).
 	Tally(ctx context.Context, t schema.Table, org, column string) (load.Tally, error)
 }

@@ -9,7 +9,8 @@ import (
 
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
-	"github.com/closesync/closesync/pkg/nulls"
+	"github.com/closesync/closesync/pkg/privacy"
+	"github.com/closesync/closesync/pkg/rawjson"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -41,7 +42,22 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 	if rep.Has(extract.RefetchEdited) {
 		r.refetchEdited(ctx, s, &req)
 	}
+	rawRules, customRules, err := rr.Privacy.Rules(ctx, func(ctx context.Context, name string) ([]string, error) {
+		if privacy.IsCustomFieldID(name) {
+			return []string{name}, nil
+		}
+		return r.Store.CustomFieldIDs(ctx, extract.CustomFieldsReport, s.org, name)
+	})
+	if err != nil {
+		return &StageError{Stage: StageLoad, Report: rep.Name, Err: configError{fmt.Errorf("privacy: %w", err)}}
+	}
 	opts := []load.BatchOption{load.WithBatchRows(r.BatchRows), load.WithCounters(s.counters)}
+	if rr.History && rr.Mode == schema.Upsert {
+		if err := r.Store.EnsureVersions(ctx, rep.Table); err != nil {
+			return &StageError{Stage: StageLoad, Report: rep.Name, Err: err}
+		}
+		opts = append(opts, load.WithHistory())
+	}
 	if r.CollectChanges {
 		opts = append(opts, load.WithChanges(&s.res.Changes))
 	}
@@ -75,6 +91,9 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 				return &StageError{Stage: StageExtract, Report: rep.Name, Err: err}
 			}
 		}
+		if err := protect(b.Records, rawRules, customRules); err != nil {
+			return &StageError{Stage: StageExtract, Report: rep.Name, Err: err}
+		}
 		bookmark := b.Bookmark
 		if rr.Mode == schema.Replace {
 			bookmark = schema.Bookmark{} // a replace is rebuilt in full: no bookmark
@@ -93,6 +112,13 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 	}
 	if err := flush(); err != nil {
 		return err
+	}
+	// The keys new to the table's _raw that the batches recorded, for the
+	// schema.changed notification (they are in sync.schema_changes).
+	if added, err := r.Store.RawKeyChanges(ctx, s.row.ID); err != nil {
+		s.log.Warn("new raw keys not read for the notification", zap.Error(err))
+	} else {
+		s.res.SchemaChanges = append(s.res.SchemaChanges, added...)
 	}
 	if rr.Mode != schema.Replace {
 		return nil
@@ -147,11 +173,32 @@ func (r *Runner) confirmEmpty(ctx context.Context, s *run, reread func() error) 
 // dropNulls removes the null-valued keys of each record's _raw, in place.
 func dropNulls(recs []schema.Record) error {
 	for i := range recs {
-		raw, err := nulls.Drop(recs[i].Raw)
+		raw, err := rawjson.DropNulls(recs[i].Raw)
 		if err != nil {
 			return fmt.Errorf("record %d of the page: %w", i, err)
 		}
 		recs[i].Raw = raw
+	}
+	return nil
+}
+
+// protect applies a report's privacy rules to each record, in place: raw to
+// its _raw, custom to its custom column (derived from _raw before).
+func protect(recs []schema.Record, raw, custom *rawjson.Rules) error {
+	if raw.Empty() && custom.Empty() {
+		return nil
+	}
+	for i := range recs {
+		out, err := raw.Apply(recs[i].Raw)
+		if err != nil {
+			return fmt.Errorf("record %d of the page: %w", i, err)
+		}
+		recs[i].Raw = out
+		if recs[i].Custom != nil {
+			if recs[i].Custom, err = custom.Apply(recs[i].Custom); err != nil {
+				return fmt.Errorf("record %d of the page: custom fields: %w", i, err)
+			}
+		}
 	}
 	return nil
 }

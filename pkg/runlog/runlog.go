@@ -52,6 +52,8 @@ const (
 	// Publish records the database written out as Parquet (publish.parquet:
 	// after the runs that wrote, or closesync publish); it changes no data.
 	Publish Trigger = "publish"
+	// Webhook is a daemon run started by a Close webhook delivery.
+	Webhook Trigger = "webhook"
 )
 
 // Run is one run of one report: a row of sync.runs, plus the error and the

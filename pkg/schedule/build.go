@@ -10,6 +10,7 @@ import (
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/pipeline"
+	"github.com/closesync/closesync/pkg/privacy"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -107,8 +108,16 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 			if err != nil {
 				return nil, usagef("jobs %s: report %s: %v", j.Name, ref.Name, err)
 			}
+			spec, err := privacySpec(cfg, j, ref)
+			if err != nil {
+				return nil, usagef("jobs %s: report %s: %v", j.Name, ref.Name, err)
+			}
+			history := root.History && mode == schema.Upsert
+			if ref.History != nil {
+				history = *ref.History
+			}
 			job.Reports = append(job.Reports, pipeline.ReportRun{Report: root, Mode: mode, Window: ref.AttributionWindow,
-				FilterNulls: cfg.FiltersNulls(j, ref)})
+				FilterNulls: cfg.FiltersNulls(j, ref), Privacy: spec, History: history})
 		}
 		if len(job.Reports) > 0 {
 			out = append(out, job)
@@ -286,4 +295,26 @@ func Usage(err error) error {
 		return nil
 	}
 	return usageError{err}
+}
+
+// privacySpec is a report's exclude and hash options with the salt of the
+// job's account; nil when it has none. An unreadable salt is an error: a
+// run must not start that would store the values in clear.
+func privacySpec(cfg *config.Config, j config.Job, ref config.ReportRef) (*privacy.Spec, error) {
+	if len(ref.Exclude) == 0 && len(ref.Hash) == 0 {
+		return nil, nil
+	}
+	var salt []byte
+	if len(ref.Hash) > 0 {
+		i := slices.IndexFunc(cfg.Accounts, func(a config.Account) bool { return a.Name == j.Account })
+		if i < 0 {
+			return nil, fmt.Errorf("unknown account %q", j.Account)
+		}
+		s, err := cfg.Accounts[i].ResolveSalt()
+		if err != nil {
+			return nil, fmt.Errorf("hash: %w", err)
+		}
+		salt = s
+	}
+	return privacy.NewSpec(ref.Exclude, ref.Hash, salt)
 }

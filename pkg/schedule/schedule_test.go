@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,6 +80,13 @@ func (m *memStore) LastSuccessStart(context.Context, string, string) (time.Time,
 	return time.Time{}, nil
 }
 func (m *memStore) StoredRows(context.Context, schema.Table, string) (int64, error) { return 0, nil }
+func (m *memStore) RawKeyChanges(context.Context, int64) ([]load.SchemaChange, error) {
+	return nil, nil
+}
+func (m *memStore) EnsureVersions(context.Context, schema.Table) error { return nil }
+func (m *memStore) CustomFieldIDs(_ context.Context, _, _, name string) ([]string, error) {
+	return nil, fmt.Errorf("no custom field %q in the memory store", name)
+}
 func (m *memStore) Tally(context.Context, schema.Table, string, string) (load.Tally, error) {
 	return load.Tally{}, nil
 }

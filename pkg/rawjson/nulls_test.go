@@ -1,4 +1,4 @@
-package nulls
+package rawjson
 
 import (
 	"bytes"
@@ -29,15 +29,15 @@ func TestDrop(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := Drop([]byte(tt.in))
+			got, err := DropNulls([]byte(tt.in))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if string(got) != tt.want {
-				t.Errorf("Drop(%s) = %s, want %s", tt.in, got, tt.want)
+				t.Errorf("DropNulls(%s) = %s, want %s", tt.in, got, tt.want)
 			}
 			if !json.Valid(got) {
-				t.Errorf("Drop(%s) = %s: not JSON", tt.in, got)
+				t.Errorf("DropNulls(%s) = %s: not JSON", tt.in, got)
 			}
 		})
 	}
@@ -46,8 +46,8 @@ func TestDrop(t *testing.T) {
 func TestDropRefusesMalformedJSON(t *testing.T) {
 	t.Parallel()
 	for _, in := range []string{``, `{`, `{"a":`, `{"a" 1}`, `{"a":1 "b":2}`, `{,"a":1}`, `[1 2]`, `{"a":"x}`, `{"a":1}}`, `{1:2}`} {
-		if got, err := Drop([]byte(in)); err == nil || !strings.HasPrefix(err.Error(), "filter nulls:") {
-			t.Errorf("Drop(%q) = %q, %v; want a filter nulls error", in, got, err)
+		if got, err := DropNulls([]byte(in)); err == nil || !strings.HasPrefix(err.Error(), "filter nulls:") {
+			t.Errorf("DropNulls(%q) = %q, %v; want a filter nulls error", in, got, err)
 		}
 	}
 }
@@ -63,9 +63,9 @@ func FuzzDrop(f *testing.F) {
 		if !json.Valid([]byte(in)) || duplicateKeys(in) {
 			return // with a key twice, which member counts is the reader's choice
 		}
-		got, err := Drop([]byte(in))
+		got, err := DropNulls([]byte(in))
 		if err != nil {
-			t.Fatalf("Drop(%q): %v", in, err)
+			t.Fatalf("DropNulls(%q): %v", in, err)
 		}
 		want, err := decode([]byte(in))
 		if err != nil {
@@ -73,7 +73,7 @@ func FuzzDrop(f *testing.F) {
 		}
 		have, err := decode(got)
 		if err != nil {
-			t.Fatalf("Drop(%q) = %q: %v", in, got, err)
+			t.Fatalf("DropNulls(%q) = %q: %v", in, got, err)
 		}
 		if m, ok := want.(map[string]any); ok {
 			for k, v := range m {
@@ -83,7 +83,7 @@ func FuzzDrop(f *testing.F) {
 			}
 		}
 		if w, h := mustJSON(t, want), mustJSON(t, have); w != h {
-			t.Errorf("Drop(%q) = %s, want %s", in, h, w)
+			t.Errorf("DropNulls(%q) = %s, want %s", in, h, w)
 		}
 	})
 }
