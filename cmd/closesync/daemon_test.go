@@ -259,8 +259,11 @@ func TestDaemonStopsMidRunAtABatchBoundary(t *testing.T) {
 	}
 	// The walk fetches a page ahead while the batch before it is written,
 	// so the held request may come before that batch commits: wait until
-	// the write-ahead log stops growing.
-	waitSettled(t, h.db+".wal", 400*time.Millisecond, 20*time.Second)
+	// the write-ahead log stops growing. Typing a batch writes nothing to
+	// the log for a while, longer on a loaded machine (400 ms was too short
+	// once in a full suite): nothing else can happen while the third page
+	// is held, so wait long.
+	waitSettled(t, h.db+".wal", 2*time.Second, 30*time.Second)
 	stopDaemon(t, cmd, out)
 	rows := h.query(`SELECT status, trigger, rows_upserted FROM sync.runs`)
 	if len(rows) != 1 || rows[0][0] != "cancelled" || rows[0][1] != "startup" {
