@@ -23,6 +23,7 @@ import (
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schema"
 )
 
 // paceReports are the reports of the rate-limited first sync: the spine
@@ -108,21 +109,26 @@ func (c *groupCounter) busiest() (string, int) {
 // token bucket), as wall ÷ the theoretical minimum: the busiest group's
 // requests ÷ rps. It reports that ratio (wall/min) and the share of
 // requests answered 429 (%429), with no latency and with 300 ms a
-// request, the reports one after another (reports=1) and four at once
-// (reports=4, the default max_concurrency).
+// request, the reports one after another (reports=1), four at once
+// (reports=4, the default max_concurrency) and, with 300 ms, eight at once
+// (reports=8: max_concurrency 8, as many requests in flight). The reports
+// keep their history as by default.
 //
 //	go test -run '^$' -bench RateLimitedSync -benchtime 1x ./cmd/closesync/
 func BenchmarkRateLimitedSync(b *testing.B) {
 	const scale, rps = 1000, 5
 	for _, latency := range []time.Duration{0, 300 * time.Millisecond} {
-		for _, reports := range []int{1, 4} {
+		for _, reports := range []int{1, 4, 8} {
+			if reports == 8 && latency == 0 {
+				continue // without latency four in flight already pace at the limit
+			}
 			b.Run(fmt.Sprintf("latency=%s/reports=%d", latency, reports), func(b *testing.B) {
 				for range b.N {
 					fake := closefake.New(closefake.Options{Seed: 1, Scale: scale, RateLimit: rps, Latency: latency})
 					counter := &groupCounter{next: fake, ok: map[string]int{}, last: map[string]time.Time{}}
 					srv := httptest.NewServer(counter)
 					client, err := closeapi.New(closeapi.Config{Account: "bench", BaseURL: srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey,
-						MaxConcurrency: closeapi.DefaultMaxConcurrency})
+						MaxConcurrency: max(reports, closeapi.DefaultMaxConcurrency)})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -135,7 +141,11 @@ func BenchmarkRateLimitedSync(b *testing.B) {
 						StartDate: time.Now().AddDate(-3, 0, 0), Concurrency: reports}
 					for _, name := range paceReports {
 						rep, _ := extract.Lookup(name)
-						job.Reports = append(job.Reports, pipeline.ReportRun{Report: rep, Mode: rep.DefaultMode})
+						mode, err := schema.ParseWriteMode(rep.DefaultMode.String())
+						if err != nil {
+							b.Fatal(err)
+						}
+						job.Reports = append(job.Reports, pipeline.ReportRun{Report: rep, Mode: mode, History: rep.History && mode == schema.Upsert})
 					}
 					r := &pipeline.Runner{Store: st, Log: zap.NewNop(), Extract: func(string) (pipeline.ExtractFunc, error) {
 						return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
