@@ -189,7 +189,9 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 // one Budget so they all see that state.
 //
 // A Budget limits the requests in flight (a semaphore of maxConcurrency
-// slots), and tracks per endpoint group (method and first path segment,
+// slots), sends one request of a group it knows nothing of yet and waits
+// for its answer before the others (a burst could exceed a small limit),
+// and tracks per endpoint group (method and first path segment,
 // e.g. "GET lead") the remaining count and reset time last reported,
 // counted down by the requests sent since. Once a group has no requests
 // left, requests to it wait (context-aware) instead of running into 429s:
@@ -226,6 +228,7 @@ type groupState struct {
 	window   time.Duration // the window's length: the longest reset seen
 	sent     int64         // requests sent (a ticket's seq)
 	inflight int           // requests sent and not yet answered
+	answered bool          // a request of the group has come back (with or without a header)
 	// A token bucket (as the fake's is) rather than windows: a group is
 	// taken for one until a 429 says otherwise (windowed, for good), and a
 	// window boundary that fits no learnt phase makes it one again. A
@@ -373,6 +376,12 @@ func (b *Budget) reserveTicket(group string, now time.Time) (time.Duration, tick
 	}
 	switch {
 	case !g.known:
+		if !g.answered && g.inflight > 0 {
+			// Nothing is known of the group's limit until its first
+			// answer: one request finds out, rather than a burst of
+			// max_concurrency that a small limit answers with 429s.
+			return g.poll(), ticket{}
+		}
 	case !now.Before(g.resetAt):
 		// The window has reset. The requests still in flight may count
 		// in the new one; the next response says more.
@@ -488,7 +497,9 @@ func (g *groupState) poll() time.Duration {
 func (b *Budget) landed(group string) {
 	b.state.mu.Lock()
 	defer b.state.mu.Unlock()
-	if g := b.group(group); g.inflight > 0 {
+	g := b.group(group)
+	g.answered = true
+	if g.inflight > 0 {
 		g.inflight--
 	}
 }

@@ -173,3 +173,28 @@ func TestBudgetReserve(t *testing.T) {
 		t.Errorf("blocked group waits %v, want 2s", d)
 	}
 }
+
+// TestBudgetProbesAnUnknownGroup: until a group's first request comes
+// back, nothing is known of its limit, so a second request waits for it
+// (a burst of max_concurrency could exceed a small limit: 6.6% answered
+// 429 at eight in flight in BenchmarkRateLimitedSync before); once one has
+// come back, with or without a RateLimit header, requests go as before.
+func TestBudgetProbesAnUnknownGroup(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	b := NewBudget(8)
+	if d := b.reserve("GET lead", now); d != 0 {
+		t.Fatalf("the first request of an unknown group waits %v", d)
+	}
+	if d := b.reserve("GET lead", now); d <= 0 {
+		t.Fatal("a second request went before the first came back")
+	}
+	if d := b.reserve("GET contact", now); d != 0 {
+		t.Errorf("another group's first request waits %v", d)
+	}
+	b.landed("GET lead") // answered without a RateLimit header
+	for i := range 3 {
+		if d := b.reserve("GET lead", now); d != 0 {
+			t.Errorf("request %d after the first answer waits %v", i+2, d)
+		}
+	}
+}
