@@ -27,12 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bin=${CLOSESYNC:-}
-if [ -z "$bin" ]; then
-	bin=$work/closesync
-	go build -o "$bin" ./cmd/closesync
-fi
-go build -o "$work/closefake" ./internal/closefake/cmd/closefake
+. scripts/fake.sh
+build_binaries
 reports=${REPORTS:-leads}
 
 # measure LABEL: closesync publish of $work/db.duckdb into $work/lake.
@@ -42,46 +38,21 @@ measure() {
 		cat "$work/out" "$work/time" >&2
 		exit 1
 	}
-	rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time")
-	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time" | awk -F: '{s=0; for (i=1; i<=NF; i++) s=s*60+$i; print s}')
-	user=$(awk -F': ' '/User time/ {print $2}' "$work/time")
-	sys=$(awk -F': ' '/System time/ {print $2}' "$work/time")
+	time_fields "$work/time"
 	size=$(du -sm --dereference-args "$work/lake/.closesync" | cut -f1)
-	printf '  %-12s wall %6.1f s  cpu %6.1f s  rss %5.0f MiB  parquet %6d MiB  %s\n' "$1" "$wall" "$(echo "$user + $sys" | bc -l)" \
-		"$(echo "$rss_kb / 1024" | bc -l)" "$size" "$(sed -n 's/^publish *[^ ]*: //p' "$work/out")"
+	printf '  %-12s wall %6.1f s  cpu %6.1f s  rss %5.0f MiB  parquet %6d MiB  %s\n' "$1" "$wall_s" "$cpu_s" \
+		"$rss_mib" "$size" "$(sed -n 's/^publish *[^ ]*: //p' "$work/out")"
 }
 
 for n in "${@:-5000}"; do
-	rm -f "$work/url"
-	"$work/closefake" --scale "$n" --addr 127.0.0.1:0 >"$work/url" &
-	fake_pid=$!
-	for _ in $(seq 6000); do [ -s "$work/url" ] && break; sleep 0.1; done
-	url=$(head -n1 "$work/url")
-	if [ -z "$url" ]; then
-		echo "publish.sh: the fake did not start within 10 minutes" >&2
-		exit 1
-	fi
+	start_fake "$n" publish.sh
 	rm -rf "$work"/db.duckdb* "$work/lake"
-	cat >"$work/config.yaml" <<YAML
-database: $work/db.duckdb
-log: {level: warn, format: json}
-accounts:
-  - name: bench
-    api_key: api_demo0000000000000000000000
-    base_url: $url
-jobs:
-  - name: bench
-    account: bench
-    schedule: "@hourly"
-    reports: [$reports]
-YAML
+	bench_config "$reports"
 	"$bin" sync --config "$work/config.yaml" >"$work/out" 2>&1 || {
 		cat "$work/out" >&2
 		exit 1
 	}
-	kill "$fake_pid" 2>/dev/null || true
-	wait "$fake_pid" 2>/dev/null || true
-	fake_pid=
+	stop_fake
 	printf '%d leads (%s): database %d MiB\n' "$n" "$reports" "$(du -m "$work/db.duckdb" | cut -f1)"
 	cp "$work/config.yaml" "$work/base.yaml"
 	printf 'publish:\n  parquet: %s/lake\n  views: false\n%s' "$work" "${PUBLISH_YAML:-}" >>"$work/config.yaml"

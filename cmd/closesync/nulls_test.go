@@ -12,6 +12,23 @@ import (
 	"github.com/closesync/closesync/internal/closefake"
 )
 
+// attachReadOnly opens an in-memory DuckDB with each file attached
+// read-only under its name (closed with the test).
+func attachReadOnly(t *testing.T, files map[string]string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for name, path := range files {
+		if _, err := db.Exec(fmt.Sprintf("ATTACH '%s' AS %s (READ_ONLY)", path, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
 // TestFilterNullsDropsTheRecordsNullKeys syncs one fake twice, into a file
 // as Close sent it and into a file with filter_nulls on the account (off
 // again for email_templates): the filtered reports' _raw is the unfiltered
@@ -39,16 +56,7 @@ func TestFilterNullsDropsTheRecordsNullKeys(t *testing.T) {
 	}
 	h.sync()
 
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for name, path := range map[string]string{"plain": plain, "filtered": h.db} {
-		if _, err := db.Exec(fmt.Sprintf("ATTACH '%s' AS %s (READ_ONLY)", path, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := attachReadOnly(t, map[string]string{"plain": plain, "filtered": h.db})
 	// Every typed column (those not named _...) of every table and view.
 	var tables []string
 	for _, row := range h.queryOn(db, `SELECT table_name FROM duckdb_tables() WHERE database_name = 'plain' AND schema_name = 'close'

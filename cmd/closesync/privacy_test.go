@@ -93,16 +93,7 @@ func TestPrivacyLeavesNoClearValueInTheFile(t *testing.T) {
 	h.sync()
 
 	canaries := append(append(append([]string{}, emails...), phones...), customs...)
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for name, path := range map[string]string{"plain": plain, "protected": h.db} {
-		if _, err := db.Exec(fmt.Sprintf("ATTACH '%s' AS %s (READ_ONLY)", path, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := attachReadOnly(t, map[string]string{"plain": plain, "protected": h.db})
 	// No column of any table or view, system columns included, holds a
 	// clear value (each row read as text: _raw, custom and the typed
 	// columns at once).

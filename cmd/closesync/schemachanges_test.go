@@ -25,29 +25,11 @@ import (
 func TestSchemaChangesAreRecorded(t *testing.T) {
 	t.Parallel()
 	// The schema.changed notifications, sent whatever notify.on says.
-	var mu sync.Mutex
-	var notified []notify.Message
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m notify.Message
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			t.Errorf("webhook body: %v", err)
-		}
-		if m.Event == notify.EventSchemaChanged {
-			mu.Lock()
-			notified = append(notified, m)
-			mu.Unlock()
-		}
-	}))
-	defer hook.Close()
+	hook, messages := schemaHook(t)
 	h := newHarness(t, closefake.Options{Seed: 87, Scale: 30}, "leads", "contacts", "opportunities", "custom_fields")
 	h.keepReadsOpen()
 	if err := os.WriteFile(h.config, []byte(mustRead(t, h.config)+"notify: {url: "+hook.URL+", on: [failure]}\n"), 0o600); err != nil {
 		t.Fatal(err)
-	}
-	messages := func() []notify.Message {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(notified)
 	}
 	h.sync()
 	if n := h.count(`SELECT count(*) FROM sync.schema_changes`); n != 0 {
@@ -223,20 +205,7 @@ func TestOnSchemaChangeFreezeAndFail(t *testing.T) {
 // custom_fields.
 func TestNewRawKeysAreRecorded(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	var notified []notify.Message
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m notify.Message
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			t.Errorf("webhook body: %v", err)
-		}
-		if m.Event == notify.EventSchemaChanged {
-			mu.Lock()
-			notified = append(notified, m)
-			mu.Unlock()
-		}
-	}))
-	defer hook.Close()
+	hook, messages := schemaHook(t)
 	h := newHarness(t, closefake.Options{Seed: 89, Scale: 20}, "leads", "tasks")
 	h.keepReadsOpen()
 	if err := os.WriteFile(h.config, []byte(mustRead(t, h.config)+"notify: {url: "+hook.URL+", on: [failure]}\n"), 0o600); err != nil {
@@ -266,10 +235,33 @@ func TestNewRawKeysAreRecorded(t *testing.T) {
 	if n := h.count(`SELECT count(*) FROM sync.schema_changes`); n != 1 {
 		t.Errorf("a sync with nothing new: %d changes, want still 1", n)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(notified) != 1 || len(notified[0].SchemaChanges) != 1 || notified[0].Run.Report != "leads" ||
-		notified[0].SchemaChanges[0].Change != "raw_key_added" || notified[0].SchemaChanges[0].Name != "lifecycle_stage" {
-		t.Errorf("schema.changed messages: %+v, want one of leads' new key lifecycle_stage", notified)
+	if ms := messages(); len(ms) != 1 || len(ms[0].SchemaChanges) != 1 || ms[0].Run.Report != "leads" ||
+		ms[0].SchemaChanges[0].Change != "raw_key_added" || ms[0].SchemaChanges[0].Name != "lifecycle_stage" {
+		t.Errorf("schema.changed messages: %+v, want one of leads' new key lifecycle_stage", ms)
+	}
+}
+
+// schemaHook is a notify webhook on loopback that keeps the schema.changed
+// messages it receives (closed with the test); messages returns them.
+func schemaHook(t *testing.T) (hook *httptest.Server, messages func() []notify.Message) {
+	t.Helper()
+	var mu sync.Mutex
+	var notified []notify.Message
+	hook = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m notify.Message
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		if m.Event == notify.EventSchemaChanged {
+			mu.Lock()
+			notified = append(notified, m)
+			mu.Unlock()
+		}
+	}))
+	t.Cleanup(hook.Close)
+	return hook, func() []notify.Message {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(notified)
 	}
 }

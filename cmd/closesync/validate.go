@@ -11,7 +11,6 @@ import (
 	"github.com/closesync/closesync/internal/accounts"
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
-	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/preflight"
 	"github.com/closesync/closesync/pkg/schedule"
 )
@@ -77,7 +76,7 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 		}
 		var kept []string
 		for _, r := range j.Reports {
-			if keepsHistory(r) {
+			if schedule.KeepsHistory(r) {
 				kept = append(kept, r.Name)
 			}
 		}
@@ -114,14 +113,4 @@ func printExpansions(w io.Writer, exps []config.ReportExpansion) {
 			fmt.Fprintf(w, "jobs %s: %s is %d reports: %s\n", x.Job, x.Pattern, len(x.Reports), strings.Join(x.Reports, ", "))
 		}
 	}
-}
-
-// keepsHistory reports whether the job's report ref keeps its versions:
-// its history option, else its report's default in upsert mode.
-func keepsHistory(r config.ReportRef) bool {
-	if r.History != nil {
-		return *r.History
-	}
-	rep, ok := extract.Lookup(r.Name)
-	return ok && extract.Root(rep).History && (r.Mode == "" || r.Mode == "upsert")
 }

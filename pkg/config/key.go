@@ -63,6 +63,20 @@ func (a Account) credentialWhere(name string) string {
 	return fmt.Sprintf("%s (%s in %s)", path, name, in)
 }
 
+// readCredential reads the credential file name (credentialPath), trimmed
+// of surrounding white space; a file that cannot be read is unavailable.
+func (a Account) readCredential(name string) (string, error) {
+	b, err := os.ReadFile(a.credentialPath(name))
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", unavailableError{fmt.Errorf("cannot read %s: %w", a.credentialWhere(name), err)}
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
 // MinSaltLength is the shortest hash salt taken: a short salt lets anyone
 // who guesses it test candidate values against the hashes.
 const MinSaltLength = 16
@@ -97,15 +111,10 @@ func (a Account) resolveSalt() (salt []byte, field string, err error) {
 		}
 	case a.HashSaltFile != "":
 		field = "hash_salt_file"
-		b, err := os.ReadFile(a.credentialPath(a.HashSaltFile))
-		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, field, unavailableError{fmt.Errorf("cannot read %s: %w", a.credentialWhere(a.HashSaltFile), err)}
+		var err error
+		if text, err = a.readCredential(a.HashSaltFile); err != nil {
+			return nil, field, err
 		}
-		text = strings.TrimSpace(string(b))
 	default:
 		return nil, "hash_salt_env", errors.New("no hash salt: set hash_salt_env or hash_salt_file (e.g. a file holding the output of openssl rand -hex 32)")
 	}
@@ -172,16 +181,11 @@ func (a Account) resolveKey() (key, field string, err error) {
 		}
 		return key, "", nil
 	default:
-		path, where := a.KeyFilePath(), a.credentialWhere(a.APIKeyFile)
-		b, err := os.ReadFile(path)
+		where := a.credentialWhere(a.APIKeyFile)
+		key, err := a.readCredential(a.APIKeyFile)
 		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return "", "api_key_file", unavailableError{fmt.Errorf("cannot read %s: %w", where, err)}
+			return "", "api_key_file", err
 		}
-		key = strings.TrimSpace(string(b))
 		if key == "" {
 			return "", "api_key_file", fmt.Errorf("%s is empty", where)
 		}

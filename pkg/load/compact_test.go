@@ -21,6 +21,15 @@ import (
 // comment and runs, and then many blocks freed by a dropped table.
 func fragmented(t *testing.T) string {
 	t.Helper()
+	path := syncedContacts(t, 500, load.Counters{Requests: 3})
+	fragment(t, path)
+	return path
+}
+
+// syncedContacts is a closed database of n contacts synced by one
+// successful run (with the counters c) that left a bookmark.
+func syncedContacts(t *testing.T, n int, c load.Counters) string {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "crm.duckdb")
 	s := open(t, path)
@@ -32,20 +41,19 @@ func fragmented(t *testing.T) string {
 		t.Fatal(err)
 	}
 	var batch []schema.Record
-	for i := range 500 {
+	for i := range n {
 		batch = append(batch, rec(fmt.Sprintf("c%03d", i), "name", i, "2024-01-01T00:00:00+00:00", "a@x", "b@x"))
 	}
 	if _, err := s.Apply(ctx, load.Run{ID: id, Account: "main", Report: "contacts"}, contacts, schema.Upsert,
 		load.Batch{Records: batch, Bookmark: bookmark("2024-01-01T00:00:00Z")}, load.Counters{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishRun(ctx, id, runlog.Success, load.Counters{Requests: 3}, ""); err != nil {
+	if err := s.FinishRun(ctx, id, runlog.Success, c, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	fragment(t, path)
 	return path
 }
 

@@ -118,24 +118,17 @@ func (s *Store) keepVersions(ctx context.Context, t schema.Table, run Run) error
 	target := qualified(s.schema, VersionsTable(t))
 	order := quoteIdent(t.Order)
 	cols := columnNames(withoutChildren(t))
-	stmts := []string{
-		fmt.Sprintf(`UPDATE %[1]s SET %[2]s = _typed.%[3]s FROM _typed
-			WHERE %[4]s AND %[1]s.%[2]s IS NULL AND %[1]s.%[5]s < _typed.%[3]s`,
-			target, quoteIdent(ColValidTo), order, keyMatch(t, target, "_typed"), quoteIdent(ColValidFrom)),
-		fmt.Sprintf(`INSERT INTO %[1]s (%[2]s) SELECT %[3]s, %[4]s, NULL, $1, now() FROM _typed
-			WHERE %[4]s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %[1]s v WHERE %[5]s AND v.%[6]s >= _typed.%[4]s)`,
-			target, identList(versionColumns(withoutChildren(t))), identList(cols), order, keyMatch(t, "v", "_typed"), quoteIdent(ColValidFrom)),
+	closePrevious := fmt.Sprintf(`UPDATE %[1]s SET %[2]s = _typed.%[3]s FROM _typed
+		WHERE %[4]s AND %[1]s.%[2]s IS NULL AND %[1]s.%[5]s < _typed.%[3]s`,
+		target, quoteIdent(ColValidTo), order, keyMatch(t, target, "_typed"), quoteIdent(ColValidFrom))
+	addNew := fmt.Sprintf(`INSERT INTO %[1]s (%[2]s) SELECT %[3]s, %[4]s, NULL, $1, now() FROM _typed
+		WHERE %[4]s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %[1]s v WHERE %[5]s AND v.%[6]s >= _typed.%[4]s)`,
+		target, identList(versionColumns(withoutChildren(t))), identList(cols), order, keyMatch(t, "v", "_typed"), quoteIdent(ColValidFrom))
+	if _, err := s.conn.ExecContext(ctx, closePrevious); err != nil {
+		return fmt.Errorf("keep the versions of %s: %w", t.Name, err)
 	}
-	for i, q := range stmts {
-		var err error
-		if i == 1 {
-			_, err = s.conn.ExecContext(ctx, q, run.ID)
-		} else {
-			_, err = s.conn.ExecContext(ctx, q)
-		}
-		if err != nil {
-			return fmt.Errorf("keep the versions of %s: %w", t.Name, err)
-		}
+	if _, err := s.conn.ExecContext(ctx, addNew, run.ID); err != nil {
+		return fmt.Errorf("keep the versions of %s: %w", t.Name, err)
 	}
 	return nil
 }

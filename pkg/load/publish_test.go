@@ -14,7 +14,6 @@ import (
 	"github.com/closesync/closesync/internal/parquettest"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/runlog"
-	"github.com/closesync/closesync/pkg/schema"
 )
 
 // publishFixture is a closed database with 300 contacts (and their child
@@ -23,30 +22,7 @@ import (
 // by closesync.
 func publishFixture(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "crm.duckdb")
-	s := open(t, path)
-	if err := s.EnsureTable(ctx, contacts, schema.Upsert, ""); err != nil {
-		t.Fatal(err)
-	}
-	id, err := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: runlog.Manual})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var batch []schema.Record
-	for i := range 300 {
-		batch = append(batch, rec(fmt.Sprintf("c%03d", i), "name", i, "2024-01-01T00:00:00+00:00", "a@x", "b@x"))
-	}
-	if _, err := s.Apply(ctx, load.Run{ID: id, Account: "main", Report: "contacts"}, contacts, schema.Upsert,
-		load.Batch{Records: batch, Bookmark: bookmark("2024-01-01T00:00:00Z")}, load.Counters{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.FinishRun(ctx, id, runlog.Success, load.Counters{}, ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path := syncedContacts(t, 300, load.Counters{})
 	execSQL(t, path, `CREATE TABLE close.events AS SELECT 'e' || i AS id,
 		CASE WHEN i > 0 THEN TIMESTAMPTZ '2025-01-01 00:00:00+00' + INTERVAL (i) DAY END AS date_created,
 		json_object('i', i) AS _raw FROM range(400) t(i)`,

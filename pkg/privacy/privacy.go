@@ -220,10 +220,8 @@ func (s *Spec) Rules(ctx context.Context, resolve Resolver) (raw, custom *rawjso
 					}
 				}
 			}
-			if f.Custom != "" {
-				if err := raw.Add(append(slices.Clone(f.Path), customKey, f.Custom), list.action); err != nil {
-					return nil, nil, err
-				}
+			if err := raw.Add(append(slices.Clone(f.Path), customKey, f.Custom), list.action); err != nil {
+				return nil, nil, err
 			}
 		}
 	}

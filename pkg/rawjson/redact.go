@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // Action is what a privacy rule does to the value at its path.
@@ -224,16 +223,4 @@ func unquote(q []byte) ([]byte, error) {
 		return nil, err
 	}
 	return []byte(s), nil
-}
-
-// ParsePath splits a rule's dotted path into its segments: "emails.email"
-// is the email of every element of emails.
-func ParsePath(p string) ([]string, error) {
-	segs := strings.Split(p, ".")
-	for _, s := range segs {
-		if strings.TrimSpace(s) == "" {
-			return nil, fmt.Errorf("%q has an empty segment", p)
-		}
-	}
-	return segs, nil
 }

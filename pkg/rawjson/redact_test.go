@@ -55,10 +55,7 @@ func TestRulesApply(t *testing.T) {
 			t.Parallel()
 			r := NewRules([]byte("s"))
 			for _, ru := range tt.rules {
-				p, err := ParsePath(ru.path)
-				if err != nil {
-					t.Fatal(err)
-				}
+				p := strings.Split(ru.path, ".")
 				if ru.path == "custom.cf_1" {
 					p = []string{ru.path} // a key with a dot is one segment
 				}
@@ -104,9 +101,6 @@ func TestRulesAdd(t *testing.T) {
 	}
 	if err := r.Add([]string{"a"}, Action(9)); err == nil {
 		t.Error("an unknown action was taken")
-	}
-	if _, err := ParsePath("a..b"); err == nil {
-		t.Error(`ParsePath("a..b") took an empty segment`)
 	}
 	got, err := r.Apply([]byte(`{"a":1}`))
 	if err != nil || string(got) != `{"a":1}` {

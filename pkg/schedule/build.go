@@ -112,12 +112,8 @@ func Jobs(cfg *config.Config, onlyJobs, onlyReports []string) ([]pipeline.Job, e
 			if err != nil {
 				return nil, usagef("jobs %s: report %s: %v", j.Name, ref.Name, err)
 			}
-			history := root.History && mode == schema.Upsert
-			if ref.History != nil {
-				history = *ref.History
-			}
 			job.Reports = append(job.Reports, pipeline.ReportRun{Report: root, Mode: mode, Window: ref.AttributionWindow,
-				FilterNulls: cfg.FiltersNulls(j, ref), Privacy: spec, History: history})
+				FilterNulls: cfg.FiltersNulls(j, ref), Privacy: spec, History: KeepsHistory(ref)})
 		}
 		if len(job.Reports) > 0 {
 			out = append(out, job)
@@ -295,6 +291,26 @@ func Usage(err error) error {
 		return nil
 	}
 	return usageError{err}
+}
+
+// KeepsHistory reports whether a job's report ref keeps every version of
+// its rows: its history option, else its report's default (extract.Report
+// History) when it writes in upsert mode.
+func KeepsHistory(ref config.ReportRef) bool {
+	if ref.History != nil {
+		return *ref.History
+	}
+	rep, ok := extract.Lookup(ref.Name)
+	if !ok {
+		return false
+	}
+	root := extract.Root(rep)
+	modeName := ref.Mode
+	if modeName == "" {
+		modeName = root.DefaultMode.String()
+	}
+	mode, err := schema.ParseWriteMode(modeName)
+	return err == nil && root.History && mode == schema.Upsert
 }
 
 // privacySpec is a report's exclude and hash options with the salt of the

@@ -18,7 +18,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,7 +127,6 @@ type Receiver struct {
 	Path     string // the URL path before /<account>, e.g. /close-webhooks
 	Debounce time.Duration
 	Log      *zap.Logger
-	Now      func() time.Time
 
 	mu      sync.Mutex
 	targets map[string]Target // account -> its subscription
@@ -180,11 +178,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the body is unreadable or larger than 1 MiB", http.StatusBadRequest)
 		return
 	}
-	now := time.Now
-	if rc.Now != nil {
-		now = rc.Now
-	}
-	if err := Verify(target.Key, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderHash), body, now()); err != nil {
+	if err := Verify(target.Key, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderHash), body, time.Now()); err != nil {
 		rc.Log.Warn("webhook delivery refused", zap.String("account", account), zap.String("remote", r.RemoteAddr), zap.Error(err))
 		http.Error(w, "signature refused", http.StatusUnauthorized)
 		return
@@ -300,18 +294,4 @@ func RemoveAll(ctx context.Context, c Client, prefix string) ([]string, error) {
 		removed = append(removed, s.ID)
 	}
 	return removed, nil
-}
-
-// TypesOf lists the object types the reports follow, sorted, once each.
-func TypesOf(reports []string) []string {
-	var out []string
-	for _, r := range reports {
-		for _, t := range ObjectTypes[r] {
-			if !slices.Contains(out, t) {
-				out = append(out, t)
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
 }
