@@ -15,9 +15,9 @@ import (
 )
 
 // killTrials is how many syncs TestKillNineAtAnyInstant kills: the suite's
-// 12 keep it within the suite's time budget; -kill.trials=200 is the long
+// 10 keep it within the suite's time budget; -kill.trials=200 is the long
 // run (README, "Crash safety").
-var killTrials = flag.Int("kill.trials", 12, "syncs TestKillNineAtAnyInstant kills with SIGKILL")
+var killTrials = flag.Int("kill.trials", 10, "syncs TestKillNineAtAnyInstant kills with SIGKILL")
 
 // TestKillNineAtAnyInstant kills a real `closesync sync` process with
 // SIGKILL at seeded random instants, again and again on one database file,

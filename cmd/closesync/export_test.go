@@ -245,7 +245,7 @@ func TestKillNineMidExport(t *testing.T) {
 		t.Skip("kills real processes")
 	}
 	t.Parallel()
-	const trials = 8
+	const trials = 6
 	h := exportHarness(t, closefake.Options{Seed: 22, Scale: 600, Latency: 2 * time.Millisecond}, 100, "")
 	rng := rand.New(rand.NewPCG(22, 22))
 	killer := &killer{rng: rng, fake: h.fake, span: 2500 * time.Millisecond}

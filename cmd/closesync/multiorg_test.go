@@ -39,9 +39,9 @@ func TestTwoOrganizationsInOneFile(t *testing.T) {
 		name       string
 		one, other closefake.Options
 	}{
-		{"different organizations", closefake.Options{Seed: 61, Scale: 30}, closefake.Options{Seed: 62, Scale: 35, APIKey: "api_second0000000000000000000"}},
-		{"colliding ids", closefake.Options{Seed: 61, Scale: 30},
-			closefake.Options{Seed: 61, Scale: 30, APIKey: "api_second0000000000000000000", OrganizationID: "orga_second00000000000000000000"}},
+		{"different organizations", closefake.Options{Seed: 61, Scale: 20}, closefake.Options{Seed: 62, Scale: 35, APIKey: "api_second0000000000000000000"}},
+		{"colliding ids", closefake.Options{Seed: 61, Scale: 20},
+			closefake.Options{Seed: 61, Scale: 20, APIKey: "api_second0000000000000000000", OrganizationID: "orga_second00000000000000000000"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.name == "different organizations" && !*allOrgCases {

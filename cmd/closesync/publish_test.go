@@ -330,7 +330,7 @@ func TestKillNineDuringPublish(t *testing.T) {
 		t.Skip("kills real processes")
 	}
 	t.Parallel()
-	const trials = 5
+	const trials = 4
 	h := newHarness(t, closefake.Options{Seed: 101, Scale: 40}, coreReports...)
 	dir := h.publishConfig(20)
 	h.sync()

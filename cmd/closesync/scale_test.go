@@ -16,10 +16,10 @@ import (
 // small; README's figures are for the full scenario:
 //
 //	go test -v -run TestScaleMutations ./cmd/closesync/ -scale=20000
-var scaleLeads = flag.Int("scale", 600, "leads in TestScaleMutationsAndRequestCost (README's scenario: 20000)")
+var scaleLeads = flag.Int("scale", 400, "leads in TestScaleMutationsAndRequestCost (README's scenario: 20000)")
 
 // TestScaleMutationsAndRequestCost is issue 4's scenario: an organisation
-// of -scale leads (600 in the suite, 20,000 for README's figures) with the
+// of -scale leads (400 in the suite, 20,000 for README's figures) with the
 // fake's strict max_skip (150 to 250 per resource), whose event log holds
 // edits of old activities from before the first sync (PastEdits). The first
 // sync equals the fake; an unchanged incremental run makes exactly the fixed
