@@ -120,7 +120,8 @@ func TestCommandsWithoutAKey(t *testing.T) {
 	}{
 		{args: []string{"validate", "--config", cfg}, code: 0,
 			out: "warning: " + keyMsg + ": sync, run, sync --dry-run and validate --check need the key\n" +
-				"jobs reporting: reporting_* is 1 report: reporting_activity\njobs core: leads, contacts, opportunities, tasks keep every version in <table>_versions (history)\n" + cfg + ": ok (1 accounts, 3 jobs)"},
+				"jobs reporting: reporting_* is 1 report: reporting_activity\njobs core: leads, contacts, opportunities, tasks keep every version in <table>_versions (history)\n" +
+				"duckdb: memory_limit 90MB, the default for the 17 tables the jobs write (duckdb.memory_limit)\n" + cfg + ": ok (1 accounts, 3 jobs)"},
 		{args: []string{"history", "--config", cfg}, code: 0, out: "RUN  JOB  REPORT", notInError: "CLOSE_API_KEY"},
 		{args: []string{"history", "--config", cfg, "--json"}, code: 0, out: "[]"},
 		{args: []string{"reports"}, code: 0, out: "leads"},

@@ -11,6 +11,7 @@ import (
 	"github.com/closesync/closesync/internal/accounts"
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/preflight"
 	"github.com/closesync/closesync/pkg/schedule"
 )
@@ -95,6 +96,10 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 				fmt.Fprintf(e.stdout, "jobs %s: %s %s (privacy)\n", j.Name, r.Name, strings.Join(does, "; "))
 			}
 		}
+	}
+	if cfg.DuckDB.MemoryLimit == "" {
+		n := schedule.TablesWritten(cfg)
+		fmt.Fprintf(e.stdout, "duckdb: memory_limit %s, the default for the %d tables the jobs write (duckdb.memory_limit)\n", load.MemoryLimitFor(n), n)
 	}
 	fmt.Fprintf(e.stdout, "%s: ok (%d accounts, %d jobs)\n", *cfgPath, len(cfg.Accounts), len(cfg.Jobs))
 	return nil

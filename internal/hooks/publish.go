@@ -11,15 +11,20 @@ import (
 	"github.com/closesync/closesync/internal/buildinfo"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/load"
+	"github.com/closesync/closesync/pkg/schedule"
 )
 
 // StoreOptions opens cfg's database: its file, schema, migrations, lock
-// timeout, DuckDB engine settings and compaction policy (a writer's Close
+// timeout, DuckDB engine settings (memory_limit, when the config sets none,
+// from the tables its jobs write: load.MemoryLimitFor) and compaction policy (a writer's Close
 // compacts the file when it is due), for every load.Open of it (a reader
 // and the writer of one process share one DuckDB instance, so their
 // engine settings must agree). Callers add ReadOnly or a Logger.
 func StoreOptions(cfg *config.Config) load.Options {
 	d := cfg.DuckDB
+	if d.MemoryLimit == "" {
+		d.MemoryLimit = load.MemoryLimitFor(schedule.TablesWritten(cfg))
+	}
 	return load.Options{Path: cfg.Database, Schema: cfg.Schema, Migrations: closesync.SQL, LockTimeout: cfg.LockTimeout,
 		Engine:     load.Engine{MemoryLimit: d.MemoryLimit, Threads: d.Threads, CheckpointThreshold: d.CheckpointThreshold, TempDirectory: d.TempDirectory},
 		Compaction: load.Compaction{FreeRatio: d.CompactFreeRatio, MinSize: d.CompactMinBytes(), MinInterval: load.DefaultCompactMinInterval}}

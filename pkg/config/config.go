@@ -14,6 +14,7 @@ import (
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
 
+	"github.com/closesync/closesync/pkg/bytesize"
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/notify"
 )
@@ -123,7 +124,7 @@ func (d DuckDB) CompactMinBytes() int64 {
 	if s == "" {
 		s = DefaultCompactMinSize
 	}
-	n, _ := parseSize(s)
+	n, _ := bytesize.Parse(s)
 	return int64(n)
 }
 

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/closesync/closesync/pkg/bytesize"
 )
 
 // Limits and choices that Validate enforces.
@@ -20,9 +22,10 @@ const (
 	MaxConcurrencyLimit = 64
 	// MaxDuckDBThreads bounds duckdb.threads.
 	MaxDuckDBThreads = 256
-	// MinMemoryLimit is the smallest duckdb.memory_limit: below it DuckDB
-	// cannot type one batch (load.DefaultBatchBytes of JSON) in memory.
-	MinMemoryLimit = 96_000_000
+	// MinMemoryLimit is the smallest duckdb.memory_limit, the default: at
+	// 32MB DuckDB could not type one batch (load.DefaultBatchBytes of JSON)
+	// of the fake's leads in memory.
+	MinMemoryLimit = 64_000_000
 	ReservedSchema = "sync" // run history and bookmarks
 )
 
@@ -499,36 +502,19 @@ func (v *validator) report(path, name string, known []string, firstAt map[string
 	firstAt[name] = k
 }
 
-// sizeRE is a DuckDB size: a number and a unit (B, KB, MB, GB, TB, or
-// KiB, MiB, GiB, TiB), in any case, with an optional space.
-var sizeRE = regexp.MustCompile(`(?i)^([0-9]+(?:\.[0-9]+)?) ?(b|kb|mb|gb|tb|kib|mib|gib|tib)$`)
-
-var sizeUnits = map[string]float64{"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
-	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
-
-// parseSize returns the bytes of a DuckDB size.
-func parseSize(s string) (float64, bool) {
-	m := sizeRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
-		return 0, false
-	}
-	n, err := strconv.ParseFloat(m[1], 64)
-	return n * sizeUnits[strings.ToLower(m[2])], err == nil
-}
-
 // validate checks the duckdb section; empty and zero values take the
 // defaults.
 func (d DuckDB) validate(v *validator) {
 	const sizeHint = "a number and a unit, e.g. 256MB, 1GB or 512MiB"
 	if d.MemoryLimit != "" {
-		if n, ok := parseSize(d.MemoryLimit); !ok {
+		if n, ok := bytesize.Parse(d.MemoryLimit); !ok {
 			v.add("duckdb.memory_limit", "%q is not a size (%s; empty: the default)", d.MemoryLimit, sizeHint)
 		} else if n < MinMemoryLimit {
-			v.add("duckdb.memory_limit", "%q is below the minimum, 96MB: DuckDB could not type a batch of large leads in it", d.MemoryLimit)
+			v.add("duckdb.memory_limit", "%q is below the minimum, 64MB: DuckDB could not type a batch of leads in less", d.MemoryLimit)
 		}
 	}
 	if d.CheckpointThreshold != "" {
-		if n, ok := parseSize(d.CheckpointThreshold); !ok {
+		if n, ok := bytesize.Parse(d.CheckpointThreshold); !ok {
 			v.add("duckdb.checkpoint_threshold", "%q is not a size (%s; empty: the default)", d.CheckpointThreshold, sizeHint)
 		} else if n < 1 {
 			v.add("duckdb.checkpoint_threshold", "%q must be positive", d.CheckpointThreshold)
@@ -538,7 +524,7 @@ func (d DuckDB) validate(v *validator) {
 		v.add("duckdb.compact_free_ratio", "%g is not between 0 and 1 (the free share of the file at which it is compacted, e.g. 0.3; 0: never)", d.CompactFreeRatio)
 	}
 	if d.CompactMinSize != "" {
-		if _, ok := parseSize(d.CompactMinSize); !ok {
+		if _, ok := bytesize.Parse(d.CompactMinSize); !ok {
 			v.add("duckdb.compact_min_size", "%q is not a size (%s; empty: the default, %s)", d.CompactMinSize, sizeHint, DefaultCompactMinSize)
 		}
 	}

@@ -273,6 +273,13 @@ var duckThreads = flag.Int("loadbench.threads", 0, "BenchmarkLoadVsDuckDB: also 
 // out of memory typing 5,000 leads in one statement.
 var benchMemory = flag.String("loadbench.memory_limit", "8GB", "BenchmarkLoadVsDuckDB: DuckDB memory_limit of every stage")
 
+// benchThreads is DuckDB's threads for every stage: two, one per core of
+// the machine README's figures come from, so DuckDB's own pipelines run in
+// parallel as they would by themselves (load.DefaultEngine's one would
+// slow them more than closesync). -loadbench.threads=1 times closesync at
+// its default beside them.
+const benchThreads = 2
+
 // ckpt suffixes the stage name of a stage's final checkpoint.
 const ckpt = "/checkpoint"
 
@@ -318,7 +325,7 @@ func cpuTime(b *testing.B) time.Duration {
 
 func openBench(b *testing.B, path string) *load.Store {
 	b.Helper()
-	st, err := load.Open(context.Background(), load.Options{Path: path, Migrations: closesync.SQL, Engine: load.Engine{MemoryLimit: *benchMemory}})
+	st, err := load.Open(context.Background(), load.Options{Path: path, Migrations: closesync.SQL, Engine: load.Engine{MemoryLimit: *benchMemory, Threads: benchThreads}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -29,8 +29,8 @@ func TestEngineSettingsApplied(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// DuckDB prints sizes in binary units: 256MB is 244.1 MiB.
-	if want := []string{"244.1 MiB|2|244.1 MiB|" + path + ".tmp|3.8 MiB|true"}; !slices.Equal(got, want) {
+	// DuckDB prints sizes in binary units: 64MB is 61.0 MiB, 256MB 244.1 MiB.
+	if want := []string{"61.0 MiB|1|244.1 MiB|" + path + ".tmp|3.8 MiB|true"}; !slices.Equal(got, want) {
 		t.Errorf("default settings %v, want %v (DefaultEngine %+v)", got, want, load.DefaultEngine)
 	}
 

@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/closesync/closesync/pkg/bytesize"
 	"github.com/closesync/closesync/pkg/runlog"
 )
 
@@ -229,7 +230,7 @@ func (s *Store) publishParquet(ctx context.Context, id int64, o ParquetOptions) 
 		return r, fmt.Errorf("read run history: %w", err)
 	}
 	version := fmt.Sprintf("run-%d", id)
-	restore, err := s.publishThreads(ctx)
+	restore, err := s.publishEngine(ctx)
 	if err != nil {
 		return r, err
 	}
@@ -283,24 +284,53 @@ func (s *Store) publishParquet(ctx context.Context, id int64, o ParquetOptions) 
 	return r, nil
 }
 
-// publishThreads sets DuckDB's threads to one for the publish's COPY
-// statements and returns what sets them back. With two (the default), the
-// COPY of leads_custom ran out of the default memory_limit (256MB) in every
-// publish of a 20,000-lead organisation with ten reports (4 of 4); with one
-// it never did (README "Open files for the lakehouse").
-func (s *Store) publishThreads(ctx context.Context) (func(), error) {
+// PublishMemoryLimit is the least memory_limit a publish runs with: the
+// store's own limit when it is higher. The default, 64MB, is sized for a
+// sync's batches; the COPY of the wide views (leads_custom) needs more, and
+// at 256MB with one thread it never ran out at 20,000 leads with ten reports
+// (README "Open files for the lakehouse").
+const PublishMemoryLimit = "256MB"
+
+// publishEngine sets DuckDB's threads to one and its memory_limit to at
+// least PublishMemoryLimit for the publish's COPY statements and returns
+// what sets them back. With two threads the COPY of leads_custom ran out of
+// 256MB in every publish of a 20,000-lead organisation with ten reports (4
+// of 4); with one it never did.
+func (s *Store) publishEngine(ctx context.Context) (func(), error) {
 	var threads int64
-	if err := s.conn.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&threads); err != nil {
-		return nil, fmt.Errorf("read threads: %w", err)
+	var limit string
+	if err := s.conn.QueryRowContext(ctx, "SELECT current_setting('threads'), current_setting('memory_limit')").Scan(&threads, &limit); err != nil {
+		return nil, fmt.Errorf("read threads and memory_limit: %w", err)
 	}
-	if _, err := s.conn.ExecContext(ctx, "SET threads = 1"); err != nil {
-		return nil, fmt.Errorf("set threads: %w", err)
+	set := []string{"SET threads = 1"}
+	back := []string{fmt.Sprintf("SET threads = %d", threads)}
+	if have, ok := bytesize.Parse(s.memoryLimit); ok {
+		if floor, _ := bytesize.Parse(PublishMemoryLimit); have < floor {
+			set = append(set, fmt.Sprintf("SET memory_limit = '%s'", PublishMemoryLimit))
+			back = append(back, fmt.Sprintf("SET memory_limit = '%s'", limit))
+		}
+	}
+	for _, q := range set {
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
+			return nil, errors.Join(fmt.Errorf("%s: %w", q, err), s.setBack(ctx, back))
+		}
 	}
 	return func() {
-		if _, err := s.conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("SET threads = %d", threads)); err != nil {
-			s.log.Warn("threads not set back after a publish", zap.Int64("threads", threads), zap.Error(err))
+		if err := s.setBack(ctx, back); err != nil {
+			s.log.Warn("DuckDB's settings not set back after a publish", zap.Error(err))
 		}
 	}, nil
+}
+
+// setBack runs the statements that restore the settings a publish changed.
+func (s *Store) setBack(ctx context.Context, back []string) error {
+	var errs []error
+	for _, q := range back {
+		if _, err := s.conn.ExecContext(context.WithoutCancel(ctx), q); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", q, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func kind(view bool) string {

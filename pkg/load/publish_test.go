@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/closesync/closesync"
 	"github.com/closesync/closesync/internal/parquettest"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/runlog"
@@ -45,20 +46,28 @@ func execSQL(t *testing.T, path string, qs ...string) {
 	}
 }
 
-// publishOnce opens the database, publishes it into dir and closes it; the
-// publish's one thread is set back after it.
+// publishOnce opens the database with two threads and the default
+// memory_limit, publishes it into dir and closes it; the publish's one
+// thread and its larger memory_limit are set back after it.
 func publishOnce(t *testing.T, path string, o load.ParquetOptions) (load.PublishResult, error) {
 	t.Helper()
-	s := open(t, path)
+	s, err := load.Open(context.Background(), load.Options{Path: path, Migrations: closesync.SQL, Engine: load.Engine{Threads: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer func() {
 		if err := s.Close(); err != nil {
 			t.Error(err)
 		}
 	}()
-	threads := dump(t, s, "SELECT current_setting('threads')")
+	const settings = "SELECT current_setting('threads'), current_setting('memory_limit')"
+	before := dump(t, s, settings)
+	if want := []string{"2|61.0 MiB"}; !slices.Equal(before, want) {
+		t.Fatalf("settings before the publish %q, want %q", before, want)
+	}
 	r, err := s.PublishParquet(context.Background(), o)
-	if after := dump(t, s, "SELECT current_setting('threads')"); !slices.Equal(after, threads) {
-		t.Errorf("threads %v after a publish, %v before", after, threads)
+	if after := dump(t, s, settings); !slices.Equal(after, before) {
+		t.Errorf("threads and memory_limit %q after a publish, %q before", after, before)
 	}
 	return r, err
 }

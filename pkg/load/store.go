@@ -19,6 +19,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"go.uber.org/zap"
 
+	"github.com/closesync/closesync/pkg/bytesize"
 	"github.com/closesync/closesync/pkg/runlog"
 	"github.com/closesync/closesync/pkg/schema"
 )
@@ -79,12 +80,27 @@ type Engine struct {
 	TempDirectory string
 }
 
-// DefaultEngine is what an unset Engine field takes. With it the peak RSS
-// of a first sync of the leads is 165-264 MiB from 5,000 to 20,000 leads
-// (README "Memory", child tables as views), where DuckDB's defaults took 0.65-1.1 GiB and
-// grew with the organisation; the price is CPU (DuckDB evicts blocks), so
-// a machine with memory to spare should raise MemoryLimit.
-var DefaultEngine = Engine{MemoryLimit: "256MB", Threads: 2, CheckpointThreshold: "256MB"}
+// DefaultEngine is what an unset Engine field takes (a config's unset
+// memory_limit takes MemoryLimitFor its tables). With it, and the allocator
+// giving freed pages back (allocator.go), the peak RSS of a first sync of
+// the leads is 128-146 MiB from 5,000 to 20,000 leads and under 200 MiB at
+// 100,000 (README "Memory"), where DuckDB's defaults took 0.65-2.5 GiB. One
+// thread did the work of two in the same time for less CPU; the price of
+// the small buffer pool is CPU at 100,000 leads (DuckDB evicts and re-reads
+// blocks), so a machine with memory to spare should raise MemoryLimit.
+var DefaultEngine = Engine{MemoryLimit: "64MB", Threads: 1, CheckpointThreshold: "256MB"}
+
+// MemoryLimitFor is the memory_limit for a database whose runs write the
+// given number of primary-keyed tables, when the config sets none:
+// DefaultEngine's for the batches, and 1.5MB more per table. The upsert
+// holds each table's primary-key index (ART) resident however small the
+// table, a few 256 KiB buffers each: a demo of the whole catalog (52
+// tables) held 30-32 MB of ART_INDEX in duckdb_memory() at 20 leads a
+// report, and failed at 96MB where 128MB ran it (README "Memory").
+func MemoryLimitFor(tables int) string {
+	base, _ := bytesize.Parse(DefaultEngine.MemoryLimit)
+	return fmt.Sprintf("%dMB", int64(base/1e6)+int64(tables*3+1)/2)
+}
 
 // allocatorSettings make DuckDB's allocator return freed memory to the
 // system promptly instead of keeping up to 128 MB (its defaults) per
@@ -214,6 +230,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open database %s: %w", opts.Path, err), db.Close(), connector.Close())
 	}
+	tuneAllocator(opts.Logger)
 	s := &Store{connector: connector, db: db, conn: conn, schema: opts.Schema, log: opts.Logger, ensured: map[string]schema.WriteMode{}, readOnly: opts.ReadOnly,
 		memoryLimit: opts.Engine.withDefaults().MemoryLimit, opts: opts}
 	if opts.ReadOnly {

@@ -334,3 +334,19 @@ func privacySpec(cfg *config.Config, j config.Job, ref config.ReportRef) (*priva
 	}
 	return privacy.NewSpec(ref.Exclude, ref.Hash, salt)
 }
+
+// TablesWritten counts the tables the jobs of cfg write: one per report
+// (its child tables are views) and its versions table when it keeps
+// history. A report in two jobs, or of two accounts, writes one table.
+func TablesWritten(cfg *config.Config) int {
+	seen := map[string]bool{}
+	for _, j := range cfg.Jobs {
+		for _, ref := range j.Reports {
+			seen[ref.Name] = true
+			if KeepsHistory(ref) {
+				seen[ref.Name+" versions"] = true
+			}
+		}
+	}
+	return len(seen)
+}
