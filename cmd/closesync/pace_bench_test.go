@@ -19,10 +19,12 @@ import (
 	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/internal/closefake"
 	"github.com/closesync/closesync/pkg/closeapi"
+	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/runlog"
+	"github.com/closesync/closesync/pkg/schedule"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -104,36 +106,43 @@ func (c *groupCounter) busiest() (string, int) {
 	return g, n
 }
 
+// paceMemoryLimit is the memory_limit a config of paceReports gets by
+// default (hooks.StoreOptions).
+func paceMemoryLimit() string {
+	var refs []config.ReportRef
+	for _, name := range paceReports {
+		refs = append(refs, config.ReportRef{Name: name})
+	}
+	return load.MemoryLimitFor(schedule.TablesWritten(&config.Config{Jobs: []config.Job{{Reports: refs}}}))
+}
+
 // BenchmarkRateLimitedSync measures a full first sync of paceReports
 // from the fake limited to rps requests a second per endpoint group (its
 // token bucket), as wall ÷ the theoretical minimum: the busiest group's
 // requests ÷ rps. It reports that ratio (wall/min) and the share of
 // requests answered 429 (%429), with no latency and with 300 ms a
-// request, the reports one after another (reports=1), four at once
-// (reports=4, the default max_concurrency) and, with 300 ms, eight at once
-// (reports=8: max_concurrency 8, as many requests in flight). The reports
-// keep their history as by default.
+// request, at max_concurrency 1, 4 (the default) and 8: as many reports
+// at once, windows of a long walk and requests in flight, as the config key
+// sets all three. The reports keep their history as by default.
 //
 //	go test -run '^$' -bench RateLimitedSync -benchtime 1x ./cmd/closesync/
 func BenchmarkRateLimitedSync(b *testing.B) {
 	const scale, rps = 1000, 5
 	for _, latency := range []time.Duration{0, 300 * time.Millisecond} {
-		for _, reports := range []int{1, 4, 8} {
-			if reports == 8 && latency == 0 {
-				continue // without latency four in flight already pace at the limit
-			}
-			b.Run(fmt.Sprintf("latency=%s/reports=%d", latency, reports), func(b *testing.B) {
+		for _, reports := range []int{1, closeapi.DefaultMaxConcurrency, 8} {
+			b.Run(fmt.Sprintf("latency=%s/max_concurrency=%d", latency, reports), func(b *testing.B) {
 				for range b.N {
 					fake := closefake.New(closefake.Options{Seed: 1, Scale: scale, RateLimit: rps, Latency: latency})
 					counter := &groupCounter{next: fake, ok: map[string]int{}, last: map[string]time.Time{}}
 					srv := httptest.NewServer(counter)
 					client, err := closeapi.New(closeapi.Config{Account: "bench", BaseURL: srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey,
-						MaxConcurrency: max(reports, closeapi.DefaultMaxConcurrency)})
+						MaxConcurrency: reports})
 					if err != nil {
 						b.Fatal(err)
 					}
 					ctx := context.Background()
-					st, err := load.Open(ctx, load.Options{Path: filepath.Join(b.TempDir(), "bench.duckdb"), Migrations: closesync.SQL})
+					st, err := load.Open(ctx, load.Options{Path: filepath.Join(b.TempDir(), "bench.duckdb"), Migrations: closesync.SQL,
+						Engine: load.Engine{MemoryLimit: paceMemoryLimit()}})
 					if err != nil {
 						b.Fatal(err)
 					}
