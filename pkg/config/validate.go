@@ -22,9 +22,9 @@ const (
 	MaxConcurrencyLimit = 64
 	// MaxDuckDBThreads bounds duckdb.threads.
 	MaxDuckDBThreads = 256
-	// MinMemoryLimit is the smallest duckdb.memory_limit, the default: at
-	// 32MB DuckDB could not type one batch (load.DefaultBatchBytes of JSON)
-	// of the fake's leads in memory.
+	// MinMemoryLimit is the smallest duckdb.memory_limit, the base of the
+	// default (load.MemoryLimitFor): at 32MB DuckDB could not type one batch
+	// (load.DefaultBatchBytes of JSON) of the fake's leads in memory.
 	MinMemoryLimit = 64_000_000
 	ReservedSchema = "sync" // run history and bookmarks
 )

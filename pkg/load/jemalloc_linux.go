@@ -58,7 +58,7 @@ func setAllocatorDecay(ms int64) error {
 
 // AllocatorDecay reads how many milliseconds DuckDB's jemalloc keeps freed
 // pages resident (dirty, then muzzy) before it gives them back to the
-// system, in arena 0, the one every connection starts on. ok is false when
+// system, as arena 0 has it (every arena is set alike). ok is false when
 // this DuckDB has no jemalloc.
 func AllocatorDecay() (dirtyMS, muzzyMS int64, ok bool) {
 	read := func(name string) (int64, bool) {
