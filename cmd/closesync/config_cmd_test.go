@@ -142,6 +142,36 @@ func TestCommandsWithoutAKey(t *testing.T) {
 	}
 }
 
+// TestValidateSaysTheMemoryLimit: validate prints the memory_limit a
+// config without one gets, and warns of one set below it.
+func TestValidateSaysTheMemoryLimit(t *testing.T) {
+	t.Parallel()
+	example, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const commented = "  # memory_limit: 256MB\n"
+	if !strings.Contains(string(example), commented) {
+		t.Fatalf("config.example.yaml has no line %q", commented)
+	}
+	const def = "duckdb: memory_limit 90MB, the default for the 17 tables the jobs write"
+	const warn = "warning: duckdb.memory_limit: 64MB is below 90MB, the default for the 17 tables the jobs write"
+	for _, c := range []struct {
+		line, want, not string
+	}{
+		{commented, def, "warning: duckdb.memory_limit"},
+		{"  memory_limit: 64MB\n", warn, "duckdb: memory_limit"},
+		{"  memory_limit: 1GB\n", "ok (1 accounts, 3 jobs)", "memory_limit"},
+	} {
+		dir := t.TempDir()
+		cfg := writeFile(t, filepath.Join(dir, "closesync.yaml"), strings.Replace(string(example), commented, c.line, 1))
+		code, out, errOut := runBare(t, dir, "validate", "--config", cfg)
+		if code != 0 || !strings.Contains(out, c.want) || strings.Contains(out, c.not) {
+			t.Errorf("memory_limit line %q: exit %d\nstdout (want %q, not %q):\n%s\nstderr:\n%s", c.line, code, c.want, c.not, out, errOut)
+		}
+	}
+}
+
 // TestRelativePathsFollowTheConfigFile: a relative database lands beside
 // the config file, not in the directory sync runs in (it did), and validate
 // refuses a database directory that does not exist, naming it.

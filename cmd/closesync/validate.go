@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/closesync/closesync/internal/accounts"
+	"github.com/closesync/closesync/pkg/bytesize"
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/load"
@@ -97,9 +98,14 @@ func cmdValidate(ctx context.Context, args []string, e *env) error {
 			}
 		}
 	}
+	n := schedule.TablesWritten(cfg)
 	if cfg.DuckDB.MemoryLimit == "" {
-		n := schedule.TablesWritten(cfg)
 		fmt.Fprintf(e.stdout, "duckdb: memory_limit %s, the default for the %d tables the jobs write (duckdb.memory_limit)\n", load.MemoryLimitFor(n), n)
+	} else if set, _ := bytesize.Parse(cfg.DuckDB.MemoryLimit); set > 0 {
+		if want, _ := bytesize.Parse(load.MemoryLimitFor(n)); set < want {
+			fmt.Fprintf(e.stdout, "warning: duckdb.memory_limit: %s is below %s, the default for the %d tables the jobs write: each table's primary-key index stays in memory, so runs may fail out of memory\n",
+				cfg.DuckDB.MemoryLimit, load.MemoryLimitFor(n), n)
+		}
 	}
 	fmt.Fprintf(e.stdout, "%s: ok (%d accounts, %d jobs)\n", *cfgPath, len(cfg.Accounts), len(cfg.Jobs))
 	return nil
