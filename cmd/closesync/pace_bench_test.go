@@ -16,15 +16,14 @@ import (
 
 	"go.uber.org/zap"
 
-	closesync "github.com/closesync/closesync"
 	"github.com/closesync/closesync/internal/closefake"
+	"github.com/closesync/closesync/internal/daemon"
 	"github.com/closesync/closesync/pkg/closeapi"
 	"github.com/closesync/closesync/pkg/config"
 	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 	"github.com/closesync/closesync/pkg/pipeline"
 	"github.com/closesync/closesync/pkg/runlog"
-	"github.com/closesync/closesync/pkg/schedule"
 	"github.com/closesync/closesync/pkg/schema"
 )
 
@@ -106,14 +105,14 @@ func (c *groupCounter) busiest() (string, int) {
 	return g, n
 }
 
-// paceMemoryLimit is the memory_limit a config of paceReports gets by
-// default (hooks.StoreOptions).
-func paceMemoryLimit() string {
+// paceStore is how a config of paceReports with database path opens it
+// (daemon.StoreOptions: its default memory_limit follows the reports).
+func paceStore(path string) load.Options {
 	var refs []config.ReportRef
 	for _, name := range paceReports {
 		refs = append(refs, config.ReportRef{Name: name})
 	}
-	return load.MemoryLimitFor(schedule.TablesWritten(&config.Config{Jobs: []config.Job{{Reports: refs}}}))
+	return daemon.StoreOptions(&config.Config{Database: path, Jobs: []config.Job{{Reports: refs}}})
 }
 
 // BenchmarkRateLimitedSync measures a full first sync of paceReports
@@ -141,8 +140,7 @@ func BenchmarkRateLimitedSync(b *testing.B) {
 						b.Fatal(err)
 					}
 					ctx := context.Background()
-					st, err := load.Open(ctx, load.Options{Path: filepath.Join(b.TempDir(), "bench.duckdb"), Migrations: closesync.SQL,
-						Engine: load.Engine{MemoryLimit: paceMemoryLimit()}})
+					st, err := load.Open(ctx, paceStore(filepath.Join(b.TempDir(), "bench.duckdb")))
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/closesync/closesync/pkg/config"
+	"github.com/closesync/closesync/pkg/extract"
 	"github.com/closesync/closesync/pkg/load"
 )
 
@@ -20,6 +21,7 @@ func TestTablesWrittenSizesTheMemoryLimit(t *testing.T) {
 		{"a report in two jobs is one table", []config.Job{{Reports: refs("users", "leads")}, {Reports: refs("users")}}, 3, "69MB"},
 		{"replace mode keeps no history", []config.Job{{Reports: []config.ReportRef{{Name: "leads", Mode: "replace"}}}}, 1, "66MB"},
 		{"no jobs", nil, 0, "64MB"},
+		{"the whole catalog (config.example.yaml's figure)", []config.Job{{Reports: catalogRoots()}}, 52, "142MB"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			n := TablesWritten(&config.Config{Jobs: c.jobs})
@@ -31,4 +33,15 @@ func TestTablesWrittenSizesTheMemoryLimit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// catalogRoots is every report of the catalog a job can name (not a child).
+func catalogRoots() []config.ReportRef {
+	var out []config.ReportRef
+	for _, r := range extract.Catalog() {
+		if r.Parent == "" {
+			out = append(out, config.ReportRef{Name: r.Name})
+		}
+	}
+	return out
 }
