@@ -120,15 +120,15 @@ func paceStore(path string) load.Options {
 // token bucket), as wall ÷ the theoretical minimum: the busiest group's
 // requests ÷ rps. It reports that ratio (wall/min) and the share of
 // requests answered 429 (%429), with no latency and with 300 ms a
-// request, at max_concurrency 1, 4 (the default) and 8: as many reports
-// at once, windows of a long walk and requests in flight, as the config key
-// sets all three. The reports keep their history as by default.
+// request, at max_concurrency 1, 4 and 8 (the default): as many reports
+// at once and requests in flight, and half as many windows of a long walk,
+// as the config key sets. The reports keep their history as by default.
 //
 //	go test -run '^$' -bench RateLimitedSync -benchtime 1x ./cmd/closesync/
 func BenchmarkRateLimitedSync(b *testing.B) {
 	const scale, rps = 1000, 5
 	for _, latency := range []time.Duration{0, 300 * time.Millisecond} {
-		for _, reports := range []int{1, closeapi.DefaultMaxConcurrency, 8} {
+		for _, reports := range []int{1, 4, closeapi.DefaultMaxConcurrency} {
 			b.Run(fmt.Sprintf("latency=%s/max_concurrency=%d", latency, reports), func(b *testing.B) {
 				for range b.N {
 					fake := closefake.New(closefake.Options{Seed: 1, Scale: scale, RateLimit: rps, Latency: latency})

@@ -76,7 +76,7 @@ func Config(dbPath, baseURL string) *config.Config {
 		Database: dbPath,
 		Schema:   "close",
 		Log:      config.Log{Level: "warn", Format: "console"},
-		Accounts: []config.Account{{Name: "demo", APIKey: config.Secret(closefake.DefaultAPIKey), BaseURL: baseURL, MaxConcurrency: 4}},
+		Accounts: []config.Account{{Name: "demo", APIKey: config.Secret(closefake.DefaultAPIKey), BaseURL: baseURL, MaxConcurrency: config.DefaultMaxConcurrency}},
 		Jobs:     []config.Job{{Name: "demo", Account: "demo", Schedule: "@hourly", Timeout: time.Hour, Reports: reports}},
 	}
 }

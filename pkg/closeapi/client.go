@@ -23,7 +23,7 @@ import (
 // Defaults for Config.
 const (
 	DefaultBaseURL        = "https://api.close.com/api/v1"
-	DefaultMaxConcurrency = 4
+	DefaultMaxConcurrency = 8
 	DefaultTimeout        = 60 * time.Second
 	DefaultMaxAttempts    = 8
 	DefaultBaseBackoff    = 500 * time.Millisecond

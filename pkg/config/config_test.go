@@ -379,8 +379,8 @@ log: ~
 			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
-	if a.MaxConcurrency != 4 {
-		t.Errorf("max_concurrency = %d, want 4", a.MaxConcurrency)
+	if a.MaxConcurrency != 8 {
+		t.Errorf("max_concurrency = %d, want 8", a.MaxConcurrency)
 	}
 	if j.Timeout != 6*time.Hour {
 		t.Errorf("timeout = %s, want 6h", j.Timeout)

@@ -33,7 +33,7 @@ func TestEnvOverrides(t *testing.T) {
 	t.Setenv("CLOSESYNC_LOG__LEVEL", "debug")
 	t.Setenv("CLOSESYNC_LOG__FORMAT", "json")
 	t.Setenv("CLOSESYNC_HTTP__LISTEN", "127.0.0.1:9464")
-	t.Setenv("CLOSESYNC_ACCOUNTS__1__MAX_CONCURRENCY", "8")              // a number from a string
+	t.Setenv("CLOSESYNC_ACCOUNTS__1__MAX_CONCURRENCY", "12")             // a number from a string
 	t.Setenv("CLOSESYNC_ACCOUNTS__1__BASE_URL", "http://127.0.0.1:1/v1") // a single _ stays in the key
 	t.Setenv("CLOSESYNC_JOBS__1__TIMEOUT", "1d2h")                       // a duration, in days too
 	t.Setenv("CLOSESYNC_JOBS__0__START_DATE", "2024-05-01")              // a date
@@ -65,7 +65,7 @@ func TestEnvOverrides(t *testing.T) {
 			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
-	if cfg.Accounts[1].MaxConcurrency != 8 || cfg.Accounts[0].MaxConcurrency != DefaultMaxConcurrency {
+	if cfg.Accounts[1].MaxConcurrency != 12 || cfg.Accounts[0].MaxConcurrency != DefaultMaxConcurrency {
 		t.Errorf("max_concurrency = %d, %d", cfg.Accounts[0].MaxConcurrency, cfg.Accounts[1].MaxConcurrency)
 	}
 	if cfg.Jobs[1].Timeout != 26*time.Hour || cfg.Jobs[0].Timeout != DefaultJobTimeout {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -171,5 +172,63 @@ func TestWindowedWalkCancelled(t *testing.T) {
 				t.Errorf("walk cancelled after 2 pages: %v, want the cancellation", err)
 			}
 		})
+	}
+}
+
+// TestWindowsFor: a walk takes half the account's requests in flight as
+// windows; below two it is one listing.
+func TestWindowsFor(t *testing.T) {
+	for _, tc := range []struct{ concurrency, windows int }{{0, 0}, {1, 0}, {2, 1}, {3, 1}, {4, 2}, {8, 4}, {9, 4}, {64, 32}} {
+		if got := windowsFor(tc.concurrency); got != tc.windows {
+			t.Errorf("windowsFor(%d) = %d, want %d", tc.concurrency, got, tc.windows)
+		}
+	}
+}
+
+// TestCutsShareAGrowingRate: the cuts split records whose rate grows
+// linearly with time (an organisation's activities and events, as leads
+// accumulate) into windows of equal counts, with spans shrinking towards
+// now; equal spans would leave the newest window most of them.
+func TestCutsShareAGrowingRate(t *testing.T) {
+	lo := time.Date(2023, 12, 3, 0, 0, 0, 0, time.UTC)
+	hi := lo.Add(3 * 365 * 24 * time.Hour)
+	// Records at a rate growing linearly from lo: the k-th of total lies at
+	// lo + span·√(k/total).
+	const total = 100000
+	records := make([]time.Time, total)
+	for k := range records {
+		records[k] = lo.Add(time.Duration(float64(hi.Sub(lo)) * math.Sqrt((float64(k)+0.5)/total)))
+	}
+	for _, n := range []int{0, 1, 2, 3, 4, 8, 32} {
+		cuts := cutsAt(lo, hi, n)
+		if n < 2 {
+			if cuts != nil {
+				t.Errorf("%d windows: cuts %v, want none", n, cuts)
+			}
+			continue
+		}
+		if len(cuts) != n-1 {
+			t.Fatalf("%d windows: %d cuts", n, len(cuts))
+		}
+		bounds := append(append([]time.Time{lo}, cuts...), hi)
+		for i := 1; i < len(bounds); i++ {
+			if !bounds[i].After(bounds[i-1]) {
+				t.Fatalf("%d windows: cut %d at %s, not after %s", n, i, bounds[i], bounds[i-1])
+			}
+			if i > 1 && bounds[i].Sub(bounds[i-1]) >= bounds[i-1].Sub(bounds[i-2]) {
+				t.Errorf("%d windows: window %d spans %s, not shorter than the one before (%s)", n, i, bounds[i].Sub(bounds[i-1]), bounds[i-1].Sub(bounds[i-2]))
+			}
+		}
+		for i := range n {
+			in := 0
+			for _, at := range records {
+				if !at.Before(bounds[i]) && at.Before(bounds[i+1]) {
+					in++
+				}
+			}
+			if want := total / n; in < want-2 || in > want+2 {
+				t.Errorf("%d windows: window %d holds %d records, want %d", n, i+1, in, want)
+			}
+		}
 	}
 }
