@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -45,6 +46,15 @@ type groupCounter struct {
 	// busiest group's last answer went.
 	busy time.Duration
 	last map[string]time.Time
+	// trace is every answer, in the order they went.
+	trace []answer
+}
+
+// answer is one request the fake answered.
+type answer struct {
+	group, query string
+	start, end   time.Time
+	status       int
 }
 
 type statusWriter struct {
@@ -68,6 +78,7 @@ func (c *groupCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.trace = append(c.trace, answer{group: r.Method + " " + p, query: r.URL.RawQuery, start: start, end: end, status: sw.status})
 	c.all++
 	c.busy += end.Sub(start)
 	c.last[r.Method+" "+p] = end
@@ -76,6 +87,33 @@ func (c *groupCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.ok[r.Method+" "+p]++
+}
+
+// lastAnswer is the group that answered last, and when.
+func (c *groupCounter) lastAnswer() (string, time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var g string
+	var at time.Time
+	for k, t := range c.last {
+		if t.After(at) {
+			g, at = k, t
+		}
+	}
+	return g, at
+}
+
+// writeTrace writes every answer to path as tab-separated lines: group,
+// when the request came and when it was answered (seconds since t0),
+// status and query.
+func (c *groupCounter) writeTrace(path string, t0 time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var sb strings.Builder
+	for _, a := range c.trace {
+		fmt.Fprintf(&sb, "%s\t%.3f\t%.3f\t%d\t%s\n", a.group, a.start.Sub(t0).Seconds(), a.end.Sub(t0).Seconds(), a.status, a.query)
+	}
+	return os.WriteFile(path, []byte(sb.String()), 0o600)
 }
 
 // groups lists the endpoint groups by requests answered, most first.
@@ -123,6 +161,8 @@ func paceStore(path string) load.Options {
 // request, at max_concurrency 1, 4 and 8 (the default): as many reports
 // at once and requests in flight, and half as many windows of a long walk,
 // as the config key sets. The reports keep their history as by default.
+// With CLOSESYNC_PACE_TRACE=path it writes every request the fake answered
+// to path (groupCounter.writeTrace), to see where a run loses time.
 //
 //	go test -run '^$' -bench RateLimitedSync -benchtime 1x ./cmd/closesync/
 func BenchmarkRateLimitedSync(b *testing.B) {
@@ -177,8 +217,14 @@ func BenchmarkRateLimitedSync(b *testing.B) {
 					b.Logf("%s: %d requests (%d answered 429, %.2f%%); busiest group %s: %d, minimum %.1fs; wall %.1fs: %.2f× the minimum",
 						b.Name(), counter.all, counter.n429, share, group, n, minimum.Seconds(), wall.Seconds(), ratio)
 					b.Logf("requests by group: %s", counter.groups())
-					b.Logf("requests in flight at the fake: %.2f on average; the busiest group's last answer at %.1fs",
-						counter.busy.Seconds()/wall.Seconds(), counter.last[group].Sub(start).Seconds())
+					if path := os.Getenv("CLOSESYNC_PACE_TRACE"); path != "" {
+						if err := counter.writeTrace(path, start); err != nil {
+							b.Fatal(err)
+						}
+					}
+					lastGroup, last := counter.lastAnswer()
+					b.Logf("requests in flight at the fake: %.2f on average; the busiest group's last answer at %.1fs, the last of all (%s) at %.1fs",
+						counter.busy.Seconds()/wall.Seconds(), counter.last[group].Sub(start).Seconds(), lastGroup, last.Sub(start).Seconds())
 				}
 			})
 		}

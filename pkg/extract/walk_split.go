@@ -36,9 +36,11 @@ import (
 // tells the counts without reading (the event log cannot count, nor can
 // /activity/), so the cuts follow how an organisation's records
 // accumulate: each lead's activities and events fall between its creation
-// and now, so with leads added at a steady rate the records of a day grow
-// linearly with time, and equal shares of them end at
-// lo + (hi-lo)·√(i/n) (cutsAt): the spans shrink towards now. Equal spans
+// and now, so with leads added at a steady rate since the walk's start date
+// the records of a day grow linearly with time, and equal shares of them
+// end where cutsAt puts the cuts: the spans of a walk from its start date
+// shrink towards now; those of the event log's last 30 days are nearly
+// equal. Equal spans
 // left the newest window with most of the records, read alone at the end
 // (the rate-limit bench at 300 ms and four windows: 1.19-1.22 of the
 // minimum with equal spans, 1.06-1.20 with these cuts). Each
@@ -73,6 +75,7 @@ func (x *run) windows() []time.Time {
 		return nil
 	}
 	lo := st.From(req.Bookmark, req.StartDate, req.Now, req.Window)
+	origin := lo
 	if st.Retention > 0 {
 		if kept := req.Now.Add(-st.Retention); kept.After(lo) {
 			lo = kept
@@ -82,7 +85,7 @@ func (x *run) windows() []time.Time {
 	if lo.IsZero() || hi.Sub(lo) < minWindowedSpan {
 		return nil
 	}
-	return cutsAt(lo, hi, windowsFor(req.Concurrency))
+	return cutsAt(origin, lo, hi, windowsFor(req.Concurrency))
 }
 
 // windowsFor is how many windows a long walk is cut into when its account
@@ -92,17 +95,25 @@ func (x *run) windows() []time.Time {
 func windowsFor(concurrency int) int { return concurrency / 2 }
 
 // cutsAt cuts [lo, hi) into n windows holding equal shares of records
-// whose rate grows linearly from lo (see above): n-1 cuts at
-// lo + (hi-lo)·√(i/n), oldest first, at filterTime's precision.
-func cutsAt(lo, hi time.Time, n int) []time.Time {
+// whose rate grows linearly from origin (see above; origin ≤ lo): with
+// a = lo-origin and b = hi-origin, the n-1 cuts are at
+// origin + √(a² + (i/n)·(b²-a²)), oldest first, at filterTime's precision.
+// From the origin (a walk from its start date) that is lo + (hi-lo)·√(i/n);
+// a range far from it (the event log's last 30 days of years) holds a
+// nearly steady rate, and its spans come out nearly equal.
+func cutsAt(origin, lo, hi time.Time, n int) []time.Time {
 	if n < 2 {
 		return nil
 	}
-	span := float64(hi.Sub(lo))
+	if origin.After(lo) {
+		origin = lo
+	}
+	a, d := float64(lo.Sub(origin)), float64(hi.Sub(lo))
 	cuts := make([]time.Time, n-1)
 	for i := range cuts {
-		at := time.Duration(span * math.Sqrt(float64(i+1)/float64(n)))
-		cuts[i] = lo.Add(at).UTC().Truncate(time.Microsecond)
+		// b²-a² as (b-a)(b+a): no cancellation when a is far larger than d.
+		at := math.Sqrt(a*a+float64(i+1)/float64(n)*d*(2*a+d)) - a
+		cuts[i] = lo.Add(time.Duration(at)).UTC().Truncate(time.Microsecond)
 	}
 	return cuts
 }
@@ -141,7 +152,7 @@ func (x *run) walkWindows(ctx context.Context, q url.Values, cuts []time.Time, r
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan windowPage)
+	pages := make(chan windowPage, n) // each window a page ahead while one is written
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {

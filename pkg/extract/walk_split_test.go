@@ -186,49 +186,75 @@ func TestWindowsFor(t *testing.T) {
 }
 
 // TestCutsShareAGrowingRate: the cuts split records whose rate grows
-// linearly with time (an organisation's activities and events, as leads
-// accumulate) into windows of equal counts, with spans shrinking towards
-// now; equal spans would leave the newest window most of them.
+// linearly from an origin (an organisation's activities and events, as
+// leads accumulate since the start date) into windows of equal counts:
+// from the origin the spans shrink towards now (equal spans would leave
+// the newest window most of them); over the last 30 days of three years
+// (the event log) they are nearly equal.
 func TestCutsShareAGrowingRate(t *testing.T) {
-	lo := time.Date(2023, 12, 3, 0, 0, 0, 0, time.UTC)
-	hi := lo.Add(3 * 365 * 24 * time.Hour)
-	// Records at a rate growing linearly from lo: the k-th of total lies at
-	// lo + span·√(k/total).
-	const total = 100000
+	origin := time.Date(2023, 12, 3, 0, 0, 0, 0, time.UTC)
+	now := origin.Add(3 * 365 * 24 * time.Hour)
+	// Records at a rate growing linearly from origin: the k-th of total
+	// lies at origin + span·√(k/total).
+	const total = 400000
 	records := make([]time.Time, total)
 	for k := range records {
-		records[k] = lo.Add(time.Duration(float64(hi.Sub(lo)) * math.Sqrt((float64(k)+0.5)/total)))
+		records[k] = origin.Add(time.Duration(float64(now.Sub(origin)) * math.Sqrt((float64(k)+0.5)/total)))
 	}
-	for _, n := range []int{0, 1, 2, 3, 4, 8, 32} {
-		cuts := cutsAt(lo, hi, n)
-		if n < 2 {
-			if cuts != nil {
-				t.Errorf("%d windows: cuts %v, want none", n, cuts)
-			}
-			continue
-		}
-		if len(cuts) != n-1 {
-			t.Fatalf("%d windows: %d cuts", n, len(cuts))
-		}
-		bounds := append(append([]time.Time{lo}, cuts...), hi)
-		for i := 1; i < len(bounds); i++ {
-			if !bounds[i].After(bounds[i-1]) {
-				t.Fatalf("%d windows: cut %d at %s, not after %s", n, i, bounds[i], bounds[i-1])
-			}
-			if i > 1 && bounds[i].Sub(bounds[i-1]) >= bounds[i-1].Sub(bounds[i-2]) {
-				t.Errorf("%d windows: window %d spans %s, not shorter than the one before (%s)", n, i, bounds[i].Sub(bounds[i-1]), bounds[i-1].Sub(bounds[i-2]))
+	for _, tc := range []struct {
+		name string
+		lo   time.Time
+		// shrink: each span shorter than the one before; else within
+		// 3% of equal (the rate grows by 2.7% over the 30 days).
+		shrink bool
+	}{
+		{"from the origin", origin, true},
+		{"the last 30 days", now.Add(-30 * 24 * time.Hour), false},
+	} {
+		var in []time.Time
+		for _, at := range records {
+			if !at.Before(tc.lo) {
+				in = append(in, at)
 			}
 		}
-		for i := range n {
-			in := 0
-			for _, at := range records {
-				if !at.Before(bounds[i]) && at.Before(bounds[i+1]) {
-					in++
+		for _, n := range []int{0, 1, 2, 3, 4, 8, 32} {
+			cuts := cutsAt(origin, tc.lo, now, n)
+			if n < 2 {
+				if cuts != nil {
+					t.Errorf("%s, %d windows: cuts %v, want none", tc.name, n, cuts)
+				}
+				continue
+			}
+			if len(cuts) != n-1 {
+				t.Fatalf("%s, %d windows: %d cuts", tc.name, n, len(cuts))
+			}
+			bounds := append(append([]time.Time{tc.lo}, cuts...), now)
+			equal := now.Sub(tc.lo) / time.Duration(n)
+			for i := 1; i < len(bounds); i++ {
+				span := bounds[i].Sub(bounds[i-1])
+				switch {
+				case span <= 0:
+					t.Fatalf("%s, %d windows: cut %d at %s, not after %s", tc.name, n, i, bounds[i], bounds[i-1])
+				case tc.shrink && i > 1 && span >= bounds[i-1].Sub(bounds[i-2]):
+					t.Errorf("%s, %d windows: window %d spans %s, not shorter than the one before", tc.name, n, i, span)
+				case !tc.shrink && (span < equal*97/100 || span > equal*103/100):
+					t.Errorf("%s, %d windows: window %d spans %s, want about %s", tc.name, n, i, span, equal)
 				}
 			}
-			if want := total / n; in < want-2 || in > want+2 {
-				t.Errorf("%d windows: window %d holds %d records, want %d", n, i+1, in, want)
+			for i := range n {
+				got := 0
+				for _, at := range in {
+					if !at.Before(bounds[i]) && at.Before(bounds[i+1]) {
+						got++
+					}
+				}
+				if want := len(in) / n; got < want-2 || got > want+2 {
+					t.Errorf("%s, %d windows: window %d holds %d records, want %d", tc.name, n, i+1, got, want)
+				}
 			}
 		}
+	}
+	if cuts := cutsAt(now, origin, now, 2); len(cuts) != 1 || !cuts[0].Equal(origin.Add(time.Duration(float64(now.Sub(origin))*math.Sqrt(0.5))).Truncate(time.Microsecond)) {
+		t.Errorf("an origin after lo counts from lo: %v", cuts)
 	}
 }

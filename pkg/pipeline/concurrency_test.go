@@ -135,6 +135,52 @@ func TestRunJobFirstReportAlone(t *testing.T) {
 	}
 }
 
+// ensureCounter is a memStore that counts the tables set up.
+type ensureCounter struct {
+	*memStore
+	ensured atomic.Int64
+}
+
+func (e *ensureCounter) EnsureTable(ctx context.Context, t schema.Table, m schema.WriteMode, org string) error {
+	e.ensured.Add(1)
+	return e.memStore.EnsureTable(ctx, t, m, org)
+}
+
+// TestRunJobOthersSetUpBesideTheFirst: while the job's first report waits
+// for its first page, the reports beside it set up their run rows and
+// tables, but none reads before the first has its page.
+func TestRunJobOthersSetUpBesideTheFirst(t *testing.T) {
+	st := &ensureCounter{memStore: newMemStore()}
+	var paged atomic.Bool
+	var early atomic.Int64
+	ext := func(string) (ExtractFunc, error) {
+		return func(ctx context.Context, req extract.Request, emit func(extract.Batch) error) error {
+			if req.Report.Name != "leads" {
+				if !paged.Load() {
+					early.Add(1)
+				}
+				return pages(1, 1, "")(ctx, req, emit)
+			}
+			for deadline := time.Now().Add(5 * time.Second); st.ensured.Load() < 3; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("%d tables set up while the first report waited, want 3", st.ensured.Load())
+				}
+			}
+			paged.Store(true)
+			return pages(1, 1, "")(ctx, req, emit)
+		}, nil
+	}
+	r := &Runner{Store: st, Log: zap.NewNop(), Extract: ext}
+	for _, rs := range r.RunJob(context.Background(), concurrentJob(3), runlog.Manual) {
+		if rs.Status != runlog.Success {
+			t.Errorf("%s: %s %v", rs.Report, rs.Status, rs.Err)
+		}
+	}
+	if n := early.Load(); n != 0 {
+		t.Errorf("%d reports read before the first report's first page", n)
+	}
+}
+
 // TestRunJobConcurrentCancel: cancelled while two reports run, both are
 // recorded cancelled, and the three not started are cancelled results
 // without a run row.

@@ -82,6 +82,9 @@ func (r *Runner) reconcile(ctx context.Context, job Job, rr ReportRun, listedFro
 		return s.res
 	}
 	r.finish(ctx, s, s.do(ctx, func(ctx context.Context, s *run) error {
+		if err := awaitTurn(ctx); err != nil {
+			return staged(StageExtract, rr.Report.Name, err)
+		}
 		ids, err := list(ctx, s)
 		if err != nil {
 			return err

@@ -159,14 +159,16 @@ func (r *Runner) RunJob(ctx context.Context, job Job, trigger runlog.Trigger) []
 // eachReport runs run for each of reports, job.Concurrency at once, the
 // heaviest first (startOrder), unless ctx has ended (cancelled, without a
 // run row) or the account was found unusable (a skipped run). The first
-// report to start runs alone until it has read a page or ended, so that a
-// dead key or an unreachable API fails one report and skips the others, as
-// one after another would. A report that reads the stored event log
-// (RefetchEdited) starts only when the reports before it in the job that
-// store the event log
-// (ApplyEventDeletes) have ended, so it sees the edits they stored, as one
-// after another would. The reports share their reads of the custom field
-// lists (extract.WithSharedLists). Results are in the order of reports.
+// report to start sends its requests alone until it has read a page or
+// ended, so that a dead key or an unreachable API fails one report and
+// skips the others, as one after another would; the others start beside it
+// and do what needs no request (their run rows and tables), and wait at a
+// gate before their first request (gate.go). A report that reads the
+// stored event log (RefetchEdited) starts only when the reports before it
+// in the job that store the event log (ApplyEventDeletes) have ended, so it
+// sees the edits they stored, as one after another would. The reports
+// share their reads of the custom field lists (extract.WithSharedLists).
+// Results are in the order of reports.
 func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger, reports []ReportRun, run func(context.Context, ReportRun) Result) []Result {
 	ctx = extract.WithSharedLists(ctx)
 	out := make([]Result, len(reports))
@@ -178,6 +180,8 @@ func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger
 	for i := range ended {
 		ended[i] = make(chan struct{})
 	}
+	var lead *first          // the first report's, when others start beside it (gate.go)
+	var prev <-chan struct{} // the last started report is set up
 	for k, i := range startOrder(reports) {
 		rr := reports[i]
 		taken := false
@@ -206,16 +210,19 @@ func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger
 		for _, j := range waitsFor(reports, i) {
 			after = append(after, ended[j])
 		}
-		var ok chan struct{} // closed once the first report has answered
 		rctx := ctx
-		if k == 0 && n > 1 && len(reports) > 1 {
-			ok = make(chan struct{})
-			rctx = context.WithValue(ctx, answeredKey{}, sync.OnceFunc(func() { close(ok) }))
+		switch {
+		case k == 0 && n > 1 && len(reports) > 1:
+			lead = newFirst()
+			rctx, prev = context.WithValue(ctx, firstKey{}, lead), lead.ready
+		case lead != nil:
+			g := newGate(lead, prev, job.Account, &r.breaker)
+			rctx, prev = context.WithValue(ctx, gateKey{}, g), g.ready
 		}
 		wg.Go(func() {
 			defer close(ended[i])
 			defer func() { <-slots }()
-			defer answered(rctx)
+			defer runEnded(rctx)
 			for _, ch := range after {
 				<-ch
 			}
@@ -225,22 +232,9 @@ func (r *Runner) eachReport(ctx context.Context, job Job, trigger runlog.Trigger
 			r.breaker.trip(job.Account, rr.Report.Name, res.Err)
 			out[i] = res
 		})
-		if ok != nil {
-			<-ok // the run closes it at its end at the latest
-		}
 	}
 	wg.Wait()
 	return out
-}
-
-type answeredKey struct{}
-
-// answered tells eachReport that the run of ctx has shown its account
-// works (read a page) or ended.
-func answered(ctx context.Context) {
-	if f, ok := ctx.Value(answeredKey{}).(func()); ok {
-		f()
-	}
 }
 
 // reportLocks keeps two runs of one report (by name) from overlapping.
@@ -327,8 +321,17 @@ func (r *Runner) begin(ctx context.Context, job Job, rr ReportRun, trigger runlo
 	s := &run{rr: rr, stats: &closeapi.Stats{},
 		log: r.Log.With(zap.String("job", job.Name), zap.String("report", rep.Name), zap.String("account", job.Account)),
 		res: Result{Run: runlog.Run{Job: job.Name, Report: rep.Name, Account: job.Account, Trigger: trigger, StartedAt: time.Now()}}}
-	s.job, s.orgErr = r.withOrg(ctx, job)
+	s.job, s.orgErr = job, awaitSetUp(ctx)
+	if s.orgErr == nil {
+		s.job, s.orgErr = r.withOrg(ctx, job)
+	}
 	s.org = s.job.Params["organization_id"]
+	if s.orgErr != nil && ctx.Err() != nil && heldBack(ctx) {
+		// Held at the gate until the job ended: not started, as a report
+		// still waiting for its slot is not (no run row).
+		s.res.Status, s.res.Err = runlog.Cancelled, context.Cause(ctx)
+		return s, false
+	}
 	beginCtx := ctx
 	if s.orgErr != nil {
 		// The organization could not be told (a job's timeout may have
@@ -375,6 +378,9 @@ func (r *Runner) finish(ctx context.Context, s *run, err error) {
 	res.FinishedAt = &finished
 	res.Status = runlog.Success
 	msg := ""
+	if skipped := (*SkippedError)(nil); errors.As(err, &skipped) {
+		err = skipped // a run held at the gate and then skipped says why, as skipReport's does
+	}
 	if err != nil {
 		err = namedDeadline(ctx, err)
 		res.Err, res.Status, msg = err, runlog.Failed, err.Error()

@@ -106,6 +106,9 @@ func (r *Runner) compare(ctx context.Context, s *run, v *Verification) error {
 		return &StageError{Stage: StageExtract, Report: s.rr.Report.Name, Err: s.orgErr}
 	}
 	rep := s.rr.Report
+	if err := awaitTurn(ctx); err != nil {
+		return staged(StageExtract, rep.Name, err)
+	}
 	stored, err := r.Store.Tally(ctx, rep.Table, s.org, rep.Strategy.Field)
 	if err != nil {
 		return &StageError{Stage: StageLoad, Report: rep.Name, Err: err}

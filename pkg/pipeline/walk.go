@@ -100,6 +100,9 @@ func (r *Runner) walk(ctx context.Context, s *run) error {
 		}
 		return staged(StageLoad, rep.Name, w.Write(ctx, b.Records, bookmark))
 	}
+	if err := awaitTurn(ctx); err != nil {
+		return staged(StageExtract, rep.Name, err)
+	}
 	if err := fetchAhead(ctx, ext, req, emit); err != nil {
 		// Whole pages already read are valid data with a valid bookmark:
 		// keep them unless the run was cancelled.
