@@ -117,6 +117,11 @@ type run struct {
 	maxSeen time.Time
 	emitted schema.Bookmark   // the last bookmark handed to emit
 	params  map[string]string // resolved placeholders
+	// stop, for a window of a walk in Field order, is where the window
+	// may be told to end, and ats the Field value of each record of the
+	// page it emits (walk_split.go).
+	stop *windowStop
+	ats  []time.Time
 }
 
 // newRun starts a walk of req. An IDsOnly request lists from the start
@@ -228,9 +233,9 @@ func (x *run) walkEach(ctx context.Context, c Client, windowed bool, read func(c
 	if err != nil {
 		return err
 	}
-	var cuts []time.Time
+	var wd *windowing
 	if windowed {
-		cuts = x.windows()
+		wd = x.windows()
 	}
 	for _, s := range r.Sources {
 		s, err := x.resolve(ctx, c, s)
@@ -238,8 +243,8 @@ func (x *run) walkEach(ctx context.Context, c Client, windowed bool, read func(c
 			return fmt.Errorf("%s: %w", r.Name, err)
 		}
 		sq := x.sourceQuery(s, q)
-		if cuts != nil {
-			err = x.walkWindows(ctx, sq, cuts, func(ctx context.Context, w *run, q url.Values) error { return read(ctx, w, s, q) })
+		if wd != nil {
+			err = x.walkWindows(ctx, sq, wd, func(ctx context.Context, w *run, q url.Values) error { return read(ctx, w, s, q) })
 		} else {
 			err = read(ctx, x, s, sq)
 		}
@@ -321,9 +326,14 @@ func (x *run) handler(tag string) func(closeapi.Page) error {
 // keyset value it read ("" when none).
 func (x *run) handlePage(p closeapi.Page, tag string) (lastKey string, err error) {
 	r := x.req.Report
+	before := x.maxSeen
 	b, seen, err := x.pageBatch(p.Data, tag)
 	if err != nil {
 		return "", err
+	}
+	full := false
+	if stop, ok := x.stop.get(); ok {
+		b, seen, full = x.stopAt(b, seen, stop, before)
 	}
 	for _, s := range seen {
 		if s.key != "" {
@@ -334,10 +344,48 @@ func (x *run) handlePage(p closeapi.Page, tag string) (lastKey string, err error
 		b.Bookmark = x.bookmark()
 		x.emitted = b.Bookmark
 	}
-	if err := x.emit(b); err != nil {
-		return "", fmt.Errorf("page %d: %w", x.page, err)
+	if x.stop != nil {
+		x.ats = x.ats[:0]
+		for _, s := range seen {
+			x.ats = append(x.ats, s.at)
+		}
+	}
+	if len(b.Records) > 0 || !full {
+		if err := x.emit(b); err != nil {
+			return "", fmt.Errorf("page %d: %w", x.page, err)
+		}
+	}
+	if full {
+		return lastKey, errWindowFull
 	}
 	return lastKey, nil
+}
+
+// stopAt keeps of a window's page the records before its stop (and those
+// without a Field value, which the listing's own bounds admitted), with
+// the newest value seen recounted from before (the run's before the page)
+// over them; full says a record at or after the stop was dropped, so the
+// window is read to its end.
+func (x *run) stopAt(b Batch, all []seen, stop, before time.Time) (Batch, []seen, bool) {
+	keep := 0
+	x.maxSeen = before
+	for i, s := range all {
+		if !s.at.IsZero() && !s.at.Before(stop) {
+			continue
+		}
+		b.Records[keep], all[keep] = b.Records[i], s
+		if len(b.IDs) == len(all) {
+			b.IDs[keep] = b.IDs[i]
+		}
+		x.maxSeen = later(x.maxSeen, s.at)
+		keep++
+	}
+	full := keep < len(all)
+	if len(b.IDs) == len(all) {
+		b.IDs = b.IDs[:keep]
+	}
+	b.Records, all = b.Records[:keep], all[:keep]
+	return b, all, full
 }
 
 // seen is what a walk reads of one record besides the record itself.

@@ -2,11 +2,13 @@ package extract
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/closesync/closesync/pkg/schema"
@@ -63,9 +65,17 @@ import (
 // minWindowedSpan is the shortest range a walk is split for.
 const minWindowedSpan = 7 * 24 * time.Hour
 
-// windows returns where the walk of the run is cut into windows (one
-// fewer than the windows), oldest first; nil when it is one listing.
-func (x *run) windows() []time.Time {
+// windowing is how a walk is cut into windows: cuts (one fewer than the
+// windows, oldest first) in [lo, hi), by a growth counted from origin
+// (cutsAt), which a window split later (splitAt) counts by too.
+type windowing struct {
+	origin, lo, hi time.Time
+	cuts           []time.Time
+}
+
+// windows returns how the walk of the run is cut into windows; nil when it
+// is one listing.
+func (x *run) windows() *windowing {
 	req, r := x.req, x.req.Report
 	st := r.Strategy
 	if !st.Windowed || st.Filter != ParamFilter || r.Method != Incremental || windowsFor(req.Concurrency) < 2 || req.IDsOnly {
@@ -85,7 +95,7 @@ func (x *run) windows() []time.Time {
 	if lo.IsZero() || hi.Sub(lo) < minWindowedSpan {
 		return nil
 	}
-	return cutsAt(origin, lo, hi, windowsFor(req.Concurrency))
+	return &windowing{origin: origin, lo: lo, hi: hi, cuts: cutsAt(origin, lo, hi, windowsFor(req.Concurrency))}
 }
 
 // windowsFor is how many windows a long walk is cut into when its account
@@ -118,103 +128,253 @@ func cutsAt(origin, lo, hi time.Time, n int) []time.Time {
 	return cuts
 }
 
-// windowQuery is q for window i of the cuts: Field__gte the cut before
-// it (the first keeps q's), Field__lt the cut after it (the last keeps
-// q's, if any).
-func windowQuery(st Strategy, q url.Values, cuts []time.Time, i int) url.Values {
+// window is one window of a walk, as its emitting goroutine keeps it:
+// [from, until) of the walk's Field, a zero from or until keeping the
+// walk's own bound (the first window also reads anything before the
+// range, the last anything after it).
+type window struct {
+	from, until time.Time
+	// stop is where the window's walk stops once it is split: set by the
+	// emitting goroutine, read by the walk (run.stop).
+	stop *windowStop
+	// split says until was moved down to where a new window starts.
+	split bool
+	// What the emitting goroutine has emitted of it.
+	seen           time.Time
+	records, pages int
+	done           bool
+}
+
+// query is q bounded to the window.
+func (w *window) query(st Strategy, q url.Values) url.Values {
 	out := merge(q)
-	if i > 0 {
-		out.Set(st.Field+"__gte", cuts[i-1].Format(filterTime))
+	if !w.from.IsZero() {
+		out.Set(st.Field+"__gte", w.from.Format(filterTime))
 	}
-	if i < len(cuts) {
-		out.Set(st.Field+"__lt", cuts[i].Format(filterTime))
+	if !w.until.IsZero() {
+		out.Set(st.Field+"__lt", w.until.Format(filterTime))
 	}
 	return out
 }
 
+// windowStop is a bound a window's walk may be given while it runs: the
+// walk then keeps only the records before it and ends at the first record
+// at or after it (run.stopAt). It is safe for concurrent use.
+type windowStop struct{ at atomic.Int64 } // Unix nanoseconds; 0: none
+
+func (s *windowStop) set(t time.Time) { s.at.Store(t.UnixNano()) }
+
+func (s *windowStop) get() (time.Time, bool) {
+	if s == nil {
+		return time.Time{}, false
+	}
+	n := s.at.Load()
+	return time.Unix(0, n).UTC(), n != 0
+}
+
+// errWindowFull ends a window's walk at its stop: the rest of its listing
+// belongs to the window split off it.
+var errWindowFull = errors.New("the window is read up to where it was split")
+
 // windowPage is what a window's walk hands the emitting goroutine: a page
 // with the newest value its window has read so far, or the window's end.
 type windowPage struct {
-	window int
+	window *window
 	batch  Batch
 	seen   time.Time
+	ats    []time.Time // each record's Field value, where the window can be split
 	done   bool
 	err    error
 }
 
-// walkWindows reads source query q as the windows of cuts, all at once,
-// each with read given its own run (which decodes its pages) and query,
-// and emits their pages from this goroutine with the bookmarks described
+// maxWindowsPer bounds how many windows a walk ends up with, per window
+// read at once: each split costs at most one request (the new window's
+// last, partly filled page).
+const maxWindowsPer = 4
+
+// walkWindows reads source query q as the windows of wd, all at once, each
+// with read given its own run (which decodes its pages) and query, and
+// emits their pages from this goroutine with the bookmarks described
 // above. It stops at the first error of a window or of emit.
-func (x *run) walkWindows(ctx context.Context, q url.Values, cuts []time.Time, read func(ctx context.Context, w *run, q url.Values) error) error {
+//
+// The cuts are a guess at equal shares; a window may hold far more than
+// the others and be left reading alone. So while fewer windows run than at
+// the start (one has ended), a walk in Field order (Strategy.Ordered: each
+// window's pages come oldest first) splits the running window with the
+// most records left by the rate it has read them at (splitAt), at a
+// window's end or, if none had enough left then, at a later page: that
+// window stops at the split, and a new window reads from there to its old
+// end, so as many windows as at the start keep reading. The pages the
+// split window had read before it saw its stop lose here what is past the
+// split (past), so no record is emitted twice, and every bookmark still
+// covers only what was emitted.
+func (x *run) walkWindows(ctx context.Context, q url.Values, wd *windowing, read func(ctx context.Context, w *run, q url.Values) error) error {
 	st := x.req.Report.Strategy
-	n := len(cuts) + 1
+	n := len(wd.cuts) + 1
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan windowPage, n) // each window a page ahead while one is written
+	// Each window a page ahead while one is written; every window's end
+	// is received, so a send of it never blocks for long.
+	pages := make(chan windowPage, n)
 	var wg sync.WaitGroup
-	for i := range n {
+	defer wg.Wait()
+	wins := make([]*window, n)
+	for i := range wins {
+		wins[i] = &window{stop: &windowStop{}}
+		if i > 0 {
+			wins[i].from = wd.cuts[i-1]
+		}
+		if i < len(wd.cuts) {
+			wins[i].until = wd.cuts[i]
+		}
+	}
+	start := func(win *window) {
 		wg.Go(func() {
 			w := &run{req: x.req, params: x.params}
+			if st.Ordered {
+				w.stop = win.stop
+			}
 			w.emit = func(b Batch) error {
 				select {
-				case pages <- windowPage{window: i, batch: b, seen: w.maxSeen}:
+				case pages <- windowPage{window: win, batch: b, seen: w.maxSeen, ats: slices.Clone(w.ats)}:
 					return nil
 				case <-ctx.Done():
 					return ctx.Err()
 				}
 			}
-			err := read(ctx, w, windowQuery(st, q, cuts, i))
-			if err != nil {
-				err = fmt.Errorf("window %d of %d: %w", i+1, n, err)
+			err := read(ctx, w, win.query(st, q))
+			if errors.Is(err, errWindowFull) {
+				err = nil
 			}
-			select {
-			case pages <- windowPage{window: i, done: true, err: err}:
-			case <-ctx.Done():
-			}
+			pages <- windowPage{window: win, done: true, err: err}
 		})
 	}
-	go func() {
-		wg.Wait()
-		close(pages)
-	}()
-	seen, done := make([]time.Time, n), make([]bool, n)
+	for _, win := range wins {
+		start(win)
+	}
 	var first error
-	for p := range pages {
+	for running := n; running > 0; {
+		p := <-pages
 		switch {
-		case first != nil: // drain: the windows are stopping
-		case p.err != nil:
-			first = p.err
-			cancel()
 		case p.done:
-			done[p.window] = true
-		default:
-			seen[p.window] = later(seen[p.window], p.seen)
-			if err := x.emitWindowPage(p.batch, seen, done); err != nil {
-				first = err
+			running--
+			p.window.done = true
+			if first == nil && p.err != nil && ctx.Err() == nil {
+				first = fmt.Errorf("window %d of %d: %w", slices.Index(wins, p.window)+1, len(wins), p.err)
 				cancel()
 			}
+		case first != nil || ctx.Err() != nil: // drain: the windows are stopping
+			continue
+		default:
+			w := p.window
+			if w.split {
+				// Pages it read before it saw its stop: what is past the
+				// stop is the new window's.
+				p = past(p, w.until)
+			}
+			w.seen = later(w.seen, p.seen)
+			w.records += len(p.batch.Records)
+			w.pages++
+			if err := x.emitWindowPage(p.batch, wins); err != nil {
+				first = err
+				cancel()
+				continue
+			}
+		}
+		// Fewer windows read than at the start: split one, now or at a
+		// later page (a window has to have read some to tell its rate).
+		if first != nil || ctx.Err() != nil || !st.Ordered || running >= n || len(wins) >= maxWindowsPer*n {
+			continue
+		}
+		if i, at, ok := splitAt(wins, wd, x.req.Now); ok {
+			w := wins[i]
+			next := &window{from: at, until: w.until, stop: &windowStop{}}
+			w.until, w.split = at, true
+			w.stop.set(at)
+			wins = slices.Insert(wins, i+1, next)
+			running++
+			start(next)
 		}
 	}
-	if first == nil && slices.Contains(done, false) {
-		// Only a cancelled ctx stops a window without a word.
-		first = fmt.Errorf("%d windows not read to their end: %w", n-windowsDone(done), context.Cause(parent))
+	if first == nil && parent.Err() != nil {
+		first = fmt.Errorf("%d windows not read to their end: %w", len(wins)-windowsDone(wins), context.Cause(parent))
 	}
 	if first != nil {
 		return first // the run's bookmark stays where the pages emitted left it
 	}
-	for _, t := range seen {
-		x.maxSeen = later(x.maxSeen, t)
+	for _, w := range wins {
+		x.maxSeen = later(x.maxSeen, w.seen)
 	}
 	return nil
 }
 
-// windowsDone is how many windows done says are read to their end.
-func windowsDone(bs []bool) int {
+// past drops from a split window's page the records at or after until,
+// which the window split off it reads, and counts its newest value over
+// the rest.
+func past(p windowPage, until time.Time) windowPage {
+	if len(p.ats) != len(p.batch.Records) {
+		return p // no values told: nothing to go by (only a window in Field order is split)
+	}
+	b := p.batch
+	recs := make([]schema.Record, 0, len(b.Records))
+	var ids []string
+	var newest time.Time
+	for i, at := range p.ats {
+		if !at.IsZero() && !at.Before(until) {
+			continue
+		}
+		recs = append(recs, b.Records[i])
+		if len(b.IDs) == len(b.Records) {
+			ids = append(ids, b.IDs[i])
+		}
+		newest = later(newest, at)
+	}
+	b.Records, b.IDs = recs, ids
+	p.batch, p.seen = b, newest
+	return p
+}
+
+// splitAt picks the running window with the most records left to read
+// (what it has read, at the rate it read them, carried on to its end) and
+// where to split it: where the rest holds half its records by the walk's
+// growth (cutsAt), after everything the window has emitted. It declines
+// (ok false) when no window has two pages or more left.
+func splitAt(wins []*window, wd *windowing, now time.Time) (i int, at time.Time, ok bool) {
+	best := 0.0
+	for j, w := range wins {
+		if w.done || w.pages == 0 || w.records == 0 || w.seen.IsZero() {
+			continue
+		}
+		from, until := w.from, w.until
+		if from.IsZero() || from.After(w.seen) {
+			from = wd.lo
+		}
+		if until.IsZero() {
+			until = now
+		}
+		readSpan, leftSpan := w.seen.Sub(from), until.Sub(w.seen)
+		if readSpan <= 0 || leftSpan <= time.Millisecond {
+			continue
+		}
+		left := float64(w.records) * float64(leftSpan) / float64(readSpan)
+		if perPage := float64(w.records) / float64(w.pages); left < 2*perPage || left <= best {
+			continue
+		}
+		cut := cutsAt(wd.origin, w.seen, until, 2)
+		if len(cut) != 1 || !cut[0].After(w.seen) || !cut[0].Before(until) {
+			continue
+		}
+		i, at, best, ok = j, cut[0], left, true
+	}
+	return i, at, ok
+}
+
+// windowsDone is how many of wins are read to their end.
+func windowsDone(wins []*window) int {
 	n := 0
-	for _, b := range bs {
-		if b {
+	for _, w := range wins {
+		if w.done {
 			n++
 		}
 	}
@@ -223,16 +383,16 @@ func windowsDone(bs []bool) int {
 
 // emitWindowPage emits a window's page as the run's next batch, with the
 // bookmark of what has been emitted when it moved (see above).
-func (x *run) emitWindowPage(b Batch, seen []time.Time, done []bool) error {
+func (x *run) emitWindowPage(b Batch, wins []*window) error {
 	var upTo time.Time
-	for i := range seen {
-		if !done[i] {
+	for _, w := range wins {
+		if !w.done {
 			if x.req.Report.Strategy.Ordered {
-				upTo = later(upTo, seen[i])
+				upTo = later(upTo, w.seen)
 			}
 			break
 		}
-		upTo = later(upTo, seen[i])
+		upTo = later(upTo, w.seen)
 	}
 	x.page++
 	b.Page, b.Bookmark = x.page, schema.Bookmark{}

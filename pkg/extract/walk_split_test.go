@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"net/http"
@@ -20,23 +21,67 @@ import (
 )
 
 // windowLog counts the fake's listing requests that bound their window
-// from above (<field>__lt).
+// from above (<field>__lt), and keeps the lower bound (<field>__gte) of
+// each listing's first page (no _skip).
 type windowLog struct {
 	next    http.Handler
+	field   string
 	mu      sync.Mutex
 	bounded int
+	starts  []string
 }
 
 func (l *windowLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	for k := range r.URL.Query() {
+	q := r.URL.Query()
+	l.mu.Lock()
+	for k := range q {
 		if strings.HasSuffix(k, "__lt") {
-			l.mu.Lock()
 			l.bounded++
-			l.mu.Unlock()
 			break
 		}
 	}
+	if gte := q.Get(l.field + "__gte"); gte != "" && !q.Has("_skip") && !q.Has("_cursor") {
+		l.starts = append(l.starts, gte)
+	}
+	l.mu.Unlock()
 	l.next.ServeHTTP(w, r)
+}
+
+func (l *windowLog) reset(field string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.field, l.bounded, l.starts = field, 0, nil
+}
+
+// splits counts the listings of a walk that began where none of its
+// windows was cut, nor where the walk starts, nor (a keyset restart) at a
+// record's value: the windows split off a running one.
+func (l *windowLog) splits(t *testing.T, req Request, w walked) int {
+	t.Helper()
+	x := newRun(req, nil)
+	known := map[int64]bool{x.from().UnixMicro(): true}
+	if wd := x.windows(); wd != nil {
+		known[wd.lo.UnixMicro()] = true
+		for _, c := range wd.cuts {
+			known[c.UnixMicro()] = true
+		}
+	}
+	for _, at := range w.at {
+		known[at.UnixMicro()] = true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.starts {
+		at, err := parseTime(s)
+		if err != nil {
+			t.Fatalf("listing from %q: %v", s, err)
+		}
+		if !known[at.UnixMicro()] {
+			n++
+		}
+	}
+	return n
 }
 
 // walked is what one walk emitted: each record's id and Field value with
@@ -74,22 +119,31 @@ func walkOnce(t *testing.T, c Client, req Request) walked {
 	return out
 }
 
-// TestWindowedWalksReadWhatOneListingReads: the event log and activities,
-// walked in windows four at once, read the same records as one listing
-// and end at the same bookmark; every bookmark a batch carries is below
-// every record emitted after it (so a run stopped after any commit misses
-// nothing); an incremental run stays one listing, even from an old
-// bookmark.
-func TestWindowedWalksReadWhatOneListingReads(t *testing.T) {
-	now := time.Now().UTC()
-	fake := closefake.New(closefake.Options{Seed: 3, Scale: 300, Now: func() time.Time { return now }})
+// loggedFake serves the fake of seed and scale, its clock stopped at now,
+// through a windowLog, and returns a client of it.
+func loggedFake(t *testing.T, seed int64, scale int, now time.Time) (*closefake.Server, *windowLog, Client) {
+	t.Helper()
+	fake := closefake.New(closefake.Options{Seed: seed, Scale: scale, Now: func() time.Time { return now }})
 	log := &windowLog{next: fake}
 	srv := httptest.NewServer(log)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	c, err := closeapi.New(closeapi.Config{Account: "t", BaseURL: srv.URL + "/api/v1", APIKey: closefake.DefaultAPIKey})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return fake, log, c
+}
+
+// TestWindowedWalksReadWhatOneListingReads: the event log and activities,
+// walked in windows (two and four at once), read the same records as one
+// listing and end at the same bookmark; every bookmark a batch carries is
+// below every record emitted after it (so a run stopped after any commit
+// misses nothing); the event log's windows, newest first, are never split
+// as they run; an incremental run stays one listing, even from an old
+// bookmark.
+func TestWindowedWalksReadWhatOneListingReads(t *testing.T) {
+	now := time.Now().UTC()
+	fake, log, c := loggedFake(t, 3, 300, now)
 	start := now.AddDate(-3, 0, 0)
 	// recent is days back, not hours: the fake's data follows the clock, and
 	// a few hours may hold no event at all.
@@ -104,41 +158,78 @@ func TestWindowedWalksReadWhatOneListingReads(t *testing.T) {
 			t.Run(name+"/"+tc.name, func(t *testing.T) {
 				req := Request{Report: rep, StartDate: start, Now: now, Params: map[string]string{"organization_id": fake.OrganizationID()},
 					Bookmark: tc.bookmark}
-				log.bounded = 0
+				log.reset(rep.Strategy.Field)
 				one := walkOnce(t, c, req)
 				if log.bounded != 0 {
 					t.Fatalf("one listing sent %d bounded requests", log.bounded)
 				}
-				req.Concurrency = 4
-				four := walkOnce(t, c, req)
-				if split := log.bounded > 0; split != tc.split {
-					t.Fatalf("split into windows: %v (%d bounded requests), want %v", split, log.bounded, tc.split)
-				}
-				if len(one.ids) == 0 || !maps.Equal(one.ids, four.ids) {
-					t.Errorf("windows read %d records, one listing %d, or not the same", len(four.ids), len(one.ids))
-				}
-				last := func(w walked) schema.Bookmark {
-					for _, b := range slices.Backward(w.bookmarks) {
-						if !b.IsZero() {
-							return b
-						}
+				for _, concurrency := range []int{4, 8} {
+					req.Concurrency = concurrency
+					log.reset(rep.Strategy.Field)
+					four := walkOnce(t, c, req)
+					if split := log.bounded > 0; split != tc.split {
+						t.Fatalf("max_concurrency %d: split into windows: %v (%d bounded requests), want %v", concurrency, split, log.bounded, tc.split)
 					}
-					return schema.Bookmark{}
-				}
-				if a, b := last(one), last(four); !same(a, b) {
-					t.Errorf("final bookmark %s in windows, %s in one listing", b, a)
-				}
-				for j, bm := range four.bookmarks {
-					if bm.IsZero() || same(bm, tc.bookmark) {
-						continue
+					if splits := log.splits(t, req, four); splits > 0 && !(tc.split && rep.Strategy.Ordered) {
+						t.Errorf("max_concurrency %d: %d windows split off running ones, want none", concurrency, splits)
 					}
-					for i, at := range four.at {
-						if four.batchOf[i] > j && at.Before(bm.Time()) {
-							t.Fatalf("batch %d commits bookmark %s, but batch %d then brings a record at %s", j, bm, four.batchOf[i], at)
-						}
-					}
+					compareWalks(t, one, four, tc.bookmark)
 				}
 			})
+		}
+	}
+}
+
+// TestWindowedWalkSplitsTheFullestWindow: the fake dates each activity
+// between its lead's creation and now, so activities crowd towards now
+// faster than the cuts expect and the newest window holds most of them.
+// Once the older windows end, the newest is split as it runs, so as many
+// windows keep reading as at the start, and the walk still reads what one
+// listing reads, with every bookmark below what it emits later.
+func TestWindowedWalkSplitsTheFullestWindow(t *testing.T) {
+	now := time.Now().UTC()
+	fake, log, c := loggedFake(t, 5, 1000, now)
+	rep, _ := Lookup("activities")
+	req := Request{Report: rep, StartDate: now.AddDate(-3, 0, 0), Now: now, Params: map[string]string{"organization_id": fake.OrganizationID()}}
+	one := walkOnce(t, c, req)
+	for _, concurrency := range []int{4, 8} {
+		req.Concurrency = concurrency
+		log.reset(rep.Strategy.Field)
+		split := walkOnce(t, c, req)
+		if n := log.splits(t, req, split); n == 0 {
+			t.Errorf("max_concurrency %d: no window split off a running one", concurrency)
+		}
+		compareWalks(t, one, split, schema.Bookmark{})
+	}
+}
+
+// compareWalks checks that the windowed walk four read what the one
+// listing one did, ended at its bookmark, and committed no bookmark past a
+// record it emitted later.
+func compareWalks(t *testing.T, one, four walked, from schema.Bookmark) {
+	t.Helper()
+	if len(one.ids) == 0 || !maps.Equal(one.ids, four.ids) {
+		t.Errorf("windows read %d records, one listing %d, or not the same", len(four.ids), len(one.ids))
+	}
+	last := func(w walked) schema.Bookmark {
+		for _, b := range slices.Backward(w.bookmarks) {
+			if !b.IsZero() {
+				return b
+			}
+		}
+		return schema.Bookmark{}
+	}
+	if a, b := last(one), last(four); !same(a, b) {
+		t.Errorf("final bookmark %s in windows, %s in one listing", b, a)
+	}
+	for j, bm := range four.bookmarks {
+		if bm.IsZero() || same(bm, from) {
+			continue
+		}
+		for i, at := range four.at {
+			if four.batchOf[i] > j && at.Before(bm.Time()) {
+				t.Fatalf("batch %d commits bookmark %s, but batch %d then brings a record at %s", j, bm, four.batchOf[i], at)
+			}
 		}
 	}
 }
@@ -256,5 +347,116 @@ func TestCutsShareAGrowingRate(t *testing.T) {
 	}
 	if cuts := cutsAt(now, origin, now, 2); len(cuts) != 1 || !cuts[0].Equal(origin.Add(time.Duration(float64(now.Sub(origin))*math.Sqrt(0.5))).Truncate(time.Microsecond)) {
 		t.Errorf("an origin after lo counts from lo: %v", cuts)
+	}
+}
+
+// TestStopAt: a split window keeps of a page the records before its stop
+// (and those without a Field value), recounts the newest value seen over
+// them, and says whether it dropped any (then it has read to its end).
+func TestStopAt(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	for _, tc := range []struct {
+		name     string
+		ats      []time.Time
+		stop     time.Time
+		kept     []int
+		full     bool
+		maxSeen  time.Time
+		previous time.Time
+	}{
+		{"all before", []time.Time{at(1), at(2)}, at(3), []int{0, 1}, false, at(2), at(0)},
+		{"cut inside", []time.Time{at(1), at(2), at(3), at(4)}, at(3), []int{0, 1}, true, at(2), at(0)},
+		{"at the stop is the next window's", []time.Time{at(3)}, at(3), nil, true, at(0), at(0)},
+		{"no value stays", []time.Time{{}, at(5)}, at(3), []int{0}, true, at(0), at(0)},
+		{"the newest seen before the page counts", []time.Time{at(1)}, at(3), []int{0}, false, at(2), at(2)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := &run{maxSeen: at(9)} // as record() leaves it: past the stop
+			b := Batch{}
+			var all []seen
+			var raws []string
+			for i, a := range tc.ats {
+				raws = append(raws, fmt.Sprintf(`{"i":%d}`, i))
+				b.Records = append(b.Records, schema.Record{Raw: []byte(raws[i])})
+				all = append(all, seen{at: a})
+			}
+			got, kept, full := x.stopAt(b, all, tc.stop, tc.previous)
+			if full != tc.full || len(got.Records) != len(tc.kept) || len(kept) != len(tc.kept) {
+				t.Fatalf("kept %d records (%d seen), full %v; want %v, %v", len(got.Records), len(kept), full, tc.kept, tc.full)
+			}
+			for i, k := range tc.kept {
+				if string(got.Records[i].Raw) != raws[k] || !kept[i].at.Equal(tc.ats[k]) {
+					t.Errorf("record %d: %s at %s, want the page's record %d", i, got.Records[i].Raw, kept[i].at, k)
+				}
+			}
+			if !x.maxSeen.Equal(tc.maxSeen) {
+				t.Errorf("newest seen %s, want %s", x.maxSeen, tc.maxSeen)
+			}
+		})
+	}
+}
+
+// TestSplitAt: the window split is the running one with the most records
+// left at the rate it read them, cut after what it emitted and before its
+// end; none is split with less than two pages left.
+func TestSplitAt(t *testing.T) {
+	lo := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := lo.Add(1000 * time.Hour)
+	day := func(h int) time.Time { return lo.Add(time.Duration(h) * time.Hour) }
+	wd := &windowing{origin: lo, lo: lo, hi: now}
+	for _, tc := range []struct {
+		name string
+		wins []*window
+		want int // -1: none
+	}{
+		{"the ended one is not split", []*window{{until: day(500), seen: day(100), pages: 1, records: 100, done: true}, {from: day(500), seen: day(600), pages: 2, records: 200}}, 1},
+		{"most left wins", []*window{{until: day(500), seen: day(200), pages: 2, records: 200}, {from: day(500), seen: day(510), pages: 1, records: 100}}, 1},
+		{"most left wins, older", []*window{{until: day(500), seen: day(20), pages: 2, records: 200}, {from: day(500), seen: day(600), pages: 2, records: 200}}, 0},
+		{"under two pages left", []*window{{until: day(500), seen: day(450), pages: 9, records: 900}}, -1},
+		{"nothing read yet", []*window{{from: day(500), pages: 0}}, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			i, at, ok := splitAt(tc.wins, wd, now)
+			if tc.want < 0 {
+				if ok {
+					t.Fatalf("split window %d at %s, want none", i, at)
+				}
+				return
+			}
+			if !ok || i != tc.want {
+				t.Fatalf("split %d (%v), want window %d", i, ok, tc.want)
+			}
+			w := tc.wins[i]
+			until := w.until
+			if until.IsZero() {
+				until = now
+			}
+			if !at.After(w.seen) || !at.Before(until) {
+				t.Errorf("split at %s, not within (%s, %s)", at, w.seen, until)
+			}
+		})
+	}
+}
+
+// TestPast: a page the split window read before it saw its stop keeps only
+// what is before the split, ids with their records, and its newest value
+// is counted over them; a page whose values are not told is left whole.
+func TestPast(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	recs := []schema.Record{{Raw: []byte(`{"id":"a"}`)}, {Raw: []byte(`{"id":"b"}`)}, {Raw: []byte(`{"id":"c"}`)}, {Raw: []byte(`{"id":"d"}`)}}
+	p := windowPage{batch: Batch{Records: recs, IDs: []string{"a", "b", "c", "d"}}, seen: at(4), ats: []time.Time{at(1), {}, at(3), at(4)}}
+	got := past(p, at(3))
+	if ids := got.batch.IDs; !slices.Equal(ids, []string{"a", "b"}) || len(got.batch.Records) != 2 ||
+		string(got.batch.Records[1].Raw) != `{"id":"b"}` || !got.seen.Equal(at(1)) {
+		t.Errorf("kept %v (%d records), newest %s; want a and b, newest %s", ids, len(got.batch.Records), got.seen, at(1))
+	}
+	if len(p.batch.Records) != 4 {
+		t.Errorf("the page read was changed: %d records", len(p.batch.Records))
+	}
+	untold := windowPage{batch: Batch{Records: recs}, seen: at(4)}
+	if got := past(untold, at(3)); len(got.batch.Records) != 4 || !got.seen.Equal(at(4)) {
+		t.Errorf("a page without values lost records: %d, newest %s", len(got.batch.Records), got.seen)
 	}
 }
