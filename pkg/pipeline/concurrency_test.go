@@ -135,6 +135,33 @@ func TestRunJobFirstReportAlone(t *testing.T) {
 	}
 }
 
+// TestRunJobDeadKeyAtTheOrganization: when the first report's /me/ is
+// refused (a dead key), the reports beside it, waiting to set up, are
+// skipped with its cause and never ask /me/ themselves. The first report
+// ends and the others wake at the same instant, so it runs many times.
+func TestRunJobDeadKeyAtTheOrganization(t *testing.T) {
+	for range 200 {
+		var asked atomic.Int64
+		job := concurrentJob(4)
+		job.Params = map[string]string{}
+		job.Organization = func(context.Context) (string, error) {
+			asked.Add(1)
+			return "", fmt.Errorf("GET /me/: %w", closeapi.ErrUnauthorized)
+		}
+		r := &Runner{Store: newMemStore(), Log: zap.NewNop(), Extract: func(string) (ExtractFunc, error) { return pages(1, 1, ""), nil }}
+		res := r.RunJob(context.Background(), job, runlog.Manual)
+		if n := asked.Load(); n != 1 {
+			t.Fatalf("/me/ asked %d times with a dead key, want once", n)
+		}
+		for _, rs := range res[1:] {
+			var skip *SkippedError
+			if !errors.As(rs.Err, &skip) || skip.Report != "leads" {
+				t.Fatalf("%s: %v, want skipped for leads' 401", rs.Report, rs.Err)
+			}
+		}
+	}
+}
+
 // ensureCounter is a memStore that counts the tables set up.
 type ensureCounter struct {
 	*memStore

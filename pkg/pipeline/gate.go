@@ -31,7 +31,9 @@ type first struct {
 func newFirst() *first {
 	f := &first{ready: make(chan struct{}), answered: make(chan struct{})}
 	f.setUp = sync.OnceFunc(func() { close(f.ready) })
-	f.answer = sync.OnceFunc(func() { f.setUp(); close(f.answered) })
+	// answered closes before ready, so that a gate woken by ready sees
+	// the answer (and the breaker the first report's end tripped).
+	f.answer = sync.OnceFunc(func() { close(f.answered); f.setUp() })
 	return f
 }
 
