@@ -110,7 +110,7 @@ var (
 	// countsLine is a report's line without a count from Close.
 	countsLine = regexp.MustCompile(`core/\w+ +[0-9,]+ records · `)
 	// resultLine is one report's result.
-	resultLine = regexp.MustCompile(`^success  core/(\w+): \d+ rows written from \d+ extracted, \d+ requests, [0-9.]+m?s$`)
+	resultLine = regexp.MustCompile(`^success  core/(\w+): \d+ rows? written from \d+ extracted, \d+ requests?, [0-9.]+m?s$`)
 )
 
 // TestBarsOnATerminalOneLinePerReportInAPipe: on a terminal a sync draws

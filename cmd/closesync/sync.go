@@ -157,8 +157,17 @@ func startJobs(cfg *config.Config, onlyJobs, onlyReports []string, e *env) (*zap
 	return log, jobs, nil
 }
 
+// units is n with its unit, singular for one: "1 request", "12 requests".
+func units(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
 func printResult(w io.Writer, r pipeline.Result) {
-	line := fmt.Sprintf("%-8s %s/%s: %d rows written from %d extracted, %d requests", r.Status, r.Job, r.Report, r.RowsUpserted, r.RowsExtracted, r.Requests)
+	line := fmt.Sprintf("%-8s %s/%s: %s written from %d extracted, %s", r.Status, r.Job, r.Report,
+		units(r.RowsUpserted, "row"), r.RowsExtracted, units(r.Requests, "request"))
 	if r.Retries > 0 {
 		line += fmt.Sprintf(" (%d retried)", r.Retries)
 	}
