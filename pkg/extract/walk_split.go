@@ -176,6 +176,15 @@ func (s *windowStop) get() (time.Time, bool) {
 // belongs to the window split off it.
 var errWindowFull = errors.New("the window is read up to where it was split")
 
+// splitSlack is how far past a split the split window still keeps what it
+// reads. The new window's listing (Field__gte the split) is filtered by
+// Close on the value it stores, the split window's records by the value
+// Close shows, which may be rounded (Close's times have milliseconds); so
+// the split window keeps what it reads up to a millisecond past the split,
+// which the new window may read again (the upsert makes that harmless),
+// and no record falls between the two.
+const splitSlack = time.Millisecond
+
 // windowPage is what a window's walk hands the emitting goroutine: a page
 // with the newest value its window has read so far, or the window's end.
 type windowPage struct {
@@ -206,8 +215,9 @@ const maxWindowsPer = 4
 // window stops at the split, and a new window reads from there to its old
 // end, so as many windows as at the start keep reading. The pages the
 // split window had read before it saw its stop lose here what is past the
-// split (past), so no record is emitted twice, and every bookmark still
-// covers only what was emitted.
+// split (past; a millisecond past it, splitSlack), so no record is emitted
+// twice but those of that millisecond, and every bookmark still covers
+// only what was emitted.
 func (x *run) walkWindows(ctx context.Context, q url.Values, wd *windowing, read func(ctx context.Context, w *run, q url.Values) error) error {
 	st := x.req.Report.Strategy
 	n := len(wd.cuts) + 1
@@ -271,7 +281,7 @@ func (x *run) walkWindows(ctx context.Context, q url.Values, wd *windowing, read
 			if w.split {
 				// Pages it read before it saw its stop: what is past the
 				// stop is the new window's.
-				p = past(p, w.until)
+				p = past(p, w.until.Add(splitSlack))
 			}
 			w.seen = later(w.seen, p.seen)
 			w.records += len(p.batch.Records)
@@ -291,7 +301,7 @@ func (x *run) walkWindows(ctx context.Context, q url.Values, wd *windowing, read
 			w := wins[i]
 			next := &window{from: at, until: w.until, stop: &windowStop{}}
 			w.until, w.split = at, true
-			w.stop.set(at)
+			w.stop.set(at.Add(splitSlack))
 			wins = slices.Insert(wins, i+1, next)
 			running++
 			start(next)
