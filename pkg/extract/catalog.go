@@ -53,6 +53,10 @@ type Strategy struct {
 	// Ordered reports that the walk is in ascending Field order, so the
 	// bookmark may advance with every batch.
 	Ordered bool
+	// NewestFirst reports that the walk is in descending Field order (the
+	// event log), which lets a window of it be split as it runs
+	// (walk_split.go); the bookmark still waits for the walk's end.
+	NewestFirst bool
 	// Window is the default attribution window (activities: 24h), re-read on
 	// every run to catch records still changing after creation.
 	Window time.Duration

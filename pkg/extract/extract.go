@@ -332,8 +332,8 @@ func (x *run) handlePage(p closeapi.Page, tag string) (lastKey string, err error
 		return "", err
 	}
 	full := false
-	if stop, ok := x.stop.get(); ok {
-		b, seen, full = x.stopAt(b, seen, stop, before)
+	if x.stop != nil {
+		b, seen, full = x.stopAt(b, seen, before)
 	}
 	for _, s := range seen {
 		if s.key != "" {
@@ -361,16 +361,16 @@ func (x *run) handlePage(p closeapi.Page, tag string) (lastKey string, err error
 	return lastKey, nil
 }
 
-// stopAt keeps of a window's page the records before its stop (and those
-// without a Field value, which the listing's own bounds admitted), with
-// the newest value seen recounted from before (the run's before the page)
-// over them; full says a record at or after the stop was dropped, so the
-// window is read to its end.
-func (x *run) stopAt(b Batch, all []seen, stop, before time.Time) (Batch, []seen, bool) {
+// stopAt keeps of a window's page the records on its side of its stop,
+// if it has one (and those without a Field value, which the listing's own
+// bounds admitted), with the newest value seen recounted from before (the
+// run's before the page) over them; full says a record beyond the stop
+// was dropped, so the window is read to its end.
+func (x *run) stopAt(b Batch, all []seen, before time.Time) (Batch, []seen, bool) {
 	keep := 0
 	x.maxSeen = before
 	for i, s := range all {
-		if !s.at.IsZero() && !s.at.Before(stop) {
+		if x.stop.beyond(s.at) {
 			continue
 		}
 		b.Records[keep], all[keep] = b.Records[i], s

@@ -304,7 +304,7 @@ func init() {
 		&Report{
 			Name: "event_log", Sources: src("/event/"), Walk: Cursor{PageSize: 50}, Method: Incremental, Weight: heaviest,
 			Strategy: Strategy{Filter: ParamFilter, Field: "date_updated", Overlap: defaultOverlap, Lag: eventLag,
-				Retention: eventRetention, Windowed: true},
+				Retention: eventRetention, Windowed: true, NewestFirst: true},
 			After: []Step{ApplyEventDeletes, PurgeDeleted},
 			Doc: "The event log (`/event/`, 30 days of history): every create, update, delete and merge. The bookmark stays " +
 				"5 minutes behind now, as Close advises, because events become visible out of order.",

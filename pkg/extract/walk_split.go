@@ -137,12 +137,23 @@ type window struct {
 	// stop is where the window's walk stops once it is split: set by the
 	// emitting goroutine, read by the walk (run.stop).
 	stop *windowStop
-	// split says until was moved down to where a new window starts.
+	// split says a bound was moved to where a new window starts: until,
+	// or from when the pages come newest first.
 	split bool
-	// What the emitting goroutine has emitted of it.
-	seen           time.Time
+	// What the emitting goroutine has emitted of it: its newest and
+	// oldest Field value, records and pages.
+	seen, reach    time.Time
 	records, pages int
 	done           bool
+}
+
+// stopAt is where the split window's walk stops keeping records: a
+// millisecond beyond its moved bound (splitSlack).
+func (w *window) stopAt(newestFirst bool) time.Time {
+	if newestFirst {
+		return w.from.Add(-splitSlack)
+	}
+	return w.until.Add(splitSlack)
 }
 
 // query is q bounded to the window.
@@ -158,18 +169,33 @@ func (w *window) query(st Strategy, q url.Values) url.Values {
 }
 
 // windowStop is a bound a window's walk may be given while it runs: the
-// walk then keeps only the records before it and ends at the first record
-// at or after it (run.stopAt). It is safe for concurrent use.
-type windowStop struct{ at atomic.Int64 } // Unix nanoseconds; 0: none
+// walk then keeps only the records on its side and ends at the first record
+// beyond it (run.stopAt): at or after it when the pages come oldest first,
+// before it when they come newest first. It is safe for concurrent use.
+type windowStop struct {
+	newestFirst bool
+	at          atomic.Int64 // Unix nanoseconds; 0: none
+}
 
 func (s *windowStop) set(t time.Time) { s.at.Store(t.UnixNano()) }
 
-func (s *windowStop) get() (time.Time, bool) {
-	if s == nil {
-		return time.Time{}, false
-	}
+// beyond reports whether a record whose Field is t lies beyond the stop
+// (never before one is set, nor for a record without the value).
+func (s *windowStop) beyond(t time.Time) bool {
 	n := s.at.Load()
-	return time.Unix(0, n).UTC(), n != 0
+	if n == 0 || t.IsZero() {
+		return false
+	}
+	return beyond(t, time.Unix(0, n), s.newestFirst)
+}
+
+// beyond reports whether t lies beyond bound for a walk in the order
+// newestFirst says: before it newest first, at or after it oldest first.
+func beyond(t, bound time.Time, newestFirst bool) bool {
+	if newestFirst {
+		return t.Before(bound)
+	}
+	return !t.Before(bound)
 }
 
 // errWindowFull ends a window's walk at its stop: the rest of its listing
@@ -177,7 +203,7 @@ func (s *windowStop) get() (time.Time, bool) {
 var errWindowFull = errors.New("the window is read up to where it was split")
 
 // splitSlack is how far past a split the split window still keeps what it
-// reads. The new window's listing (Field__gte the split) is filtered by
+// reads. The new window's listing (bounded by the split) is filtered by
 // Close on the value it stores, the split window's records by the value
 // Close shows, which may be rounded (Close's times have milliseconds); so
 // the split window keeps what it reads up to a millisecond past the split,
@@ -200,6 +226,11 @@ type windowPage struct {
 // read at once: each split costs at most one request (the new window's
 // last, partly filled page).
 const maxWindowsPer = 4
+
+// minSplitPages is the fewest pages a window must have left, by its rate,
+// to be split: a split costs a request, and a window with fewer left ends
+// in a few round trips anyway.
+const minSplitPages = 4
 
 // walkWindows reads source query q as the windows of wd, all at once, each
 // with read given its own run (which decodes its pages) and query, and
@@ -229,9 +260,12 @@ func (x *run) walkWindows(ctx context.Context, q url.Values, wd *windowing, read
 	pages := make(chan windowPage, n)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// A walk whose pages come in Field order, oldest or newest first, can
+	// split its windows as they run.
+	splittable, newestFirst := st.Ordered || st.NewestFirst, st.NewestFirst && !st.Ordered
 	wins := make([]*window, n)
 	for i := range wins {
-		wins[i] = &window{stop: &windowStop{}}
+		wins[i] = &window{stop: &windowStop{newestFirst: newestFirst}}
 		if i > 0 {
 			wins[i].from = wd.cuts[i-1]
 		}
@@ -242,7 +276,7 @@ func (x *run) walkWindows(ctx context.Context, q url.Values, wd *windowing, read
 	start := func(win *window) {
 		wg.Go(func() {
 			w := &run{req: x.req, params: x.params}
-			if st.Ordered {
+			if splittable {
 				w.stop = win.stop
 			}
 			w.emit = func(b Batch) error {
@@ -281,9 +315,14 @@ func (x *run) walkWindows(ctx context.Context, q url.Values, wd *windowing, read
 			if w.split {
 				// Pages it read before it saw its stop: what is past the
 				// stop is the new window's.
-				p = past(p, w.until.Add(splitSlack))
+				p = past(p, w.stopAt(newestFirst), newestFirst)
 			}
 			w.seen = later(w.seen, p.seen)
+			for _, at := range p.ats {
+				if !at.IsZero() && (w.reach.IsZero() || at.Before(w.reach)) {
+					w.reach = at
+				}
+			}
 			w.records += len(p.batch.Records)
 			w.pages++
 			if err := x.emitWindowPage(p.batch, wins); err != nil {
@@ -294,15 +333,21 @@ func (x *run) walkWindows(ctx context.Context, q url.Values, wd *windowing, read
 		}
 		// Fewer windows read than at the start: split one, now or at a
 		// later page (a window has to have read some to tell its rate).
-		if first != nil || ctx.Err() != nil || !st.Ordered || running >= n || len(wins) >= maxWindowsPer*n {
+		if first != nil || ctx.Err() != nil || !splittable || running >= n || len(wins) >= maxWindowsPer*n {
 			continue
 		}
-		if i, at, ok := splitAt(wins, wd, x.req.Now); ok {
+		if i, at, ok := splitAt(wins, wd, x.req.Now, newestFirst); ok {
 			w := wins[i]
-			next := &window{from: at, until: w.until, stop: &windowStop{}}
-			w.until, w.split = at, true
-			w.stop.set(at.Add(splitSlack))
-			wins = slices.Insert(wins, i+1, next)
+			next := &window{stop: &windowStop{newestFirst: newestFirst}}
+			if newestFirst { // w keeps [at, until), the older rest is next's
+				next.from, next.until, w.from = w.from, at, at
+			} else { // w keeps [from, at), the newer rest is next's
+				next.from, next.until, w.until = at, w.until, at
+				i++
+			}
+			w.split = true
+			w.stop.set(w.stopAt(newestFirst))
+			wins = slices.Insert(wins, i, next)
 			running++
 			start(next)
 		}
@@ -319,60 +364,79 @@ func (x *run) walkWindows(ctx context.Context, q url.Values, wd *windowing, read
 	return nil
 }
 
-// past drops from a split window's page the records at or after until,
-// which the window split off it reads, and counts its newest value over
-// the rest.
-func past(p windowPage, until time.Time) windowPage {
+// past drops from a split window's page the records beyond stop (see
+// beyond), which the window split off it reads, and counts the newest value
+// over the rest.
+func past(p windowPage, stop time.Time, newestFirst bool) windowPage {
 	if len(p.ats) != len(p.batch.Records) {
 		return p // no values told: nothing to go by (only a window in Field order is split)
 	}
 	b := p.batch
 	recs := make([]schema.Record, 0, len(b.Records))
+	ats := make([]time.Time, 0, len(p.ats))
 	var ids []string
 	var newest time.Time
 	for i, at := range p.ats {
-		if !at.IsZero() && !at.Before(until) {
+		if !at.IsZero() && beyond(at, stop, newestFirst) {
 			continue
 		}
-		recs = append(recs, b.Records[i])
+		recs, ats = append(recs, b.Records[i]), append(ats, at)
 		if len(b.IDs) == len(b.Records) {
 			ids = append(ids, b.IDs[i])
 		}
 		newest = later(newest, at)
 	}
 	b.Records, b.IDs = recs, ids
-	p.batch, p.seen = b, newest
+	p.batch, p.ats, p.seen = b, ats, newest
 	return p
 }
 
 // splitAt picks the running window with the most records left to read
-// (what it has read, at the rate it read them, carried on to its end) and
-// where to split it: where the rest holds half its records by the walk's
-// growth (cutsAt), after everything the window has emitted. It declines
-// (ok false) when no window has two pages or more left.
-func splitAt(wins []*window, wd *windowing, now time.Time) (i int, at time.Time, ok bool) {
+// (what it has read, at the rate it read them, carried on over the span it
+// has not reached) and where to split it: where the rest holds half its
+// records by the walk's growth (cutsAt), beyond everything the window has
+// emitted. A window whose pages come oldest first has read from its from
+// to its newest value (seen) and has the rest up to until left; newest
+// first, from until down to its oldest value (reach), and the rest down to
+// from left. It declines (ok false) when no window has minSplitPages or
+// more left.
+func splitAt(wins []*window, wd *windowing, now time.Time, newestFirst bool) (i int, at time.Time, ok bool) {
 	best := 0.0
 	for j, w := range wins {
-		if w.done || w.pages == 0 || w.records == 0 || w.seen.IsZero() {
+		if w.done || w.pages == 0 || w.records == 0 {
 			continue
 		}
 		from, until := w.from, w.until
-		if from.IsZero() || from.After(w.seen) {
-			from = wd.lo
-		}
 		if until.IsZero() {
 			until = now
 		}
-		readSpan, leftSpan := w.seen.Sub(from), until.Sub(w.seen)
-		if readSpan <= 0 || leftSpan <= time.Millisecond {
+		progress := w.seen
+		if newestFirst {
+			progress = w.reach
+		}
+		if from.IsZero() || from.After(progress) {
+			from = wd.lo
+		}
+		if progress.IsZero() {
+			continue
+		}
+		readSpan, leftSpan := progress.Sub(from), until.Sub(progress)
+		if newestFirst {
+			readSpan, leftSpan = leftSpan, readSpan
+		}
+		if readSpan <= 0 || leftSpan <= splitSlack {
 			continue
 		}
 		left := float64(w.records) * float64(leftSpan) / float64(readSpan)
-		if perPage := float64(w.records) / float64(w.pages); left < 2*perPage || left <= best {
+		if perPage := float64(w.records) / float64(w.pages); left < minSplitPages*perPage || left <= best {
 			continue
 		}
-		cut := cutsAt(wd.origin, w.seen, until, 2)
-		if len(cut) != 1 || !cut[0].After(w.seen) || !cut[0].Before(until) {
+		lo, hi := progress, until
+		if newestFirst {
+			lo, hi = from, progress
+		}
+		cut := cutsAt(wd.origin, lo, hi, 2)
+		if len(cut) != 1 || !cut[0].After(lo.Add(splitSlack)) || !cut[0].Before(hi.Add(-splitSlack)) {
 			continue
 		}
 		i, at, best, ok = j, cut[0], left, true
