@@ -240,11 +240,12 @@ const minSplitPages = 4
 // The cuts are a guess at equal shares; a window may hold far more than
 // the others and be left reading alone. So while fewer windows run than at
 // the start (one has ended), a walk in Field order (Strategy.Ordered: each
-// window's pages come oldest first) splits the running window with the
-// most records left by the rate it has read them at (splitAt), at a
-// window's end or, if none had enough left then, at a later page: that
-// window stops at the split, and a new window reads from there to its old
-// end, so as many windows as at the start keep reading. The pages the
+// window's pages come oldest first; Strategy.NewestFirst: newest first)
+// splits the running window with the most records left by the rate it has
+// read them at (splitAt), at a window's end or, if none had enough left
+// then, at a later page: that window stops at the split, and a new window
+// reads from there to its old end (its old start, newest first), so as
+// many windows as at the start keep reading. The pages the
 // split window had read before it saw its stop lose here what is past the
 // split (past; a millisecond past it, splitSlack), so no record is emitted
 // twice but those of that millisecond, and every bookmark still covers
@@ -303,7 +304,7 @@ func (x *run) walkWindows(ctx context.Context, q url.Values, wd *windowing, read
 		switch {
 		case p.done:
 			running--
-			p.window.done = true
+			p.window.done = p.err == nil // read to its end
 			if first == nil && p.err != nil && ctx.Err() == nil {
 				first = fmt.Errorf("window %d of %d: %w", slices.Index(wins, p.window)+1, len(wins), p.err)
 				cancel()
