@@ -345,9 +345,9 @@ func (x *run) handlePage(p closeapi.Page, tag string) (lastKey string, err error
 		x.emitted = b.Bookmark
 	}
 	if x.stop != nil {
-		x.ats = x.ats[:0]
-		for _, s := range seen {
-			x.ats = append(x.ats, s.at)
+		x.ats = make([]time.Time, len(seen)) // a page's own: the emitting goroutine keeps it
+		for i, s := range seen {
+			x.ats[i] = s.at
 		}
 	}
 	if len(b.Records) > 0 || !full {

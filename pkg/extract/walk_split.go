@@ -282,7 +282,7 @@ func (x *run) walkWindows(ctx context.Context, q url.Values, wd *windowing, read
 			}
 			w.emit = func(b Batch) error {
 				select {
-				case pages <- windowPage{window: win, batch: b, seen: w.maxSeen, ats: slices.Clone(w.ats)}:
+				case pages <- windowPage{window: win, batch: b, seen: w.maxSeen, ats: w.ats}:
 					return nil
 				case <-ctx.Done():
 					return ctx.Err()

@@ -103,12 +103,22 @@ func TestRunJobConcurrentBreaker(t *testing.T) {
 	if res[0].Status != runlog.Success || !errors.Is(res[1].Err, closeapi.ErrUnauthorized) {
 		t.Fatalf("leads: %s %v; users: %v", res[0].Status, res[0].Err, res[1].Err)
 	}
-	for _, rs := range res[2:] {
+	skippedBy(t, res[2:], "users")
+}
+
+// skippedBy reports, and fails t unless, every result of res is a failed
+// run skipped for what report found.
+func skippedBy(t *testing.T, res []Result, report string) bool {
+	t.Helper()
+	ok := true
+	for _, rs := range res {
 		var skip *SkippedError
-		if rs.Status != runlog.Failed || !errors.As(rs.Err, &skip) || skip.Report != "users" {
-			t.Errorf("%s: %s %v, want skipped for users' 401", rs.Report, rs.Status, rs.Err)
+		if rs.Status != runlog.Failed || !errors.As(rs.Err, &skip) || skip.Report != report {
+			t.Errorf("%s: %s %v, want skipped for %s's 401", rs.Report, rs.Status, rs.Err, report)
+			ok = false
 		}
 	}
+	return ok
 }
 
 // TestRunJobFirstReportAlone: the job's first report runs alone until it
@@ -127,12 +137,7 @@ func TestRunJobFirstReportAlone(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Errorf("%d reports ran against a dead key, want 1", n)
 	}
-	for _, rs := range res[1:] {
-		var skip *SkippedError
-		if !errors.As(rs.Err, &skip) || skip.Report != "leads" {
-			t.Errorf("%s: %v, want skipped for leads' 401", rs.Report, rs.Err)
-		}
-	}
+	skippedBy(t, res[1:], "leads")
 }
 
 // TestRunJobDeadKeyAtTheOrganization: when the first report's /me/ is
@@ -153,11 +158,8 @@ func TestRunJobDeadKeyAtTheOrganization(t *testing.T) {
 		if n := asked.Load(); n != 1 {
 			t.Fatalf("/me/ asked %d times with a dead key, want once", n)
 		}
-		for _, rs := range res[1:] {
-			var skip *SkippedError
-			if !errors.As(rs.Err, &skip) || skip.Report != "leads" {
-				t.Fatalf("%s: %v, want skipped for leads' 401", rs.Report, rs.Err)
-			}
+		if !skippedBy(t, res[1:], "leads") {
+			t.FailNow()
 		}
 	}
 }
