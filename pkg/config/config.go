@@ -95,7 +95,8 @@ type DuckDB struct {
 	// Threads is DuckDB's worker threads, 1..MaxDuckDBThreads.
 	Threads int `koanf:"threads"`
 	// CheckpointThreshold is the write-ahead log size at which a commit
-	// checkpoints the log into the file (DuckDB's checkpoint_threshold).
+	// checkpoints the log into the file (DuckDB's checkpoint_threshold);
+	// empty: load.DefaultEngine's.
 	CheckpointThreshold string `koanf:"checkpoint_threshold"`
 	// TempDirectory receives what exceeds MemoryLimit; relative paths are
 	// to the config file's directory; empty: DuckDB's default, the

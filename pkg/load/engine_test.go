@@ -29,8 +29,8 @@ func TestEngineSettingsApplied(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// DuckDB prints sizes in binary units: 64MB is 61.0 MiB, 256MB 244.1 MiB.
-	if want := []string{"61.0 MiB|1|244.1 MiB|" + path + ".tmp|3.8 MiB|true"}; !slices.Equal(got, want) {
+	// DuckDB prints sizes in binary units: 64MB is 61.0 MiB, 2GB 1.8 GiB.
+	if want := []string{"61.0 MiB|1|1.8 GiB|" + path + ".tmp|3.8 MiB|true"}; !slices.Equal(got, want) {
 		t.Errorf("default settings %v, want %v (DefaultEngine %+v)", got, want, load.DefaultEngine)
 	}
 
@@ -53,6 +53,38 @@ func TestEngineSettingsApplied(t *testing.T) {
 	_, err := load.Open(ctx, load.Options{Path: path, Migrations: closesync.SQL, Engine: load.Engine{MemoryLimit: "lots"}})
 	if err == nil || !strings.Contains(err.Error(), "memory_limit") {
 		t.Errorf("memory_limit lots: err %v, want one naming memory_limit", err)
+	}
+}
+
+// TestCheckpointNarrowsThePool: the final checkpoint runs with half the
+// memory_limit (not below 32MB) and the limit is restored after it; a limit
+// whose half is below the floor is left alone.
+func TestCheckpointNarrowsThePool(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, c := range []struct{ limit, narrow string }{
+		{"128MB", "61.0 MiB"}, // 64MB
+		{"67MB", "31.4 MiB"},  // 33MB: the default for a leads job
+		{"60MB", "57.2 MiB"},  // 30MB would be below the floor
+	} {
+		s, err := load.Open(ctx, load.Options{Path: filepath.Join(dir, c.limit+".duckdb"), Migrations: closesync.SQL,
+			Engine: load.Engine{MemoryLimit: c.limit}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const q = "SELECT current_setting('memory_limit')"
+		full := dump(t, s, q)
+		restore := s.NarrowPool(ctx)
+		if got := dump(t, s, q); !slices.Equal(got, []string{c.narrow}) {
+			t.Errorf("memory_limit %s: narrowed to %v, want %s", c.limit, got, c.narrow)
+		}
+		restore()
+		if got := dump(t, s, q); !slices.Equal(got, full) {
+			t.Errorf("memory_limit %s: %v after the checkpoint, want %v", c.limit, got, full)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("memory_limit %s: close: %v", c.limit, err)
+		}
 	}
 }
 

@@ -109,3 +109,16 @@ func StoredColumns(t schema.Table) []string { return storedColumns(t.WithOrg()) 
 
 // QuoteIdent quotes a DuckDB identifier.
 func QuoteIdent(s string) string { return quoteIdent(s) }
+
+// NarrowPool lowers the pool as the final checkpoint does and returns what
+// restores it (store.go narrowPool).
+func (s *Store) NarrowPool(ctx context.Context) (restore func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.narrowPool(ctx)
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		r()
+	}
+}

@@ -81,14 +81,20 @@ type Engine struct {
 }
 
 // DefaultEngine is what an unset Engine field takes (a config's unset
-// memory_limit takes MemoryLimitFor its tables). With it, and the allocator
-// giving freed pages back (allocator.go), the peak RSS of a first sync of
-// the leads is 128-146 MiB from 5,000 to 20,000 leads and under 200 MiB at
-// 100,000 (README "Memory"), where DuckDB's defaults took 0.65-2.5 GiB. One
-// thread did the work of two in the same time for less CPU; the price of
-// the small buffer pool is CPU at 100,000 leads (DuckDB evicts and re-reads
-// blocks), so a machine with memory to spare should raise MemoryLimit.
-var DefaultEngine = Engine{MemoryLimit: "64MB", Threads: 1, CheckpointThreshold: "256MB"}
+// memory_limit takes MemoryLimitFor its tables). With it, the allocator
+// giving freed pages back (allocator.go) and the final checkpoint in half
+// the pool (narrowPool), the peak RSS of a first sync of the leads is under
+// 150 MiB up to 20,000 leads and about 160 MiB at 100,000 (README
+// "Memory"), where DuckDB's defaults took 0.65-2.5 GiB. One thread did the
+// work of two in the same time for less CPU; the price of the small buffer
+// pool is CPU at 100,000 leads (DuckDB evicts and re-reads blocks), so a
+// machine with memory to spare should raise MemoryLimit. The checkpoint
+// threshold is high so that a first sync of up to about 300,000 leads
+// (656 MB of log per 100,000) checkpoints once, at its end: each
+// checkpoint during a run rewrote the row groups appended to so far, and
+// at 256MB a 100,000-lead first sync left a file 44% free (compacted as it
+// closed, which cost 20 s and the run's highest peak).
+var DefaultEngine = Engine{MemoryLimit: "64MB", Threads: 1, CheckpointThreshold: "2GB"}
 
 // MemoryLimitFor is the memory_limit for a database whose runs write the
 // given number of primary-keyed tables, when the config sets none:
@@ -406,7 +412,10 @@ func (s *Store) checkpoint(ctx context.Context) error {
 			marked = 1 // unknown: restore below
 		}
 	}
-	if _, err := s.conn.ExecContext(ctx, "CHECKPOINT"); err != nil {
+	restore := s.narrowPool(ctx)
+	_, err := s.conn.ExecContext(ctx, "CHECKPOINT")
+	restore()
+	if err != nil {
 		err = fmt.Errorf("checkpoint %s: %w", s.path, err)
 		if marked > 0 {
 			// Usually refused (the database is invalidated), so its error
@@ -429,6 +438,37 @@ func (s *Store) checkpoint(ctx context.Context) error {
 		return fmt.Errorf("checkpoint %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// checkpointPoolFloor is the least buffer pool a checkpoint is given.
+const checkpointPoolFloor = 32e6
+
+// narrowPool lowers DuckDB's memory_limit to half the store's, not below
+// checkpointPoolFloor, for the final checkpoint, and returns what restores
+// it. A checkpoint compresses each column of a row group (a table below
+// 122,880 rows is one) with buffers of its own outside the pool, while the
+// pool stays full of the blocks the batches left: at the full limit the
+// checkpoint of a 100,000-lead first sync peaked 20-25 MiB above the
+// batches, at half of it below them, in the same time and to the same file
+// (README "Memory"). DuckDB evicts to meet the lower limit; when it cannot
+// (blocks pinned), the checkpoint runs at the full limit. The caller holds
+// s.mu.
+func (s *Store) narrowPool(ctx context.Context) (restore func()) {
+	limit, ok := bytesize.Parse(s.memoryLimit)
+	if !ok || limit/2 < checkpointPoolFloor {
+		return func() {}
+	}
+	narrow := fmt.Sprintf("%dMB", int64(limit/2e6))
+	if _, err := s.conn.ExecContext(ctx, "SET GLOBAL memory_limit = "+quoteString(narrow)); err != nil {
+		s.log.Debug("checkpoint at the full memory_limit", zap.String("narrow", narrow), zap.Error(err))
+		return func() {}
+	}
+	return func() {
+		// A fresh context: the pool must not stay narrow.
+		if _, err := s.conn.ExecContext(context.WithoutCancel(ctx), "SET GLOBAL memory_limit = "+quoteString(s.memoryLimit)); err != nil {
+			s.log.Warn("memory_limit not restored after the checkpoint", zap.String("memory_limit", s.memoryLimit), zap.Error(err))
+		}
+	}
 }
 
 // Schema returns the data schema name.
