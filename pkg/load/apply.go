@@ -158,7 +158,12 @@ func (s *Store) writeBatch(ctx context.Context, t schema.Table, mode schema.Writ
 			return 0, err
 		}
 	}
-	res, err := s.conn.ExecContext(ctx, insertSQL(target, t, "_typed", mode != schema.Append), run.ID)
+	if mode != schema.Append {
+		if _, err := s.conn.ExecContext(ctx, replaceStoredSQL(target, t, "_typed")); err != nil {
+			return 0, fmt.Errorf("replace stored versions: %w", err)
+		}
+	}
+	res, err := s.conn.ExecContext(ctx, insertSQL(target, t, "_typed", false), run.ID)
 	if err != nil {
 		return 0, fmt.Errorf("upsert into %s: %w", target, err)
 	}

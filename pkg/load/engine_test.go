@@ -2,6 +2,7 @@ package load_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -56,38 +57,6 @@ func TestEngineSettingsApplied(t *testing.T) {
 	}
 }
 
-// TestCheckpointNarrowsThePool: the final checkpoint runs with half the
-// memory_limit (not below 32MB) and the limit is restored after it; a limit
-// whose half is below the floor is left alone.
-func TestCheckpointNarrowsThePool(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	for _, c := range []struct{ limit, narrow string }{
-		{"128MB", "61.0 MiB"}, // 64MB
-		{"67MB", "31.4 MiB"},  // 33MB: the default for a leads job
-		{"60MB", "57.2 MiB"},  // 30MB would be below the floor
-	} {
-		s, err := load.Open(ctx, load.Options{Path: filepath.Join(dir, c.limit+".duckdb"), Migrations: closesync.SQL,
-			Engine: load.Engine{MemoryLimit: c.limit}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		const q = "SELECT current_setting('memory_limit')"
-		full := dump(t, s, q)
-		restore := s.NarrowPool(ctx)
-		if got := dump(t, s, q); !slices.Equal(got, []string{c.narrow}) {
-			t.Errorf("memory_limit %s: narrowed to %v, want %s", c.limit, got, c.narrow)
-		}
-		restore()
-		if got := dump(t, s, q); !slices.Equal(got, full) {
-			t.Errorf("memory_limit %s: %v after the checkpoint, want %v", c.limit, got, full)
-		}
-		if err := s.Close(); err != nil {
-			t.Errorf("memory_limit %s: close: %v", c.limit, err)
-		}
-	}
-}
-
 // TestApplyDropsItsTempTables: a batch's staging tables are gone once it
 // commits. DuckDB never reclaims rows deleted from a temporary table, so a
 // staging table reused across batches kept every batch's JSON in memory.
@@ -95,14 +64,7 @@ func TestApplyDropsItsTempTables(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	defer s.Close()
-	if err := s.EnsureTable(ctx, contacts, schema.Upsert, ""); err != nil {
-		t.Fatal(err)
-	}
-	id, err := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := load.Run{ID: id, Account: "main", Report: "contacts"}
+	run := beginContacts(t, s)
 	for i := range 3 {
 		b := load.Batch{Records: []schema.Record{rec("c1", "a", i, "2024-01-01T00:00:00+00:00", "a@x")},
 			Bookmark: schema.BookmarkAt(time.Date(2024, 1, 1, 0, 0, i, 0, time.UTC))}
@@ -112,5 +74,50 @@ func TestApplyDropsItsTempTables(t *testing.T) {
 		if got := dump(t, s, "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1"); len(got) != 0 {
 			t.Fatalf("after batch %d: temporary tables %v, want none", i, got)
 		}
+	}
+}
+
+// TestRewriteOfStoredRowsStaysInThePool: a run that writes new versions of
+// every row of a checkpointed table (a resumed first sync, a bulk edit in
+// Close, a re-read) fits a memory_limit its rows do not. Upserting with
+// INSERT ... ON CONFLICT DO UPDATE, DuckDB held each in-place update of a
+// stored row in memory it could not evict until the next checkpoint, and
+// this test ran out of memory after a few batches.
+func TestRewriteOfStoredRowsStaysInThePool(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.duckdb")
+	const rows, perBatch = 3000, 500
+	big := strings.Repeat("x", 6000) // 18 MB of names, a quarter of the pool below
+	write := func(s *load.Store, version int) {
+		t.Helper()
+		run := beginContacts(t, s)
+		updated := fmt.Sprintf("2024-01-0%dT00:00:00+00:00", version)
+		for lo := 0; lo < rows; lo += perBatch {
+			var recs []schema.Record
+			for i := lo; i < lo+perBatch; i++ {
+				recs = append(recs, rec(fmt.Sprintf("c%05d", i), fmt.Sprintf("v%d %s", version, big), i, updated, "a@x"))
+			}
+			if _, err := s.Apply(ctx, run, contacts, schema.Upsert, load.Batch{Records: recs}, load.Counters{}); err != nil {
+				t.Fatalf("version %d, rows from %d: %v", version, lo, err)
+			}
+		}
+	}
+	s, err := load.Open(ctx, load.Options{Path: path, Migrations: closesync.SQL, Engine: load.Engine{MemoryLimit: "1GB"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(s, 1)
+	if err := s.Close(); err != nil { // checkpoints: the rows are stored
+		t.Fatal(err)
+	}
+	s, err = load.Open(ctx, load.Options{Path: path, Migrations: closesync.SQL, Engine: load.Engine{MemoryLimit: "64MB"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	write(s, 2)
+	got := dump(t, s, `SELECT count(*), count(DISTINCT id), min(left(name, 3)), max(left(name, 3)), min(n), max(n) FROM close.contacts`)
+	if want := []string{fmt.Sprintf("%d|%d|v2 |v2 |0|%d", rows, rows, rows-1)}; !slices.Equal(got, want) {
+		t.Errorf("after the rewrite %v, want %v", got, want)
 	}
 }

@@ -74,8 +74,11 @@ func PipelineSQL(p Pipeline, schemaName string, t schema.Table, file, org string
 	if p == Upsert {
 		typed = dedupeSQL(t, typed)
 	}
-	stmts = append(stmts, "BEGIN TRANSACTION", "CREATE OR REPLACE TEMP TABLE _typed AS "+typed,
-		bindRun(insertSQL(target, t, "_typed", p == Upsert), run))
+	stmts = append(stmts, "BEGIN TRANSACTION", "CREATE OR REPLACE TEMP TABLE _typed AS "+typed)
+	if p == Upsert {
+		stmts = append(stmts, replaceStoredSQL(target, t, "_typed"))
+	}
+	stmts = append(stmts, bindRun(insertSQL(target, t, "_typed", false), run))
 	parentKey := t.IDKey()[0]
 	for _, ch := range t.Children {
 		csrc := childSourceSQL(parentKey, ch.Field, "_typed", org)
@@ -109,16 +112,3 @@ func StoredColumns(t schema.Table) []string { return storedColumns(t.WithOrg()) 
 
 // QuoteIdent quotes a DuckDB identifier.
 func QuoteIdent(s string) string { return quoteIdent(s) }
-
-// NarrowPool lowers the pool as the final checkpoint does and returns what
-// restores it (store.go narrowPool).
-func (s *Store) NarrowPool(ctx context.Context) (restore func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.narrowPool(ctx)
-	return func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		r()
-	}
-}

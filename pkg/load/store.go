@@ -81,11 +81,11 @@ type Engine struct {
 }
 
 // DefaultEngine is what an unset Engine field takes (a config's unset
-// memory_limit takes MemoryLimitFor its tables). With it, the allocator
-// giving freed pages back (allocator.go) and the final checkpoint in half
-// the pool (narrowPool), the peak RSS of a first sync of the leads is under
-// 150 MiB up to 20,000 leads and about 160 MiB at 100,000 (README
-// "Memory"), where DuckDB's defaults took 0.65-2.5 GiB. One thread did the
+// memory_limit takes MemoryLimitFor its tables). With it and the allocator
+// giving freed pages back (allocator.go), the peak RSS of a first sync of
+// the leads is under 150 MiB up to 20,000 leads and about 190 MiB at
+// 100,000, in its final checkpoint (README "Memory"), where DuckDB's
+// defaults took 0.65-2.5 GiB. One thread did the
 // work of two in the same time for less CPU; the price of the small buffer
 // pool is CPU at 100,000 leads (DuckDB evicts and re-reads blocks), so a
 // machine with memory to spare should raise MemoryLimit. The checkpoint
@@ -313,10 +313,16 @@ func initConn(execer driver.ExecerContext) error {
 // memory_limit: what a batch needs beyond the primary-key indexes, which
 // stay resident and grow with the tables, no longer fits.
 func (s *Store) oomHint(err error) string {
-	if !strings.Contains(err.Error(), "Out of Memory Error") {
+	if !isOutOfMemory(err) {
 		return ""
 	}
 	return fmt.Sprintf(" (DuckDB's memory_limit is %s: raise duckdb.memory_limit in the config; the primary-key indexes of large tables must stay in memory)", s.memoryLimit)
+}
+
+// isOutOfMemory reports DuckDB's "Out of Memory Error": a statement that
+// needed more than memory_limit, which leaves the database usable.
+func isOutOfMemory(err error) bool {
+	return strings.Contains(err.Error(), "Out of Memory Error")
 }
 
 func isLockError(err error) bool {
@@ -412,10 +418,7 @@ func (s *Store) checkpoint(ctx context.Context) error {
 			marked = 1 // unknown: restore below
 		}
 	}
-	restore := s.narrowPool(ctx)
-	_, err := s.conn.ExecContext(ctx, "CHECKPOINT")
-	restore()
-	if err != nil {
+	if _, err := s.conn.ExecContext(ctx, "CHECKPOINT"); err != nil {
 		err = fmt.Errorf("checkpoint %s: %w", s.path, err)
 		if marked > 0 {
 			// Usually refused (the database is invalidated), so its error
@@ -438,37 +441,6 @@ func (s *Store) checkpoint(ctx context.Context) error {
 		return fmt.Errorf("checkpoint %s: %w", s.path, err)
 	}
 	return nil
-}
-
-// checkpointPoolFloor is the least buffer pool a checkpoint is given.
-const checkpointPoolFloor = 32e6
-
-// narrowPool lowers DuckDB's memory_limit to half the store's, not below
-// checkpointPoolFloor, for the final checkpoint, and returns what restores
-// it. A checkpoint compresses each column of a row group (a table below
-// 122,880 rows is one) with buffers of its own outside the pool, while the
-// pool stays full of the blocks the batches left: at the full limit the
-// checkpoint of a 100,000-lead first sync peaked 20-25 MiB above the
-// batches, at half of it below them, in the same time and to the same file
-// (README "Memory"). DuckDB evicts to meet the lower limit; when it cannot
-// (blocks pinned), the checkpoint runs at the full limit. The caller holds
-// s.mu.
-func (s *Store) narrowPool(ctx context.Context) (restore func()) {
-	limit, ok := bytesize.Parse(s.memoryLimit)
-	if !ok || limit/2 < checkpointPoolFloor {
-		return func() {}
-	}
-	narrow := fmt.Sprintf("%dMB", int64(limit/2e6))
-	if _, err := s.conn.ExecContext(ctx, "SET GLOBAL memory_limit = "+quoteString(narrow)); err != nil {
-		s.log.Debug("checkpoint at the full memory_limit", zap.String("narrow", narrow), zap.Error(err))
-		return func() {}
-	}
-	return func() {
-		// A fresh context: the pool must not stay narrow.
-		if _, err := s.conn.ExecContext(context.WithoutCancel(ctx), "SET GLOBAL memory_limit = "+quoteString(s.memoryLimit)); err != nil {
-			s.log.Warn("memory_limit not restored after the checkpoint", zap.String("memory_limit", s.memoryLimit), zap.Error(err))
-		}
-	}
 }
 
 // Schema returns the data schema name.

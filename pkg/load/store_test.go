@@ -66,6 +66,20 @@ func rec(id, name string, n int, updated string, emails ...string) schema.Record
 		id, name, n, updated, strings.Join(es, ","))), Custom: []byte(`{"cf_1":"x"}`)}
 }
 
+// beginContacts creates the contacts table and begins a manual run of it.
+func beginContacts(t *testing.T, s *load.Store) load.Run {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.EnsureTable(ctx, contacts, schema.Upsert, ""); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.BeginRun(ctx, load.RunInfo{Job: "j", Report: "contacts", Account: "main", Trigger: "manual"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return load.Run{ID: id, Account: "main", Report: "contacts"}
+}
+
 func dump(t *testing.T, s *load.Store, q string) []string {
 	t.Helper()
 	var out []string
