@@ -320,7 +320,7 @@ func (s *Store) oomHint(err error) string {
 }
 
 // isOutOfMemory reports DuckDB's "Out of Memory Error": a statement that
-// needed more than memory_limit, which leaves the database usable.
+// needed more than memory_limit.
 func isOutOfMemory(err error) bool {
 	return strings.Contains(err.Error(), "Out of Memory Error")
 }
