@@ -85,10 +85,10 @@ type Engine struct {
 // giving freed pages back (allocator.go), the peak RSS of a first sync of
 // the leads is under 150 MiB up to 20,000 leads and about 190 MiB at
 // 100,000, in its final checkpoint (README "Memory"), where DuckDB's
-// defaults took 0.65-2.5 GiB. One thread did the
-// work of two in the same time for less CPU; the price of the small buffer
-// pool is CPU at 100,000 leads (DuckDB evicts and re-reads blocks), so a
-// machine with memory to spare should raise MemoryLimit. The checkpoint
+// defaults took 0.65-2.5 GiB. One thread did the work of two in the same
+// time for less CPU; the price of the small buffer pool is CPU at 100,000
+// leads (DuckDB evicts and re-reads blocks), so a machine with memory to
+// spare should raise MemoryLimit. The checkpoint
 // threshold is high so that a first sync of up to about 300,000 leads
 // (656 MB of log per 100,000) checkpoints once, at its end: each
 // checkpoint during a run rewrote the row groups appended to so far, and
@@ -313,16 +313,10 @@ func initConn(execer driver.ExecerContext) error {
 // memory_limit: what a batch needs beyond the primary-key indexes, which
 // stay resident and grow with the tables, no longer fits.
 func (s *Store) oomHint(err error) string {
-	if !isOutOfMemory(err) {
+	if !strings.Contains(err.Error(), "Out of Memory Error") {
 		return ""
 	}
 	return fmt.Sprintf(" (DuckDB's memory_limit is %s: raise duckdb.memory_limit in the config; the primary-key indexes of large tables must stay in memory)", s.memoryLimit)
-}
-
-// isOutOfMemory reports DuckDB's "Out of Memory Error": a statement that
-// needed more than memory_limit.
-func isOutOfMemory(err error) bool {
-	return strings.Contains(err.Error(), "Out of Memory Error")
 }
 
 func isLockError(err error) bool {
